@@ -1,0 +1,1 @@
+"""Survival models: Kaplan-Meier and Cox (frequentist), and Bayesian piecewise-exponential models."""

@@ -1,0 +1,199 @@
+"""Cox proportional-hazards analyses of a treatment-by-biomarker question, in the published style.
+
+Fits use lifelines' ``CoxPHFitter`` (Efron ties, Wald tests), converged tightly enough to agree with R's
+``coxph`` to 1e-6. The analyses per endpoint: the treatment effect; per biomarker the interaction model
+(arm, biomarker, arm x biomarker); the biomarker's high-vs-low effect within each arm; and the treatment effect
+within biomarker-high and biomarker-low patients.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+from lifelines import CoxPHFitter
+from lifelines.exceptions import ConvergenceError, ConvergenceWarning
+from scipy import stats
+
+from tmesurv.cohort import CONTROL, TREATED, Cohort, Exclusion
+from tmesurv.config import AnalysisSpec
+
+COX_COLUMNS = [
+    "endpoint",
+    "analysis",
+    "subgroup",
+    "term",
+    "n",
+    "events",
+    "coef",
+    "se",
+    "hr",
+    "hr_lower",
+    "hr_upper",
+    "p",
+]
+FIT_OPTIONS = {"precision": 1e-14, "r_precision": 1e-15, "max_steps": 200}
+_TIME, _EVENT = "__time__", "__event__"
+
+
+@dataclass
+class CoxResults:
+    """The rows of ``cox.csv``, the patients each analysis excluded, and fits that need a caveat."""
+
+    table: pd.DataFrame
+    exclusions: list[Exclusion] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def fit_cox(time: np.ndarray, event: np.ndarray, design: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """Fit a Cox model with Efron ties and return Wald statistics per term.
+
+    Parameters
+    ----------
+    time, event
+        Follow-up times and event indicators (1 = event).
+    design
+        One numeric column per term; column names become term names.
+    alpha
+        One minus the confidence level of the hazard-ratio interval.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by term, columns ``coef, se, hr, hr_lower, hr_upper, p``.
+
+    Raises
+    ------
+    ConvergenceWarning
+        Re-raised by lifelines when the likelihood is monotone (a term separates events); callers decide.
+    """
+    frame = design.reset_index(drop=True).assign(**{_TIME: time, _EVENT: event})
+    fitter = CoxPHFitter().fit(frame, duration_col=_TIME, event_col=_EVENT, fit_options=FIT_OPTIONS)
+    coef = fitter.params_.to_numpy()
+    se = fitter.standard_errors_.to_numpy()
+    z = stats.norm.ppf(1 - alpha / 2)
+    return pd.DataFrame(
+        {
+            "coef": coef,
+            "se": se,
+            "hr": np.exp(coef),
+            "hr_lower": np.exp(coef - z * se),
+            "hr_upper": np.exp(coef + z * se),
+            "p": 2 * stats.norm.sf(np.abs(coef / se)),
+        },
+        index=pd.Index(design.columns, name="term"),
+    )
+
+
+def high_group(values: np.ndarray, cutpoint: str | float, two_level: bool) -> tuple[np.ndarray, float]:
+    """Split biomarker values into high (True) and low.
+
+    Parameters
+    ----------
+    values
+        Biomarker values without missing values.
+    cutpoint
+        ``"median"`` or a number; high means strictly above it.
+    two_level
+        A two-level biomarker is already coded 0/1: high is 1, whatever ``cutpoint`` says.
+
+    Returns
+    -------
+    tuple[numpy.ndarray, float]
+        The high flags and the threshold used.
+    """
+    if two_level:
+        return values == 1, 0.5
+    threshold = float(np.median(values)) if cutpoint == "median" else float(cutpoint)
+    return values > threshold, threshold
+
+
+def cox_analyses(cohort: Cohort, spec: AnalysisSpec) -> CoxResults:
+    """Run the treatment, interaction, within-arm and subgroup analyses for the config's endpoint.
+
+    Parameters
+    ----------
+    cohort
+        The validated cohort.
+    spec
+        The ``analysis`` section of the config (endpoint, cut-point).
+
+    Returns
+    -------
+    CoxResults
+        Rows with columns ``COX_COLUMNS``; exclusions (patients missing a biomarker) per analysis.
+    """
+    results = CoxResults(table=pd.DataFrame(columns=COX_COLUMNS))
+    rows = [_fit_rows(cohort, spec.endpoint, "treatment", "all", _arm_design(cohort), results)]
+    for biomarker in cohort.biomarkers:
+        complete, exclusions = cohort.complete_cases([biomarker], analysis=f"biomarker {biomarker}")
+        results.exclusions.extend(exclusions)
+        rows += _biomarker_rows(complete, spec, biomarker, results)
+    results.table = pd.concat([r for r in rows if not r.empty], ignore_index=True)[COX_COLUMNS]
+    return results
+
+
+def _biomarker_rows(cohort: Cohort, spec: AnalysisSpec, biomarker: str, results: CoxResults) -> list[pd.DataFrame]:
+    endpoint = spec.endpoint
+    values = cohort.patients[biomarker].to_numpy(dtype=float)
+    design = _arm_design(cohort).assign(**{biomarker: values})
+    design[f"arm:{biomarker}"] = design["arm"] * values
+    rows = [_fit_rows(cohort, endpoint, "interaction", biomarker, design, results)]
+    high, _ = high_group(values, spec.cutpoint, biomarker in cohort.biomarker_levels)
+    for arm in (TREATED, CONTROL):
+        in_arm = cohort.patients["arm"].to_numpy() == arm
+        subset = _subset(cohort, in_arm)
+        within = pd.DataFrame({f"{biomarker}=high": high[in_arm].astype(float)})
+        rows.append(_fit_rows(subset, endpoint, "within_arm", arm, within, results))
+    for level, members in (("high", high), ("low", ~high)):
+        subset = _subset(cohort, members)
+        rows.append(_fit_rows(subset, endpoint, "subgroup", f"{biomarker}={level}", _arm_design(subset), results))
+    return rows
+
+
+def _subset(cohort: Cohort, keep: np.ndarray) -> Cohort:
+    return replace(cohort, patients=cohort.patients[keep])
+
+
+def _arm_design(cohort: Cohort) -> pd.DataFrame:
+    return pd.DataFrame({"arm": cohort.treated.astype(float)})
+
+
+def _fit_rows(
+    cohort: Cohort, endpoint: str, analysis: str, subgroup: str, design: pd.DataFrame, results: CoxResults
+) -> pd.DataFrame:
+    """Fit one model and label its rows; a model that cannot be estimated gives NaN rows and a note."""
+    time, event = cohort.time(endpoint), cohort.event(endpoint)
+    label = {
+        "endpoint": endpoint,
+        "analysis": analysis,
+        "subgroup": subgroup,
+        "n": cohort.n,
+        "events": int(event.sum()),
+    }
+    problem = _inestimable(design, event)
+    if problem is None:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", ConvergenceWarning)
+                fitted = fit_cox(time, event, design)
+        except (ConvergenceWarning, ConvergenceError) as warning:
+            problem = f"the fit did not converge (monotone likelihood?): {str(warning).splitlines()[0]}"
+    if problem is not None:
+        results.notes.append(f"{endpoint} {analysis} {subgroup}: not estimated, {problem}")
+        fitted = pd.DataFrame(np.nan, index=pd.Index(design.columns, name="term"), columns=COX_COLUMNS[6:])
+    return fitted.reset_index().assign(**label)
+
+
+def _inestimable(design: pd.DataFrame, event: np.ndarray) -> str | None:
+    if event.sum() == 0:
+        return "no events"
+    for column in design.columns:
+        values = design[column].to_numpy()
+        if np.ptp(values) == 0:
+            return f"'{column}' takes one value only"
+        if np.isin(values, (0.0, 1.0)).all() and min(event[values == 1].sum(), event[values == 0].sum()) == 0:
+            return f"no events in one level of '{column}' (monotone likelihood)"
+    return None

@@ -1,0 +1,1 @@
+"""HTML reports that put the Bayesian and Cox answers side by side."""

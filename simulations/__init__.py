@@ -1,0 +1,1 @@
+"""Synthetic cohorts for demos, calibration and power studies."""

@@ -1,0 +1,54 @@
+"""Cox analyses and Kaplan-Meier estimates against R's survival package on the veteran data.
+
+Reference files are made by ``Rscript tests/reference/veteran_cox.R`` (run from the repository root); the tests
+need no R.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from tmesurv.models.cox import cox_analyses
+from tmesurv.models.km import km_by_arm
+
+from tmesurv.config import load_config
+from tmesurv.readers import read_cohort
+
+REFERENCE = Path(__file__).parents[1] / "reference"
+KEYS = ["endpoint", "analysis", "subgroup", "term"]
+
+
+@pytest.fixture(scope="module")
+def veteran():
+    config, _ = load_config(REFERENCE / "veteran.yaml")
+    return config, read_cohort(config.data)
+
+
+def test_cox_rows_equal_r_coxph(veteran):
+    config, cohort = veteran
+    ours = cox_analyses(cohort, config.analysis).table
+    reference = pd.read_csv(REFERENCE / "veteran_cox.csv")
+    assert sorted(map(tuple, ours[KEYS].to_numpy())) == sorted(map(tuple, reference[KEYS].to_numpy()))
+    merged = ours.merge(reference, on=KEYS, suffixes=("", "_r"))
+    np.testing.assert_array_equal(merged["n"], merged["n_r"])
+    np.testing.assert_array_equal(merged["events"], merged["events_r"])
+    np.testing.assert_allclose(merged["coef"], merged["coef_r"], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(merged["se"], merged["se_r"], rtol=0, atol=1e-6)
+    for column in ["hr", "hr_lower", "hr_upper", "p"]:
+        np.testing.assert_allclose(merged[column], merged[f"{column}_r"], rtol=1e-5)
+
+
+def test_km_medians_and_landmarks_equal_r_survfit(veteran):
+    config, cohort = veteran
+    ours, curves = km_by_arm(cohort, "os", config.analysis.landmarks)
+    reference = pd.read_csv(REFERENCE / "veteran_km.csv")
+    pd.testing.assert_frame_equal(
+        ours.drop(columns=["estimate", "lower", "upper"]),
+        reference.drop(columns=["estimate", "lower", "upper"]),
+        check_dtype=False,
+    )
+    for column in ["estimate", "lower", "upper"]:
+        np.testing.assert_allclose(ours[column], reference[column], rtol=1e-10, atol=1e-12, equal_nan=True)
+    assert set(curves["arm"]) == {"treated", "control"}
+    assert (curves.groupby("arm")["survival"].diff().dropna() <= 0).all()

@@ -1,0 +1,147 @@
+"""Every kind of bad input the Cohort contract rules out, through the reader and through the CLI."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from tmesurv import InputError
+from tmesurv.cli import app
+from tmesurv.config import load_config
+from tmesurv.readers import read_cohort
+
+
+def _set(column, rows, value):
+    def mutate(export: pd.DataFrame, config: dict) -> None:
+        export[column] = export[column].astype(object)
+        export.loc[rows, column] = value
+
+    return mutate
+
+
+def _missing_column(export, config):
+    config["data"]["biomarkers"].append("sii_index")
+
+
+def _one_arm(export, config):
+    export["arm"] = "axi-cel"
+
+
+def _no_events_in_control(export, config):
+    export.loc[export["arm"] == "SOC", "efs_event"] = 0
+
+
+def _one_value_biomarker(export, config):
+    export["cd19_hscore"] = 120
+
+
+def _duplicated_ids(export, config):
+    export.loc[[4, 9], "subject_id"] = "S001"
+
+
+# (case id, mutation, pattern the message must match). Rows are CSV line numbers: data row i is line i + 2.
+BAD_INPUTS = [
+    ("missing column", _missing_column, r"has no column 'sii_index' \(named by data\.biomarkers"),
+    (
+        "non-numeric time",
+        _set("efs_time", [3], "12 mo"),
+        r"column 'efs_time', row 5: time is not a number \('12 mo'\)",
+    ),
+    ("negative time", _set("efs_time", [2, 6], -1.5), r"column 'efs_time', rows 4, 8: time must be positive"),
+    ("zero time", _set("efs_time", [0], 0.0), r"column 'efs_time', row 2: time must be positive"),
+    ("missing time", _set("efs_time", [7], np.nan), r"column 'efs_time', row 9: time is missing"),
+    (
+        "missing event",
+        _set("efs_event", [1], np.nan),
+        r"column 'efs_event', row 3: event indicator is missing",
+    ),
+    (
+        "event code 2",
+        _set("efs_event", [5, 6], 2),
+        r"column 'efs_event', rows 7, 8: event must be 1 .* found 2",
+    ),
+    (
+        "duplicated ids",
+        _duplicated_ids,
+        r"column 'subject_id', rows 2, 6, 11: duplicated patient ids \(S001\)",
+    ),
+    ("unknown arm", _set("arm", [10], "placebo"), r"column 'arm', row 12: arm value 'placebo' is neither"),
+    ("one arm", _one_arm, r"only the treated arm is present"),
+    ("no events in an arm", _no_events_in_control, r"endpoint 'efs': the control arm has no events"),
+    (
+        "one-valued biomarker",
+        _one_value_biomarker,
+        r"column 'cd19_hscore', rows 2, 3, 4, 5, 6 and 35 more: .*one",
+    ),
+]
+
+
+@pytest.mark.parametrize(("mutate", "pattern"), [case[1:] for case in BAD_INPUTS], ids=[c[0] for c in BAD_INPUTS])
+def test_bad_input_names_file_column_and_rows(write_study, export, config, mutate, pattern):
+    mutate(export, config)
+    loaded, _ = load_config(write_study(export, config))
+    with pytest.raises(InputError, match=pattern) as raised:
+        read_cohort(loaded.data)
+    assert "cohort.csv" in str(raised.value)
+
+
+@pytest.mark.parametrize("mutate", [case[1] for case in BAD_INPUTS], ids=[c[0] for c in BAD_INPUTS])
+def test_cli_exits_2_without_traceback_or_output(write_study, export, config, mutate, tmp_path: Path):
+    mutate(export, config)
+    config_path = write_study(export, config)
+    out = tmp_path / "results"
+    result = CliRunner().invoke(app, ["cox", str(config_path), "--out", str(out)])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    assert "tmesurv: error:" in result.output
+    assert not out.exists()
+
+
+def test_missing_data_file(write_study, config, tmp_path: Path):
+    config_path = write_study(config=config)
+    (tmp_path / "cohort.csv").unlink()
+    result = CliRunner().invoke(app, ["check", str(config_path)])
+    assert result.exit_code == 2
+    assert "data file" in result.output
+    assert "cohort.csv' does not exist" in result.output
+
+
+def test_missing_biomarker_values_are_excluded_and_counted(write_study, export, config, tmp_path: Path):
+    export.loc[[0, 5, 6], "b_cell_ges"] = np.nan
+    loaded, _ = load_config(write_study(export, config))
+    cohort = read_cohort(loaded.data)
+    assert cohort.n == len(export)
+    complete, exclusions = cohort.complete_cases(["b_cell_ges"], analysis="biomarker b_cell_ges")
+    assert complete.n == len(export) - 3
+    assert [(e.reason, e.ids) for e in exclusions] == [("missing b_cell_ges", ("S001", "S006", "S007"))]
+    result = CliRunner().invoke(app, ["check", str(tmp_path / "analysis.yaml")])
+    assert result.exit_code == 0
+    assert "excluded from biomarker b_cell_ges: 3 patients (missing b_cell_ges)" in result.output
+
+
+def test_valid_export_becomes_a_cohort(write_study, export):
+    loaded, _ = load_config(write_study(export))
+    cohort = read_cohort(loaded.data)
+    assert cohort.endpoints == ("efs",)
+    assert list(cohort.patients.index[:2]) == ["S001", "S002"]
+    assert list(cohort.patients["arm"][:2]) == ["treated", "control"]
+    np.testing.assert_array_equal(cohort.time("efs"), export["efs_time"])
+    np.testing.assert_array_equal(cohort.treated, (export["arm"] == "axi-cel").astype(int))
+
+
+def test_time_unit_converts_to_months(write_study, export, config):
+    config["data"]["time_unit"] = "days"
+    loaded, _ = load_config(write_study(export, config))
+    cohort = read_cohort(loaded.data)
+    np.testing.assert_allclose(cohort.time("efs"), export["efs_time"] / (365.25 / 12), rtol=1e-15)
+
+
+def test_two_level_text_biomarker_is_coded_0_1(write_study, export, config):
+    export["cell_of_origin"] = np.where(np.arange(len(export)) % 3 == 0, "non-GCB", "GCB")
+    config["data"]["biomarkers"] = ["cell_of_origin"]
+    loaded, _ = load_config(write_study(export, config))
+    cohort = read_cohort(loaded.data)
+    assert cohort.biomarker_levels["cell_of_origin"] == ("GCB", "non-GCB")
+    np.testing.assert_array_equal(cohort.patients["cell_of_origin"], (export["cell_of_origin"] == "non-GCB") * 1.0)

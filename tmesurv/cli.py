@@ -1,0 +1,111 @@
+"""The ``tmesurv`` command: parse arguments, run a workflow step, print what happened.
+
+Bad input ends with one clear message on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tmesurv.errors import InputError
+
+app = typer.Typer(
+    help="Predictive-biomarker analysis of randomized trials with time-to-event endpoints.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+ConfigArgument = Annotated[Path, typer.Argument(help="Analysis config (YAML).", show_default=False)]
+OutOption = Annotated[Path, typer.Option("--out", "-o", help="Result folder (created if needed).")]
+
+
+def _input_errors_exit_2(command: Callable) -> Callable:
+    """Turn :class:`InputError` into a message on stderr and exit code 2."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except InputError as error:
+            typer.echo(f"tmesurv: error: {error}", err=True)
+            raise typer.Exit(code=2) from None
+
+    return wrapper
+
+
+def _echo_notes(notes: list[str]) -> None:
+    for note in notes:
+        typer.secho(f"note: {note}", fg=typer.colors.YELLOW, err=True)
+
+
+@app.command()
+@_input_errors_exit_2
+def check(config: ConfigArgument) -> None:
+    """Validate a config and its data; print patients, events, follow-up and exclusions per arm."""
+    from tmesurv.models.km import cohort_table
+    from tmesurv.workflow import biomarker_exclusions, load_study
+
+    study = load_study(config)
+    endpoint = study.config.analysis.endpoint
+    typer.echo(f"{study.cohort.source}: {study.cohort.n} patients; endpoint {endpoint} (months)")
+    typer.echo(cohort_table(study.cohort, endpoint).to_string(index=False, float_format="{:.1f}".format))
+    exclusions = biomarker_exclusions(study.cohort)
+    for exclusion in exclusions:
+        typer.echo(f"excluded from {exclusion.analysis}: {exclusion.count} patients ({exclusion.reason})")
+    if not exclusions:
+        typer.echo("no exclusions")
+
+
+@app.command()
+@_input_errors_exit_2
+def cox(config: ConfigArgument, out: OutOption) -> None:
+    """Kaplan-Meier and Cox analyses (treatment, interaction, within-arm, subgroup) -> cox.csv, km.csv."""
+    from tmesurv.workflow import load_study, run_cox
+
+    _echo_notes(run_cox(load_study(config), out))
+    typer.echo(f"wrote {out / 'cox.csv'} and {out / 'km.csv'}")
+
+
+@app.command()
+@_input_errors_exit_2
+def bayes(config: ConfigArgument, out: OutOption) -> None:
+    """Bayesian piecewise-exponential models with arm x biomarker interactions -> posterior.nc, bayes.csv."""
+    from tmesurv.workflow import load_study, run_bayes
+
+    _echo_notes(run_bayes(load_study(config), out, progress=typer.echo))
+    typer.echo(f"wrote {out / 'posterior.nc'} and {out / 'bayes.csv'}")
+
+
+@app.command()
+@_input_errors_exit_2
+def report(result_dir: Annotated[Path, typer.Argument(help="A result folder of cox/bayes.")]) -> None:
+    """Write DIR/report.html: KM curves and Cox next to Bayesian hazard ratios."""
+    from tmesurv.reports.html import write_report
+
+    if not result_dir.is_dir():
+        raise InputError(f"result folder '{result_dir}' does not exist: run 'tmesurv cox CONFIG --out DIR' first")
+    typer.echo(f"wrote {write_report(result_dir)}")
+
+
+@app.command()
+@_input_errors_exit_2
+def demo(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Result folder.")] = Path("tmesurv-demo"),
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic cohort and the sampler.")] = 7,
+) -> None:
+    """Simulate a seeded two-arm cohort, then run cox, bayes and report on it."""
+    from tmesurv.workflow import run_demo
+
+    report_path = run_demo(out, seed, progress=typer.echo)
+    typer.echo(f"report: {report_path.resolve()}")
+
+
+def main() -> None:
+    """Entry point of the ``tmesurv`` console script."""
+    app()

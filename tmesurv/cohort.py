@@ -1,0 +1,323 @@
+"""The ``Cohort`` data contract and its one validator.
+
+Every reader (CSV, Parquet, ADaM, simulation) ends in :func:`build_cohort`, so a model never knows where its data
+came from, and every problem is reported the same way: file, column, rows, and what to do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from tmesurv.config import MONTHS_PER_UNIT, DataSpec
+from tmesurv.errors import InputError, describe_rows
+
+TREATED, CONTROL = "treated", "control"
+
+
+@dataclass(frozen=True)
+class RawExport:
+    """A trial export as read from disk, before validation: one row per patient, the config's column names.
+
+    Parameters
+    ----------
+    frame
+        One row per patient; columns as named in the config.
+    default_file
+        The file most columns come from.
+    default_rows
+        Row number of each frame row in ``default_file``, as a user would find it (CSV: line number).
+    column_files, column_rows
+        For columns assembled from another file (an ADaM ADTTE): that file and the rows in it.
+    """
+
+    frame: pd.DataFrame
+    default_file: str
+    default_rows: np.ndarray
+    column_files: Mapping[str, str] = field(default_factory=dict)
+    column_rows: Mapping[str, np.ndarray] = field(default_factory=dict)
+
+    def locate(self, column: str, bad: np.ndarray) -> str:
+        """Say where the rows flagged in ``bad`` are: file, column and the first few rows (with ids)."""
+        file = self.column_files.get(column, self.default_file)
+        rows = np.asarray(self.column_rows.get(column, self.default_rows))[bad]
+        return f"file '{file}', column '{column}', {describe_rows(list(rows))}"
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """Patients left out of one analysis, and why."""
+
+    analysis: str
+    reason: str
+    ids: tuple[str, ...]
+
+    @property
+    def count(self) -> int:
+        """Number of patients excluded."""
+        return len(self.ids)
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """One row per patient: arm, endpoints (time in months, event 1/0), biomarkers, covariates, strata.
+
+    ``patients`` is indexed by ``id``; its ``arm`` column holds ``"treated"``/``"control"``, each endpoint ``e`` has
+    float columns ``e.time`` (months, > 0) and ``e.event`` (1 = event, 0 = censored). Biomarkers are floats and may be
+    missing (analyses exclude and count those patients); a two-level biomarker is coded 0/1 and its original levels are
+    in ``biomarker_levels``. ``expression`` is an optional genes x patients matrix.
+    """
+
+    patients: pd.DataFrame
+    endpoints: tuple[str, ...]
+    biomarkers: tuple[str, ...] = ()
+    covariates: tuple[str, ...] = ()
+    strata: tuple[str, ...] = ()
+    source: str = "<memory>"
+    biomarker_levels: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    expression: pd.DataFrame | None = None
+
+    @property
+    def n(self) -> int:
+        """Number of patients."""
+        return len(self.patients)
+
+    @property
+    def treated(self) -> np.ndarray:
+        """1 for the treated arm, 0 for control (int array)."""
+        return (self.patients["arm"].to_numpy() == TREATED).astype(int)
+
+    def time(self, endpoint: str) -> np.ndarray:
+        """Times in months for ``endpoint``."""
+        return self.patients[f"{endpoint}.time"].to_numpy(dtype=float)
+
+    def event(self, endpoint: str) -> np.ndarray:
+        """Event indicators (1 = event, 0 = censored) for ``endpoint``."""
+        return self.patients[f"{endpoint}.event"].to_numpy(dtype=int)
+
+    def arm_subset(self, arm: str) -> Cohort:
+        """The patients of one arm (``"treated"`` or ``"control"``)."""
+        return replace(self, patients=self.patients[self.patients["arm"] == arm])
+
+    def complete_cases(self, columns: Sequence[str], analysis: str) -> tuple[Cohort, list[Exclusion]]:
+        """Drop patients with a missing value in ``columns``, and say who was dropped and why.
+
+        Parameters
+        ----------
+        columns
+            Biomarker, covariate or stratum columns the analysis needs.
+        analysis
+            Name of the analysis, carried into each :class:`Exclusion`.
+
+        Returns
+        -------
+        tuple[Cohort, list[Exclusion]]
+            The complete cases and one exclusion record per column with missing values.
+        """
+        exclusions = []
+        missing_any = np.zeros(self.n, dtype=bool)
+        for column in columns:
+            missing = self.patients[column].isna().to_numpy() & ~missing_any
+            if missing.any():
+                ids = tuple(self.patients.index[missing])
+                exclusions.append(Exclusion(analysis, f"missing {column}", ids))
+            missing_any |= missing
+        return replace(self, patients=self.patients[~missing_any]), exclusions
+
+
+def build_cohort(export: RawExport, spec: DataSpec) -> Cohort:
+    """Validate a raw export against the data spec and turn it into a :class:`Cohort`.
+
+    Parameters
+    ----------
+    export
+        The export as read by a reader.
+    spec
+        The ``data`` section of the analysis config.
+
+    Returns
+    -------
+    Cohort
+        The validated cohort; times converted to months.
+
+    Raises
+    ------
+    InputError
+        Naming file, column and rows, for every kind of bad input the contract rules out.
+    """
+    _require_columns(export, spec)
+    ids = _validated_ids(export, spec.id)
+    patients = pd.DataFrame(index=pd.Index(ids, name="id"))
+    patients["arm"] = _validated_arm(export, spec)
+    months_per_unit = MONTHS_PER_UNIT[spec.time_unit]
+    for name, endpoint in spec.endpoints.items():
+        time_column, event_column = _endpoint_columns(name, endpoint)
+        patients[f"{name}.time"] = _validated_time(export, time_column) * months_per_unit
+        patients[f"{name}.event"] = _validated_event(export, event_column)
+    levels = {}
+    for biomarker in spec.biomarkers:
+        patients[biomarker], coded_levels = _validated_biomarker(export, biomarker)
+        if coded_levels is not None:
+            levels[biomarker] = coded_levels
+    for column in [*spec.covariates, *spec.strata]:
+        patients[column] = export.frame[column].to_numpy()
+    cohort = Cohort(
+        patients=patients,
+        endpoints=tuple(spec.endpoints),
+        biomarkers=tuple(spec.biomarkers),
+        covariates=tuple(spec.covariates),
+        strata=tuple(spec.strata),
+        source=export.default_file,
+        biomarker_levels=levels,
+    )
+    _require_two_arms_with_events(cohort)
+    return cohort
+
+
+def _endpoint_columns(name: str, endpoint) -> tuple[str, str]:
+    if endpoint.paramcd is not None:  # ADaM readers name the assembled columns after the endpoint
+        return f"{name}.time", f"{name}.event"
+    return endpoint.time, endpoint.event
+
+
+def _require_columns(export: RawExport, spec: DataSpec) -> None:
+    wanted = [("data.id", spec.id), ("data.arm.column", spec.arm.column)]
+    for name, endpoint in spec.endpoints.items():
+        time_column, event_column = _endpoint_columns(name, endpoint)
+        wanted += [
+            (f"data.endpoints.{name}.time", time_column),
+            (f"data.endpoints.{name}.event", event_column),
+        ]
+    for role in ("biomarkers", "covariates", "strata"):
+        wanted += [(f"data.{role}", column) for column in getattr(spec, role)]
+    missing = [(key, column) for key, column in wanted if column not in export.frame.columns]
+    if missing:
+        key, column = missing[0]
+        available = ", ".join(map(str, export.frame.columns))
+        raise InputError(
+            f"file '{export.default_file}' has no column '{column}' (named by {key} in the config); "
+            f"its columns are: {available}. Fix the column name in the config or in the file."
+        )
+
+
+def _validated_ids(export: RawExport, column: str) -> list[str]:
+    values = export.frame[column]
+    missing = values.isna().to_numpy()
+    if missing.any():
+        raise InputError(f"{export.locate(column, missing)}: patient id is missing. Give every patient an id.")
+    ids = values.astype(str).str.strip()
+    duplicated = ids.duplicated(keep=False).to_numpy()
+    if duplicated.any():
+        examples = ", ".join(sorted(set(ids[duplicated]))[:5])
+        raise InputError(
+            f"{export.locate(column, duplicated)}: duplicated patient ids ({examples}). "
+            "Each patient must appear once; for long-format data keep one row per patient."
+        )
+    return list(ids)
+
+
+def _validated_arm(export: RawExport, spec: DataSpec) -> np.ndarray:
+    column = spec.arm.column
+    values = export.frame[column].astype("string").str.strip()
+    coding = {spec.arm.treated: TREATED, spec.arm.control: CONTROL}
+    arm = values.map(coding).to_numpy(dtype=object)
+    unknown = pd.isna(arm)
+    if unknown.any():
+        seen = ", ".join(repr(v) for v in pd.unique(values[unknown].fillna("<missing>"))[:5])
+        raise InputError(
+            f"{export.locate(column, unknown)}: arm value {seen} is neither the treated value "
+            f"'{spec.arm.treated}' nor the control value '{spec.arm.control}'. "
+            "Fix data.arm in the config, or remove these patients from the file."
+        )
+    return arm
+
+
+def _numeric(export: RawExport, column: str, what: str) -> np.ndarray:
+    raw = export.frame[column]
+    missing = raw.isna().to_numpy()
+    if missing.any():
+        raise InputError(
+            f"{export.locate(column, missing)}: {what} is missing (NaN or empty). "
+            "Every patient needs a time and an event indicator for every endpoint; fill them in or remove the rows."
+        )
+    numeric = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+    not_numeric = np.isnan(numeric)
+    if not_numeric.any():
+        examples = ", ".join(repr(v) for v in raw[not_numeric].astype(str).unique()[:3])
+        raise InputError(f"{export.locate(column, not_numeric)}: {what} is not a number ({examples}).")
+    return numeric
+
+
+def _validated_time(export: RawExport, column: str) -> np.ndarray:
+    time = _numeric(export, column, "time")
+    not_positive = ~(time > 0) | ~np.isfinite(time)
+    if not_positive.any():
+        raise InputError(
+            f"{export.locate(column, not_positive)}: time must be positive and finite "
+            f"(found {time[not_positive][0]:g}). A patient censored or failing on the day of randomisation "
+            "is usually given half a day; check the export's time origin."
+        )
+    return time
+
+
+def _validated_event(export: RawExport, column: str) -> np.ndarray:
+    event = _numeric(export, column, "event indicator")
+    bad = ~np.isin(event, (0.0, 1.0))
+    if bad.any():
+        codes = ", ".join(f"{v:g}" for v in np.unique(event[bad])[:5])
+        raise InputError(
+            f"{export.locate(column, bad)}: event must be 1 (event) or 0 (censored), found {codes}. "
+            "Recode the column (an ADaM CNSR column is read with event = 1 - CNSR)."
+        )
+    return event.astype(int)
+
+
+def _validated_biomarker(export: RawExport, column: str) -> tuple[np.ndarray, tuple[str, str] | None]:
+    raw = export.frame[column]
+    present = raw.notna().to_numpy()
+    numeric = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+    is_numeric = not (present & np.isnan(numeric)).any()
+    values = numeric if is_numeric else raw.astype("string").str.strip().to_numpy(dtype=object)
+    distinct = pd.unique(values[present])
+    if len(distinct) < 2:
+        raise InputError(
+            f"{export.locate(column, present)}: biomarker has only one distinct value "
+            f"({distinct[0] if len(distinct) else 'all missing'}), so it cannot split patients. "
+            "Remove it from data.biomarkers or check the export."
+        )
+    if len(distinct) == 2:
+        low, high = sorted(distinct)
+        coded = np.where(present, (values == high).astype(float), np.nan)
+        return coded, (_level_name(low), _level_name(high))
+    if not is_numeric:
+        not_numeric = present & np.isnan(numeric)
+        raise InputError(
+            f"{export.locate(column, not_numeric)}: biomarker has {len(distinct)} non-numeric values. "
+            "Give a numeric value, or recode it into two levels."
+        )
+    return numeric, None
+
+
+def _level_name(value: object) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _require_two_arms_with_events(cohort: Cohort) -> None:
+    arms = set(cohort.patients["arm"])
+    if arms != {TREATED, CONTROL}:
+        only = next(iter(arms))
+        raise InputError(
+            f"file '{cohort.source}': only the {only} arm is present; tmesurv compares two randomized arms. "
+            "Check data.arm in the config (treated and control values) against the file."
+        )
+    for endpoint in cohort.endpoints:
+        for arm in (TREATED, CONTROL):
+            events = cohort.arm_subset(arm).event(endpoint).sum()
+            if events == 0:
+                raise InputError(
+                    f"file '{cohort.source}', endpoint '{endpoint}': the {arm} arm has no events, so no hazard "
+                    "ratio can be estimated. Check the event column coding (1 = event) or the data cutoff."
+                )

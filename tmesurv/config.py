@@ -1,0 +1,191 @@
+"""The analysis configuration (YAML), validated with pydantic.
+
+Unknown keys are errors, and every error names the key path and the file, so a typo never passes silently.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from tmesurv.errors import InputError
+
+DAYS_PER_MONTH = 365.25 / 12
+MONTHS_PER_UNIT = {"days": 1 / DAYS_PER_MONTH, "weeks": 7 / DAYS_PER_MONTH, "months": 1.0, "years": 12.0}
+
+
+class StrictModel(BaseModel):
+    """Base for config sections: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ArmSpec(StrictModel):
+    """Which column holds the arm, and which of its values is the treated and the control arm."""
+
+    column: str
+    treated: str
+    control: str
+
+
+class EndpointSpec(StrictModel):
+    """One time-to-event endpoint: columns of a flat export, or a PARAMCD of an ADaM ADTTE."""
+
+    time: str | None = None
+    event: str | None = None
+    paramcd: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> EndpointSpec:
+        flat = self.time is not None and self.event is not None
+        if flat == (self.paramcd is not None) or (self.time is None) != (self.event is None):
+            raise ValueError("give either both 'time' and 'event' (flat export) or 'paramcd' (ADaM ADTTE)")
+        return self
+
+
+class AdamSpec(StrictModel):
+    """CDISC ADaM files: subject-level ADSL and time-to-event ADTTE (SAS XPT)."""
+
+    adsl: Path
+    adtte: Path
+
+
+class DataSpec(StrictModel):
+    """Where the trial export is, and which columns play which role."""
+
+    path: Path | None = None
+    adam: AdamSpec | None = None
+    id: str = "USUBJID"
+    arm: ArmSpec
+    time_unit: Literal["days", "weeks", "months", "years"] = "months"
+    endpoints: Annotated[dict[str, EndpointSpec], Field(min_length=1)]
+    biomarkers: list[str] = Field(default_factory=list)
+    covariates: list[str] = Field(default_factory=list)
+    strata: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_export(self) -> DataSpec:
+        if (self.path is None) == (self.adam is None):
+            raise ValueError("give exactly one of 'path' (CSV or Parquet) and 'adam' (ADSL + ADTTE)")
+        for name, endpoint in self.endpoints.items():
+            if (self.adam is not None) != (endpoint.paramcd is not None):
+                kind = "ADaM data need 'paramcd'" if self.adam else "a CSV/Parquet export needs 'time' and 'event'"
+                raise ValueError(f"endpoint '{name}': {kind}")
+        return self
+
+
+class AnalysisSpec(StrictModel):
+    """What to analyse: the endpoint, and how continuous biomarkers are split into high and low."""
+
+    endpoint: str
+    cutpoint: Literal["median"] | float = "median"
+    landmarks: list[float] = Field(default_factory=lambda: [12.0, 24.0])
+
+
+class PriorSpec(StrictModel):
+    """Priors of the Bayesian piecewise-exponential model."""
+
+    coef_sd: float = Field(10.0, gt=0, description="sd of the normal prior on every log hazard ratio")
+    baseline_sd: float = Field(10.0, gt=0, description="sd of the first log baseline hazard around the crude rate")
+    random_walk_sd: float = Field(1.0, gt=0, description="scale of the half-normal prior on the random-walk sd")
+
+
+class BayesSpec(StrictModel):
+    """Settings of the Bayesian piecewise-exponential fit."""
+
+    intervals: int = Field(8, ge=1, description="baseline intervals, cut at event-time quantiles")
+    draws: int = Field(1000, ge=10)
+    tune: int = Field(1000, ge=10)
+    chains: int = Field(4, ge=1)
+    seed: int = 20180125
+    priors: PriorSpec = PriorSpec()
+
+
+class AnalysisConfig(StrictModel):
+    """A whole analysis configuration file."""
+
+    data: DataSpec
+    analysis: AnalysisSpec
+    bayes: BayesSpec = BayesSpec()
+
+    @model_validator(mode="after")
+    def _endpoint_known(self) -> AnalysisConfig:
+        if self.analysis.endpoint not in self.data.endpoints:
+            known = ", ".join(self.data.endpoints)
+            raise ValueError(f"analysis.endpoint '{self.analysis.endpoint}' is not among data.endpoints ({known})")
+        return self
+
+
+def load_config(path: Path | str) -> tuple[AnalysisConfig, Path]:
+    """Read and validate an analysis config.
+
+    Parameters
+    ----------
+    path
+        The YAML file.
+
+    Returns
+    -------
+    tuple[AnalysisConfig, Path]
+        The config with data paths made absolute (relative paths are relative to the config's folder),
+        and the config's own resolved path.
+
+    Raises
+    ------
+    InputError
+        If the file is missing, is not YAML, or does not follow the schema.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"config file '{path}' does not exist: check the path")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise InputError(f"config file '{path}' is not valid YAML: {error}") from None
+    config = parse_config(raw, source=str(path))
+    return _resolve_paths(config, path.resolve().parent), path.resolve()
+
+
+def parse_config(raw: object, source: str) -> AnalysisConfig:
+    """Validate an already-parsed config mapping; errors name the key path and ``source``."""
+    try:
+        return AnalysisConfig.model_validate(raw)
+    except ValidationError as error:
+        problems = [_describe_problem(problem) for problem in error.errors()]
+        raise InputError(f"config file '{source}':\n  - " + "\n  - ".join(problems)) from None
+
+
+def _describe_problem(problem: dict) -> str:
+    location = ".".join(str(part) for part in problem["loc"])
+    if problem["type"] == "extra_forbidden":
+        key = str(problem["loc"][-1])
+        siblings = _known_keys(problem["loc"][:-1])
+        hint = difflib.get_close_matches(key, siblings, n=1)
+        suggestion = f" (did you mean '{hint[0]}'?)" if hint else f" (known keys: {', '.join(siblings)})"
+        return f"unknown key '{location}'{suggestion}"
+    if problem["type"] == "missing":
+        return f"missing key '{location}'"
+    return f"'{location}': {problem['msg']}" if location else problem["msg"]
+
+
+def _known_keys(parent_location: tuple) -> list[str]:
+    model: type[BaseModel] | None = AnalysisConfig
+    for part in parent_location:
+        field = model.model_fields.get(str(part)) if model else None
+        annotation = field.annotation if field else None
+        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+    return list(model.model_fields) if model else []
+
+
+def _resolve_paths(config: AnalysisConfig, folder: Path) -> AnalysisConfig:
+    data = config.data
+    if data.path is not None:
+        data = data.model_copy(update={"path": folder / data.path})
+    if data.adam is not None:
+        adam = AdamSpec(adsl=folder / data.adam.adsl, adtte=folder / data.adam.adtte)
+        data = data.model_copy(update={"adam": adam})
+    return config.model_copy(update={"data": data})

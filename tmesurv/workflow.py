@@ -1,0 +1,73 @@
+"""What each subcommand does, from config file to result folder; the CLI only parses arguments and prints.
+
+All inputs are read and validated before the first output is written, and every output is written atomically.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from tmesurv.cohort import Cohort, Exclusion
+from tmesurv.config import AnalysisConfig, load_config
+from tmesurv.models.cox import cox_analyses
+from tmesurv.models.km import cohort_table, km_by_arm
+from tmesurv.outputs import record_run, write_table
+from tmesurv.readers import read_cohort
+
+EXCLUSION_COLUMNS = ["analysis", "reason", "count", "ids"]
+
+
+@dataclass(frozen=True)
+class LoadedStudy:
+    """A validated config with its cohort."""
+
+    config: AnalysisConfig
+    config_path: Path
+    cohort: Cohort
+
+    def config_data(self) -> dict:
+        """The config as plain data (for run records and saved fits)."""
+        return self.config.model_dump(mode="json")
+
+
+def load_study(config_path: Path) -> LoadedStudy:
+    """Read and validate the config and the cohort it names."""
+    config, resolved = load_config(config_path)
+    return LoadedStudy(config=config, config_path=resolved, cohort=read_cohort(config.data))
+
+
+def biomarker_exclusions(cohort: Cohort) -> list[Exclusion]:
+    """Patients each biomarker analysis leaves out (missing values), one record per biomarker."""
+    exclusions = []
+    for biomarker in cohort.biomarkers:
+        exclusions += cohort.complete_cases([biomarker], analysis=f"biomarker {biomarker}")[1]
+    return exclusions
+
+
+def exclusion_table(exclusions: list[Exclusion]) -> pd.DataFrame:
+    """Exclusions as the rows of ``exclusions.csv`` (ids joined by ``;``)."""
+    rows = [[e.analysis, e.reason, e.count, ";".join(e.ids)] for e in exclusions]
+    return pd.DataFrame(rows, columns=EXCLUSION_COLUMNS)
+
+
+def run_cox(study: LoadedStudy, out_dir: Path) -> list[str]:
+    """Kaplan-Meier and Cox analyses; writes cohort, exclusions, km, km_curves and cox tables.
+
+    Returns
+    -------
+    list[str]
+        Notes on fits that could not be estimated (for the console).
+    """
+    cohort, analysis = study.cohort, study.config.analysis
+    summary, curves = km_by_arm(cohort, analysis.endpoint, analysis.landmarks)
+    results = cox_analyses(cohort, analysis)
+    write_table(out_dir / "cohort.csv", cohort_table(cohort, analysis.endpoint))
+    write_table(out_dir / "exclusions.csv", exclusion_table(results.exclusions))
+    write_table(out_dir / "km.csv", summary)
+    write_table(out_dir / "km_curves.csv", curves)
+    write_table(out_dir / "cox.csv", results.table)
+    record_run(out_dir, "cox", study.config_data(), study.config_path)
+    return results.notes

@@ -1,0 +1,1 @@
+"""Scoring a fitted model on an external cohort (discrimination, calibration, predicted benefit)."""
