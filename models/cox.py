@@ -19,6 +19,7 @@ from scipy import stats
 
 from tmesurv.cohort import CONTROL, TREATED, Cohort, Exclusion
 from tmesurv.config import AnalysisSpec
+from tmesurv.models.designs import interaction_design, treatment_design
 
 COX_COLUMNS = [
     "endpoint",
@@ -126,7 +127,7 @@ def cox_analyses(cohort: Cohort, spec: AnalysisSpec) -> CoxResults:
         Rows with columns ``COX_COLUMNS``; exclusions (patients missing a biomarker) per analysis.
     """
     results = CoxResults(table=pd.DataFrame(columns=COX_COLUMNS))
-    rows = [_fit_rows(cohort, spec.endpoint, "treatment", "all", _arm_design(cohort), results)]
+    rows = [_fit_rows(cohort, spec.endpoint, "treatment", "all", treatment_design(cohort), results)]
     for biomarker in cohort.biomarkers:
         complete, exclusions = cohort.complete_cases([biomarker], analysis=f"biomarker {biomarker}")
         results.exclusions.extend(exclusions)
@@ -138,9 +139,7 @@ def cox_analyses(cohort: Cohort, spec: AnalysisSpec) -> CoxResults:
 def _biomarker_rows(cohort: Cohort, spec: AnalysisSpec, biomarker: str, results: CoxResults) -> list[pd.DataFrame]:
     endpoint = spec.endpoint
     values = cohort.patients[biomarker].to_numpy(dtype=float)
-    design = _arm_design(cohort).assign(**{biomarker: values})
-    design[f"arm:{biomarker}"] = design["arm"] * values
-    rows = [_fit_rows(cohort, endpoint, "interaction", biomarker, design, results)]
+    rows = [_fit_rows(cohort, endpoint, "interaction", biomarker, interaction_design(cohort, biomarker), results)]
     high, _ = high_group(values, spec.cutpoint, biomarker in cohort.biomarker_levels)
     for arm in (TREATED, CONTROL):
         in_arm = cohort.patients["arm"].to_numpy() == arm
@@ -149,16 +148,12 @@ def _biomarker_rows(cohort: Cohort, spec: AnalysisSpec, biomarker: str, results:
         rows.append(_fit_rows(subset, endpoint, "within_arm", arm, within, results))
     for level, members in (("high", high), ("low", ~high)):
         subset = _subset(cohort, members)
-        rows.append(_fit_rows(subset, endpoint, "subgroup", f"{biomarker}={level}", _arm_design(subset), results))
+        rows.append(_fit_rows(subset, endpoint, "subgroup", f"{biomarker}={level}", treatment_design(subset), results))
     return rows
 
 
 def _subset(cohort: Cohort, keep: np.ndarray) -> Cohort:
     return replace(cohort, patients=cohort.patients[keep])
-
-
-def _arm_design(cohort: Cohort) -> pd.DataFrame:
-    return pd.DataFrame({"arm": cohort.treated.astype(float)})
 
 
 def _fit_rows(

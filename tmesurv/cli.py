@@ -6,6 +6,7 @@ Bad input ends with one clear message on stderr and exit code 2, never a traceba
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
@@ -37,6 +38,11 @@ def _input_errors_exit_2(command: Callable) -> Callable:
             raise typer.Exit(code=2) from None
 
     return wrapper
+
+
+def _quiet_sampler_logs() -> None:
+    """Keep PyMC's per-fit sampler chatter off the console; tmesurv prints its own progress per fit."""
+    logging.getLogger("pymc").setLevel(logging.WARNING)
 
 
 def _echo_notes(notes: list[str]) -> None:
@@ -78,6 +84,7 @@ def bayes(config: ConfigArgument, out: OutOption) -> None:
     """Bayesian piecewise-exponential models with arm x biomarker interactions -> posterior.nc, bayes.csv."""
     from tmesurv.workflow import load_study, run_bayes
 
+    _quiet_sampler_logs()
     _echo_notes(run_bayes(load_study(config), out, progress=typer.echo))
     typer.echo(f"wrote {out / 'posterior.nc'} and {out / 'bayes.csv'}")
 
@@ -102,6 +109,7 @@ def demo(
     """Simulate a seeded two-arm cohort, then run cox, bayes and report on it."""
     from tmesurv.workflow import run_demo
 
+    _quiet_sampler_logs()
     report_path = run_demo(out, seed, progress=typer.echo)
     typer.echo(f"report: {report_path.resolve()}")
 

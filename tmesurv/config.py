@@ -91,7 +91,7 @@ class PriorSpec(StrictModel):
 
     coef_sd: float = Field(10.0, gt=0, description="sd of the normal prior on every log hazard ratio")
     baseline_sd: float = Field(10.0, gt=0, description="sd of the first log baseline hazard around the crude rate")
-    random_walk_sd: float = Field(1.0, gt=0, description="scale of the half-normal prior on the random-walk sd")
+    random_walk_sd: float = Field(1.0, gt=0, description="sd of each step of the log-baseline random walk")
 
 
 class BayesSpec(StrictModel):

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from tmesurv.models.cox import cox_analyses
-from tmesurv.models.km import km_by_arm
 
 from tmesurv.config import load_config
+from tmesurv.models.cox import cox_analyses
+from tmesurv.models.km import km_by_arm
 from tmesurv.readers import read_cohort
 
 REFERENCE = Path(__file__).parents[1] / "reference"

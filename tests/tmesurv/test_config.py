@@ -57,3 +57,10 @@ def test_config_that_is_not_yaml(tmp_path: Path):
     path.write_text("data: [unclosed")
     with pytest.raises(InputError, match="not valid YAML"):
         load_config(path)
+
+
+def test_shipped_example_config_is_valid():
+    example = Path(__file__).parents[2] / "configs" / "analysis_example.yaml"
+    config, _ = load_config(example)
+    assert config.data.biomarkers == ["b_cell_ges", "cd19_hscore"]
+    assert config.bayes.priors.coef_sd == 10

@@ -1,0 +1,350 @@
+"""Report tables: result frames turned into rows of formatted text, ready for the template to escape.
+
+Formatting rules live here: hazard ratios to 2 decimals, P values to 3 significant digits (``<0.001`` below
+that), medians in months to 1 decimal (``NR`` when not reached), and blanks for missing values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from tmesurv.reports.figures import ordered_arms
+from tmesurv.reports.results import TERM_KEYS
+
+P_FLOOR = 0.001
+NOT_REACHED = "NR"
+ALL_PATIENTS = "All"
+NOT_CONVERGED = "not converged"
+
+
+@dataclass(frozen=True)
+class Column:
+    """A table column: header text, right-aligned if numeric, shown as a warning badge if ``badge``."""
+
+    label: str
+    numeric: bool = False
+    badge: bool = False
+
+
+@dataclass(frozen=True)
+class Row:
+    """One table row of formatted cells; ``flagged`` rows are highlighted."""
+
+    cells: tuple[str, ...]
+    flagged: bool = False
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table for the template: columns, rows, optional grouped header ``(label, span)`` and caption."""
+
+    columns: tuple[Column, ...]
+    rows: tuple[Row, ...]
+    groups: tuple[tuple[str, int], ...] = ()
+    caption: str = ""
+    empty_text: str = "No rows."
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The Cox/Bayesian side-by-side table and how many Bayesian terms failed their diagnostics."""
+
+    heading: str
+    table: Table
+    n_bayes: int
+    n_unconverged: int
+
+
+def cohort_table(cohort: pd.DataFrame) -> Table:
+    """CONSORT-style counts per arm (patients, events, median follow-up) with a total row.
+
+    Parameters
+    ----------
+    cohort
+        ``cohort.csv``: ``arm, patients, events, median_follow_up``.
+
+    Returns
+    -------
+    Table
+        One row per arm (treated, control, then any others), then the total.
+    """
+    order = {arm: index for index, arm in enumerate(ordered_arms(cohort["arm"]))}
+    cohort = cohort.sort_values("arm", key=lambda arms: arms.map(order), kind="stable")
+    rows = [
+        Row((arm, format_count(patients), format_count(events), format_number(follow_up, 1)))
+        for arm, patients, events, follow_up in cohort[["arm", "patients", "events", "median_follow_up"]].itertuples(
+            index=False
+        )
+    ]
+    total = (
+        "Total",
+        format_count(cohort["patients"].sum(min_count=1)),
+        format_count(cohort["events"].sum(min_count=1)),
+        "",
+    )
+    columns = (
+        Column("Arm"),
+        Column("Patients", numeric=True),
+        Column("Events", numeric=True),
+        Column("Median follow-up (months)", numeric=True),
+    )
+    return Table(columns, (*rows, Row(total)))
+
+
+def exclusions_table(exclusions: pd.DataFrame) -> Table:
+    """Every exclusion: the analysis it applies to, the reason and the number of patients.
+
+    Parameters
+    ----------
+    exclusions
+        ``exclusions.csv``: ``analysis, reason, count, ids``; the ids are not shown.
+
+    Returns
+    -------
+    Table
+        One row per exclusion, in file order.
+    """
+    rows = [
+        Row((analysis, reason, format_count(count)))
+        for analysis, reason, count in exclusions[["analysis", "reason", "count"]].itertuples(index=False)
+    ]
+    columns = (Column("Analysis"), Column("Reason"), Column("Patients excluded", numeric=True))
+    caption = "Patient identifiers of each exclusion are listed in exclusions.csv."
+    return Table(columns, tuple(rows), caption=caption, empty_text="No patients were excluded.")
+
+
+def km_summary_table(km: pd.DataFrame) -> Table:
+    """Kaplan-Meier medians and landmark survival with their confidence intervals.
+
+    Parameters
+    ----------
+    km
+        ``km.csv``: ``endpoint, arm, statistic, time, estimate, lower, upper, n, events, ci_method``.
+
+    Returns
+    -------
+    Table
+        One row per estimate, in file order; the caption states the CI method (a column too if they differ).
+    """
+    methods = [str(method) for method in pd.unique(km["ci_method"].dropna())]
+    several_methods = len(methods) > 1
+    rows = [_km_row(record, several_methods) for record in km.to_dict("records")]
+    columns = (
+        Column("Endpoint"),
+        Column("Arm"),
+        Column("Statistic"),
+        Column("Estimate (CI)", numeric=True),
+        Column("N", numeric=True),
+        Column("Events", numeric=True),
+    ) + ((Column("CI method"),) if several_methods else ())
+    caption = (
+        f"Medians in months ({NOT_REACHED}: not reached); landmark survival as a probability. "
+        f"Confidence interval method: {', '.join(methods) or 'not stated'}."
+    )
+    return Table(columns, tuple(rows), caption=caption)
+
+
+def comparison(cox: pd.DataFrame | None, bayes: pd.DataFrame | None) -> Comparison:
+    """Join Cox and Bayesian estimates on (endpoint, analysis, subgroup, term) into one table.
+
+    Parameters
+    ----------
+    cox
+        ``cox.csv``, or None if absent: ``endpoint, analysis, subgroup, term, n, events, coef, se, hr,
+        hr_lower, hr_upper, p``.
+    bayes
+        ``bayes.csv``, or None if absent: ``endpoint, analysis, subgroup, term, mean, sd, hr_mean, hr_lower,
+        hr_upper, prob_hr_below_1, r_hat, ess_bulk, converged`` (``converged`` as 1.0/0.0, NaN if unknown).
+
+    Returns
+    -------
+    Comparison
+        One row per term found in either file (Cox order first, then Bayesian-only terms); a term missing from
+        one file has blanks there. Bayesian fits with ``converged`` false are flagged.
+    """
+    if cox is None and bayes is None:
+        raise ValueError("comparison needs cox.csv or bayes.csv results")
+    joined = join_on_terms({"cox": cox, "bayes": bayes})
+    rows = tuple(_comparison_row(record, cox is not None, bayes is not None) for record in joined.to_dict("records"))
+    table = Table(
+        _comparison_columns(cox is not None, bayes is not None),
+        rows,
+        groups=_comparison_groups(cox is not None, bayes is not None),
+        caption=_comparison_caption(cox is not None, bayes is not None),
+    )
+    n_bayes = 0 if bayes is None else len(bayes)
+    return Comparison(_comparison_heading(cox, bayes), table, n_bayes, sum(row.flagged for row in rows))
+
+
+def join_on_terms(frames: dict[str, pd.DataFrame | None]) -> pd.DataFrame:
+    """Outer-join result frames on :data:`TERM_KEYS`, keeping first-seen key order.
+
+    Parameters
+    ----------
+    frames
+        Prefix -> frame (None to skip). Non-key columns come out as ``{prefix}_{column}``, plus a
+        ``{prefix}_present`` column that is NaN where the frame has no row for the key.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per distinct key; blank keys are empty strings.
+    """
+    keyed = [_prefixed(frame, prefix) for prefix, frame in frames.items() if frame is not None]
+    joined = pd.concat([frame[list(TERM_KEYS)] for frame in keyed], ignore_index=True).drop_duplicates()
+    for frame in keyed:
+        joined = joined.merge(frame, on=list(TERM_KEYS), how="left")
+    return joined
+
+
+def format_number(value: object, digits: int) -> str:
+    """Format ``value`` to ``digits`` decimals, or ``""`` if missing."""
+    return "" if pd.isna(value) else f"{float(value):.{digits}f}"
+
+
+def format_count(value: object) -> str:
+    """Format a whole number with thousands separators, or ``""`` if missing."""
+    return "" if pd.isna(value) else f"{round(float(value)):,}"
+
+
+def format_interval(estimate: object, lower: object, upper: object, digits: int, missing: str = "") -> str:
+    """Format ``"estimate (lower-upper)"`` with an en dash; missing parts shown as ``missing``.
+
+    Returns ``""`` when the estimate is missing and ``missing`` is empty, and the bare estimate when both
+    bounds are missing.
+    """
+    point = format_number(estimate, digits) or missing
+    if not point:
+        return ""
+    if pd.isna(lower) and pd.isna(upper):
+        return point
+    low, high = (format_number(bound, digits) or missing for bound in (lower, upper))
+    return f"{point} ({low}\u2013{high})"
+
+
+def format_p(p: object) -> str:
+    """Format a P value to 3 significant digits, ``<0.001`` below that, ``""`` if missing."""
+    if pd.isna(p):
+        return ""
+    return f"<{P_FLOOR:g}" if float(p) < P_FLOOR else f"{float(p):.3g}"
+
+
+def format_probability(probability: object) -> str:
+    """Format a posterior probability to 2 decimals, ``<0.01``/``>0.99`` at the extremes, ``""`` if missing."""
+    if pd.isna(probability):
+        return ""
+    value = float(probability)
+    if value < 0.005:
+        return "<0.01"
+    return ">0.99" if value > 0.995 else f"{value:.2f}"
+
+
+def _km_row(record: dict, several_methods: bool) -> Row:
+    is_median = record["statistic"] == "median"
+    estimate = format_interval(
+        record["estimate"],
+        record["lower"],
+        record["upper"],
+        digits=1 if is_median else 2,
+        missing=NOT_REACHED if is_median else "",
+    )
+    cells = (
+        record["endpoint"],
+        record["arm"],
+        _statistic_label(record["statistic"], record["time"]),
+        estimate,
+        format_count(record["n"]),
+        format_count(record["events"]),
+    )
+    method = "" if pd.isna(record["ci_method"]) else str(record["ci_method"])
+    return Row((*cells, method) if several_methods else cells)
+
+
+def _statistic_label(statistic: str, time: object) -> str:
+    if statistic == "median":
+        return "Median (months)"
+    if statistic == "survival" and not pd.isna(time):
+        return f"Survival at {float(time):g} months"
+    return str(statistic)
+
+
+def _prefixed(frame: pd.DataFrame, prefix: str) -> pd.DataFrame:
+    keys = frame[list(TERM_KEYS)].fillna("").astype(str)
+    values = frame.drop(columns=list(TERM_KEYS)).add_prefix(f"{prefix}_")
+    return pd.concat([keys, values], axis=1).assign(**{f"{prefix}_present": 1.0})
+
+
+def _comparison_row(record: dict, has_cox: bool, has_bayes: bool) -> Row:
+    keys = (record["endpoint"], record["analysis"], record["subgroup"] or ALL_PATIENTS, record["term"])
+    cells = keys + (_cox_cells(record) if has_cox else ()) + (_bayes_cells(record) if has_bayes else ())
+    flagged = has_bayes and record["bayes_converged"] == 0
+    return Row(cells, flagged=bool(flagged))
+
+
+def _cox_cells(record: dict) -> tuple[str, ...]:
+    if pd.isna(record["cox_present"]):
+        return ("", "", "")
+    events, n = format_count(record["cox_events"]), format_count(record["cox_n"])
+    return (
+        format_interval(record["cox_hr"], record["cox_hr_lower"], record["cox_hr_upper"], digits=2),
+        format_p(record["cox_p"]),
+        f"{events}/{n}" if events and n else "",
+    )
+
+
+def _bayes_cells(record: dict) -> tuple[str, ...]:
+    if pd.isna(record["bayes_present"]):
+        return ("", "", "", "", "")
+    return (
+        format_interval(record["bayes_hr_mean"], record["bayes_hr_lower"], record["bayes_hr_upper"], digits=2),
+        format_probability(record["bayes_prob_hr_below_1"]),
+        format_number(record["bayes_r_hat"], 3),
+        format_count(record["bayes_ess_bulk"]),
+        NOT_CONVERGED if record["bayes_converged"] == 0 else "",
+    )
+
+
+def _comparison_columns(has_cox: bool, has_bayes: bool) -> tuple[Column, ...]:
+    keys = (Column("Endpoint"), Column("Analysis"), Column("Subgroup"), Column("Term"))
+    cox = (
+        Column("HR (95% CI)", numeric=True),
+        Column("Wald P", numeric=True),
+        Column("Events/N", numeric=True),
+    )
+    bayes = (
+        Column("Posterior mean HR (95% CrI)", numeric=True),
+        Column("P(HR<1)", numeric=True),
+        Column("R-hat", numeric=True),
+        Column("ESS (bulk)", numeric=True),
+        Column("Diagnostics", badge=True),
+    )
+    return keys + (cox if has_cox else ()) + (bayes if has_bayes else ())
+
+
+def _comparison_groups(has_cox: bool, has_bayes: bool) -> tuple[tuple[str, int], ...]:
+    groups = [("", len(TERM_KEYS))]
+    if has_cox:
+        groups.append(("Cox proportional hazards", 3))
+    if has_bayes:
+        groups.append(("Bayesian piecewise-exponential", 5))
+    return tuple(groups)
+
+
+def _comparison_caption(has_cox: bool, has_bayes: bool) -> str:
+    parts = []
+    if has_cox:
+        parts.append("Cox: hazard ratio with 95% Wald confidence interval and Wald P value.")
+    if has_bayes:
+        parts.append(
+            "Bayesian: posterior mean hazard ratio with 95% credible interval (CrI), posterior probability "
+            "that the hazard ratio is below 1, R-hat and bulk effective sample size (ESS)."
+        )
+    return " ".join(parts)
+
+
+def _comparison_heading(cox: pd.DataFrame | None, bayes: pd.DataFrame | None) -> str:
+    if cox is not None and bayes is not None:
+        return "Cox and Bayesian side by side"
+    return "Cox proportional-hazards model" if cox is not None else "Bayesian piecewise-exponential model"

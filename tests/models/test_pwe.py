@@ -1,0 +1,311 @@
+import math
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import pytest
+from lifelines import CoxPHFitter
+
+from tmesurv.config import BayesSpec, PriorSpec
+from tmesurv.errors import InputError
+from tmesurv.models.pwe import (
+    build_pwe_model,
+    fit_pwe,
+    interval_cuts,
+    pwe_log_likelihood,
+    summarize_pwe,
+)
+
+# Event times 1..9 with K = 4 give cuts at exactly 3, 5 and 7 (linear quantiles at positions 2, 4, 6), so some
+# patients sit exactly on a cut; censored times 5 and 12 must not move the cuts.
+SMALL_TIME = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 5.0, 12.0, 0.5])
+SMALL_EVENT = np.array([1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0])
+SMALL_DESIGN = pd.DataFrame(
+    {
+        "arm": [0, 1, 0, 1, 1, 0, 1, 0, 1, 0, 1, 0],
+        "b_cell_ges": [2.1, 3.5, 1.2, 4.4, 2.8, 3.3, 0.9, 5.1, 2.2, 3.0, 1.7, 4.0],
+    },
+    dtype=float,
+).assign(**{"arm:b_cell_ges": lambda frame: frame["arm"] * frame["b_cell_ges"]})
+SMALL_SETTINGS = BayesSpec(intervals=4, draws=60, tune=60, chains=2, seed=11)
+
+
+def hand_log_likelihood(time, event, eta, log_baseline, cuts):
+    """Explicit per-interval loop: exposure in every interval (start, end], and the interval of the event."""
+    bounds = [0.0, *cuts, math.inf]
+    result = []
+    for t, d, e in zip(time, event, eta, strict=True):
+        cumulative, log_hazard_at_t = 0.0, None
+        for k in range(len(bounds) - 1):
+            start, end = bounds[k], bounds[k + 1]
+            cumulative += math.exp(log_baseline[k]) * max(0.0, min(t, end) - start)
+            if start < t <= end or (k == 0 and t == 0):
+                log_hazard_at_t = log_baseline[k]
+        result.append(d * (log_hazard_at_t + e) - math.exp(e) * cumulative)
+    return np.array(result)
+
+
+def small_point(model):
+    """A fixed point in the model's (transformed) value space."""
+    return {
+        "coef_std": np.array([0.4, -0.3, 0.25]),
+        "baseline_start": np.float64(-1.7),
+        "baseline_steps": np.array([0.3, -0.72, 0.48]),
+    }
+
+
+def original_scale(point, design):
+    """Coefficients and log baseline on the original design scale, computed by hand from a point."""
+    x = design.to_numpy()
+    coef = point["coef_std"] / x.std(axis=0)
+    steps = point["baseline_steps"]
+    centred = point["baseline_start"] + np.concatenate([[0.0], np.cumsum(steps)])
+    return coef, centred - x.mean(axis=0) @ coef
+
+
+def event_logp(model, point, total):
+    fn = model.compile_logp(vars=[model["event"]], sum=total)
+    return fn(point) if total else np.asarray(fn(point)[0])
+
+
+# 1. log density against a hand computation
+
+
+def test_model_log_density_matches_hand_computation():
+    model = build_pwe_model(SMALL_TIME, SMALL_EVENT, SMALL_DESIGN, SMALL_SETTINGS)
+    point = small_point(model)
+    assert set(point) == set(model.initial_point())
+    coef, log_baseline = original_scale(point, SMALL_DESIGN)
+    expected = hand_log_likelihood(
+        SMALL_TIME, SMALL_EVENT, SMALL_DESIGN.to_numpy() @ coef, log_baseline, [3.0, 5.0, 7.0]
+    )
+    np.testing.assert_allclose(event_logp(model, point, total=False), expected, rtol=0, atol=1e-8)
+    assert event_logp(model, point, total=True) == pytest.approx(expected.sum(), abs=1e-8)
+
+
+def test_single_interval_model_log_density():
+    settings = SMALL_SETTINGS.model_copy(update={"intervals": 1})
+    model = build_pwe_model(SMALL_TIME, SMALL_EVENT, SMALL_DESIGN, settings)
+    point = {"coef_std": np.array([0.4, -0.3, 0.25]), "baseline_start": np.float64(-1.7)}
+    assert set(point) == set(model.initial_point())
+    x = SMALL_DESIGN.to_numpy()
+    coef = point["coef_std"] / x.std(axis=0)
+    log_baseline = [point["baseline_start"] - x.mean(axis=0) @ coef]
+    expected = hand_log_likelihood(SMALL_TIME, SMALL_EVENT, x @ coef, log_baseline, [])
+    np.testing.assert_allclose(event_logp(model, point, total=False), expected, rtol=0, atol=1e-8)
+
+
+def test_numpy_kernel_matches_hand_computation():
+    cuts = np.array([3.0, 5.0, 7.0])
+    eta = np.linspace(-0.8, 0.9, SMALL_TIME.size)
+    log_baseline = np.array([-2.0, -1.4, -2.3, -0.9])
+    expected = hand_log_likelihood(SMALL_TIME, SMALL_EVENT, eta, log_baseline, cuts)
+    got = pwe_log_likelihood(SMALL_TIME, SMALL_EVENT, eta, log_baseline, cuts)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+
+
+def test_numpy_kernel_broadcasts_over_draws():
+    cuts = np.array([3.0, 5.0, 7.0])
+    rng = np.random.default_rng(5)
+    eta = rng.normal(size=(2, 3, SMALL_TIME.size))
+    log_baseline = rng.normal(-1.5, 0.5, size=(2, 3, 4))
+    got = pwe_log_likelihood(SMALL_TIME, SMALL_EVENT, eta, log_baseline, cuts)
+    assert got.shape == (2, 3, SMALL_TIME.size)
+    expected = hand_log_likelihood(SMALL_TIME, SMALL_EVENT, eta[1, 2], log_baseline[1, 2], cuts)
+    np.testing.assert_allclose(got[1, 2], expected, rtol=0, atol=1e-12)
+
+
+def test_single_interval_is_exponential():
+    eta = np.zeros(SMALL_TIME.size)
+    got = pwe_log_likelihood(SMALL_TIME, SMALL_EVENT, eta, np.array([-1.0]), np.empty(0))
+    np.testing.assert_allclose(got, SMALL_EVENT * -1.0 - np.exp(-1.0) * SMALL_TIME, atol=1e-12)
+
+
+# 2. interval cuts
+
+
+def test_interval_cuts_are_event_time_quantiles():
+    np.testing.assert_allclose(interval_cuts(SMALL_TIME, SMALL_EVENT, 4), [3.0, 5.0, 7.0])
+    # K = 2: the median of the nine event times.
+    np.testing.assert_allclose(interval_cuts(SMALL_TIME, SMALL_EVENT, 2), [5.0])
+    # K = 3 on 1..9: positions 8/3 and 16/3, i.e. 1 + 8/3 and 1 + 16/3.
+    np.testing.assert_allclose(interval_cuts(SMALL_TIME, SMALL_EVENT, 3), [11 / 3, 19 / 3])
+
+
+def test_interval_cuts_deduplicate_and_handle_one_interval():
+    time = np.array([2.0, 2.0, 2.0, 2.0, 5.0, 8.0])
+    event = np.array([1, 1, 1, 1, 1, 0])
+    np.testing.assert_allclose(interval_cuts(time, event, 4), [2.0])
+    assert interval_cuts(time, event, 1).size == 0
+
+
+def test_interval_cuts_need_events():
+    with pytest.raises(InputError, match="at least one event"):
+        interval_cuts(SMALL_TIME, np.zeros(SMALL_TIME.size), 4)
+
+
+def test_build_rejects_constant_column():
+    design = SMALL_DESIGN.assign(constant=1.0)
+    with pytest.raises(InputError, match="constant"):
+        build_pwe_model(SMALL_TIME, SMALL_EVENT, design, SMALL_SETTINGS)
+
+
+def test_model_coords():
+    model = build_pwe_model(SMALL_TIME, SMALL_EVENT, SMALL_DESIGN, SMALL_SETTINGS)
+    assert list(model.coords["term"]) == ["arm", "b_cell_ges", "arm:b_cell_ges"]
+    assert len(model.coords["interval"]) == 4
+    assert len(model.coords["patient"]) == SMALL_TIME.size
+
+
+# 3. agreement with Cox
+
+
+def simulate_cohort(seed: int, n: int = 600) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """Piecewise-constant baseline hazard, binary arm, a continuous biomarker and their interaction."""
+    rng = np.random.default_rng(seed)
+    arm = rng.integers(0, 2, n).astype(float)
+    biomarker = rng.normal(1.0, 1.5, n)
+    eta = -0.5 * arm + 0.2 * biomarker - 0.3 * arm * biomarker
+    # Baseline hazard 0.04 / month before month 6 and 0.08 after: invert the cumulative hazard.
+    target = rng.exponential(size=n) / np.exp(eta)
+    event_time = np.where(target < 0.24, target / 0.04, 6 + (target - 0.24) / 0.08)
+    censor = rng.uniform(12, 36, n)
+    design = pd.DataFrame({"arm": arm, "b_cell_ges": biomarker, "arm:b_cell_ges": arm * biomarker})
+    return np.minimum(event_time, censor), (event_time <= censor).astype(float), design
+
+
+@pytest.mark.sampling
+def test_posterior_means_agree_with_cox():
+    time, event, design = simulate_cohort(seed=2024)
+    cox = CoxPHFitter().fit(design.assign(time=time, event=event), duration_col="time", event_col="event")
+    settings = BayesSpec(intervals=8, draws=1000, tune=500, chains=2, seed=7, priors=PriorSpec(coef_sd=10.0))
+    summary = summarize_pwe(fit_pwe(time, event, design, settings)).set_index("term")
+    difference = (summary["mean"] - cox.params_.reindex(summary.index)).abs()
+    assert (difference < 0.05).all(), difference
+    assert (summary["r_hat"] < 1.01).all(), summary["r_hat"]
+
+
+# 4. reproducibility and the summary
+
+
+@pytest.fixture(scope="module")
+def small_fit():
+    return fit_pwe(SMALL_TIME, SMALL_EVENT, SMALL_DESIGN, SMALL_SETTINGS)
+
+
+@pytest.mark.sampling
+def test_same_seed_gives_identical_posterior(small_fit):
+    again = fit_pwe(SMALL_TIME, SMALL_EVENT, SMALL_DESIGN, SMALL_SETTINGS)
+    for name in ["coef_std", "coef", "log_baseline"]:
+        np.testing.assert_array_equal(again.posterior[name].to_numpy(), small_fit.posterior[name].to_numpy())
+    np.testing.assert_array_equal(
+        again.log_likelihood["event"].to_numpy(), small_fit.log_likelihood["event"].to_numpy()
+    )
+
+
+@pytest.mark.sampling
+def test_fit_keeps_inputs_for_rescoring(small_fit, tmp_path):
+    small_fit.to_netcdf(tmp_path / "fit.nc")
+    saved = az.from_netcdf(tmp_path / "fit.nc")
+    data = saved.constant_data
+    np.testing.assert_array_equal(data["time"].to_numpy(), SMALL_TIME)
+    np.testing.assert_array_equal(data["event"].to_numpy(), SMALL_EVENT)
+    np.testing.assert_array_equal(data["design"].to_numpy(), SMALL_DESIGN.to_numpy())
+    assert list(data["term"].to_numpy()) == list(SMALL_DESIGN.columns)
+    np.testing.assert_allclose(data["cuts"].to_numpy(), [3.0, 5.0, 7.0])
+    # Re-score from the stored inputs and original-scale parameters alone.
+    posterior = saved.posterior
+    eta = np.einsum("pt,cdt->cdp", data["design"].to_numpy(), posterior["coef"].to_numpy())
+    rescored = pwe_log_likelihood(
+        data["time"].to_numpy(), data["event"].to_numpy(), eta, posterior["log_baseline"].to_numpy(), data["cuts"]
+    )
+    np.testing.assert_allclose(rescored, small_fit.log_likelihood["event"].to_numpy(), atol=1e-8)
+
+
+def fake_idata(coef, diverging=None):
+    """InferenceData with a hand-made ``coef`` (chain, draw, term) and optional divergence flags."""
+    chains, draws, terms = coef.shape
+    sample_stats = {"diverging": diverging if diverging is not None else np.zeros((chains, draws), dtype=bool)}
+    return az.from_dict(
+        posterior={"coef": coef},
+        sample_stats=sample_stats,
+        coords={"term": [f"t{j}" for j in range(terms)]},
+        dims={"coef": ["term"]},
+    )
+
+
+def test_summary_of_point_mass():
+    coef = np.empty((2, 50, 2))
+    coef[..., 0], coef[..., 1] = 0.3, -0.7
+    summary = summarize_pwe(fake_idata(coef)).set_index("term")
+    np.testing.assert_allclose(summary["mean"], [0.3, -0.7])
+    np.testing.assert_allclose(summary["sd"], [0.0, 0.0], atol=1e-12)
+    np.testing.assert_allclose(summary["hr_mean"], np.exp([0.3, -0.7]))
+    np.testing.assert_allclose(summary["hr_lower"], np.exp([0.3, -0.7]))
+    np.testing.assert_allclose(summary["hr_upper"], np.exp([0.3, -0.7]))
+    np.testing.assert_array_equal(summary["prob_hr_below_1"], [0.0, 1.0])
+    assert not summary["converged"].any()  # constant chains: R-hat undefined, ESS 100 < 400
+
+
+def test_summary_of_known_draws():
+    # Two chains, each the same 401 equally spaced draws on [-1, 1]. In the pooled 802 sorted draws every grid
+    # value appears twice, so the 2.5% and 97.5% quantiles (positions 20.025 and 780.975) are grid values 10 and
+    # 390 exactly: -0.95 and 0.95.
+    step = 2 / 400
+    grid = -1 + step * np.arange(401)
+    summary = summarize_pwe(fake_idata(np.stack([grid, grid])[..., None])).iloc[0]
+    assert summary["term"] == "t0"
+    assert summary["mean"] == pytest.approx(0.0, abs=1e-12)
+    assert summary["sd"] == pytest.approx(np.sqrt(2 * np.sum(grid**2) / 801), rel=1e-12)
+    geometric_mean_of_exp = math.exp(-1) * (math.exp(401 * step) - 1) / (math.exp(step) - 1) / 401
+    assert summary["hr_mean"] == pytest.approx(geometric_mean_of_exp, rel=1e-12)
+    assert summary["hr_lower"] == pytest.approx(math.exp(-0.95), rel=1e-12)
+    assert summary["hr_upper"] == pytest.approx(math.exp(0.95), rel=1e-12)
+    assert summary["prob_hr_below_1"] == pytest.approx(200 / 401)
+    assert summary["r_hat"] > 1.01  # sorted draws: the split halves of each chain disagree
+    assert not summary["converged"]
+
+
+def test_summary_convergence_rule():
+    rng = np.random.default_rng(3)
+    coef = rng.normal(size=(4, 500, 1))
+    assert summarize_pwe(fake_idata(coef))["converged"].all()
+    diverging = np.zeros((4, 500), dtype=bool)
+    diverging[2, 17] = True
+    summary = summarize_pwe(fake_idata(coef, diverging))
+    assert not summary["converged"].any()
+    assert summary.attrs["divergences"] == 1
+    assert list(summary.columns) == [
+        "term",
+        "mean",
+        "sd",
+        "hr_mean",
+        "hr_lower",
+        "hr_upper",
+        "prob_hr_below_1",
+        "r_hat",
+        "ess_bulk",
+        "converged",
+    ]
+
+
+# 5. pointwise log-likelihood
+
+
+@pytest.mark.sampling
+def test_log_likelihood_is_per_patient_and_sums_to_model_logp(small_fit):
+    pointwise = small_fit.log_likelihood["event"]
+    assert pointwise.dims == ("chain", "draw", "patient")
+    assert pointwise.shape == (SMALL_SETTINGS.chains, SMALL_SETTINGS.draws, SMALL_TIME.size)
+    model = build_pwe_model(SMALL_TIME, SMALL_EVENT, SMALL_DESIGN, SMALL_SETTINGS)
+    total_logp = model.compile_logp(vars=[model["event"]])
+    posterior = small_fit.posterior
+    for chain, draw in [(0, 0), (1, SMALL_SETTINGS.draws - 1), (0, 17)]:
+        at = posterior.isel(chain=chain, draw=draw)
+        point = {
+            "coef_std": at["coef_std"].to_numpy(),
+            "baseline_start": at["baseline_start"].to_numpy(),
+            "baseline_steps": at["baseline_steps"].to_numpy(),
+        }
+        expected = total_logp(point)
+        assert float(pointwise.isel(chain=chain, draw=draw).sum()) == pytest.approx(expected, abs=1e-8)

@@ -1,0 +1,90 @@
+"""The first end-to-end slice through the CLI: check, cox, bayes and report on one simulated cohort."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from tmesurv.cli import app
+from tmesurv.models.cox import COX_COLUMNS
+from tmesurv.models.pwe import summarize_pwe
+from tmesurv.models.pwe_analyses import BAYES_COLUMNS, load_posteriors
+from tmesurv.simulations.two_arm import simulate_two_arm, two_arm_config
+
+FAST_BAYES = {"intervals": 6, "draws": 400, "tune": 400, "chains": 2, "seed": 11}
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory) -> Path:
+    """Run check, cox, bayes and report once; return the result folder."""
+    folder = tmp_path_factory.mktemp("study")
+    simulate_two_arm(seed=5).to_csv(folder / "cohort.csv", index=False)
+    config = two_arm_config("cohort.csv") | {"bayes": FAST_BAYES}
+    (folder / "analysis.yaml").write_text(yaml.safe_dump(config))
+    out = folder / "out"
+    runner = CliRunner()
+    for command in ("check", "cox", "bayes"):
+        arguments = [command, str(folder / "analysis.yaml")] + ([] if command == "check" else ["--out", str(out)])
+        result = runner.invoke(app, arguments)
+        assert result.exit_code == 0, result.output
+    assert runner.invoke(app, ["report", str(out)]).exit_code == 0
+    return out
+
+
+@pytest.mark.sampling
+def test_cox_table_has_every_analysis(results: Path):
+    cox = pd.read_csv(results / "cox.csv")
+    assert list(cox.columns) == COX_COLUMNS
+    assert set(cox["analysis"]) == {"treatment", "interaction", "within_arm", "subgroup"}
+    interaction = cox[(cox["analysis"] == "interaction") & (cox["subgroup"] == "b_cell_ges")]
+    assert list(interaction["term"]) == ["arm", "b_cell_ges", "arm:b_cell_ges"]
+    assert set(cox.loc[cox["analysis"] == "subgroup", "subgroup"]) == {
+        "b_cell_ges=high",
+        "b_cell_ges=low",
+        "ldh_high=high",
+        "ldh_high=low",
+    }
+    missing = simulate_two_arm(seed=5)["b_cell_ges"].isna().sum()
+    assert (interaction["n"] == 359 - missing).all()
+    exclusions = pd.read_csv(results / "exclusions.csv")
+    assert exclusions.loc[0, "count"] == missing
+    assert exclusions.loc[0, "reason"] == "missing b_cell_ges"
+
+
+@pytest.mark.sampling
+def test_bayes_agrees_with_cox_and_reloads(results: Path):
+    bayes = pd.read_csv(results / "bayes.csv")
+    assert list(bayes.columns) == BAYES_COLUMNS
+    cox = pd.read_csv(results / "cox.csv")
+    keys = ["endpoint", "analysis", "subgroup", "term"]
+    paired = bayes.merge(cox, on=keys, suffixes=("_bayes", "_cox"))
+    assert len(paired) == len(bayes) == 7
+    assert (paired["r_hat"] < 1.01).all()
+    np.testing.assert_allclose(paired["mean"], paired["coef"], atol=0.05)
+    config, fits = load_posteriors(results / "posterior.nc")
+    assert config["bayes"]["seed"] == FAST_BAYES["seed"]
+    assert [(fit.analysis, fit.subgroup) for fit in fits] == [
+        ("treatment", "all"),
+        ("interaction", "b_cell_ges"),
+        ("interaction", "ldh_high"),
+    ]
+    reloaded = summarize_pwe(fits[1].idata)
+    saved = bayes[bayes["subgroup"] == "b_cell_ges"].reset_index(drop=True)
+    np.testing.assert_allclose(reloaded["mean"], saved["mean"], rtol=1e-12)
+    complete_cases = 359 - simulate_two_arm(seed=5)["b_cell_ges"].isna().sum()
+    assert fits[1].idata.log_likelihood["event"].sizes["patient"] == complete_cases
+
+
+@pytest.mark.sampling
+def test_report_shows_both_answers_and_the_run(results: Path):
+    html = (results / "report.html").read_text()
+    assert "arm:b_cell_ges" in html
+    assert "data:image/png;base64," in html
+    run = json.loads((results / "run.json").read_text())
+    assert run["commands"] == ["cox", "bayes"]
+    assert run["seed"] == FAST_BAYES["seed"]
+    assert run["config_hash"] in html
