@@ -1,8 +1,8 @@
 """A simple seeded two-arm trial with one predictive and one prognostic biomarker, for the demo and tests.
 
 The calibrated ZUMA-7-like scenario lives in its own module; this generator is the minimal truth-known cohort:
-exponential event times, a treatment effect that depends on a continuous biomarker, uniform accrual and
-administrative censoring at a data cutoff.
+a cured fraction per arm (the plateau of a CAR T arm), exponential event times for the others with a treatment
+effect that depends on a continuous biomarker, uniform accrual and administrative censoring at a data cutoff.
 """
 
 from __future__ import annotations
@@ -17,7 +17,10 @@ TREATED_LABEL, CONTROL_LABEL = "axi-cel", "SOC"
 
 @dataclass(frozen=True)
 class TwoArmTruth:
-    """The true model behind :func:`simulate_two_arm` (log hazard ratios per unit of each column)."""
+    """The true model behind :func:`simulate_two_arm`.
+
+    Log hazard ratios are per unit of each column and act on the patients who are not cured.
+    """
 
     n_treated: int = 180
     n_control: int = 179
@@ -29,6 +32,8 @@ class TwoArmTruth:
     accrual_months: float = 20.3
     min_follow_up: float = 14.0
     fraction_without_expression: float = 0.29
+    cure_fraction_treated: float = 0.3
+    cure_fraction_control: float = 0.1
 
 
 def simulate_two_arm(seed: int, truth: TwoArmTruth = TwoArmTruth()) -> pd.DataFrame:
@@ -59,7 +64,9 @@ def simulate_two_arm(seed: int, truth: TwoArmTruth = TwoArmTruth()) -> pd.DataFr
         + truth.log_hr_treatment_by_b_cell * treated * b_cell
         + truth.log_hr_ldh_high * ldh_high
     )
-    event_time = rng.exponential(1 / np.exp(log_hazard))
+    cure_fraction = np.where(treated == 1, truth.cure_fraction_treated, truth.cure_fraction_control)
+    cured = rng.random(n) < cure_fraction
+    event_time = np.where(cured, np.inf, rng.exponential(1 / np.exp(log_hazard)))
     entry = rng.uniform(0, truth.accrual_months, n)
     follow_up = truth.accrual_months + truth.min_follow_up - entry
     observed = np.minimum(event_time, follow_up)

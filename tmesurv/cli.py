@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
@@ -41,7 +42,14 @@ def _input_errors_exit_2(command: Callable) -> Callable:
 
 
 def _quiet_sampler_logs() -> None:
-    """Keep PyMC's per-fit sampler chatter off the console; tmesurv prints its own progress per fit."""
+    """Keep PyMC's per-fit sampler chatter off the console; tmesurv prints its own progress per fit.
+
+    PyTensor's note that it runs without a BLAS library (usual for a pip install) is about the install, not the
+    results, and the models here are small enough not to need one.
+    """
+    warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS", category=UserWarning)
+    import pymc  # noqa: F401  (PyMC sets its logger's level when imported, so import it first)
+
     logging.getLogger("pymc").setLevel(logging.WARNING)
 
 

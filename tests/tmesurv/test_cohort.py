@@ -145,3 +145,14 @@ def test_two_level_text_biomarker_is_coded_0_1(write_study, export, config):
     cohort = read_cohort(loaded.data)
     assert cohort.biomarker_levels["cell_of_origin"] == ("GCB", "non-GCB")
     np.testing.assert_array_equal(cohort.patients["cell_of_origin"], (export["cell_of_origin"] == "non-GCB") * 1.0)
+
+
+def test_check_prints_patients_events_and_follow_up_per_arm(write_study, export):
+    result = CliRunner().invoke(app, ["check", str(write_study(export))])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "cohort.csv: 40 patients; endpoint efs (months)"
+    assert lines[1].split() == ["arm", "patients", "events", "median_follow_up"]
+    treated = export[export["arm"] == "axi-cel"]
+    assert lines[2].split()[:3] == ["treated", "20", str(treated["efs_event"].sum())]
+    assert lines[-1] == "no exclusions"
