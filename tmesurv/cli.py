@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer.core import TyperGroup
 
 from tmesurv.errors import InputError
 
@@ -120,6 +121,55 @@ def demo(
     _quiet_sampler_logs()
     report_path = run_demo(out, seed, progress=typer.echo)
     typer.echo(f"report: {report_path.resolve()}")
+
+
+class _DefaultCohortGroup(TyperGroup):
+    """``tmesurv simulate SCENARIO`` means ``tmesurv simulate cohort SCENARIO``."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        if args and not args[0].startswith("-") and args[0] not in self.commands:
+            args = ["cohort", *args]
+        return super().parse_args(ctx, args)
+
+
+simulate_app = typer.Typer(
+    cls=_DefaultCohortGroup,
+    help="Synthetic trials from a scenario: one cohort (the default), or a calibration against published figures.",
+    no_args_is_help=True,
+)
+app.add_typer(simulate_app, name="simulate")
+ScenarioArgument = Annotated[Path, typer.Argument(help="Scenario YAML, or a shipped name (zuma7).", show_default=False)]
+
+
+@simulate_app.command("cohort")
+@_input_errors_exit_2
+def simulate_cohort(
+    scenario: ScenarioArgument,
+    out: Annotated[Path, typer.Option("--out", "-o", help="The export to write (CSV); its config goes next to it.")],
+    seed: Annotated[int, typer.Option(help="Seed; the same seed gives the same bytes.")] = 1,
+) -> None:
+    """Write one simulated trial export and the analysis config that reads it."""
+    from tmesurv.workflow import run_simulate
+
+    export, config = run_simulate(scenario, seed, out)
+    typer.echo(f"wrote {export} and {config}")
+
+
+@simulate_app.command("calibrate")
+@_input_errors_exit_2
+def simulate_calibrate(
+    scenario: ScenarioArgument,
+    out: OutOption,
+    replicates: Annotated[int, typer.Option(min=2, help="Number of simulated cohorts.")] = 200,
+    seed: Annotated[int, typer.Option(help="Seed of the run.")] = 1,
+) -> None:
+    """Compare the scenario's simulated statistics with the published figures -> calibration.csv."""
+    from tmesurv.workflow import run_calibrate
+
+    table = run_calibrate(scenario, replicates, seed, out)
+    typer.echo(table.to_string(index=False, float_format="{:.4g}".format))
+    failed = int((~table["ok"]).sum())
+    typer.echo(f"{len(table) - failed} of {len(table)} targets within tolerance; wrote {out / 'calibration.csv'}")
 
 
 def main() -> None:

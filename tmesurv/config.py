@@ -155,15 +155,35 @@ def parse_config(raw: object, source: str) -> AnalysisConfig:
     try:
         return AnalysisConfig.model_validate(raw)
     except ValidationError as error:
-        problems = [_describe_problem(problem) for problem in error.errors()]
-        raise InputError(f"config file '{source}':\n  - " + "\n  - ".join(problems)) from None
+        raise InputError(describe_validation_error(error, f"config file '{source}'", AnalysisConfig)) from None
 
 
-def _describe_problem(problem: dict) -> str:
+def describe_validation_error(error: ValidationError, source: str, schema: type[BaseModel]) -> str:
+    """One line per problem, each naming the key path; unknown keys get a did-you-mean suggestion.
+
+    Parameters
+    ----------
+    error
+        What pydantic raised.
+    source
+        How to name the file in the message (for example ``"config file 'a.yaml'"``).
+    schema
+        The model that was validated, to list the keys it knows.
+
+    Returns
+    -------
+    str
+        The message.
+    """
+    problems = [_describe_problem(problem, schema) for problem in error.errors()]
+    return f"{source}:\n  - " + "\n  - ".join(problems)
+
+
+def _describe_problem(problem: dict, schema: type[BaseModel]) -> str:
     location = ".".join(str(part) for part in problem["loc"])
     if problem["type"] == "extra_forbidden":
         key = str(problem["loc"][-1])
-        siblings = _known_keys(problem["loc"][:-1])
+        siblings = _known_keys(schema, problem["loc"][:-1])
         hint = difflib.get_close_matches(key, siblings, n=1)
         suggestion = f" (did you mean '{hint[0]}'?)" if hint else f" (known keys: {', '.join(siblings)})"
         return f"unknown key '{location}'{suggestion}"
@@ -172,8 +192,8 @@ def _describe_problem(problem: dict) -> str:
     return f"'{location}': {problem['msg']}" if location else problem["msg"]
 
 
-def _known_keys(parent_location: tuple) -> list[str]:
-    model: type[BaseModel] | None = AnalysisConfig
+def _known_keys(schema: type[BaseModel], parent_location: tuple) -> list[str]:
+    model: type[BaseModel] | None = schema
     for part in parent_location:
         field = model.model_fields.get(str(part)) if model else None
         annotation = field.annotation if field else None

@@ -16,7 +16,7 @@ from tmesurv.cohort import Cohort, Exclusion
 from tmesurv.config import AnalysisConfig, load_config
 from tmesurv.models.cox import cox_analyses
 from tmesurv.models.km import cohort_table, km_by_arm
-from tmesurv.outputs import record_run, write_table, write_text
+from tmesurv.outputs import record_run, write_atomically, write_table, write_text
 from tmesurv.readers import read_cohort
 
 EXCLUSION_COLUMNS = ["analysis", "reason", "count", "ids"]
@@ -117,3 +117,36 @@ def run_demo(out_dir: Path, seed: int, progress: Callable[[str], object] = print
         progress(f"note: {note}")
     progress("[4/4] report")
     return write_report(out_dir)
+
+
+def run_simulate(scenario_path: Path, seed: int, out_csv: Path) -> tuple[Path, Path]:
+    """Write one simulated trial export and the analysis config that reads it.
+
+    Returns
+    -------
+    tuple[Path, Path]
+        The CSV export and the config (same name, ``.yaml``); a gene matrix, when the scenario makes one, goes to
+        ``<name>.genes.csv``.
+    """
+    from tmesurv.simulations.scenario import load_scenario
+    from tmesurv.simulations.trial import analysis_config, simulate_trial
+
+    scenario = load_scenario(scenario_path)
+    trial = simulate_trial(scenario, seed)
+    write_table(out_csv, trial.to_frame())
+    if trial.genes is not None:
+        genes_path = out_csv.with_suffix(".genes.csv")
+        write_atomically(genes_path, lambda temporary: trial.genes.to_csv(temporary))
+    config = analysis_config(scenario, out_csv.name)
+    config_path = write_text(out_csv.with_suffix(".yaml"), yaml.safe_dump(config, sort_keys=False))
+    return out_csv, config_path
+
+
+def run_calibrate(scenario_path: Path, replicates: int, seed: int, out_dir: Path) -> pd.DataFrame:
+    """Simulate ``replicates`` cohorts and write ``out_dir/calibration.csv`` (target vs simulated mean)."""
+    from tmesurv.simulations.calibration import calibrate
+    from tmesurv.simulations.scenario import load_scenario
+
+    table = calibrate(load_scenario(scenario_path), replicates, seed)
+    write_table(out_dir / "calibration.csv", table)
+    return table

@@ -1,0 +1,1 @@
+"""Shipped configs and simulation scenarios (YAML data; installed as package data)."""
