@@ -102,7 +102,8 @@ class Scenario(StrictModel):
     product: ProductSpec = ProductSpec()
     targets: list[CalibrationTarget] = Field(default_factory=list)
     analysis_biomarkers: list[str] = Field(
-        ["b_cell_ges", "sii", "spd_mm2", "ldh_ul"], description="biomarkers in the config written next to an export"
+        ["b_cell_ges", "cd19_gene", "sii", "ldh_elevated"],
+        description="biomarkers in the config written next to an export (on scales where a per-unit HR reads well)",
     )
 
 

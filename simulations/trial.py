@@ -155,8 +155,11 @@ def _subject_ids(n: int) -> np.ndarray:
     return ids
 
 
-def analysis_config(scenario: Scenario, data_file: str) -> dict:
-    """The analysis config (YAML-ready data) that reads an export of ``scenario`` saved as ``data_file``."""
+def analysis_config(scenario: Scenario, data_file: str, seed: int) -> dict:
+    """The analysis config (YAML-ready data) that reads an export of ``scenario`` saved as ``data_file``.
+
+    The Bayesian sampler gets the simulation's seed, so one seed reproduces the whole pipeline.
+    """
     return {
         "data": {
             "path": data_file,
@@ -169,4 +172,5 @@ def analysis_config(scenario: Scenario, data_file: str) -> dict:
             "strata": list(scenario.strata),
         },
         "analysis": {"endpoint": "efs", "cutpoint": "median", "landmarks": [12, 18, 24]},
+        "bayes": {"seed": seed},
     }

@@ -13,17 +13,24 @@ from tmesurv.cli import app
 from tmesurv.models.cox import COX_COLUMNS
 from tmesurv.models.pwe import summarize_pwe
 from tmesurv.models.pwe_analyses import BAYES_COLUMNS, load_posteriors
-from tmesurv.simulations.two_arm import simulate_two_arm, two_arm_config
+from tmesurv.simulations.scenario import load_scenario
+from tmesurv.simulations.trial import analysis_config, simulate_trial
 
 FAST_BAYES = {"intervals": 6, "draws": 400, "tune": 400, "chains": 2, "seed": 11}
+BIOMARKERS = ["b_cell_ges", "ldh_ul"]
+
+
+def _export():
+    return simulate_trial(load_scenario("zuma7"), seed=5).to_frame()
 
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory) -> Path:
     """Run check, cox, bayes and report once; return the result folder."""
     folder = tmp_path_factory.mktemp("study")
-    simulate_two_arm(seed=5).to_csv(folder / "cohort.csv", index=False)
-    config = two_arm_config("cohort.csv") | {"bayes": FAST_BAYES}
+    _export().to_csv(folder / "cohort.csv", index=False)
+    config = analysis_config(load_scenario("zuma7"), "cohort.csv", seed=5) | {"bayes": FAST_BAYES}
+    config["data"]["biomarkers"] = BIOMARKERS
     (folder / "analysis.yaml").write_text(yaml.safe_dump(config))
     out = folder / "out"
     runner = CliRunner()
@@ -45,10 +52,10 @@ def test_cox_table_has_every_analysis(results: Path):
     assert set(cox.loc[cox["analysis"] == "subgroup", "subgroup"]) == {
         "b_cell_ges=high",
         "b_cell_ges=low",
-        "ldh_high=high",
-        "ldh_high=low",
+        "ldh_ul=high",
+        "ldh_ul=low",
     }
-    missing = simulate_two_arm(seed=5)["b_cell_ges"].isna().sum()
+    missing = _export()["b_cell_ges"].isna().sum()
     assert (interaction["n"] == 359 - missing).all()
     exclusions = pd.read_csv(results / "exclusions.csv")
     assert exclusions.loc[0, "count"] == missing
@@ -70,12 +77,12 @@ def test_bayes_agrees_with_cox_and_reloads(results: Path):
     assert [(fit.analysis, fit.subgroup) for fit in fits] == [
         ("treatment", "all"),
         ("interaction", "b_cell_ges"),
-        ("interaction", "ldh_high"),
+        ("interaction", "ldh_ul"),
     ]
     reloaded = summarize_pwe(fits[1].idata)
     saved = bayes[bayes["subgroup"] == "b_cell_ges"].reset_index(drop=True)
     np.testing.assert_allclose(reloaded["mean"], saved["mean"], rtol=1e-12)
-    complete_cases = 359 - simulate_two_arm(seed=5)["b_cell_ges"].isna().sum()
+    complete_cases = 359 - _export()["b_cell_ges"].isna().sum()
     assert fits[1].idata.log_likelihood["event"].sizes["patient"] == complete_cases
 
 

@@ -115,7 +115,7 @@ def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="Result folder.")] = Path("tmesurv-demo"),
     seed: Annotated[int, typer.Option(help="Seed of the synthetic cohort and the sampler.")] = 7,
 ) -> None:
-    """Simulate a seeded two-arm cohort, then run cox, bayes and report on it."""
+    """Simulate the ZUMA-7-like trial (scenario zuma7), then run cox, bayes and report on it."""
     from tmesurv.workflow import run_demo
 
     _quiet_sampler_logs()

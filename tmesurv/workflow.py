@@ -93,7 +93,7 @@ def run_bayes(study: LoadedStudy, out_dir: Path, progress: Callable[[str], objec
 
 
 def run_demo(out_dir: Path, seed: int, progress: Callable[[str], object] = print) -> Path:
-    """Simulate a seeded two-arm cohort into ``out_dir/data``, then run cox, bayes and report on it.
+    """Simulate the ZUMA-7-like trial into ``out_dir/data``, then run cox, bayes and report on it.
 
     Returns
     -------
@@ -101,13 +101,9 @@ def run_demo(out_dir: Path, seed: int, progress: Callable[[str], object] = print
         The report.
     """
     from tmesurv.reports.html import write_report
-    from tmesurv.simulations.two_arm import simulate_two_arm, two_arm_config
 
-    progress(f"[1/4] simulating a two-arm cohort (seed {seed})")
-    config = two_arm_config("demo_cohort.csv")
-    config["bayes"] = {"seed": seed}
-    write_table(out_dir / "data" / "demo_cohort.csv", simulate_two_arm(seed))
-    config_path = write_text(out_dir / "data" / "demo.yaml", yaml.safe_dump(config, sort_keys=False))
+    progress(f"[1/4] simulating the ZUMA-7-like trial (scenario zuma7, seed {seed})")
+    _, config_path = run_simulate(Path("zuma7"), seed, out_dir / "data" / "zuma7_trial.csv")
     study = load_study(config_path)
     progress("[2/4] Kaplan-Meier and Cox analyses")
     for note in run_cox(study, out_dir):
@@ -137,7 +133,7 @@ def run_simulate(scenario_path: Path, seed: int, out_csv: Path) -> tuple[Path, P
     if trial.genes is not None:
         genes_path = out_csv.with_suffix(".genes.csv")
         write_atomically(genes_path, lambda temporary: trial.genes.to_csv(temporary))
-    config = analysis_config(scenario, out_csv.name)
+    config = analysis_config(scenario, out_csv.name, seed)
     config_path = write_text(out_csv.with_suffix(".yaml"), yaml.safe_dump(config, sort_keys=False))
     return out_csv, config_path
 
