@@ -27,7 +27,7 @@ from typing import Annotated
 import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
-from scipy.special import expit, logit, ndtr, ndtri
+from scipy.special import expit, ndtr, ndtri
 
 from tmesurv.config import StrictModel
 
@@ -127,8 +127,15 @@ _GENE_ROWS = tuple(f"gene_{gene}" for gene in _OTHER_B_CELL_GENES)
 _ROWS = LATENT_KEYS + _GENE_ROWS
 _ROW = {name: row for row, name in enumerate(_ROWS)}
 _SIGNATURE_ROWS = slice(_ROW[SIGNATURE_NAMES[0]], _ROW[SIGNATURE_NAMES[-1]] + 1)
-_CLUSTER_SIZES = np.array([len(SIGNATURES[cluster]) for cluster in CLUSTERS])
-_CLUSTER_STARTS = np.r_[0, np.cumsum(_CLUSTER_SIZES)[:-1]]
+_GENE_ROW_SLICE = slice(_ROW[_GENE_ROWS[0]], _ROW[_GENE_ROWS[-1]] + 1)
+# Cluster x signature matrix of 1 / cluster size on the members: its product with squared scores is their means.
+_CLUSTER_MEANS = np.array(
+    [
+        [1.0 / len(SIGNATURES[cluster]) if name in SIGNATURES[cluster] else 0.0 for name in SIGNATURE_NAMES]
+        for cluster in CLUSTERS
+    ]
+)
+_PRESENCE_KEYS = ("expression", "cell_of_origin", "hgbl", "biopsy_timing", "biopsy_line", "spd", "ldh", "cd19_hscore")
 CD19_NEGATIVE_BELOW = 5.0
 HSCORE_MAX = 300.0
 
@@ -377,17 +384,16 @@ def generate_biomarkers(rng: np.random.Generator, treated: np.ndarray, spec: Bio
         If ``treated`` is not a one-dimensional array of 0 and 1.
     """
     arm = _check_treated(treated)
-    values = _loadings(_spec_key(spec)) @ rng.standard_normal((len(_ROWS), arm.size))
+    values = _latent_values(rng.standard_normal((len(_ROWS), arm.size)), spec)
     present = _draw_presence(rng, arm, spec)
     latent = dict(zip(LATENT_KEYS, values, strict=False))
-    centred_genes = _centred_genes(values, spec)
     columns = {
-        **_expression_columns(values, centred_genes, present["expression"], spec),
+        **_expression_columns(values, present["expression"], spec),
         **_cd19_columns(latent, present, spec),
         **_burden_columns(latent, present, spec),
         **_category_columns(latent, present, spec),
     }
-    genes = _gene_frame(centred_genes, present["expression"], spec) if spec.genes else None
+    genes = _gene_frame(_centred_genes(values, spec), present["expression"], spec) if spec.genes else None
     return BiomarkerDraw(columns={name: columns[name] for name in COLUMNS}, latent=latent, genes=genes)
 
 
@@ -442,25 +448,51 @@ def _loadings(key: tuple[float, ...]) -> np.ndarray:
     return loadings
 
 
+@lru_cache(maxsize=64)
+def _sparse_loadings(key: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_loadings` as a few dense columns plus a diagonal: ``A @ z = weights @ z[parents] + own * z``.
+
+    Only the cluster factors and the chained markers (B cell GES, CD19 gene, SPD) have other rows loading on them,
+    so the product needs ``len(parents)`` (7) columns of A instead of all of them.
+    """
+    loadings = _loadings(key)
+    own = np.diag(loadings).copy()
+    parents = np.flatnonzero(np.count_nonzero(loadings, axis=0) > 1)
+    weights = loadings[:, parents].copy()
+    own[parents] = 0.0  # their diagonal entries are in ``weights``
+    for array in (parents, weights, own):
+        array.setflags(write=False)
+    return parents, weights, own[:, None]
+
+
+def _latent_values(noise: np.ndarray, spec: BiomarkerSpec) -> np.ndarray:
+    """Latent values ``A @ noise`` (rows :data:`_ROWS`), overwriting ``noise``."""
+    parents, weights, own = _sparse_loadings(_spec_key(spec))
+    values = weights @ noise[parents]
+    noise *= own
+    values += noise
+    return values
+
+
 def _draw_presence(rng: np.random.Generator, arm: np.ndarray, spec: BiomarkerSpec) -> dict[str, np.ndarray]:
-    """Which patients have each measurement (missing completely at random)."""
-    uniform = rng.random((8, arm.size))
-    expression = uniform[0] < _by_arm(arm, spec.expression.available, spec.expression.available_control)
-    return {
-        "expression": expression,
-        "cell_of_origin": expression & (uniform[1] < spec.cell_of_origin.known),
-        "hgbl": expression & (uniform[2] < spec.hgbl.known),
-        "biopsy_timing": expression & (uniform[3] < spec.biopsy_timing.known),
-        "biopsy_line": expression & (uniform[4] < spec.biopsy_line.known),
-        "spd": uniform[5] < _by_arm(arm, spec.spd.measured, spec.spd.measured_control),
-        "ldh": uniform[6] < _by_arm(arm, spec.ldh.measured, spec.ldh.measured_control),
-        "cd19_hscore": uniform[7] < _by_arm(arm, spec.cd19.hscore_available, spec.cd19.hscore_available_control),
-    }
+    """Which patients have each measurement (missing completely at random); categories need expression too."""
+    shares = np.array(_presence_shares(spec))
+    present = rng.random((len(shares), arm.size)) < np.where(arm, shares[:, :1], shares[:, 1:])
+    present[1:5] &= present[0]
+    return dict(zip(_PRESENCE_KEYS, present, strict=True))
 
 
-def _by_arm(arm: np.ndarray, treated_share: float, control_share: float | None) -> np.ndarray | float:
-    """Per-patient share: the treated share, or the control share in the control arm when it is given."""
-    return treated_share if control_share is None else np.where(arm, treated_share, control_share)
+def _presence_shares(spec: BiomarkerSpec) -> list[tuple[float, float]]:
+    """(treated, control) share with each measurement of :data:`_PRESENCE_KEYS` (categories: among expression)."""
+    categories = (spec.cell_of_origin, spec.hgbl, spec.biopsy_timing, spec.biopsy_line)
+    by_arm = [
+        (spec.expression.available, spec.expression.available_control),
+        *((category.known, None) for category in categories),
+        (spec.spd.measured, spec.spd.measured_control),
+        (spec.ldh.measured, spec.ldh.measured_control),
+        (spec.cd19.hscore_available, spec.cd19.hscore_available_control),
+    ]
+    return [(treated, treated if control is None else control) for treated, control in by_arm]
 
 
 def _centred_genes(values: np.ndarray, spec: BiomarkerSpec) -> np.ndarray:
@@ -476,21 +508,20 @@ def _missing(values: np.ndarray, present: np.ndarray) -> np.ndarray:
     return np.where(present, values, np.nan)
 
 
-def _expression_columns(
-    values: np.ndarray, centred_genes: np.ndarray, present: np.ndarray, spec: BiomarkerSpec
-) -> dict[str, np.ndarray]:
+def _expression_columns(values: np.ndarray, present: np.ndarray, spec: BiomarkerSpec) -> dict[str, np.ndarray]:
     """Signature scores, cluster indices (root mean square of members), B cell GES and CD19 gene."""
-    expression = spec.expression
+    expression, cd19 = spec.expression, spec.cd19
+    blank = np.where(present, 0.0, np.nan)  # added to a column, blanks the patients without expression
+    scores = values[_SIGNATURE_ROWS] * expression.spread
+    scores += expression.centre + blank
     reference = expression.index_reference
-    scores = expression.centre + expression.spread * values[_SIGNATURE_ROWS]
-    scores[:, ~present] = np.nan
-    deviation = scores - reference
-    sums = np.add.reduceat(deviation * deviation, _CLUSTER_STARTS, axis=0)
-    indices = np.sqrt(sums / _CLUSTER_SIZES[:, None])
+    deviation = scores - reference if reference else scores  # (one pass less over the scores by default)
+    indices = np.sqrt(_CLUSTER_MEANS @ np.square(deviation))  # NaN where absent, as the scores
     columns = dict(zip(SIGNATURE_NAMES, scores, strict=True)) | dict(zip(CLUSTERS, indices, strict=True))
-    columns["b_cell_ges"] = _missing(centred_genes.mean(axis=0), present)
-    cd19 = spec.cd19
-    columns["cd19_gene"] = _missing(cd19.gene_centre + cd19.gene_spread * values[_ROW["cd19_gene"]], present)
+    cd19_gene = cd19.gene_spread * values[_ROW["cd19_gene"]]
+    other_genes = spec.b_cell_genes.spread * values[_GENE_ROW_SLICE].sum(axis=0)
+    columns["b_cell_ges"] = (other_genes + cd19_gene) / len(B_CELL_GENES) + blank  # mean of the centred genes
+    columns["cd19_gene"] = cd19.gene_centre + cd19_gene + blank
     return columns
 
 
@@ -504,7 +535,7 @@ def _cd19_columns(latent: dict[str, np.ndarray], present: dict[str, np.ndarray],
     upper = quantile - cd19.negative_share
     positive_quantile = np.clip(upper / (1.0 - cd19.negative_share), 1e-12, 1 - 1e-12)
     span = HSCORE_MAX - CD19_NEGATIVE_BELOW
-    centre = logit((cd19.hscore_positive_median - CD19_NEGATIVE_BELOW) / span)
+    centre = _logit((cd19.hscore_positive_median - CD19_NEGATIVE_BELOW) / span)
     above = np.round(CD19_NEGATIVE_BELOW + span * expit(centre + cd19.hscore_logit_sd * ndtri(positive_quantile)))
     hscore = _missing(np.where(negative, below, above), present["cd19_hscore"])
     return {"cd19_hscore": hscore, "cd19_negative": _missing(negative.astype(float), present["cd19_hscore"])}
@@ -524,12 +555,27 @@ def _burden_columns(latent: dict[str, np.ndarray], present: dict[str, np.ndarray
     }
 
 
-def _category(latent: np.ndarray, cuts: list[float], labels: tuple[str, ...], present: np.ndarray) -> np.ndarray:
+def _logit(p: float) -> float:
+    """The log odds of a probability."""
+    return math.log(p / (1.0 - p))
+
+
+@lru_cache(maxsize=64)
+def _category_levels(cuts: tuple[float, ...], labels: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Latent thresholds of cumulative shares ``cuts``, and the labels as an object array ending in None."""
+    thresholds = ndtri(np.asarray(cuts))
+    levels = np.array([*labels, None], dtype=object)
+    for array in (thresholds, levels):
+        array.setflags(write=False)
+    return thresholds, levels
+
+
+def _category(latent: np.ndarray, cuts: tuple[float, ...], labels: tuple[str, ...], present: np.ndarray) -> np.ndarray:
     """Object array of labels by thresholds of a latent normal (``cuts`` are cumulative shares), None if absent."""
-    index = np.searchsorted(ndtri(np.asarray(cuts)), latent)
-    values = np.asarray(labels, dtype=object)[index]
-    values[~present] = None
-    return values
+    thresholds, levels = _category_levels(cuts, labels)
+    index = np.searchsorted(thresholds, latent)
+    index[~present] = len(labels)
+    return levels[index]
 
 
 def _category_columns(latent: dict[str, np.ndarray], present: dict[str, np.ndarray], spec: BiomarkerSpec) -> dict:
@@ -537,18 +583,18 @@ def _category_columns(latent: dict[str, np.ndarray], present: dict[str, np.ndarr
     line = spec.biopsy_line
     return {
         "cell_of_origin": _category(
-            latent["non_gcb"], [spec.cell_of_origin.gcb_share], ("GCB", "non-GCB"), present["cell_of_origin"]
+            latent["non_gcb"], (spec.cell_of_origin.gcb_share,), ("GCB", "non-GCB"), present["cell_of_origin"]
         ),
-        "hgbl": _category(latent["hgbl"], [1.0 - spec.hgbl.yes_share], ("no", "yes"), present["hgbl"]),
+        "hgbl": _category(latent["hgbl"], (1.0 - spec.hgbl.yes_share,), ("no", "yes"), present["hgbl"]),
         "biopsy_timing": _category(
             latent["biopsy_timing"],
-            [spec.biopsy_timing.initial_diagnosis_share],
+            (spec.biopsy_timing.initial_diagnosis_share,),
             ("initial_diagnosis", "after_first_line"),
             present["biopsy_timing"],
         ),
         "biopsy_line": _category(
             latent["biopsy_line"],
-            [line.first_share, min(line.first_share + line.second_share, 1.0)],
+            (line.first_share, min(line.first_share + line.second_share, 1.0)),
             ("first", "second", "third"),
             present["biopsy_line"],
         ),

@@ -17,12 +17,23 @@ from lifelines import CoxPHFitter
 from scipy import stats
 
 from tmesurv.errors import InputError
+from tmesurv.models.batched_cox import fit_cox_batch
 from tmesurv.models.km import curve_at, curve_quantile, fit_km, median_follow_up
 from tmesurv.simulations.scenario import Scenario
 from tmesurv.simulations.trial import simulate_trials
 
 CALIBRATION_COLUMNS = ["target", "published", "simulated_mean", "mc_se", "tolerance", "ok", "source"]
-LOG_SCALE_TARGETS = {"efs_hr"}
+SPD_CUT_MM2 = 3721.0  # the ZUMA-1 median SPD the biomarker paper split at
+LDH_ULN = 390.0
+LOG_SCALE_TARGETS = {
+    "efs_hr",
+    "spd_high_hr_treated",
+    "spd_high_hr_control",
+    "ldh_elevated_hr_treated",
+    "ldh_elevated_hr_control",
+    "treated_vs_control_hr_spd_high",
+    "treated_vs_control_hr_ldh_elevated",
+}
 
 
 def _arm(frame: pd.DataFrame, scenario: Scenario, arm: str) -> pd.DataFrame:
@@ -41,6 +52,31 @@ def _efs_log_hr(frame: pd.DataFrame, scenario: Scenario) -> float:
     )
     fitter = CoxPHFitter().fit(data, "time", "event", strata=list(scenario.strata) or None)
     return float(fitter.params_["treated"])
+
+
+def _split_log_hr(column: str, cut: float, arm: str | None) -> Callable[[pd.DataFrame, Scenario], float]:
+    """Log HR of EFS, unstratified Cox as in the biomarker paper.
+
+    Within ``arm``: ``column > cut`` vs the rest. With ``arm=None``: treated vs control among ``column > cut``.
+    """
+
+    def statistic(frame: pd.DataFrame, scenario: Scenario) -> float:
+        measured = frame[frame[column].notna()]
+        high = (measured[column] > cut).astype(float)
+        if arm is not None:
+            patients = _arm(measured, scenario, arm)
+            covariate = high.loc[patients.index]
+        else:
+            patients = measured[high == 1]
+            covariate = (patients["arm"] == scenario.arms.treated_label).astype(float)
+        fit = fit_cox_batch(
+            patients["efs_time"].to_numpy()[None, :],
+            patients["efs_event"].to_numpy()[None, :],
+            covariate.to_numpy(dtype=float)[None, :, None],
+        )
+        return float(fit.coef[0, 0])
+
+    return statistic
 
 
 def _km_median(arm: str) -> Callable[[pd.DataFrame, Scenario], float]:
@@ -117,6 +153,12 @@ STATISTICS: dict[str, Callable[[pd.DataFrame, Scenario], float]] = {
     # a CCR7-negative fraction above its median is a CCR7+CD45RA+ fraction below its median
     "grade3_ne_ccr7_negative_above_median": _rate_by_median_split("grade3_ne", "ccr7_cd45ra_fraction", above=False),
     "grade3_ne_ccr7_negative_below_median": _rate_by_median_split("grade3_ne", "ccr7_cd45ra_fraction", above=True),
+    "spd_high_hr_treated": _split_log_hr("spd_mm2", SPD_CUT_MM2, "treated"),
+    "spd_high_hr_control": _split_log_hr("spd_mm2", SPD_CUT_MM2, "control"),
+    "ldh_elevated_hr_treated": _split_log_hr("ldh_ul", LDH_ULN, "treated"),
+    "ldh_elevated_hr_control": _split_log_hr("ldh_ul", LDH_ULN, "control"),
+    "treated_vs_control_hr_spd_high": _split_log_hr("spd_mm2", SPD_CUT_MM2, None),
+    "treated_vs_control_hr_ldh_elevated": _split_log_hr("ldh_ul", LDH_ULN, None),
 }
 for _arm_name in ("treated", "control"):
     STATISTICS[f"efs_median_{_arm_name}"] = _km_median(_arm_name)

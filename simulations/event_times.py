@@ -9,6 +9,8 @@ by inverting the survival function, in one vectorised pass.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from pydantic import Field
 
@@ -69,9 +71,18 @@ def draw_event_times(uniform: np.ndarray, linear_predictor: np.ndarray, hazard: 
 
 
 def _invert_cumulative_hazard(target: np.ndarray, hazard: ArmHazard) -> np.ndarray:
-    starts, rates = np.r_[0.0, hazard.cuts], np.asarray(hazard.hazards)
-    at_starts = np.r_[0.0, np.cumsum(rates[:-1] * np.diff(starts))]
+    starts, rates, at_starts = _pieces(tuple(hazard.cuts), tuple(hazard.hazards))
     piece = np.searchsorted(at_starts, target, side="right") - 1
-    with np.errstate(divide="ignore", invalid="ignore"):
-        time = starts[piece] + (target - at_starts[piece]) / rates[piece]
-    return np.where(np.isfinite(time), time, np.inf)  # beyond a zero-hazard last piece: never
+    rate = rates[piece]
+    never = np.full(target.shape, np.inf)  # beyond a zero-hazard last piece
+    return starts[piece] + np.divide(target - at_starts[piece], rate, out=never, where=rate > 0)
+
+
+@lru_cache(maxsize=64)
+def _pieces(cuts: tuple[float, ...], hazards: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Start time, hazard and cumulative hazard at the start of every piece."""
+    starts, rates = np.array([0.0, *cuts]), np.array(hazards)
+    at_starts = np.concatenate([[0.0], np.cumsum(rates[:-1] * np.diff(starts))])
+    for array in (starts, rates, at_starts):
+        array.setflags(write=False)
+    return starts, rates, at_starts

@@ -41,6 +41,8 @@ Calibration of the defaults (``product_and_pk`` in ``zuma7_published.yaml``, aac
 from __future__ import annotations
 
 import itertools
+import math
+from functools import lru_cache
 from typing import Annotated
 
 import numpy as np
@@ -115,24 +117,45 @@ class ProductSpec(StrictModel):
 
     def latent_correlation(self) -> np.ndarray:
         """The 3 x 3 correlation of the latent noise (log peak, log AUC, logit CCR7+CD45RA+)."""
-        pa, pc, ac = self.peak_auc_correlation, self.peak_ccr7_correlation, self.auc_ccr7_correlation
-        return np.array([[1.0, pa, pc], [pa, 1.0, ac], [pc, ac, 1.0]])
+        return _correlation_matrix(self.peak_auc_correlation, self.peak_ccr7_correlation, self.auc_ccr7_correlation)
+
+
+def _correlation_matrix(peak_auc: float, peak_ccr7: float, auc_ccr7: float) -> np.ndarray:
+    """The 3 x 3 correlation matrix with the given off-diagonal entries."""
+    return np.array([[1.0, peak_auc, peak_ccr7], [peak_auc, 1.0, auc_ccr7], [peak_ccr7, auc_ccr7, 1.0]])
+
+
+@lru_cache(maxsize=64)
+def _noise_factor(peak_auc: float, peak_ccr7: float, auc_ccr7: float) -> np.ndarray:
+    """Cholesky factor of :func:`_correlation_matrix` (read-only, cached)."""
+    factor = np.linalg.cholesky(_correlation_matrix(peak_auc, peak_ccr7, auc_ccr7))
+    factor.setflags(write=False)
+    return factor
+
+
+@lru_cache(maxsize=64)
+def _time_to_peak_table(days: tuple[int, ...], probabilities: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The days as floats and their cumulative probabilities (read-only, cached)."""
+    table = np.asarray(days, dtype=float), np.cumsum(probabilities)
+    for array in table:
+        array.setflags(write=False)
+    return table
 
 
 def _two_piece_lognormal(x: np.ndarray, quartiles: Quartiles) -> np.ndarray:
     """Map standard-normal ``x`` to a positive quantity with the given quartiles."""
-    lower = np.log(quartiles.median / quartiles.q1) / Z75
-    upper = np.log(quartiles.q3 / quartiles.median) / Z75
+    lower = math.log(quartiles.median / quartiles.q1) / Z75
+    upper = math.log(quartiles.q3 / quartiles.median) / Z75
     return quartiles.median * np.exp(x * np.where(x < 0, lower, upper))
 
 
-def _latent(rng: np.random.Generator, treated: np.ndarray, responder: np.ndarray, spec: ProductSpec) -> np.ndarray:
-    """The 3 x n standardised latent values (rows: log peak, log AUC, logit CCR7+CD45RA+)."""
-    noise = np.linalg.cholesky(spec.latent_correlation()) @ rng.standard_normal((3, treated.size))
-    share = responder[treated == 1].mean() if treated.any() else 0.0
-    shift = np.array([spec.peak_responder_shift, spec.auc_responder_shift, spec.ccr7_responder_shift])[:, None]
-    scale = np.sqrt(np.clip(1.0 - shift**2 * share * (1.0 - share), 0.0, None))
-    return shift * (responder - share) + scale * noise
+def _latent(rng: np.random.Generator, responder: np.ndarray, spec: ProductSpec) -> np.ndarray:
+    """The 3 x n standardised latent values of the treated patients (rows: log peak, log AUC, logit CCR7+CD45RA+)."""
+    factor = _noise_factor(spec.peak_auc_correlation, spec.peak_ccr7_correlation, spec.auc_ccr7_correlation)
+    share = responder.sum() / responder.size if responder.size else 0.0
+    shift = np.array([spec.peak_responder_shift, spec.auc_responder_shift, spec.ccr7_responder_shift])
+    scale = np.sqrt(np.maximum(1.0 - shift**2 * (share * (1.0 - share)), 0.0))
+    return np.outer(shift, responder - share) + (scale[:, None] * factor) @ rng.standard_normal((3, responder.size))
 
 
 def _expit(x: np.ndarray) -> np.ndarray:
@@ -142,7 +165,7 @@ def _expit(x: np.ndarray) -> np.ndarray:
 
 def _logit(p: float) -> float:
     """The log odds of a probability."""
-    return float(np.log(p / (1.0 - p)))
+    return math.log(p / (1.0 - p))
 
 
 def generate_product(
@@ -174,21 +197,26 @@ def generate_product(
     treated, responder = np.asarray(treated), np.asarray(responder, dtype=float)
     if not (treated.ndim == responder.ndim == 1 and treated.size == responder.size):
         raise ValueError("treated and responder must be one-dimensional arrays of the same length")
-    x = _latent(rng, treated, responder, spec)
-    u = rng.random((3, treated.size))
+    in_treated = treated == 1
+    columns = _treated_columns(rng, responder[in_treated], spec)
+    block = np.full((len(columns), treated.size), np.nan)  # NaN for control
+    block[:, in_treated] = list(columns.values())
+    return dict(zip(columns, block, strict=True))
+
+
+def _treated_columns(rng: np.random.Generator, responder: np.ndarray, spec: ProductSpec) -> dict[str, np.ndarray]:
+    """The columns of :func:`generate_product` for the treated patients only (``responder`` is theirs)."""
+    x = _latent(rng, responder, spec)
+    u = rng.random((3, responder.size))
     ne = spec.ne_intercept + spec.ne_per_sd_peak * x[0] - spec.ne_per_sd_ccr7_negative * x[2]
     crs = spec.crs_intercept + spec.crs_per_sd_peak * x[0]
-    cumulative = np.cumsum(spec.time_to_peak_probabilities)
+    days, cumulative = _time_to_peak_table(spec.time_to_peak_days, spec.time_to_peak_probabilities)
     day_index = np.minimum(np.searchsorted(cumulative, u[2] * cumulative[-1], side="right"), cumulative.size - 1)
-    columns = {
+    return {
         "ccr7_cd45ra_fraction": _expit(_logit(spec.ccr7_cd45ra_median) + spec.ccr7_cd45ra_logit_sd * x[2]),
         "peak_car_t": _two_piece_lognormal(x[0], spec.peak_car_t),
-        "time_to_peak_days": np.asarray(spec.time_to_peak_days, dtype=float)[day_index],
+        "time_to_peak_days": days[day_index],
         "auc_0_28": _two_piece_lognormal(x[1], spec.auc_0_28),
         "grade3_ne": (u[0] < _expit(ne)).astype(float),
         "grade3_crs": (u[1] < _expit(crs)).astype(float),
     }
-    control = treated != 1
-    for values in columns.values():
-        values[control] = np.nan
-    return columns

@@ -92,9 +92,9 @@ class ResponseSpec(StrictModel):
     """Log-scale SD of the onset time (0: everyone at the median)."""
 
 
-def _per_arm(values: ArmProbability | ArmMonths, treated: np.ndarray) -> np.ndarray:
-    """The per-patient value of a per-arm setting."""
-    return np.where(treated == 1, values.treated, values.control)
+def _per_arm(values: ArmProbability | ArmMonths, in_treated: np.ndarray) -> np.ndarray:
+    """The per-patient value of a per-arm setting (``in_treated``: True in the treated arm)."""
+    return np.where(in_treated, values.treated, values.control)
 
 
 def _check_inputs(treated: np.ndarray, efs_time: np.ndarray, efs_event: np.ndarray) -> None:
@@ -135,19 +135,21 @@ def generate_response(
     treated, efs_time, efs_event = np.asarray(treated), np.asarray(efs_time, dtype=float), np.asarray(efs_event)
     _check_inputs(treated, efs_time, efs_event)
     u = rng.random((3, treated.size))
-    event = efs_event == 1
-    no_response = event & (efs_time <= spec.early_window) & (u[0] < _per_arm(spec.no_response_if_early_event, treated))
+    in_treated, event = treated == 1, efs_event == 1
+    no_response = (
+        event & (efs_time <= spec.early_window) & (u[0] < _per_arm(spec.no_response_if_early_event, in_treated))
+    )
     responder = ~no_response
     p_cr = np.where(
         event,
-        _per_arm(spec.complete_response_if_relapsed, treated),
-        _per_arm(spec.complete_response_if_ongoing, treated),
+        _per_arm(spec.complete_response_if_relapsed, in_treated),
+        _per_arm(spec.complete_response_if_ongoing, in_treated),
     )
     partial = u[1] >= p_cr
-    progressive = u[2] >= _per_arm(spec.stable_disease_if_no_response, treated)
+    progressive = u[2] >= _per_arm(spec.stable_disease_if_no_response, in_treated)
     best = np.where(responder, partial.astype(int), 2 + progressive)
     group = np.where(no_response, 2, event.astype(int))
-    onset = _per_arm(spec.onset_median, treated) * np.exp(spec.onset_log_sd * rng.standard_normal(treated.size))
+    onset = _per_arm(spec.onset_median, in_treated) * np.exp(spec.onset_log_sd * rng.standard_normal(treated.size))
     onset = np.minimum(onset, efs_time / 2)
     return {
         "best_response": BEST_RESPONSES[best],

@@ -74,7 +74,7 @@ def simulate_trial(scenario: Scenario, seed: int, replicate: int = 0) -> Simulat
     product = generate_product(rng, treated, response["responder"], scenario.product)
     columns = {
         "subject_id": _subject_ids(treated.size),
-        "arm": np.where(treated == 1, scenario.arms.treated_label, scenario.arms.control_label),
+        "arm": np.array([scenario.arms.control_label, scenario.arms.treated_label])[treated],
         "randomization_date": _dates(scenario, entry),
         **{name: levels for name, (levels, _) in strata.items()},
         "efs_time": np.round(efs_time, EXPORT_DECIMALS),
@@ -93,19 +93,39 @@ def simulate_trials(scenario: Scenario, seed: int, replicates: Iterable[int]) ->
 
 
 def _randomise(rng: np.random.Generator, scenario: Scenario) -> np.ndarray:
-    arms = scenario.arms
-    return rng.permutation(np.r_[np.ones(arms.treated, dtype=int), np.zeros(arms.control, dtype=int)])
+    """0/1 per patient (1 = treated), in random order."""
+    return rng.permutation(_allocation(scenario.arms.treated, scenario.arms.control))
+
+
+@lru_cache(maxsize=16)
+def _allocation(treated: int, control: int) -> np.ndarray:
+    """``treated`` ones then ``control`` zeros (read-only; :func:`numpy.random.Generator.permutation` copies)."""
+    allocation = np.concatenate([np.ones(treated, dtype=int), np.zeros(control, dtype=int)])
+    allocation.setflags(write=False)
+    return allocation
 
 
 def _strata(rng: np.random.Generator, scenario: Scenario, n: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Stratum levels per patient and their prognostic log HR contribution."""
     drawn = {}
     for name, stratum in scenario.strata.items():
-        levels = np.array(list(stratum.shares))
-        index = np.searchsorted(np.cumsum(list(stratum.shares.values()))[:-1], rng.random(n), side="right")
-        log_hr = np.array([stratum.log_hr.get(level, 0.0) for level in levels])
+        levels, bounds, log_hr = _stratum_levels(tuple(stratum.shares.items()), tuple(stratum.log_hr.items()))
+        index = np.searchsorted(bounds, rng.random(n), side="right")
         drawn[name] = (levels[index], log_hr[index])
     return drawn
+
+
+@lru_cache(maxsize=64)
+def _stratum_levels(
+    shares: tuple[tuple[str, float], ...], log_hr: tuple[tuple[str, float], ...]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A stratum's levels, the cumulative shares between them, and each level's log HR (0 if not given)."""
+    levels = np.array([level for level, _ in shares])
+    bounds = np.cumsum([share for _, share in shares])[:-1]
+    log_hrs = np.array([dict(log_hr).get(level, 0.0) for level in levels])
+    for array in (levels, bounds, log_hrs):
+        array.setflags(write=False)
+    return levels, bounds, log_hrs
 
 
 def _efs(
@@ -118,16 +138,19 @@ def _efs(
 ) -> tuple[np.ndarray, np.ndarray]:
     """EFS time (months) and event, censored at the data cutoff and by dropout."""
     efs = scenario.efs
+    in_treated = treated == 1
     eta = sum((log_hr for _, log_hr in strata.values()), np.zeros(treated.size))
-    for name, effect in efs.effects.items():
-        if name not in markers.latent:
+    if efs.effects:
+        unknown = [name for name in efs.effects if name not in markers.latent]
+        if unknown:
             known = ", ".join(sorted(markers.latent))
-            raise InputError(f"scenario: efs.effects.{name} is not a simulated biomarker; known: {known}")
-        eta = eta + markers.latent[name] * np.where(treated == 1, effect.treated, effect.control)
+            raise InputError(f"scenario: efs.effects.{unknown[0]} is not a simulated biomarker; known: {known}")
+        per_arm = np.array([(effect.control, effect.treated) for effect in efs.effects.values()])  # effects x arm
+        latent = np.array([markers.latent[name] for name in efs.effects])  # effects x patients
+        eta += (per_arm[:, treated] * latent).sum(axis=0)
     uniform = rng.random(treated.size)
     event_time = np.empty(treated.size)
-    for arm, hazard in ((1, efs.treated), (0, efs.control)):
-        rows = treated == arm
+    for rows, hazard in ((in_treated, efs.treated), (~in_treated, efs.control)):
         event_time[rows] = draw_event_times(uniform[rows], eta[rows], hazard)
     administrative = scenario.accrual.months()[1] - entry
     dropout_rate = scenario.accrual.dropout_per_year / 12

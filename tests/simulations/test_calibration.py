@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from lifelines import KaplanMeierFitter
+from lifelines import CoxPHFitter, KaplanMeierFitter
 from typer.testing import CliRunner
 
 from tmesurv import InputError
@@ -38,6 +38,11 @@ def test_statistics_match_independent_computations(zuma7):
     spearman = export[["spd_mm2", "ldh_ul"]].dropna().corr(method="spearman").iloc[0, 1]
     assert STATISTICS["spd_ldh_spearman"](export, zuma7) == pytest.approx(spearman, rel=1e-12)
     assert STATISTICS["expression_available"](export, zuma7) == export["b_cell_ges"].notna().sum()
+    control = export[(export["arm"] == "SOC") & export["spd_mm2"].notna()]
+    split = pd.DataFrame({"t": control["efs_time"], "e": control["efs_event"], "x": (control["spd_mm2"] > 3721) * 1.0})
+    options = {"precision": 1e-14, "r_precision": 1e-15}
+    lifelines_log_hr = CoxPHFitter().fit(split, "t", "e", fit_options=options).params_["x"]
+    assert STATISTICS["spd_high_hr_control"](export, zuma7) == pytest.approx(lifelines_log_hr, abs=1e-6)
     peak = treated["peak_car_t"].to_numpy()
     assert STATISTICS["peak_car_t_q3"](export, zuma7) == pytest.approx(np.quantile(peak, 0.75))
 
