@@ -1,21 +1,28 @@
-"""Kaplan-Meier estimates per arm: medians and landmark survival with Greenwood log-log confidence intervals.
+"""Kaplan-Meier estimates per arm: medians and landmark survival with Greenwood confidence intervals.
 
-The estimator is lifelines' ``KaplanMeierFitter`` (Greenwood variance, log(-log) "exponential Greenwood" intervals,
-the same as R's ``survfit(conf.type = "log-log")``). Medians follow R's ``quantile.survfit``: the first time the curve
-is at or below 0.5, and the midpoint to the next event time when the curve sits exactly at 0.5.
+The estimate and its event table come from lifelines' ``KaplanMeierFitter``. The pointwise intervals use Greenwood's
+variance of log S on one of R's two scales: ``log-log`` (the default here; R's ``conf.type = "log-log"``, lifelines'
+"exponential Greenwood") or ``log`` (R's ``survfit`` default; the upper limit is capped at 1). Medians and their
+intervals follow R's ``quantile.survfit``: the first time the curve (or a limit curve) is at or below 0.5, and the
+midpoint to the next time when it sits exactly at 0.5.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 from lifelines import KaplanMeierFitter
+from lifelines.statistics import logrank_test
+from scipy import stats
 
 from tmesurv.cohort import CONTROL, TREATED, Cohort
+from tmesurv.models.cox import high_group
 
-CI_METHOD = "log-log"
+CiMethod = Literal["log-log", "log"]
 FLAT_TOLERANCE = np.sqrt(np.finfo(float).eps)
 KM_COLUMNS = [
     "endpoint",
@@ -31,35 +38,52 @@ KM_COLUMNS = [
 ]
 
 
-def fit_km(time: np.ndarray, event: np.ndarray, alpha: float = 0.05) -> pd.DataFrame:
+def fit_km(time: np.ndarray, event: np.ndarray, ci_method: CiMethod = "log-log", alpha: float = 0.05) -> pd.DataFrame:
     """Fit a Kaplan-Meier curve and return it as a step table.
 
     Parameters
     ----------
     time, event
         Follow-up times and event indicators (1 = event).
+    ci_method
+        Scale of the pointwise interval: ``"log-log"`` or ``"log"`` (see the module docstring).
     alpha
         One minus the confidence level.
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``time, survival, lower, upper, at_risk``, one row per distinct time, starting at time 0.
+        Columns ``time, survival, lower, upper, at_risk``, one row per distinct time, starting at time 0;
+        the limits are NaN where the survival is 0.
     """
     fitter = KaplanMeierFitter(alpha=alpha).fit(time, event)
-    interval = fitter.confidence_interval_survival_function_
-    table = fitter.event_table
-    curve = pd.DataFrame(
+    table = fitter.event_table.reindex(fitter.survival_function_.index)
+    at_risk, died = table["at_risk"].to_numpy(dtype=float), table["observed"].to_numpy(dtype=float)
+    survival = fitter.survival_function_.iloc[:, 0].to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_se = np.sqrt(np.cumsum(died / (at_risk * (at_risk - died))))  # Greenwood sd of log S
+        lower, upper = _interval(survival, log_se, stats.norm.ppf(1 - alpha / 2), ci_method)
+    return pd.DataFrame(
         {
             "time": fitter.survival_function_.index.to_numpy(dtype=float),
-            "survival": fitter.survival_function_.iloc[:, 0].to_numpy(),
-            "lower": interval.iloc[:, 0].to_numpy(),
-            "upper": interval.iloc[:, 1].to_numpy(),
-            "at_risk": table["at_risk"].reindex(fitter.survival_function_.index).to_numpy(),
+            "survival": survival,
+            "lower": lower,
+            "upper": upper,
+            "at_risk": at_risk,
         }
     )
-    curve.loc[0, ["lower", "upper"]] = 1.0
-    return curve
+
+
+def _interval(survival: np.ndarray, log_se: np.ndarray, z: float, ci_method: CiMethod) -> tuple[np.ndarray, np.ndarray]:
+    """Pointwise limits from the sd of log S, on the log or log(-log) scale."""
+    positive = survival > 0
+    if ci_method == "log":
+        lower, upper = survival * np.exp(-z * log_se), np.minimum(survival * np.exp(z * log_se), 1.0)
+    else:
+        spread = np.exp(z * log_se / np.abs(np.log(survival)))
+        lower, upper = survival**spread, survival ** (1 / spread)
+        lower, upper = np.where(survival == 1, 1.0, lower), np.where(survival == 1, 1.0, upper)
+    return np.where(positive, lower, np.nan), np.where(positive, upper, np.nan)
 
 
 def curve_quantile(time: np.ndarray, survival: np.ndarray, probability: float = 0.5) -> float:
@@ -127,7 +151,9 @@ def km_summary(curve: pd.DataFrame, landmarks: Sequence[float]) -> list[dict]:
     return rows
 
 
-def km_by_arm(cohort: Cohort, endpoint: str, landmarks: Sequence[float]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def km_by_arm(
+    cohort: Cohort, endpoint: str, landmarks: Sequence[float], ci_method: CiMethod = "log-log"
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Kaplan-Meier per arm for one endpoint.
 
     Parameters
@@ -138,6 +164,8 @@ def km_by_arm(cohort: Cohort, endpoint: str, landmarks: Sequence[float]) -> tupl
         Endpoint name.
     landmarks
         Times (months) at which to report survival.
+    ci_method
+        Scale of the confidence intervals (``"log-log"`` or ``"log"``), written into the ``ci_method`` column.
 
     Returns
     -------
@@ -149,10 +177,10 @@ def km_by_arm(cohort: Cohort, endpoint: str, landmarks: Sequence[float]) -> tupl
     for arm in (TREATED, CONTROL):
         patients = cohort.arm_subset(arm)
         event = patients.event(endpoint)
-        curve = fit_km(patients.time(endpoint), event)
+        curve = fit_km(patients.time(endpoint), event, ci_method)
         context = {"endpoint": endpoint, "arm": arm}
         for row in km_summary(curve, landmarks):
-            summaries.append({**context, **row, "n": patients.n, "events": int(event.sum()), "ci_method": CI_METHOD})
+            summaries.append({**context, **row, "n": patients.n, "events": int(event.sum()), "ci_method": ci_method})
         curves.append(curve.assign(**context))
     curve_columns = ["endpoint", "arm", "time", "survival", "lower", "upper", "at_risk"]
     return pd.DataFrame(summaries, columns=KM_COLUMNS), pd.concat(curves)[curve_columns]
@@ -192,3 +220,69 @@ def cohort_table(cohort: Cohort, endpoint: str) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+LOGRANK_COLUMNS = ["endpoint", "comparison", "subgroup", "n", "events", "chisq", "df", "p"]
+
+
+def logrank(time: np.ndarray, event: np.ndarray, group: np.ndarray) -> tuple[float, float]:
+    """Two-group log-rank test (R's ``survdiff`` with ``rho = 0``).
+
+    Parameters
+    ----------
+    time, event
+        Follow-up times and event indicators (1 = event).
+    group
+        Boolean group membership.
+
+    Returns
+    -------
+    tuple[float, float]
+        The chi-square statistic (1 degree of freedom) and its P value.
+    """
+    result = logrank_test(time[group], time[~group], event[group], event[~group])
+    return float(result.test_statistic), float(result.p_value)
+
+
+def logrank_table(cohort: Cohort, endpoint: str, cutpoint: str | float) -> pd.DataFrame:
+    """Log-rank tests: treated vs control, and biomarker high vs low within each arm.
+
+    Parameters
+    ----------
+    cohort
+        The validated cohort.
+    endpoint
+        Endpoint name.
+    cutpoint
+        How continuous biomarkers are split (as for the Cox analyses).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``LOGRANK_COLUMNS``; ``comparison`` is ``arm`` or ``<biomarker>=high``.
+    """
+    rows = [_logrank_row(cohort, endpoint, "arm", "all", cohort.treated == 1)]
+    for biomarker in cohort.biomarkers:
+        complete, _ = cohort.complete_cases([biomarker], analysis=f"biomarker {biomarker}")
+        values = complete.patients[biomarker].to_numpy(dtype=float)
+        high, _ = high_group(values, cutpoint, biomarker in complete.biomarker_levels)
+        for arm in (TREATED, CONTROL):
+            in_arm = complete.patients["arm"].to_numpy() == arm
+            subset = replace(complete, patients=complete.patients[in_arm])
+            rows.append(_logrank_row(subset, endpoint, f"{biomarker}=high", arm, high[in_arm]))
+    return pd.DataFrame(rows, columns=LOGRANK_COLUMNS)
+
+
+def _logrank_row(cohort: Cohort, endpoint: str, comparison: str, subgroup: str, group: np.ndarray) -> dict:
+    time, event = cohort.time(endpoint), cohort.event(endpoint)
+    chisq, p = logrank(time, event, group) if 0 < group.sum() < group.size else (np.nan, np.nan)
+    return {
+        "endpoint": endpoint,
+        "comparison": comparison,
+        "subgroup": subgroup,
+        "n": cohort.n,
+        "events": int(event.sum()),
+        "chisq": chisq,
+        "df": 1,
+        "p": p,
+    }

@@ -57,6 +57,9 @@ def test_cox_table_has_every_analysis(results: Path):
     }
     missing = _export()["b_cell_ges"].isna().sum()
     assert (interaction["n"] == 359 - missing).all()
+    logrank = pd.read_csv(results / "logrank.csv")
+    assert logrank["comparison"].tolist() == ["arm"] + [f"{b}=high" for b in BIOMARKERS for _ in range(2)]
+    assert logrank.loc[0, "p"] < 0.001  # the ZUMA-7-like treatment effect is large
     exclusions = pd.read_csv(results / "exclusions.csv")
     assert exclusions.loc[0, "count"] == missing
     assert exclusions.loc[0, "reason"] == "missing b_cell_ges"

@@ -84,6 +84,7 @@ class AnalysisSpec(StrictModel):
     endpoint: str
     cutpoint: Literal["median"] | float = "median"
     landmarks: list[float] = Field(default_factory=lambda: [12.0, 24.0])
+    km_ci: Literal["log-log", "log"] = Field("log-log", description="Kaplan-Meier interval scale (R: conf.type)")
 
 
 class PriorSpec(StrictModel):

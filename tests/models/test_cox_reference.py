@@ -12,7 +12,7 @@ import pytest
 
 from tmesurv.config import load_config
 from tmesurv.models.cox import cox_analyses
-from tmesurv.models.km import km_by_arm
+from tmesurv.models.km import km_by_arm, logrank_table
 from tmesurv.readers import read_cohort
 
 REFERENCE = Path(__file__).parents[1] / "reference"
@@ -39,10 +39,13 @@ def test_cox_rows_equal_r_coxph(veteran):
         np.testing.assert_allclose(merged[column], merged[f"{column}_r"], rtol=1e-5)
 
 
-def test_km_medians_and_landmarks_equal_r_survfit(veteran):
+@pytest.mark.parametrize(
+    ("ci_method", "reference_file"), [("log-log", "veteran_km.csv"), ("log", "veteran_km_log.csv")]
+)
+def test_km_medians_and_landmarks_equal_r_survfit(veteran, ci_method, reference_file):
     config, cohort = veteran
-    ours, curves = km_by_arm(cohort, "os", config.analysis.landmarks)
-    reference = pd.read_csv(REFERENCE / "veteran_km.csv")
+    ours, curves = km_by_arm(cohort, "os", config.analysis.landmarks, ci_method)
+    reference = pd.read_csv(REFERENCE / reference_file)
     pd.testing.assert_frame_equal(
         ours.drop(columns=["estimate", "lower", "upper"]),
         reference.drop(columns=["estimate", "lower", "upper"]),
@@ -52,3 +55,14 @@ def test_km_medians_and_landmarks_equal_r_survfit(veteran):
         np.testing.assert_allclose(ours[column], reference[column], rtol=1e-10, atol=1e-12, equal_nan=True)
     assert set(curves["arm"]) == {"treated", "control"}
     assert (curves.groupby("arm")["survival"].diff().dropna() <= 0).all()
+
+
+def test_logrank_equals_r_survdiff(veteran):
+    config, cohort = veteran
+    ours = logrank_table(cohort, "os", config.analysis.cutpoint)
+    reference = pd.read_csv(REFERENCE / "veteran_logrank.csv")
+    pd.testing.assert_frame_equal(
+        ours.drop(columns=["chisq", "p"]), reference.drop(columns=["chisq", "p"]), check_dtype=False
+    )
+    np.testing.assert_allclose(ours["chisq"], reference["chisq"], rtol=1e-8)
+    np.testing.assert_allclose(ours["p"], reference["p"], rtol=1e-7)

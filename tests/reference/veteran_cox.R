@@ -1,6 +1,7 @@
 # Reference values for tests/models/test_cox_reference.py and tests/models/test_km_reference.py.
 # Regenerate with:  Rscript tests/reference/veteran_cox.R   (from the repository root; needs R's survival package)
-# Writes veteran.csv (the data), veteran_cox.csv (rows of tmesurv's cox.csv) and veteran_km.csv (rows of km.csv).
+# Writes veteran.csv (the data), veteran_cox.csv (rows of tmesurv's cox.csv), veteran_km.csv and veteran_km_log.csv
+# (rows of km.csv, log-log and log intervals) and veteran_logrank.csv (rows of logrank.csv).
 library(survival)
 out <- "tests/reference"
 days_per_month <- 365.25 / 12
@@ -48,17 +49,37 @@ for (name in names(biomarkers)) {
 }
 write.csv(do.call(rbind, rows), file.path(out, "veteran_cox.csv"), row.names = FALSE)
 
-km_rows <- list()
-for (a in c("treated", "control")) {
-  d <- vet[if (a == "treated") treated == 1 else treated == 0, ]
-  fit <- survfit(Surv(time / days_per_month, status) ~ 1, data = d, conf.type = "log-log")
-  q <- quantile(fit, probs = 0.5)
-  km_rows[[length(km_rows) + 1]] <- data.frame(endpoint = "os", arm = a, statistic = "median", time = NA,
-    estimate = unname(q$quantile), lower = unname(q$lower), upper = unname(q$upper), n = nrow(d),
-    events = sum(d$status), ci_method = "log-log")
-  landmarks <- c(6, 12, 24)
-  s <- summary(fit, times = landmarks, extend = TRUE)
-  km_rows[[length(km_rows) + 1]] <- data.frame(endpoint = "os", arm = a, statistic = "survival", time = landmarks,
-    estimate = s$surv, lower = s$lower, upper = s$upper, n = nrow(d), events = sum(d$status), ci_method = "log-log")
+for (ci in c("log-log", "log")) {
+  km_rows <- list()
+  for (a in c("treated", "control")) {
+    d <- vet[if (a == "treated") treated == 1 else treated == 0, ]
+    fit <- survfit(Surv(time / days_per_month, status) ~ 1, data = d, conf.type = ci)
+    q <- quantile(fit, probs = 0.5)
+    km_rows[[length(km_rows) + 1]] <- data.frame(endpoint = "os", arm = a, statistic = "median", time = NA,
+      estimate = unname(q$quantile), lower = unname(q$lower), upper = unname(q$upper), n = nrow(d),
+      events = sum(d$status), ci_method = ci)
+    landmarks <- c(6, 12, 24)
+    s <- summary(fit, times = landmarks, extend = TRUE)
+    km_rows[[length(km_rows) + 1]] <- data.frame(endpoint = "os", arm = a, statistic = "survival", time = landmarks,
+      estimate = s$surv, lower = s$lower, upper = s$upper, n = nrow(d), events = sum(d$status), ci_method = ci)
+  }
+  file <- if (ci == "log-log") "veteran_km.csv" else "veteran_km_log.csv"
+  write.csv(do.call(rbind, km_rows), file.path(out, file), row.names = FALSE)
 }
-write.csv(do.call(rbind, km_rows), file.path(out, "veteran_km.csv"), row.names = FALSE)
+
+# Log-rank (survdiff, rho = 0): arm, then each biomarker high vs low within each arm (rows of logrank.csv)
+logrank_row <- function(d, group, comparison, subgroup) {
+  test <- survdiff(Surv(d$time, d$status) ~ group)
+  data.frame(endpoint = "os", comparison = comparison, subgroup = subgroup, n = nrow(d), events = sum(d$status),
+             chisq = test$chisq, df = 1, p = pchisq(test$chisq, 1, lower.tail = FALSE))
+}
+lr <- list(logrank_row(vet, treated, "arm", "all"))
+for (name in names(biomarkers)) {
+  x <- biomarkers[[name]]
+  high <- if (two_level[[name]]) x == 1 else x > median(x)
+  for (a in c("treated", "control")) {
+    keep <- if (a == "treated") treated == 1 else treated == 0
+    lr[[length(lr) + 1]] <- logrank_row(vet[keep, ], high[keep], paste0(name, "=high"), a)
+  }
+}
+write.csv(do.call(rbind, lr), file.path(out, "veteran_logrank.csv"), row.names = FALSE)
