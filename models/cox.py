@@ -1,7 +1,9 @@
 """Cox proportional-hazards analyses of a treatment-by-biomarker question, in the published style.
 
 Fits use lifelines' ``CoxPHFitter`` (Efron ties, Wald tests), converged tightly enough to agree with R's
-``coxph`` to 1e-6. The analyses per endpoint: the treatment effect; per biomarker the interaction model
+``coxph`` to 1e-6. The analyses per endpoint: the treatment effect (and, when the config names strata, the
+treatment effect stratified by them, as the primary analysis of a stratified trial is); per biomarker the interaction
+model
 (arm, biomarker, arm x biomarker); the biomarker's high-vs-low effect within each arm; and the treatment effect
 within biomarker-high and biomarker-low patients.
 """
@@ -48,7 +50,13 @@ class CoxResults:
     notes: list[str] = field(default_factory=list)
 
 
-def fit_cox(time: np.ndarray, event: np.ndarray, design: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+def fit_cox(
+    time: np.ndarray,
+    event: np.ndarray,
+    design: pd.DataFrame,
+    alpha: float = 0.05,
+    strata: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Fit a Cox model with Efron ties and return Wald statistics per term.
 
     Parameters
@@ -57,6 +65,8 @@ def fit_cox(time: np.ndarray, event: np.ndarray, design: pd.DataFrame, alpha: fl
         Follow-up times and event indicators (1 = event).
     design
         One numeric column per term; column names become term names.
+    strata
+        Columns whose combinations get their own baseline hazard (R's ``strata()``); None for one baseline.
     alpha
         One minus the confidence level of the hazard-ratio interval.
 
@@ -71,7 +81,13 @@ def fit_cox(time: np.ndarray, event: np.ndarray, design: pd.DataFrame, alpha: fl
         Re-raised by lifelines when the likelihood is monotone (a term separates events); callers decide.
     """
     frame = design.reset_index(drop=True).assign(**{_TIME: time, _EVENT: event})
-    fitter = CoxPHFitter().fit(frame, duration_col=_TIME, event_col=_EVENT, fit_options=FIT_OPTIONS)
+    strata_columns = None
+    if strata is not None:
+        strata_columns = [f"__stratum_{i}__" for i in range(strata.shape[1])]
+        frame[strata_columns] = strata.to_numpy()
+    fitter = CoxPHFitter().fit(
+        frame, duration_col=_TIME, event_col=_EVENT, strata=strata_columns, fit_options=FIT_OPTIONS
+    )
     coef = fitter.params_.to_numpy()
     se = fitter.standard_errors_.to_numpy()
     z = stats.norm.ppf(1 - alpha / 2)
@@ -128,6 +144,12 @@ def cox_analyses(cohort: Cohort, spec: AnalysisSpec) -> CoxResults:
     """
     results = CoxResults(table=pd.DataFrame(columns=COX_COLUMNS))
     rows = [_fit_rows(cohort, spec.endpoint, "treatment", "all", treatment_design(cohort), results)]
+    if cohort.strata:
+        stratified, exclusions = cohort.complete_cases(list(cohort.strata), analysis="treatment_stratified")
+        results.exclusions.extend(exclusions)
+        design = treatment_design(stratified)
+        strata = stratified.patients[list(stratified.strata)]
+        rows.append(_fit_rows(stratified, spec.endpoint, "treatment_stratified", "all", design, results, strata))
     for biomarker in cohort.biomarkers:
         complete, exclusions = cohort.complete_cases([biomarker], analysis=f"biomarker {biomarker}")
         results.exclusions.extend(exclusions)
@@ -157,7 +179,13 @@ def _subset(cohort: Cohort, keep: np.ndarray) -> Cohort:
 
 
 def _fit_rows(
-    cohort: Cohort, endpoint: str, analysis: str, subgroup: str, design: pd.DataFrame, results: CoxResults
+    cohort: Cohort,
+    endpoint: str,
+    analysis: str,
+    subgroup: str,
+    design: pd.DataFrame,
+    results: CoxResults,
+    strata: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Fit one model and label its rows; a model that cannot be estimated gives NaN rows and a note."""
     time, event = cohort.time(endpoint), cohort.event(endpoint)
@@ -173,7 +201,7 @@ def _fit_rows(
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", ConvergenceWarning)
-                fitted = fit_cox(time, event, design)
+                fitted = fit_cox(time, event, design, strata=strata)
         except (ConvergenceWarning, ConvergenceError) as warning:
             problem = f"the fit did not converge (monotone likelihood?): {str(warning).splitlines()[0]}"
     if problem is not None:

@@ -13,11 +13,11 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
-from lifelines import CoxPHFitter
 from scipy import stats
 
 from tmesurv.errors import InputError
 from tmesurv.models.batched_cox import fit_cox_batch
+from tmesurv.models.cox import fit_cox
 from tmesurv.models.km import curve_at, curve_quantile, fit_km, median_follow_up
 from tmesurv.simulations.scenario import Scenario
 from tmesurv.simulations.trial import simulate_trials
@@ -42,16 +42,11 @@ def _arm(frame: pd.DataFrame, scenario: Scenario, arm: str) -> pd.DataFrame:
 
 
 def _efs_log_hr(frame: pd.DataFrame, scenario: Scenario) -> float:
-    data = pd.DataFrame(
-        {
-            "time": frame["efs_time"],
-            "event": frame["efs_event"],
-            "treated": (frame["arm"] == scenario.arms.treated_label).astype(float),
-            **{name: frame[name] for name in scenario.strata},
-        }
-    )
-    fitter = CoxPHFitter().fit(data, "time", "event", strata=list(scenario.strata) or None)
-    return float(fitter.params_["treated"])
+    """Log HR treated vs control, Cox stratified by the randomisation factors (the primary analysis)."""
+    design = pd.DataFrame({"arm": (frame["arm"] == scenario.arms.treated_label).to_numpy(dtype=float)})
+    strata = frame[list(scenario.strata)] if scenario.strata else None
+    fitted = fit_cox(frame["efs_time"].to_numpy(), frame["efs_event"].to_numpy(), design, strata=strata)
+    return float(fitted.loc["arm", "coef"])
 
 
 def _split_log_hr(column: str, cut: float, arm: str | None) -> Callable[[pd.DataFrame, Scenario], float]:

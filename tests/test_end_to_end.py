@@ -46,7 +46,7 @@ def results(tmp_path_factory) -> Path:
 def test_cox_table_has_every_analysis(results: Path):
     cox = pd.read_csv(results / "cox.csv")
     assert list(cox.columns) == COX_COLUMNS
-    assert set(cox["analysis"]) == {"treatment", "interaction", "within_arm", "subgroup"}
+    assert set(cox["analysis"]) == {"treatment", "treatment_stratified", "interaction", "within_arm", "subgroup"}
     interaction = cox[(cox["analysis"] == "interaction") & (cox["subgroup"] == "b_cell_ges")]
     assert list(interaction["term"]) == ["arm", "b_cell_ges", "arm:b_cell_ges"]
     assert set(cox.loc[cox["analysis"] == "subgroup", "subgroup"]) == {

@@ -10,7 +10,7 @@ vet <- survival::veteran
 vet$id <- sprintf("V%03d", seq_len(nrow(vet)))
 vet$arm <- ifelse(vet$trt == 2, "test", "standard")
 vet$squamous <- ifelse(vet$celltype == "squamous", "yes", "no")
-data <- vet[, c("id", "arm", "time", "status", "karno", "prior", "squamous", "age")]
+data <- vet[, c("id", "arm", "time", "status", "karno", "prior", "squamous", "age", "celltype")]
 write.csv(data, file.path(out, "veteran.csv"), row.names = FALSE)
 
 ctrl <- coxph.control(eps = 1e-10, iter.max = 100)
@@ -31,6 +31,8 @@ fit_terms <- function(d, x, analysis, subgroup, terms) {
 }
 
 rows <- list(fit_terms(vet, treated, "treatment", "all", "arm"))
+stratified <- coxph(Surv(time, status) ~ treated + strata(celltype), data = vet, ties = "efron", control = ctrl)
+rows[[2]] <- tidy(stratified, "treatment_stratified", "all", "arm", nrow(vet), sum(vet$status))
 biomarkers <- list(karno = vet$karno, prior = as.numeric(vet$prior == 10), squamous = as.numeric(vet$squamous == "yes"))
 two_level <- c(karno = FALSE, prior = TRUE, squamous = TRUE)
 for (name in names(biomarkers)) {
