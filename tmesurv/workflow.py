@@ -41,9 +41,11 @@ def load_study(config_path: Path) -> LoadedStudy:
     return LoadedStudy(config=config, config_path=resolved, cohort=read_cohort(config.data))
 
 
-def biomarker_exclusions(cohort: Cohort) -> list[Exclusion]:
-    """Patients each biomarker analysis leaves out (missing values), one record per biomarker."""
+def analysis_exclusions(cohort: Cohort) -> list[Exclusion]:
+    """Patients the analyses leave out (a missing biomarker or stratum), one record per analysis and column."""
     exclusions = []
+    if cohort.strata:
+        exclusions += cohort.complete_cases(list(cohort.strata), analysis="treatment_stratified")[1]
     for biomarker in cohort.biomarkers:
         exclusions += cohort.complete_cases([biomarker], analysis=f"biomarker {biomarker}")[1]
     return exclusions

@@ -156,3 +156,12 @@ def test_check_prints_patients_events_and_follow_up_per_arm(write_study, export)
     treated = export[export["arm"] == "axi-cel"]
     assert lines[2].split()[:3] == ["treated", "20", str(treated["efs_event"].sum())]
     assert lines[-1] == "no exclusions"
+
+
+def test_check_counts_patients_a_stratified_analysis_leaves_out(write_study, export, config):
+    export["aaipi"] = np.where(np.arange(len(export)) % 2 == 0, "0-1", "2-3")
+    export.loc[[1, 2], "aaipi"] = np.nan
+    config["data"]["strata"] = ["aaipi"]
+    result = CliRunner().invoke(app, ["check", str(write_study(export, config))])
+    assert result.exit_code == 0, result.output
+    assert "excluded from treatment_stratified: 2 patients (missing aaipi)" in result.output
