@@ -11,7 +11,7 @@ within biomarker-high and biomarker-low patients.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -19,7 +19,7 @@ from lifelines import CoxPHFitter
 from lifelines.exceptions import ConvergenceError, ConvergenceWarning
 from scipy import stats
 
-from tmesurv.cohort import CONTROL, TREATED, Cohort, Exclusion
+from tmesurv.cohort import CONTROL, TREATED, Cohort
 from tmesurv.config import AnalysisSpec
 from tmesurv.models.designs import interaction_design, treatment_design
 
@@ -43,10 +43,9 @@ _TIME, _EVENT = "__time__", "__event__"
 
 @dataclass
 class CoxResults:
-    """The rows of ``cox.csv``, the patients each analysis excluded, and fits that need a caveat."""
+    """The rows of ``cox.csv`` and the fits that need a caveat."""
 
     table: pd.DataFrame
-    exclusions: list[Exclusion] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
@@ -127,6 +126,14 @@ def high_group(values: np.ndarray, cutpoint: str | float, two_level: bool) -> tu
     return values > threshold, threshold
 
 
+def biomarker_groups(cohort: Cohort, biomarker: str, cutpoint: str | float) -> tuple[Cohort, np.ndarray]:
+    """The patients with a value of ``biomarker`` and which of them are high (see :func:`high_group`)."""
+    complete, _ = cohort.complete_cases([biomarker], analysis=f"biomarker {biomarker}")
+    values = complete.patients[biomarker].to_numpy(dtype=float)
+    high, _ = high_group(values, cutpoint, biomarker in complete.biomarker_levels)
+    return complete, high
+
+
 def cox_analyses(cohort: Cohort, spec: AnalysisSpec) -> CoxResults:
     """Run the treatment, interaction, within-arm and subgroup analyses for the config's endpoint.
 
@@ -140,42 +147,35 @@ def cox_analyses(cohort: Cohort, spec: AnalysisSpec) -> CoxResults:
     Returns
     -------
     CoxResults
-        Rows with columns ``COX_COLUMNS``; exclusions (patients missing a biomarker) per analysis.
+        Rows with columns ``COX_COLUMNS``. Each analysis uses the patients with the values it needs; who is left
+        out is listed by :func:`tmesurv.cohort.Cohort.analysis_exclusions`.
     """
     results = CoxResults(table=pd.DataFrame(columns=COX_COLUMNS))
     rows = [_fit_rows(cohort, spec.endpoint, "treatment", "all", treatment_design(cohort), results)]
     if cohort.strata:
-        stratified, exclusions = cohort.complete_cases(list(cohort.strata), analysis="treatment_stratified")
-        results.exclusions.extend(exclusions)
+        stratified, _ = cohort.complete_cases(list(cohort.strata), analysis="treatment_stratified")
         design = treatment_design(stratified)
         strata = stratified.patients[list(stratified.strata)]
         rows.append(_fit_rows(stratified, spec.endpoint, "treatment_stratified", "all", design, results, strata))
     for biomarker in cohort.biomarkers:
-        complete, exclusions = cohort.complete_cases([biomarker], analysis=f"biomarker {biomarker}")
-        results.exclusions.extend(exclusions)
-        rows += _biomarker_rows(complete, spec, biomarker, results)
+        rows += _biomarker_rows(cohort, spec, biomarker, results)
     results.table = pd.concat([r for r in rows if not r.empty], ignore_index=True)[COX_COLUMNS]
     return results
 
 
 def _biomarker_rows(cohort: Cohort, spec: AnalysisSpec, biomarker: str, results: CoxResults) -> list[pd.DataFrame]:
     endpoint = spec.endpoint
-    values = cohort.patients[biomarker].to_numpy(dtype=float)
+    cohort, high = biomarker_groups(cohort, biomarker, spec.cutpoint)
     rows = [_fit_rows(cohort, endpoint, "interaction", biomarker, interaction_design(cohort, biomarker), results)]
-    high, _ = high_group(values, spec.cutpoint, biomarker in cohort.biomarker_levels)
     for arm in (TREATED, CONTROL):
         in_arm = cohort.patients["arm"].to_numpy() == arm
-        subset = _subset(cohort, in_arm)
+        subset = cohort.subset(in_arm)
         within = pd.DataFrame({f"{biomarker}=high": high[in_arm].astype(float)})
         rows.append(_fit_rows(subset, endpoint, "within_arm", arm, within, results))
     for level, members in (("high", high), ("low", ~high)):
-        subset = _subset(cohort, members)
+        subset = cohort.subset(members)
         rows.append(_fit_rows(subset, endpoint, "subgroup", f"{biomarker}={level}", treatment_design(subset), results))
     return rows
-
-
-def _subset(cohort: Cohort, keep: np.ndarray) -> Cohort:
-    return replace(cohort, patients=cohort.patients[keep])
 
 
 def _fit_rows(

@@ -10,7 +10,6 @@ midpoint to the next time when it sits exactly at 0.5.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Literal
 
 import numpy as np
@@ -20,7 +19,7 @@ from lifelines.statistics import logrank_test
 from scipy import stats
 
 from tmesurv.cohort import CONTROL, TREATED, Cohort
-from tmesurv.models.cox import high_group
+from tmesurv.models.cox import biomarker_groups
 
 CiMethod = Literal["log-log", "log"]
 FLAT_TOLERANCE = np.sqrt(np.finfo(float).eps)
@@ -263,13 +262,10 @@ def logrank_table(cohort: Cohort, endpoint: str, cutpoint: str | float) -> pd.Da
     """
     rows = [_logrank_row(cohort, endpoint, "arm", "all", cohort.treated == 1)]
     for biomarker in cohort.biomarkers:
-        complete, _ = cohort.complete_cases([biomarker], analysis=f"biomarker {biomarker}")
-        values = complete.patients[biomarker].to_numpy(dtype=float)
-        high, _ = high_group(values, cutpoint, biomarker in complete.biomarker_levels)
+        complete, high = biomarker_groups(cohort, biomarker, cutpoint)
         for arm in (TREATED, CONTROL):
             in_arm = complete.patients["arm"].to_numpy() == arm
-            subset = replace(complete, patients=complete.patients[in_arm])
-            rows.append(_logrank_row(subset, endpoint, f"{biomarker}=high", arm, high[in_arm]))
+            rows.append(_logrank_row(complete.subset(in_arm), endpoint, f"{biomarker}=high", arm, high[in_arm]))
     return pd.DataFrame(rows, columns=LOGRANK_COLUMNS)
 
 

@@ -16,7 +16,7 @@ import pandas as pd
 import xarray as xr
 
 from tmesurv import __version__
-from tmesurv.cohort import Cohort, Exclusion
+from tmesurv.cohort import Cohort
 from tmesurv.config import AnalysisConfig
 from tmesurv.models.designs import interaction_design, treatment_design
 from tmesurv.models.pwe import SUMMARY_COLUMNS, fit_pwe, summarize_pwe
@@ -37,11 +37,10 @@ class PweFit:
 
 @dataclass
 class PweResults:
-    """The rows of ``bayes.csv``, the fits behind them, exclusions, and fits that failed diagnostics."""
+    """The rows of ``bayes.csv``, the fits behind them, and fits that failed diagnostics."""
 
     table: pd.DataFrame
     fits: list[PweFit] = field(default_factory=list)
-    exclusions: list[Exclusion] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
@@ -69,8 +68,7 @@ def pwe_analyses(
     models = [("treatment", "all", cohort, treatment_design(cohort))]
     results = PweResults(table=pd.DataFrame(columns=BAYES_COLUMNS))
     for biomarker in cohort.biomarkers:
-        complete, exclusions = cohort.complete_cases([biomarker], analysis=f"biomarker {biomarker}")
-        results.exclusions.extend(exclusions)
+        complete, _ = cohort.complete_cases([biomarker], analysis=f"biomarker {biomarker}")
         models.append(("interaction", biomarker, complete, interaction_design(complete, biomarker)))
     tables = []
     for number, (analysis, subgroup, patients, design) in enumerate(models, start=1):

@@ -64,13 +64,13 @@ def _echo_notes(notes: list[str]) -> None:
 def check(config: ConfigArgument) -> None:
     """Validate a config and its data; print patients, events, follow-up and exclusions per arm."""
     from tmesurv.models.km import cohort_table
-    from tmesurv.workflow import analysis_exclusions, load_study
+    from tmesurv.workflow import load_study
 
     study = load_study(config)
     endpoint = study.config.analysis.endpoint
     typer.echo(f"{study.cohort.source}: {study.cohort.n} patients; endpoint {endpoint} (months)")
     typer.echo(cohort_table(study.cohort, endpoint).to_string(index=False, float_format="{:.1f}".format))
-    exclusions = analysis_exclusions(study.cohort)
+    exclusions = study.cohort.analysis_exclusions()
     for exclusion in exclusions:
         typer.echo(f"excluded from {exclusion.analysis}: {exclusion.count} patients ({exclusion.reason})")
     if not exclusions:

@@ -98,9 +98,13 @@ class Cohort:
         """Event indicators (1 = event, 0 = censored) for ``endpoint``."""
         return self.patients[f"{endpoint}.event"].to_numpy(dtype=int)
 
+    def subset(self, keep: np.ndarray) -> Cohort:
+        """The patients flagged in the boolean array ``keep``."""
+        return replace(self, patients=self.patients[np.asarray(keep, dtype=bool)])
+
     def arm_subset(self, arm: str) -> Cohort:
         """The patients of one arm (``"treated"`` or ``"control"``)."""
-        return replace(self, patients=self.patients[self.patients["arm"] == arm])
+        return self.subset(self.patients["arm"].to_numpy() == arm)
 
     def complete_cases(self, columns: Sequence[str], analysis: str) -> tuple[Cohort, list[Exclusion]]:
         """Drop patients with a missing value in ``columns``, and say who was dropped and why.
@@ -126,6 +130,15 @@ class Cohort:
                 exclusions.append(Exclusion(analysis, f"missing {column}", ids))
             missing_any |= missing
         return replace(self, patients=self.patients[~missing_any]), exclusions
+
+    def analysis_exclusions(self) -> list[Exclusion]:
+        """Patients the analyses leave out: a missing stratum (stratified analysis) or biomarker (its analyses)."""
+        exclusions = []
+        if self.strata:
+            exclusions += self.complete_cases(list(self.strata), analysis="treatment_stratified")[1]
+        for biomarker in self.biomarkers:
+            exclusions += self.complete_cases([biomarker], analysis=f"biomarker {biomarker}")[1]
+        return exclusions
 
 
 def build_cohort(export: RawExport, spec: DataSpec) -> Cohort:

@@ -41,16 +41,6 @@ def load_study(config_path: Path) -> LoadedStudy:
     return LoadedStudy(config=config, config_path=resolved, cohort=read_cohort(config.data))
 
 
-def analysis_exclusions(cohort: Cohort) -> list[Exclusion]:
-    """Patients the analyses leave out (a missing biomarker or stratum), one record per analysis and column."""
-    exclusions = []
-    if cohort.strata:
-        exclusions += cohort.complete_cases(list(cohort.strata), analysis="treatment_stratified")[1]
-    for biomarker in cohort.biomarkers:
-        exclusions += cohort.complete_cases([biomarker], analysis=f"biomarker {biomarker}")[1]
-    return exclusions
-
-
 def exclusion_table(exclusions: list[Exclusion]) -> pd.DataFrame:
     """Exclusions as the rows of ``exclusions.csv`` (ids joined by ``;``)."""
     rows = [[e.analysis, e.reason, e.count, ";".join(e.ids)] for e in exclusions]
@@ -69,7 +59,7 @@ def run_cox(study: LoadedStudy, out_dir: Path) -> list[str]:
     summary, curves = km_by_arm(cohort, analysis.endpoint, analysis.landmarks, analysis.km_ci)
     results = cox_analyses(cohort, analysis)
     write_table(out_dir / "cohort.csv", cohort_table(cohort, analysis.endpoint))
-    write_table(out_dir / "exclusions.csv", exclusion_table(results.exclusions))
+    write_table(out_dir / "exclusions.csv", exclusion_table(cohort.analysis_exclusions()))
     write_table(out_dir / "km.csv", summary)
     write_table(out_dir / "km_curves.csv", curves)
     write_table(out_dir / "logrank.csv", logrank_table(cohort, analysis.endpoint, analysis.cutpoint))
