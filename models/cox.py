@@ -3,9 +3,12 @@
 Fits use lifelines' ``CoxPHFitter`` (Efron ties, Wald tests), converged tightly enough to agree with R's
 ``coxph`` to 1e-6. The analyses per endpoint: the treatment effect (and, when the config names strata, the
 treatment effect stratified by them, as the primary analysis of a stratified trial is); per biomarker the interaction
-model
-(arm, biomarker, arm x biomarker); the biomarker's high-vs-low effect within each arm; and the treatment effect
-within biomarker-high and biomarker-low patients.
+model (arm, biomarker, arm x biomarker) on the biomarker's own scale; and per grouping (a biomarker's cut-point, a
+combined biomarker subgroup, a covariate's levels; see :mod:`tmesurv.models.subgroups`) the groups compared within
+each arm (``within_arm``) and the treatment effect within each group (``subgroup``, the rows of a forest plot).
+
+Interactions are tested by Wald and by likelihood ratio (:func:`interaction_tests`): the biomarker as a continuous
+term, and every grouping's levels (``levels - 1`` degrees of freedom).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from scipy import stats
 from tmesurv.cohort import CONTROL, TREATED, Cohort
 from tmesurv.config import AnalysisSpec
 from tmesurv.models.designs import interaction_design, treatment_design
+from tmesurv.models.subgroups import Grouping, analysis_groupings
 
 COX_COLUMNS = [
     "endpoint",
@@ -30,6 +34,10 @@ COX_COLUMNS = [
     "term",
     "n",
     "events",
+    "n_treated",
+    "events_treated",
+    "n_control",
+    "events_control",
     "coef",
     "se",
     "hr",
@@ -41,11 +49,27 @@ FIT_OPTIONS = {"precision": 1e-14, "r_precision": 1e-15, "max_steps": 200}
 _TIME, _EVENT = "__time__", "__event__"
 
 
+INTERACTION_COLUMNS = [
+    "endpoint",
+    "grouping",
+    "scale",
+    "n",
+    "events",
+    "df",
+    "wald_chisq",
+    "wald_p",
+    "lrt_chisq",
+    "lrt_p",
+    "rule",
+]
+
+
 @dataclass
 class CoxResults:
-    """The rows of ``cox.csv`` and the fits that need a caveat."""
+    """The rows of ``cox.csv``, of ``interactions.csv``, and the fits that need a caveat."""
 
     table: pd.DataFrame
+    interactions: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=INTERACTION_COLUMNS))
     notes: list[str] = field(default_factory=list)
 
 
@@ -79,14 +103,7 @@ def fit_cox(
     ConvergenceWarning
         Re-raised by lifelines when the likelihood is monotone (a term separates events); callers decide.
     """
-    frame = design.reset_index(drop=True).assign(**{_TIME: time, _EVENT: event})
-    strata_columns = None
-    if strata is not None:
-        strata_columns = [f"__stratum_{i}__" for i in range(strata.shape[1])]
-        frame[strata_columns] = strata.to_numpy()
-    fitter = CoxPHFitter().fit(
-        frame, duration_col=_TIME, event_col=_EVENT, strata=strata_columns, fit_options=FIT_OPTIONS
-    )
+    fitter = fitted_cox(time, event, design, strata)
     coef = fitter.params_.to_numpy()
     se = fitter.standard_errors_.to_numpy()
     z = stats.norm.ppf(1 - alpha / 2)
@@ -103,79 +120,134 @@ def fit_cox(
     )
 
 
-def high_group(values: np.ndarray, cutpoint: str | float, two_level: bool) -> tuple[np.ndarray, float]:
-    """Split biomarker values into high (True) and low.
-
-    Parameters
-    ----------
-    values
-        Biomarker values without missing values.
-    cutpoint
-        ``"median"`` or a number; high means strictly above it.
-    two_level
-        A two-level biomarker is already coded 0/1: high is 1, whatever ``cutpoint`` says.
-
-    Returns
-    -------
-    tuple[numpy.ndarray, float]
-        The high flags and the threshold used.
-    """
-    if two_level:
-        return values == 1, 0.5
-    threshold = float(np.median(values)) if cutpoint == "median" else float(cutpoint)
-    return values > threshold, threshold
-
-
-def biomarker_groups(cohort: Cohort, biomarker: str, cutpoint: str | float) -> tuple[Cohort, np.ndarray]:
-    """The patients with a value of ``biomarker`` and which of them are high (see :func:`high_group`)."""
-    complete, _ = cohort.complete_cases([biomarker], analysis=f"biomarker {biomarker}")
-    values = complete.patients[biomarker].to_numpy(dtype=float)
-    high, _ = high_group(values, cutpoint, biomarker in complete.biomarker_levels)
-    return complete, high
+def fitted_cox(
+    time: np.ndarray, event: np.ndarray, design: pd.DataFrame, strata: pd.DataFrame | None = None
+) -> CoxPHFitter:
+    """The lifelines fit behind :func:`fit_cox` (log-likelihood, covariance), Efron ties, tight convergence."""
+    frame = design.reset_index(drop=True).assign(**{_TIME: time, _EVENT: event})
+    strata_columns = None
+    if strata is not None:
+        strata_columns = [f"__stratum_{i}__" for i in range(strata.shape[1])]
+        frame[strata_columns] = strata.to_numpy()
+    return CoxPHFitter().fit(
+        frame, duration_col=_TIME, event_col=_EVENT, strata=strata_columns, fit_options=FIT_OPTIONS
+    )
 
 
 def cox_analyses(cohort: Cohort, spec: AnalysisSpec) -> CoxResults:
-    """Run the treatment, interaction, within-arm and subgroup analyses for the config's endpoint.
+    """Run the treatment, interaction, within-arm and subgroup analyses and the interaction tests.
 
     Parameters
     ----------
     cohort
         The validated cohort.
     spec
-        The ``analysis`` section of the config (endpoint, cut-point).
+        The ``analysis`` section of the config (endpoint, cut-points, combined subgroups, subgroup covariates).
 
     Returns
     -------
     CoxResults
-        Rows with columns ``COX_COLUMNS``. Each analysis uses the patients with the values it needs; who is left
-        out is listed by :func:`tmesurv.cohort.Cohort.analysis_exclusions`.
+        Rows with columns ``COX_COLUMNS`` and ``INTERACTION_COLUMNS``. Each analysis uses the patients with the values
+        it needs; who is left out is listed by :meth:`tmesurv.cohort.Cohort.analysis_exclusions`.
     """
     results = CoxResults(table=pd.DataFrame(columns=COX_COLUMNS))
-    rows = [_fit_rows(cohort, spec.endpoint, "treatment", "all", treatment_design(cohort), results)]
+    endpoint = spec.endpoint
+    rows = [_fit_rows(cohort, endpoint, "treatment", "all", treatment_design(cohort), results)]
     if cohort.strata:
         stratified, _ = cohort.complete_cases(list(cohort.strata), analysis="treatment_stratified")
         design = treatment_design(stratified)
         strata = stratified.patients[list(stratified.strata)]
-        rows.append(_fit_rows(stratified, spec.endpoint, "treatment_stratified", "all", design, results, strata))
-    for biomarker in cohort.biomarkers:
-        rows += _biomarker_rows(cohort, spec, biomarker, results)
+        rows.append(_fit_rows(stratified, endpoint, "treatment_stratified", "all", design, results, strata))
+    groupings = analysis_groupings(cohort, spec)
+    for grouping in groupings:
+        rows += _grouping_rows(grouping, endpoint, results)
     results.table = pd.concat([r for r in rows if not r.empty], ignore_index=True)[COX_COLUMNS]
+    results.interactions = interaction_tests(groupings, endpoint, results.notes)
     return results
 
 
-def _biomarker_rows(cohort: Cohort, spec: AnalysisSpec, biomarker: str, results: CoxResults) -> list[pd.DataFrame]:
-    endpoint = spec.endpoint
-    cohort, high = biomarker_groups(cohort, biomarker, spec.cutpoint)
-    rows = [_fit_rows(cohort, endpoint, "interaction", biomarker, interaction_design(cohort, biomarker), results)]
+def _grouping_rows(grouping: Grouping, endpoint: str, results: CoxResults) -> list[pd.DataFrame]:
+    cohort = grouping.cohort
+    rows = []
+    if grouping.kind == "biomarker":
+        design = interaction_design(cohort, grouping.name)
+        rows.append(_fit_rows(cohort, endpoint, "interaction", grouping.name, design, results))
     for arm in (TREATED, CONTROL):
         in_arm = cohort.patients["arm"].to_numpy() == arm
-        subset = cohort.subset(in_arm)
-        within = pd.DataFrame({f"{biomarker}=high": high[in_arm].astype(float)})
-        rows.append(_fit_rows(subset, endpoint, "within_arm", arm, within, results))
-    for level, members in (("high", high), ("low", ~high)):
-        subset = cohort.subset(members)
-        rows.append(_fit_rows(subset, endpoint, "subgroup", f"{biomarker}={level}", treatment_design(subset), results))
+        within = pd.DataFrame(grouping.indicators()).loc[in_arm]
+        rows.append(_fit_rows(cohort.subset(in_arm), endpoint, "within_arm", arm, within, results))
+    for level in grouping.levels:
+        subset = cohort.subset(grouping.labels == level)
+        design = treatment_design(subset)
+        rows.append(_fit_rows(subset, endpoint, "subgroup", grouping.subgroup(level), design, results))
     return rows
+
+
+def interaction_tests(groupings: list[Grouping], endpoint: str, notes: list[str]) -> pd.DataFrame:
+    """Treatment-by-grouping interaction tests, by Wald and by likelihood ratio.
+
+    For a continuous biomarker, the model ``arm + x + arm:x`` against ``arm + x`` (scale ``continuous``, 1 df); for
+    every grouping, ``arm + levels + arm:levels`` against ``arm + levels`` (scale ``groups``, ``levels - 1`` df).
+
+    Parameters
+    ----------
+    groupings
+        From :func:`tmesurv.models.subgroups.analysis_groupings`.
+    endpoint
+        Endpoint name.
+    notes
+        Where to append a note for a test that cannot be computed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``INTERACTION_COLUMNS``.
+    """
+    rows = []
+    for grouping in groupings:
+        cohort = grouping.cohort
+        treated = cohort.treated.astype(float)
+        if grouping.kind == "biomarker" and grouping.name not in cohort.biomarker_levels:
+            values = cohort.patients[grouping.name].to_numpy(dtype=float)
+            main = pd.DataFrame({"arm": treated, grouping.name: values})
+            rows.append(_interaction_row(cohort, endpoint, grouping, "continuous", main, notes))
+        levels = pd.DataFrame(grouping.indicators())
+        main = pd.concat([pd.DataFrame({"arm": treated}), levels], axis=1)
+        rows.append(_interaction_row(cohort, endpoint, grouping, "groups", main, notes))
+    return pd.DataFrame(rows, columns=INTERACTION_COLUMNS)
+
+
+def _interaction_row(
+    cohort: Cohort, endpoint: str, grouping: Grouping, scale: str, main: pd.DataFrame, notes: list[str]
+) -> dict:
+    """Wald and likelihood-ratio test of the arm x (every non-arm column of ``main``) terms."""
+    products = main.drop(columns="arm").mul(main["arm"], axis=0).add_prefix("arm:")
+    full = pd.concat([main, products], axis=1)
+    time, event = cohort.time(endpoint), cohort.event(endpoint)
+    row = {"endpoint": endpoint, "grouping": grouping.name, "scale": scale, "n": cohort.n}
+    row |= {"events": int(event.sum()), "df": products.shape[1], "rule": grouping.rule}
+    problem = _inestimable(full, event)
+    if problem is None:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", ConvergenceWarning)
+                reduced_fit, full_fit = fitted_cox(time, event, main), fitted_cox(time, event, full)
+        except (ConvergenceWarning, ConvergenceError) as warning:
+            problem = f"the fit did not converge (monotone likelihood?): {str(warning).splitlines()[0]}"
+    if problem is not None:
+        notes.append(f"{endpoint} interaction {grouping.name} ({scale}): not tested, {problem}")
+        return row | dict.fromkeys(["wald_chisq", "wald_p", "lrt_chisq", "lrt_p"], np.nan)
+    coef = full_fit.params_[products.columns].to_numpy()
+    covariance = full_fit.variance_matrix_.loc[products.columns, products.columns].to_numpy()
+    wald = float(coef @ np.linalg.solve(covariance, coef))
+    lrt = 2 * (full_fit.log_likelihood_ - reduced_fit.log_likelihood_)
+    df = products.shape[1]
+    return row | {
+        "wald_chisq": wald,
+        "wald_p": stats.chi2.sf(wald, df),
+        "lrt_chisq": lrt,
+        "lrt_p": stats.chi2.sf(lrt, df),
+    }
 
 
 def _fit_rows(
@@ -189,13 +261,7 @@ def _fit_rows(
 ) -> pd.DataFrame:
     """Fit one model and label its rows; a model that cannot be estimated gives NaN rows and a note."""
     time, event = cohort.time(endpoint), cohort.event(endpoint)
-    label = {
-        "endpoint": endpoint,
-        "analysis": analysis,
-        "subgroup": subgroup,
-        "n": cohort.n,
-        "events": int(event.sum()),
-    }
+    label = {"endpoint": endpoint, "analysis": analysis, "subgroup": subgroup, **_counts(cohort, endpoint)}
     problem = _inestimable(design, event)
     if problem is None:
         try:
@@ -206,8 +272,21 @@ def _fit_rows(
             problem = f"the fit did not converge (monotone likelihood?): {str(warning).splitlines()[0]}"
     if problem is not None:
         results.notes.append(f"{endpoint} {analysis} {subgroup}: not estimated, {problem}")
-        fitted = pd.DataFrame(np.nan, index=pd.Index(design.columns, name="term"), columns=COX_COLUMNS[6:])
+        fitted = pd.DataFrame(np.nan, index=pd.Index(design.columns, name="term"), columns=COX_COLUMNS[10:])
     return fitted.reset_index().assign(**label)
+
+
+def _counts(cohort: Cohort, endpoint: str) -> dict[str, int]:
+    """Patients and events, overall and per arm."""
+    event, treated = cohort.event(endpoint), cohort.treated == 1
+    return {
+        "n": cohort.n,
+        "events": int(event.sum()),
+        "n_treated": int(treated.sum()),
+        "events_treated": int(event[treated].sum()),
+        "n_control": int((~treated).sum()),
+        "events_control": int(event[~treated].sum()),
+    }
 
 
 def _inestimable(design: pd.DataFrame, event: np.ndarray) -> str | None:

@@ -15,17 +15,19 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from lifelines import KaplanMeierFitter
-from lifelines.statistics import logrank_test
+from lifelines.statistics import multivariate_logrank_test
 from scipy import stats
 
 from tmesurv.cohort import CONTROL, TREATED, Cohort
-from tmesurv.models.cox import biomarker_groups
+from tmesurv.models.subgroups import Grouping
 
 CiMethod = Literal["log-log", "log"]
 FLAT_TOLERANCE = np.sqrt(np.finfo(float).eps)
+ALL_PATIENTS = "all"
 KM_COLUMNS = [
     "endpoint",
     "arm",
+    "subgroup",
     "statistic",
     "time",
     "estimate",
@@ -99,16 +101,17 @@ def curve_quantile(time: np.ndarray, survival: np.ndarray, probability: float = 
     -------
     float
         The first time with survival <= ``probability``; where the curve is flat at exactly ``probability``,
-        the midpoint between that time and the next; NaN if the curve never gets there.
+        the midpoint between that time and the time the curve next drops (the last time if it never does);
+        NaN if the curve never gets there.
     """
     reached = np.flatnonzero(survival <= probability + FLAT_TOLERANCE)
     if reached.size == 0:
         return float("nan")
     first = reached[0]
     if abs(survival[first] - probability) < FLAT_TOLERANCE:
-        if first + 1 < len(time):
-            return float((time[first] + time[first + 1]) / 2)
-        return float("nan")
+        drops = np.flatnonzero(survival[first:] != survival[first])
+        flat_until = time[first + drops[0]] if drops.size else time[-1]
+        return float((time[first] + flat_until) / 2)
     return float(time[first])
 
 
@@ -151,9 +154,13 @@ def km_summary(curve: pd.DataFrame, landmarks: Sequence[float]) -> list[dict]:
 
 
 def km_by_arm(
-    cohort: Cohort, endpoint: str, landmarks: Sequence[float], ci_method: CiMethod = "log-log"
+    cohort: Cohort,
+    endpoint: str,
+    landmarks: Sequence[float],
+    ci_method: CiMethod = "log-log",
+    groupings: Sequence[Grouping] = (),
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Kaplan-Meier per arm for one endpoint.
+    """Kaplan-Meier per arm, and per arm x subgroup, for one endpoint.
 
     Parameters
     ----------
@@ -165,24 +172,41 @@ def km_by_arm(
         Times (months) at which to report survival.
     ci_method
         Scale of the confidence intervals (``"log-log"`` or ``"log"``), written into the ``ci_method`` column.
+    groupings
+        Subgroups to estimate within each arm (from :func:`tmesurv.models.subgroups.analysis_groupings`).
 
     Returns
     -------
     tuple[pandas.DataFrame, pandas.DataFrame]
-        The ``km.csv`` table (columns ``KM_COLUMNS``) and the step curves (``endpoint, arm, time, survival,
-        lower, upper, at_risk``).
+        The ``km.csv`` table (columns ``KM_COLUMNS``; ``subgroup`` is ``all`` or a level such as ``sii=high``) and
+        the step curves (``endpoint, arm, subgroup, time, survival, lower, upper, at_risk``).
     """
+    parts = [(ALL_PATIENTS, cohort)]
+    for grouping in groupings:
+        parts += [
+            (grouping.subgroup(level), grouping.cohort.subset(grouping.labels == level)) for level in grouping.levels
+        ]
     summaries, curves = [], []
-    for arm in (TREATED, CONTROL):
-        patients = cohort.arm_subset(arm)
-        event = patients.event(endpoint)
-        curve = fit_km(patients.time(endpoint), event, ci_method)
-        context = {"endpoint": endpoint, "arm": arm}
-        for row in km_summary(curve, landmarks):
-            summaries.append({**context, **row, "n": patients.n, "events": int(event.sum()), "ci_method": ci_method})
-        curves.append(curve.assign(**context))
-    curve_columns = ["endpoint", "arm", "time", "survival", "lower", "upper", "at_risk"]
+    for subgroup, patients in parts:
+        for arm in (TREATED, CONTROL):
+            summary, curve = _km_rows(patients.arm_subset(arm), endpoint, landmarks, ci_method)
+            context = {"endpoint": endpoint, "arm": arm, "subgroup": subgroup}
+            summaries += [context | row for row in summary]
+            curves.append(curve.assign(**context))
+    curve_columns = ["endpoint", "arm", "subgroup", "time", "survival", "lower", "upper", "at_risk"]
     return pd.DataFrame(summaries, columns=KM_COLUMNS), pd.concat(curves)[curve_columns]
+
+
+def _km_rows(
+    patients: Cohort, endpoint: str, landmarks: Sequence[float], ci_method: CiMethod
+) -> tuple[list[dict], pd.DataFrame]:
+    """Summary rows and step curve of one group of patients (an empty group gives no rows and no curve)."""
+    if patients.n == 0:
+        return [], pd.DataFrame(columns=["time", "survival", "lower", "upper", "at_risk"])
+    event = patients.event(endpoint)
+    curve = fit_km(patients.time(endpoint), event, ci_method)
+    counts = {"n": patients.n, "events": int(event.sum()), "ci_method": ci_method}
+    return [row | counts for row in km_summary(curve, landmarks)], curve
 
 
 def median_follow_up(time: np.ndarray, event: np.ndarray) -> float:
@@ -224,27 +248,30 @@ def cohort_table(cohort: Cohort, endpoint: str) -> pd.DataFrame:
 LOGRANK_COLUMNS = ["endpoint", "comparison", "subgroup", "n", "events", "chisq", "df", "p"]
 
 
-def logrank(time: np.ndarray, event: np.ndarray, group: np.ndarray) -> tuple[float, float]:
-    """Two-group log-rank test (R's ``survdiff`` with ``rho = 0``).
+def logrank(time: np.ndarray, event: np.ndarray, group: np.ndarray) -> tuple[float, int, float]:
+    """Log-rank test of two or more groups (R's ``survdiff`` with ``rho = 0``).
 
     Parameters
     ----------
     time, event
         Follow-up times and event indicators (1 = event).
     group
-        Boolean group membership.
+        Group label per patient.
 
     Returns
     -------
-    tuple[float, float]
-        The chi-square statistic (1 degree of freedom) and its P value.
+    tuple[float, int, float]
+        The chi-square statistic, its degrees of freedom (groups - 1) and its P value; NaN with one group only.
     """
-    result = logrank_test(time[group], time[~group], event[group], event[~group])
-    return float(result.test_statistic), float(result.p_value)
+    groups = pd.unique(group)
+    if len(groups) < 2:
+        return np.nan, 0, np.nan
+    result = multivariate_logrank_test(time, group, event)
+    return float(result.test_statistic), len(groups) - 1, float(result.p_value)
 
 
-def logrank_table(cohort: Cohort, endpoint: str, cutpoint: str | float) -> pd.DataFrame:
-    """Log-rank tests: treated vs control, and biomarker high vs low within each arm.
+def logrank_table(cohort: Cohort, endpoint: str, groupings: Sequence[Grouping] = ()) -> pd.DataFrame:
+    """Log-rank tests: treated vs control overall and within each subgroup, and each grouping's levels per arm.
 
     Parameters
     ----------
@@ -252,33 +279,37 @@ def logrank_table(cohort: Cohort, endpoint: str, cutpoint: str | float) -> pd.Da
         The validated cohort.
     endpoint
         Endpoint name.
-    cutpoint
-        How continuous biomarkers are split (as for the Cox analyses).
+    groupings
+        From :func:`tmesurv.models.subgroups.analysis_groupings`.
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``LOGRANK_COLUMNS``; ``comparison`` is ``arm`` or ``<biomarker>=high``.
+        Columns ``LOGRANK_COLUMNS``. ``comparison`` is ``arm`` (``subgroup`` then names the patients: ``all`` or a
+        level such as ``sii=high``) or a grouping's name (its levels compared within the arm named by ``subgroup``).
     """
-    rows = [_logrank_row(cohort, endpoint, "arm", "all", cohort.treated == 1)]
-    for biomarker in cohort.biomarkers:
-        complete, high = biomarker_groups(cohort, biomarker, cutpoint)
+    rows = [_logrank_row(cohort, endpoint, "arm", ALL_PATIENTS, cohort.patients["arm"].to_numpy())]
+    for grouping in groupings:
+        members = grouping.cohort
+        for level in grouping.levels:
+            in_level = members.subset(grouping.labels == level)
+            rows.append(_logrank_row(in_level, endpoint, "arm", grouping.subgroup(level), in_level.patients["arm"]))
         for arm in (TREATED, CONTROL):
-            in_arm = complete.patients["arm"].to_numpy() == arm
-            rows.append(_logrank_row(complete.subset(in_arm), endpoint, f"{biomarker}=high", arm, high[in_arm]))
+            in_arm = members.patients["arm"].to_numpy() == arm
+            rows.append(_logrank_row(members.subset(in_arm), endpoint, grouping.name, arm, grouping.labels[in_arm]))
     return pd.DataFrame(rows, columns=LOGRANK_COLUMNS)
 
 
 def _logrank_row(cohort: Cohort, endpoint: str, comparison: str, subgroup: str, group: np.ndarray) -> dict:
     time, event = cohort.time(endpoint), cohort.event(endpoint)
-    chisq, p = logrank(time, event, group) if 0 < group.sum() < group.size else (np.nan, np.nan)
+    chisq, df, p = logrank(time, event, np.asarray(group))
+    counts = {"n": cohort.n, "events": int(event.sum())}
     return {
         "endpoint": endpoint,
         "comparison": comparison,
         "subgroup": subgroup,
-        "n": cohort.n,
-        "events": int(event.sum()),
+        **counts,
         "chisq": chisq,
-        "df": 1,
+        "df": df,
         "p": p,
     }

@@ -12,6 +12,7 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
+from tmesurv.models.km import ALL_PATIENTS
 from tmesurv.outputs import write_text
 from tmesurv.reports import figures, tables
 from tmesurv.reports.results import Results, RunInfo, read_results
@@ -136,10 +137,16 @@ def _cohort_section(results: Results) -> CohortSection | None:
 def _km_section(results: Results) -> KmSection | None:
     if results.km_curves is None and results.km is None:
         return None
+    curves, summary = (_all_patients(frame) for frame in (results.km_curves, results.km))
     return KmSection(
-        images=_km_figures(results.km_curves),
-        summary=None if results.km is None else tables.km_summary_table(results.km),
+        images=_km_figures(curves),
+        summary=None if summary is None else tables.km_summary_table(summary),
     )
+
+
+def _all_patients(frame: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The rows about all patients of each arm (not a subgroup)."""
+    return None if frame is None else frame[frame["subgroup"] == ALL_PATIENTS]
 
 
 def _km_figures(curves: pd.DataFrame | None) -> tuple[figures.FigureImage, ...]:

@@ -40,10 +40,12 @@ class ResultFile:
 
 COHORT = ResultFile("cohort.csv", ("arm",), ("patients", "events", "median_follow_up"), unique=("arm",))
 EXCLUSIONS = ResultFile("exclusions.csv", ("analysis", "reason", "ids"), ("count",))
-KM_CURVES = ResultFile("km_curves.csv", ("endpoint", "arm"), ("time", "survival", "lower", "upper", "at_risk"))
+KM_CURVES = ResultFile(
+    "km_curves.csv", ("endpoint", "arm", "subgroup"), ("time", "survival", "lower", "upper", "at_risk")
+)
 KM = ResultFile(
     "km.csv",
-    ("endpoint", "arm", "statistic", "ci_method"),
+    ("endpoint", "arm", "subgroup", "statistic", "ci_method"),
     ("time", "estimate", "lower", "upper", "n", "events"),
 )
 COX = ResultFile(

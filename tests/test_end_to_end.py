@@ -58,7 +58,14 @@ def test_cox_table_has_every_analysis(results: Path):
     missing = _export()["b_cell_ges"].isna().sum()
     assert (interaction["n"] == 359 - missing).all()
     logrank = pd.read_csv(results / "logrank.csv")
-    assert logrank["comparison"].tolist() == ["arm"] + [f"{b}=high" for b in BIOMARKERS for _ in range(2)]
+    per_biomarker = [comparison for b in BIOMARKERS for comparison in ("arm", "arm", b, b)]
+    assert logrank["comparison"].tolist() == ["arm", *per_biomarker]
+    interactions = pd.read_csv(results / "interactions.csv")
+    assert interactions[["grouping", "scale"]].to_numpy().tolist() == [
+        ["b_cell_ges", "continuous"],
+        ["b_cell_ges", "groups"],
+        ["ldh_elevated", "groups"],
+    ]
     assert logrank.loc[0, "p"] < 0.001  # the ZUMA-7-like treatment effect is large
     exclusions = pd.read_csv(results / "exclusions.csv")
     assert exclusions.loc[0, "count"] == missing

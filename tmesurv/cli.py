@@ -70,7 +70,7 @@ def check(config: ConfigArgument) -> None:
     endpoint = study.config.analysis.endpoint
     typer.echo(f"{study.cohort.source}: {study.cohort.n} patients; endpoint {endpoint} (months)")
     typer.echo(cohort_table(study.cohort, endpoint).to_string(index=False, float_format="{:.1f}".format))
-    exclusions = study.cohort.analysis_exclusions()
+    exclusions = study.cohort.analysis_exclusions(study.config.analysis)
     for exclusion in exclusions:
         typer.echo(f"excluded from {exclusion.analysis}: {exclusion.count} patients ({exclusion.reason})")
     if not exclusions:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from tmesurv.config import MONTHS_PER_UNIT, DataSpec
+from tmesurv.config import MONTHS_PER_UNIT, AnalysisSpec, DataSpec, combined_subgroup_name
 from tmesurv.errors import InputError, describe_rows
 
 TREATED, CONTROL = "treated", "control"
@@ -131,13 +131,23 @@ class Cohort:
             missing_any |= missing
         return replace(self, patients=self.patients[~missing_any]), exclusions
 
-    def analysis_exclusions(self) -> list[Exclusion]:
-        """Patients the analyses leave out: a missing stratum (stratified analysis) or biomarker (its analyses)."""
+    def analysis_exclusions(self, spec: AnalysisSpec | None = None) -> list[Exclusion]:
+        """Patients the analyses leave out, and why.
+
+        A missing stratum (stratified analysis) or biomarker (its analyses); with the analysis section ``spec``, also
+        a missing value needed by a combined subgroup or a subgroup covariate.
+        """
         exclusions = []
         if self.strata:
             exclusions += self.complete_cases(list(self.strata), analysis="treatment_stratified")[1]
         for biomarker in self.biomarkers:
             exclusions += self.complete_cases([biomarker], analysis=f"biomarker {biomarker}")[1]
+        if spec is not None:
+            for conditions in spec.combined_subgroups:
+                analysis = f"subgroup {combined_subgroup_name(conditions)}"
+                exclusions += self.complete_cases(list(conditions), analysis=analysis)[1]
+            for covariate in spec.subgroup_covariates:
+                exclusions += self.complete_cases([covariate], analysis=f"covariate {covariate}")[1]
         return exclusions
 
 

@@ -78,13 +78,29 @@ class DataSpec(StrictModel):
         return self
 
 
+Cutpoint = Literal["median", "quartiles"] | float
+GroupLevel = Literal["high", "low"]
+
+
 class AnalysisSpec(StrictModel):
-    """What to analyse: the endpoint, and how continuous biomarkers are split into high and low."""
+    """What to analyse: the endpoint, how biomarkers are split into subgroups, and which subgroups to compare."""
 
     endpoint: str
-    cutpoint: Literal["median"] | float = "median"
+    cutpoint: Cutpoint = Field("median", description="split of every continuous biomarker without its own cut-point")
+    cutpoints: dict[str, Cutpoint] = Field(default_factory=dict, description="biomarker -> its own cut-point")
+    combined_subgroups: list[Annotated[dict[str, GroupLevel], Field(min_length=2)]] = Field(
+        default_factory=list,
+        description="subgroups defined by two or more biomarkers, e.g. {cd19_hscore: low, sii: high}",
+    )
+    subgroup_covariates: list[str] = Field(
+        default_factory=list, description="covariates whose levels each get a treatment effect (forest plot)"
+    )
     landmarks: list[float] = Field(default_factory=lambda: [12.0, 24.0])
     km_ci: Literal["log-log", "log"] = Field("log-log", description="Kaplan-Meier interval scale (R: conf.type)")
+
+    def cutpoint_of(self, biomarker: str) -> Cutpoint:
+        """The cut-point of one biomarker: its own, or the default."""
+        return self.cutpoints.get(biomarker, self.cutpoint)
 
 
 class PriorSpec(StrictModel):
@@ -119,6 +135,37 @@ class AnalysisConfig(StrictModel):
             known = ", ".join(self.data.endpoints)
             raise ValueError(f"analysis.endpoint '{self.analysis.endpoint}' is not among data.endpoints ({known})")
         return self
+
+    @model_validator(mode="after")
+    def _subgroups_known(self) -> AnalysisConfig:
+        analysis, biomarkers = self.analysis, self.data.biomarkers
+        _require_listed(analysis.cutpoints, biomarkers, "analysis.cutpoints", "data.biomarkers")
+        for number, conditions in enumerate(analysis.combined_subgroups):
+            key = f"analysis.combined_subgroups.{number}"
+            _require_listed(conditions, biomarkers, key, "data.biomarkers")
+            quartered = [b for b in conditions if analysis.cutpoint_of(b) == "quartiles"]
+            if quartered:
+                raise ValueError(
+                    f"{key}: '{quartered[0]}' is cut at quartiles, which has no high/low; give it a "
+                    "median or fixed cut-point in analysis.cutpoints"
+                )
+        _require_listed(
+            analysis.subgroup_covariates, self.data.covariates, "analysis.subgroup_covariates", "data.covariates"
+        )
+        return self
+
+
+def combined_subgroup_name(conditions: dict[str, str]) -> str:
+    """How a combined subgroup is named in results, e.g. ``cd19_hscore=low & sii=high``."""
+    return " & ".join(f"{biomarker}={level}" for biomarker, level in conditions.items())
+
+
+def _require_listed(names: object, known: list[str], key: str, where: str) -> None:
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ValueError(
+            f"{key}: '{unknown[0]}' is not listed in {where} ({', '.join(known) or 'empty'}); add it there"
+        )
 
 
 def load_config(path: Path | str) -> tuple[AnalysisConfig, Path]:

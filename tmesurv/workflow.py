@@ -16,6 +16,7 @@ from tmesurv.cohort import Cohort, Exclusion
 from tmesurv.config import AnalysisConfig, load_config
 from tmesurv.models.cox import cox_analyses
 from tmesurv.models.km import cohort_table, km_by_arm, logrank_table
+from tmesurv.models.subgroups import analysis_groupings
 from tmesurv.outputs import record_run, write_atomically, write_table, write_text
 from tmesurv.readers import read_cohort
 
@@ -48,7 +49,7 @@ def exclusion_table(exclusions: list[Exclusion]) -> pd.DataFrame:
 
 
 def run_cox(study: LoadedStudy, out_dir: Path) -> list[str]:
-    """Kaplan-Meier, log-rank and Cox analyses; writes cohort, exclusions, km, km_curves, logrank and cox tables.
+    """Kaplan-Meier, log-rank and Cox analyses; writes cohort, exclusions, km, km_curves, logrank, cox, interactions.
 
     Returns
     -------
@@ -56,14 +57,16 @@ def run_cox(study: LoadedStudy, out_dir: Path) -> list[str]:
         Notes on fits that could not be estimated (for the console).
     """
     cohort, analysis = study.cohort, study.config.analysis
-    summary, curves = km_by_arm(cohort, analysis.endpoint, analysis.landmarks, analysis.km_ci)
+    groupings = analysis_groupings(cohort, analysis)
+    summary, curves = km_by_arm(cohort, analysis.endpoint, analysis.landmarks, analysis.km_ci, groupings)
     results = cox_analyses(cohort, analysis)
     write_table(out_dir / "cohort.csv", cohort_table(cohort, analysis.endpoint))
-    write_table(out_dir / "exclusions.csv", exclusion_table(cohort.analysis_exclusions()))
+    write_table(out_dir / "exclusions.csv", exclusion_table(cohort.analysis_exclusions(analysis)))
     write_table(out_dir / "km.csv", summary)
     write_table(out_dir / "km_curves.csv", curves)
-    write_table(out_dir / "logrank.csv", logrank_table(cohort, analysis.endpoint, analysis.cutpoint))
+    write_table(out_dir / "logrank.csv", logrank_table(cohort, analysis.endpoint, groupings))
     write_table(out_dir / "cox.csv", results.table)
+    write_table(out_dir / "interactions.csv", results.interactions)
     record_run(out_dir, "cox", study.config_data(), study.config_path)
     return results.notes
 

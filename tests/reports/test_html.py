@@ -48,12 +48,12 @@ def write_bayes(folder: Path) -> None:
 
 
 def write_km(folder: Path) -> None:
-    lines = ["endpoint,arm,time,survival,lower,upper,at_risk"]
+    lines = ["endpoint,arm,subgroup,time,survival,lower,upper,at_risk"]
     for arm, hazard in (("treated", 0.04), ("control", 0.07)):
         survival, at_risk = 1.0, 100
         for month in range(25):
             lines.append(
-                f"pfs,{arm},{month},{survival:.4f},{survival * 0.9:.4f},{min(1, survival * 1.1):.4f},{at_risk}"
+                f"pfs,{arm},all,{month},{survival:.4f},{survival * 0.9:.4f},{min(1, survival * 1.1):.4f},{at_risk}"
             )
             survival *= 1 - hazard
             at_risk -= 3
@@ -61,10 +61,11 @@ def write_km(folder: Path) -> None:
     write(
         folder,
         "km.csv",
-        "endpoint,arm,statistic,time,estimate,lower,upper,n,events,ci_method",
-        "pfs,treated,median,,16.9,12.1,,100,48,log-log",
-        "pfs,control,median,,9.6,7.2,12.4,100,70,log-log",
-        "pfs,treated,survival,12,0.61,0.51,0.70,100,48,log-log",
+        "endpoint,arm,subgroup,statistic,time,estimate,lower,upper,n,events,ci_method",
+        "pfs,treated,all,median,,16.9,12.1,,100,48,log-log",
+        "pfs,control,all,median,,9.6,7.2,12.4,100,70,log-log",
+        "pfs,treated,all,survival,12,0.61,0.51,0.70,100,48,log-log",
+        "pfs,treated,PD-L1=high,survival,12,0.71,0.51,0.80,50,20,log-log",
     )
 
 
