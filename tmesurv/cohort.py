@@ -6,6 +6,7 @@ came from, and every problem is reported the same way: file, column, rows, and w
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -66,9 +67,12 @@ class Cohort:
     """One row per patient: arm, endpoints (time in months, event 1/0), biomarkers, covariates, strata.
 
     ``patients`` is indexed by ``id``; its ``arm`` column holds ``"treated"``/``"control"``, each endpoint ``e`` has
-    float columns ``e.time`` (months, > 0) and ``e.event`` (1 = event, 0 = censored). Biomarkers are floats and may be
-    missing (analyses exclude and count those patients); a two-level biomarker is coded 0/1 and its original levels are
-    in ``biomarker_levels``. ``expression`` is an optional genes x patients matrix.
+    float columns ``e.time`` (months, > 0) and ``e.event`` (1 = event, 0 = censored); an endpoint in
+    ``partial_endpoints`` (duration of response) is NaN for patients who do not have it -- take
+    :meth:`with_endpoint` first. Biomarkers are floats and may be missing (analyses exclude and count those patients);
+    a two-level biomarker is coded 0/1 and its original levels are in ``biomarker_levels``. ``features`` (floats) and
+    ``responses`` (text) are the columns of the association screens, and may be missing. ``expression`` is an
+    optional genes x patients matrix.
     """
 
     patients: pd.DataFrame
@@ -79,6 +83,9 @@ class Cohort:
     source: str = "<memory>"
     biomarker_levels: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     expression: pd.DataFrame | None = None
+    features: tuple[str, ...] = ()
+    responses: tuple[str, ...] = ()
+    partial_endpoints: tuple[str, ...] = ()
 
     @property
     def n(self) -> int:
@@ -97,6 +104,15 @@ class Cohort:
     def event(self, endpoint: str) -> np.ndarray:
         """Event indicators (1 = event, 0 = censored) for ``endpoint``."""
         return self.patients[f"{endpoint}.event"].to_numpy(dtype=int)
+
+    def with_endpoint(self, endpoint: str) -> tuple[Cohort, list[Exclusion]]:
+        """The patients who have ``endpoint`` (all of them unless it is partial), and who was left out."""
+        missing = self.patients[f"{endpoint}.time"].isna().to_numpy()
+        exclusions = []
+        if missing.any():
+            reason = f"no {endpoint} (time and event missing)"
+            exclusions.append(Exclusion(f"endpoint {endpoint}", reason, tuple(self.patients.index[missing])))
+        return self.subset(~missing), exclusions
 
     def subset(self, keep: np.ndarray) -> Cohort:
         """The patients flagged in the boolean array ``keep``."""
@@ -178,8 +194,9 @@ def build_cohort(export: RawExport, spec: DataSpec) -> Cohort:
     months_per_unit = MONTHS_PER_UNIT[spec.time_unit]
     for name, endpoint in spec.endpoints.items():
         time_column, event_column = _endpoint_columns(name, endpoint)
-        patients[f"{name}.time"] = _validated_time(export, time_column) * months_per_unit
-        patients[f"{name}.event"] = _validated_event(export, event_column)
+        present = _endpoint_present(export, time_column, event_column, endpoint.required)
+        patients[f"{name}.time"] = _validated_time(export, time_column, present) * months_per_unit
+        patients[f"{name}.event"] = _validated_event(export, event_column, present)
     levels = {}
     for biomarker in spec.biomarkers:
         patients[biomarker], coded_levels = _validated_biomarker(export, biomarker)
@@ -187,6 +204,12 @@ def build_cohort(export: RawExport, spec: DataSpec) -> Cohort:
             levels[biomarker] = coded_levels
     for column in [*spec.covariates, *spec.strata]:
         patients[column] = export.frame[column].to_numpy()
+    features = _feature_columns(export, spec)
+    for feature in features:
+        if feature not in spec.biomarkers:
+            patients[feature] = _validated_feature(export, feature)
+    for column in spec.responses:
+        patients[column] = export.frame[column].astype("string").str.strip().to_numpy(dtype=object)
     cohort = Cohort(
         patients=patients,
         endpoints=tuple(spec.endpoints),
@@ -195,6 +218,9 @@ def build_cohort(export: RawExport, spec: DataSpec) -> Cohort:
         strata=tuple(spec.strata),
         source=export.default_file,
         biomarker_levels=levels,
+        features=tuple(features),
+        responses=tuple(spec.responses),
+        partial_endpoints=tuple(name for name, endpoint in spec.endpoints.items() if not endpoint.required),
     )
     _require_two_arms_with_events(cohort)
     return cohort
@@ -214,8 +240,9 @@ def _require_columns(export: RawExport, spec: DataSpec) -> None:
             (f"data.endpoints.{name}.time", time_column),
             (f"data.endpoints.{name}.event", event_column),
         ]
-    for role in ("biomarkers", "covariates", "strata"):
+    for role in ("biomarkers", "covariates", "strata", "responses"):
         wanted += [(f"data.{role}", column) for column in getattr(spec, role)]
+    wanted += [("data.features", name) for name in spec.features if not _is_pattern(name)]
     missing = [(key, column) for key, column in wanted if column not in export.frame.columns]
     if missing:
         key, column = missing[0]
@@ -258,25 +285,44 @@ def _validated_arm(export: RawExport, spec: DataSpec) -> np.ndarray:
     return arm
 
 
-def _numeric(export: RawExport, column: str, what: str) -> np.ndarray:
+def _endpoint_present(export: RawExport, time_column: str, event_column: str, required: bool) -> np.ndarray:
+    """Which patients have the endpoint: all of them, or for a partial endpoint those with a time or an event."""
+    time_missing = export.frame[time_column].isna().to_numpy()
+    event_missing = export.frame[event_column].isna().to_numpy()
+    if required:
+        return np.ones(len(export.frame), dtype=bool)
+    half = time_missing != event_missing
+    if half.any():
+        column = time_column if time_missing[half].any() else event_column
+        raise InputError(
+            f"{export.locate(column, half & (time_missing if column == time_column else event_missing))}: missing, "
+            f"while the endpoint's other column ('{event_column if column == time_column else time_column}') is not. "
+            "A patient without this endpoint needs both missing; one who has it needs both."
+        )
+    return ~time_missing
+
+
+def _numeric(export: RawExport, column: str, what: str, present: np.ndarray) -> np.ndarray:
+    """The column as floats; NaN for patients not ``present``, an error for any other missing or text value."""
     raw = export.frame[column]
-    missing = raw.isna().to_numpy()
+    missing = raw.isna().to_numpy() & present
     if missing.any():
         raise InputError(
             f"{export.locate(column, missing)}: {what} is missing (NaN or empty). "
-            "Every patient needs a time and an event indicator for every endpoint; fill them in or remove the rows."
+            "Every patient needs a time and an event indicator for every endpoint; fill them in or remove the rows "
+            "(for an endpoint only some patients have, such as duration of response, set required: false)."
         )
     numeric = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
-    not_numeric = np.isnan(numeric)
+    not_numeric = np.isnan(numeric) & present
     if not_numeric.any():
         examples = ", ".join(repr(v) for v in raw[not_numeric].astype(str).unique()[:3])
         raise InputError(f"{export.locate(column, not_numeric)}: {what} is not a number ({examples}).")
-    return numeric
+    return np.where(present, numeric, np.nan)
 
 
-def _validated_time(export: RawExport, column: str) -> np.ndarray:
-    time = _numeric(export, column, "time")
-    not_positive = ~(time > 0) | ~np.isfinite(time)
+def _validated_time(export: RawExport, column: str, present: np.ndarray) -> np.ndarray:
+    time = _numeric(export, column, "time", present)
+    not_positive = present & (~(time > 0) | ~np.isfinite(time))
     if not_positive.any():
         raise InputError(
             f"{export.locate(column, not_positive)}: time must be positive and finite "
@@ -286,16 +332,48 @@ def _validated_time(export: RawExport, column: str) -> np.ndarray:
     return time
 
 
-def _validated_event(export: RawExport, column: str) -> np.ndarray:
-    event = _numeric(export, column, "event indicator")
-    bad = ~np.isin(event, (0.0, 1.0))
+def _validated_event(export: RawExport, column: str, present: np.ndarray) -> np.ndarray:
+    event = _numeric(export, column, "event indicator", present)
+    bad = present & ~np.isin(event, (0.0, 1.0))
     if bad.any():
         codes = ", ".join(f"{v:g}" for v in np.unique(event[bad])[:5])
         raise InputError(
             f"{export.locate(column, bad)}: event must be 1 (event) or 0 (censored), found {codes}. "
             "Recode the column (an ADaM CNSR column is read with event = 1 - CNSR)."
         )
-    return event.astype(int)
+    return event.astype(int) if present.all() else event
+
+
+def _is_pattern(name: str) -> bool:
+    return any(character in name for character in "*?[")
+
+
+def _feature_columns(export: RawExport, spec: DataSpec) -> list[str]:
+    """``data.features`` with patterns expanded against the export's columns (file order), without repeats."""
+    columns = [str(column) for column in export.frame.columns]
+    features: list[str] = []
+    for name in spec.features:
+        matches = fnmatch.filter(columns, name) if _is_pattern(name) else [name]
+        if not matches:
+            raise InputError(
+                f"file '{export.default_file}': the pattern '{name}' in data.features matches no column. "
+                "Check the pattern against the file's columns."
+            )
+        features += [match for match in matches if match not in features]
+    return features
+
+
+def _validated_feature(export: RawExport, column: str) -> np.ndarray:
+    raw = export.frame[column]
+    numeric = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+    text = raw.notna().to_numpy() & np.isnan(numeric)
+    if text.any():
+        examples = ", ".join(repr(v) for v in raw[text].astype(str).unique()[:3])
+        raise InputError(
+            f"{export.locate(column, text)}: a screened feature must be numeric, found {examples}. "
+            "Leave missing values empty, or remove the column from data.features."
+        )
+    return numeric
 
 
 def _validated_biomarker(export: RawExport, column: str) -> tuple[np.ndarray, tuple[str, str] | None]:
@@ -337,6 +415,8 @@ def _require_two_arms_with_events(cohort: Cohort) -> None:
             "Check data.arm in the config (treated and control values) against the file."
         )
     for endpoint in cohort.endpoints:
+        if endpoint in cohort.partial_endpoints:
+            continue  # analysed only in screens, which note an arm without events
         for arm in (TREATED, CONTROL):
             events = cohort.arm_subset(arm).event(endpoint).sum()
             if events == 0:

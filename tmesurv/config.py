@@ -38,6 +38,11 @@ class EndpointSpec(StrictModel):
     time: str | None = None
     event: str | None = None
     paramcd: str | None = None
+    required: bool = Field(
+        True,
+        description="false for an endpoint only some patients have (duration of response: responders); a patient "
+        "with both time and event missing is then left out of its analyses and counted",
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> EndpointSpec:
@@ -66,6 +71,13 @@ class DataSpec(StrictModel):
     biomarkers: list[str] = Field(default_factory=list)
     covariates: list[str] = Field(default_factory=list)
     strata: list[str] = Field(default_factory=list)
+    features: list[str] = Field(
+        default_factory=list,
+        description="numeric columns for the association screens: names or patterns such as 'sig_*'; may be missing",
+    )
+    responses: list[str] = Field(
+        default_factory=list, description="categorical outcome columns (best response, response group); may be missing"
+    )
 
     @model_validator(mode="after")
     def _one_export(self) -> DataSpec:
@@ -111,6 +123,30 @@ class PriorSpec(StrictModel):
     random_walk_sd: float = Field(1.0, gt=0, description="sd of each step of the log-baseline random walk")
 
 
+class LevelSpec(StrictModel):
+    """One level of a categorical response column, compared against the others."""
+
+    column: str
+    level: str
+
+
+class ScreenSpec(StrictModel):
+    """Association screens over ``data.features``, each with raw P and Benjamini-Hochberg q, per arm."""
+
+    endpoints: list[str] = Field(default_factory=list, description="Cox screen per feature for these endpoints")
+    response: LevelSpec | None = Field(
+        None,
+        description="Wilcoxon rank-sum of this level (e.g. ongoing response) against the others, and "
+        "Kruskal-Wallis across all levels of the column",
+    )
+    complete_response: LevelSpec | None = Field(None, description="logistic regression per feature for this level")
+    correlations: list[str] = Field(default_factory=list, description="Spearman correlation of every pair")
+    clusters: int | None = Field(4, ge=2, description="signature clusters (UPGMA on Spearman correlations); null: none")
+    pca_q_max: float = Field(
+        0.05, gt=0, le=1, description="PCA of the features with q below this in a Cox or response screen"
+    )
+
+
 class BayesSpec(StrictModel):
     """Settings of the Bayesian piecewise-exponential fit."""
 
@@ -127,6 +163,7 @@ class AnalysisConfig(StrictModel):
 
     data: DataSpec
     analysis: AnalysisSpec
+    screens: ScreenSpec | None = None
     bayes: BayesSpec = BayesSpec()
 
     @model_validator(mode="after")
@@ -134,6 +171,24 @@ class AnalysisConfig(StrictModel):
         if self.analysis.endpoint not in self.data.endpoints:
             known = ", ".join(self.data.endpoints)
             raise ValueError(f"analysis.endpoint '{self.analysis.endpoint}' is not among data.endpoints ({known})")
+        if not self.data.endpoints[self.analysis.endpoint].required:
+            raise ValueError(
+                f"analysis.endpoint '{self.analysis.endpoint}' has required: false; the main endpoint must be known "
+                "for every patient (screen a partial endpoint with screens.endpoints)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _screens_known(self) -> AnalysisConfig:
+        screens, data = self.screens, self.data
+        if screens is None:
+            return self
+        if not data.features:
+            raise ValueError("screens: data.features lists no columns to screen; add names or patterns such as 'sig_*'")
+        _require_listed(screens.endpoints, list(data.endpoints), "screens.endpoints", "data.endpoints")
+        for key, level in (("response", screens.response), ("complete_response", screens.complete_response)):
+            if level is not None:
+                _require_listed([level.column], data.responses, f"screens.{key}.column", "data.responses")
         return self
 
     @model_validator(mode="after")

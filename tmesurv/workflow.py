@@ -16,6 +16,7 @@ from tmesurv.cohort import Cohort, Exclusion
 from tmesurv.config import AnalysisConfig, load_config
 from tmesurv.models.cox import cox_analyses
 from tmesurv.models.km import cohort_table, km_by_arm, logrank_table
+from tmesurv.models.screen_analyses import ScreenResults, screen_analyses
 from tmesurv.models.subgroups import analysis_groupings
 from tmesurv.outputs import record_run, write_atomically, write_table, write_text
 from tmesurv.readers import read_cohort
@@ -49,7 +50,10 @@ def exclusion_table(exclusions: list[Exclusion]) -> pd.DataFrame:
 
 
 def run_cox(study: LoadedStudy, out_dir: Path) -> list[str]:
-    """Kaplan-Meier, log-rank and Cox analyses; writes cohort, exclusions, km, km_curves, logrank, cox, interactions.
+    """Kaplan-Meier, log-rank and Cox analyses, and the association screens when the config has ``screens``.
+
+    Writes cohort, exclusions, km, km_curves, logrank, cox and interactions tables, and one table per screen
+    (see :func:`tmesurv.models.screen_analyses.screen_analyses`).
 
     Returns
     -------
@@ -60,15 +64,19 @@ def run_cox(study: LoadedStudy, out_dir: Path) -> list[str]:
     groupings = analysis_groupings(cohort, analysis)
     summary, curves = km_by_arm(cohort, analysis.endpoint, analysis.landmarks, analysis.km_ci, groupings)
     results = cox_analyses(cohort, analysis)
+    screens = screen_analyses(cohort, study.config.screens) if study.config.screens else ScreenResults()
+    exclusions = cohort.analysis_exclusions(analysis) + screens.exclusions
     write_table(out_dir / "cohort.csv", cohort_table(cohort, analysis.endpoint))
-    write_table(out_dir / "exclusions.csv", exclusion_table(cohort.analysis_exclusions(analysis)))
+    write_table(out_dir / "exclusions.csv", exclusion_table(exclusions))
     write_table(out_dir / "km.csv", summary)
     write_table(out_dir / "km_curves.csv", curves)
     write_table(out_dir / "logrank.csv", logrank_table(cohort, analysis.endpoint, groupings))
     write_table(out_dir / "cox.csv", results.table)
     write_table(out_dir / "interactions.csv", results.interactions)
+    for name, table in screens.tables.items():
+        write_table(out_dir / f"{name}.csv", table)
     record_run(out_dir, "cox", study.config_data(), study.config_path)
-    return results.notes
+    return results.notes + screens.notes
 
 
 def run_bayes(study: LoadedStudy, out_dir: Path, progress: Callable[[str], object] = print) -> list[str]:

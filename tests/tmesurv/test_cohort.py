@@ -41,6 +41,27 @@ def _duplicated_ids(export, config):
     export.loc[[4, 9], "subject_id"] = "S001"
 
 
+def _with_dor(export, config):
+    """A partial endpoint (duration of response, responders only) and a screened feature."""
+    export["dor_time"] = np.where(np.arange(len(export)) % 3 == 0, np.nan, 5.0)
+    export["dor_event"] = np.where(np.arange(len(export)) % 3 == 0, np.nan, 1.0)
+    config["data"]["endpoints"]["dor"] = {"time": "dor_time", "event": "dor_event", "required": False}
+
+
+def _half_missing_dor(export, config):
+    _with_dor(export, config)
+    export.loc[4, "dor_event"] = np.nan
+
+
+def _text_feature(export, config):
+    export["sig_stroma"] = ["high" if i == 6 else str(i) for i in range(len(export))]
+    config["data"]["features"] = ["sig_*"]
+
+
+def _pattern_matches_nothing(export, config):
+    config["data"]["features"] = ["io360_*"]
+
+
 # (case id, mutation, pattern the message must match). Rows are CSV line numbers: data row i is line i + 2.
 BAD_INPUTS = [
     ("missing column", _missing_column, r"has no column 'sii_index' \(named by data\.biomarkers"),
@@ -70,6 +91,13 @@ BAD_INPUTS = [
     ("unknown arm", _set("arm", [10], "placebo"), r"column 'arm', row 12: arm value 'placebo' is neither"),
     ("one arm", _one_arm, r"only the treated arm is present"),
     ("no events in an arm", _no_events_in_control, r"endpoint 'efs': the control arm has no events"),
+    (
+        "partial endpoint with time but no event",
+        _half_missing_dor,
+        r"column 'dor_event', row 6: missing, while the endpoint's other column \('dor_time'\) is not",
+    ),
+    ("text in a screened feature", _text_feature, r"column 'sig_stroma', row 8: a screened feature must be numeric"),
+    ("feature pattern matching nothing", _pattern_matches_nothing, r"the pattern 'io360_\*' in data.features matches"),
     (
         "one-valued biomarker",
         _one_value_biomarker,
@@ -165,3 +193,22 @@ def test_check_counts_patients_a_stratified_analysis_leaves_out(write_study, exp
     result = CliRunner().invoke(app, ["check", str(write_study(export, config))])
     assert result.exit_code == 0, result.output
     assert "excluded from treatment_stratified: 2 patients (missing aaipi)" in result.output
+
+
+def test_partial_endpoint_features_and_responses(write_study, export, config):
+    _with_dor(export, config)
+    export["sig_b_cells"] = np.where(np.arange(len(export)) == 2, np.nan, np.arange(len(export)) / 10)
+    export["sig_stroma"] = np.arange(len(export)) % 5
+    export["response_group"] = ["ongoing", "relapsed", None, "no_response"] * (len(export) // 4)
+    config["data"] |= {"features": ["sig_*", "b_cell_ges"], "responses": ["response_group"]}
+    loaded, _ = load_config(write_study(export, config))
+    cohort = read_cohort(loaded.data)
+    assert cohort.features == ("sig_b_cells", "sig_stroma", "b_cell_ges")
+    assert cohort.patients["sig_b_cells"].isna().sum() == 1
+    assert cohort.patients["response_group"].isna().sum() == len(export) // 4
+    assert cohort.partial_endpoints == ("dor",)
+    responders, exclusions = cohort.with_endpoint("dor")
+    without = export["dor_time"].isna().to_numpy()
+    assert responders.n == len(export) - without.sum()
+    assert exclusions[0].ids == tuple(export.loc[without, "subject_id"])
+    np.testing.assert_array_equal(responders.event("dor"), 1)

@@ -64,3 +64,52 @@ def test_shipped_example_config_is_valid():
     config, _ = load_config(example)
     assert config.data.biomarkers == ["b_cell_ges", "cd19_hscore"]
     assert config.bayes.priors.coef_sd == 10
+
+
+def _with_screens(config: dict) -> dict:
+    config["data"] |= {"features": ["sig_*"], "responses": ["response_group"], "covariates": ["biopsy_timing"]}
+    config["screens"] = {"endpoints": ["efs"], "response": {"column": "response_group", "level": "ongoing"}}
+    return config
+
+
+@pytest.mark.parametrize(
+    ("change", "pattern"),
+    [
+        (lambda c: c["analysis"].update(cutpoints={"ldh": 500}), r"analysis.cutpoints: 'ldh' is not listed in data"),
+        (
+            lambda c: c["analysis"].update(
+                cutpoints={"b_cell_ges": "quartiles"}, combined_subgroups=[{"b_cell_ges": "high", "cd19_hscore": "low"}]
+            ),
+            r"combined_subgroups.0: 'b_cell_ges' is cut at quartiles",
+        ),
+        (lambda c: c["analysis"].update(combined_subgroups=[{"b_cell_ges": "mid", "cd19_hscore": "low"}]), r"high"),
+        (lambda c: c["analysis"].update(subgroup_covariates=["line"]), r"'line' is not listed in data.covariates"),
+        (lambda c: c["screens"].update(endpoints=["dor"]), r"screens.endpoints: 'dor' is not listed in data.endpoints"),
+        (
+            lambda c: c["screens"].update(complete_response={"column": "best_response", "level": "CR"}),
+            r"screens.complete_response.column: 'best_response' is not listed in data.responses",
+        ),
+        (lambda c: c["data"].update(features=[]), r"screens: data.features lists no columns"),
+        (
+            lambda c: c["data"]["endpoints"]["efs"].update(required=False),
+            r"analysis.endpoint 'efs' has required: false",
+        ),
+    ],
+)
+def test_subgroup_and_screen_settings_must_name_known_columns(config: dict, change, pattern):
+    raw = _with_screens(config)
+    change(raw)
+    with pytest.raises(InputError, match=pattern):
+        parse_config(raw, source="a.yaml")
+
+
+def test_subgroup_and_screen_settings_parse(config: dict):
+    raw = _with_screens(config)
+    raw["analysis"] |= {
+        "cutpoints": {"cd19_hscore": 150, "b_cell_ges": "quartiles"},
+        "subgroup_covariates": ["biopsy_timing"],
+    }
+    parsed = parse_config(raw, source="a.yaml")
+    assert parsed.analysis.cutpoint_of("cd19_hscore") == 150
+    assert parsed.analysis.cutpoint_of("b_cell_ges") == "quartiles"
+    assert parsed.screens.clusters == 4
