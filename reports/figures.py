@@ -1,30 +1,43 @@
-"""Kaplan-Meier figures for the HTML report, rendered to PNG and embedded as ``data:`` URIs.
+"""Kaplan-Meier figures (overall by arm, and arm x subgroup with a numbers-at-risk table), and figure output.
 
-Figures are built with :class:`matplotlib.figure.Figure` directly (the Agg renderer behind ``savefig``), never
-through ``pyplot``: no global figure registry to leak into, and no backend switched under a user's notebook.
+Every figure function returns a :class:`matplotlib.figure.Figure`; :func:`save_figure` writes it as PNG and SVG
+for a result folder and :func:`png_data_uri` embeds it in the HTML report. Figures are built with ``Figure``
+directly (the Agg renderer behind ``savefig``), never through ``pyplot``: no global figure registry to leak into,
+and no backend switched under a user's notebook. Text from the user's data is drawn literally
+(``parse_math=False``, set on legend texts after the fact), so ``$x^{`` is not read as mathtext.
 """
 
 from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from tmesurv.cohort import CONTROL, TREATED
+from tmesurv.models.km import ALL_PATIENTS
+from tmesurv.outputs import write_atomically
 
 ARM_ORDER = (TREATED, CONTROL)
 ARM_COLOURS = {TREATED: "#0072B2", CONTROL: "#D55E00"}
 OTHER_COLOURS = ("#009E73", "#CC79A7", "#E69F00", "#56B4E9")
+LEVEL_LINESTYLES = ("-", "--", ":", "-.")
 AT_RISK_STEPS = (3, 6, 12, 24, 48)  # candidate months between at-risk columns
 TARGET_AT_RISK_INTERVALS = 6  # 36 or 44 months of follow-up get a column every 6 months
 X_LABEL = "Time since randomization (months)"
 Y_LABEL = "Survival probability"
-DPI = 110
+DPI = 110  # PNGs embedded in the HTML report
+FILE_DPI = 150  # PNG files next to the results
+FILE_FORMATS = ("png", "svg")
+IN_SUBGROUP, NOT_IN_SUBGROUP = "in subgroup", "not in subgroup"  # levels of a combined subgroup
 
 
 @dataclass(frozen=True)
@@ -35,14 +48,23 @@ class FigureImage:
     alt: str
 
 
+@dataclass(frozen=True)
+class _Curve:
+    """One step curve as drawn: its label, colour, line style and rows (sorted by time)."""
+
+    label: str
+    colour: str
+    linestyle: str
+    rows: pd.DataFrame
+
+
 def km_figure(curves: pd.DataFrame, endpoint: str) -> FigureImage:
-    """Draw the Kaplan-Meier curves of one endpoint, with CI bands and a numbers-at-risk row.
+    """The overall Kaplan-Meier figure of one endpoint for the HTML report (:func:`km_arms_figure` as a PNG URI).
 
     Parameters
     ----------
     curves
-        Rows of ``km_curves.csv`` for this endpoint: ``arm, time, survival, lower, upper, at_risk``, one row
-        per distinct time per arm (a step function starting at time 0, survival 1; time in months).
+        Rows of ``km_curves.csv`` for this endpoint (see :func:`km_arms_figure`).
     endpoint
         Endpoint name, used in the title and the alt text.
 
@@ -51,24 +73,137 @@ def km_figure(curves: pd.DataFrame, endpoint: str) -> FigureImage:
     FigureImage
         The PNG as a ``data:`` URI, and alt text describing it.
     """
-    by_arm = {arm: _sorted_by_time(curves[curves["arm"] == arm]) for arm in ordered_arms(curves["arm"])}
-    times = at_risk_times(float(curves["time"].max()))
-    figure = Figure(figsize=(7.5, 5.4), layout="constrained")
-    ax_curves, ax_risk = figure.subplots(2, 1, sharex=True, height_ratios=(4.2, 0.4 + 0.3 * len(by_arm)))
-    _draw_curves(ax_curves, by_arm, times)
-    ax_curves.set_title(f"{endpoint}: Kaplan-Meier estimate", parse_math=False)
-    _draw_at_risk(ax_risk, by_arm, times)
+    figure = km_arms_figure(curves, endpoint)
+    rows = _overall_rows(curves, endpoint)
+    arms, step = ordered_arms(rows["arm"]), _step_of(at_risk_times(float(rows["time"].max())))
     alt = (
-        f"Kaplan-Meier curves of {endpoint} by arm ({', '.join(by_arm)}) with confidence bands; "
-        f"numbers at risk every {_step_of(times):g} months below the plot."
+        f"Kaplan-Meier curves of {endpoint} by arm ({', '.join(arms)}) with confidence bands; "
+        f"numbers at risk every {step:g} months below the plot."
     )
     return FigureImage(src=png_data_uri(figure), alt=alt)
+
+
+def km_arms_figure(curves: pd.DataFrame, endpoint: str, arm_names: Mapping[str, str] | None = None) -> Figure:
+    """Kaplan-Meier curves of all patients by arm, with confidence bands and a numbers-at-risk table.
+
+    Parameters
+    ----------
+    curves
+        ``km_curves.csv`` rows: ``arm, time, survival, lower, upper, at_risk``, one row per distinct time per arm
+        (a step function from time 0, survival 1; time in months). When present, ``endpoint`` selects the endpoint
+        and ``subgroup`` the rows about all patients (``all``).
+    endpoint
+        Endpoint name, used in the title.
+    arm_names
+        Display name per arm value, e.g. ``{"treated": "axi-cel", "control": "SOC"}``; default the raw values.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Curves above, numbers at risk below.
+
+    Raises
+    ------
+    ValueError
+        If ``curves`` has no rows of all patients for ``endpoint``.
+    """
+    rows = _overall_rows(curves, endpoint)
+    if rows.empty:
+        raise ValueError(f"no Kaplan-Meier curves of all patients for endpoint '{endpoint}'")
+    drawn = [
+        _Curve(_arm_name(arm, arm_names), arm_colour(arm, index), "-", _sorted_by_time(rows[rows["arm"] == arm]))
+        for index, arm in enumerate(ordered_arms(rows["arm"]))
+    ]
+    return _km_layout(drawn, f"{endpoint}: Kaplan-Meier estimate", bands=True)
+
+
+def km_subgroup_figure(
+    curves: pd.DataFrame,
+    endpoint: str,
+    grouping: str,
+    arm_names: Mapping[str, str] | None = None,
+    levels: Sequence[str] | None = None,
+) -> Figure:
+    """Kaplan-Meier curves of every arm x level of one grouping in one panel, with a numbers-at-risk table.
+
+    Colour marks the arm and line style the level (e.g. axi-cel high, axi-cel low, SOC high, SOC low), as in the
+    paper's figures; confidence bands are left out so the curves stay readable.
+
+    Parameters
+    ----------
+    curves
+        ``km_curves.csv``: ``endpoint, arm, subgroup, time, survival, lower, upper, at_risk`` (time in months).
+    endpoint
+        The endpoint to draw.
+    grouping
+        A biomarker or covariate (subgroups ``<grouping>=<level>``) or a combined subgroup such as
+        ``cd19_hscore=low & sii=high`` (subgroups ``<grouping>`` and ``not (<grouping>)``).
+    arm_names
+        Display name per arm value; default the raw values.
+    levels
+        Level order (labels as returned by :func:`subgroup_level`); default the order in ``curves``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One curve per arm x level above, their numbers at risk below (one row per curve).
+
+    Raises
+    ------
+    ValueError
+        If ``curves`` has no rows of ``grouping`` for ``endpoint``.
+    """
+    rows = curves[curves["endpoint"] == endpoint]
+    subgroups = {s: subgroup_level(s, grouping) for s in pd.unique(rows["subgroup"].dropna().astype(str))}
+    subgroups = {s: level for s, level in subgroups.items() if level is not None}
+    if not subgroups:
+        found = sorted(set(rows["subgroup"].dropna().astype(str)) - {ALL_PATIENTS})
+        raise ValueError(f"no {endpoint} curves for grouping '{grouping}'; subgroups in the table: {found}")
+    order = _level_order(list(subgroups.values()), levels)
+    drawn = []
+    for index, arm in enumerate(ordered_arms(rows["arm"])):
+        for subgroup, level in sorted(subgroups.items(), key=lambda item: order.index(item[1])):
+            curve = rows[(rows["arm"] == arm) & (rows["subgroup"] == subgroup)]
+            if not curve.empty:
+                style = LEVEL_LINESTYLES[order.index(level) % len(LEVEL_LINESTYLES)]
+                label = f"{_arm_name(arm, arm_names)} {level}"
+                drawn.append(_Curve(label, arm_colour(arm, index), style, _sorted_by_time(curve)))
+    return _km_layout(drawn, f"{endpoint} by arm and {grouping}: Kaplan-Meier estimate", bands=False)
+
+
+def subgroup_level(subgroup: str, grouping: str) -> str | None:
+    """The level label of a result-table subgroup within ``grouping``, or None if it is not one of its levels.
+
+    ``b_cell_ges=high`` is level ``high`` of ``b_cell_ges``; the combined subgroup ``cd19_hscore=low & sii=high``
+    and its complement ``not (cd19_hscore=low & sii=high)`` are levels :data:`IN_SUBGROUP` and
+    :data:`NOT_IN_SUBGROUP` of the grouping ``cd19_hscore=low & sii=high``.
+    """
+    if subgroup == grouping:
+        return IN_SUBGROUP
+    if subgroup == f"not ({grouping})":
+        return NOT_IN_SUBGROUP
+    prefix = f"{grouping}="
+    if subgroup.startswith(prefix) and not is_combined_subgroup(subgroup):
+        return subgroup[len(prefix) :]
+    return None
+
+
+def is_combined_subgroup(subgroup: str) -> bool:
+    """Whether a subgroup label names a combination of conditions (``a=x & b=y``) or its complement."""
+    inner = subgroup[5:-1] if subgroup.startswith("not (") and subgroup.endswith(")") else subgroup
+    parts = inner.split(" & ")
+    return len(parts) > 1 and all("=" in part for part in parts)
 
 
 def ordered_arms(arms: pd.Series) -> list[str]:
     """Arms in display order: ``treated``, ``control``, then any others in order of appearance."""
     present = list(pd.unique(arms))
     return [arm for arm in ARM_ORDER if arm in present] + [arm for arm in present if arm not in ARM_ORDER]
+
+
+def arm_colour(arm: str, index: int) -> str:
+    """The colour of an arm: :data:`ARM_COLOURS`, else the other colour-blind safe colours by ``index``."""
+    return ARM_COLOURS.get(arm, OTHER_COLOURS[index % len(OTHER_COLOURS)])
 
 
 def at_risk_times(max_time: float) -> np.ndarray:
@@ -104,54 +239,120 @@ def numbers_at_risk(curve: pd.DataFrame, times: np.ndarray) -> np.ndarray:
     return at_risk[np.searchsorted(curve_times, times, side="left")].astype(int)
 
 
+def save_figure(figure: Figure, path_stem: Path) -> list[Path]:
+    """Write ``figure`` as ``<path_stem>.png`` (150 dpi) and ``<path_stem>.svg``, each atomically.
+
+    Parameters
+    ----------
+    figure
+        The figure; it is left as it was, so it can be saved again or embedded.
+    path_stem
+        Folder and file name without suffix, e.g. ``out/figures/forest_efs``; the folder is created if needed.
+
+    Returns
+    -------
+    list[pathlib.Path]
+        The PNG and SVG paths.
+    """
+    path_stem = Path(path_stem)
+    return [
+        write_atomically(path_stem.with_name(f"{path_stem.name}.{fmt}"), _figure_writer(figure, fmt))
+        for fmt in FILE_FORMATS
+    ]
+
+
 def png_data_uri(figure: Figure) -> str:
-    """Render ``figure`` to PNG and return it as a ``data:image/png;base64,`` URI."""
+    """Render ``figure`` to PNG and return it as a ``data:image/png;base64,`` URI (the figure is cleared)."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
     figure.clear()
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def _figure_writer(figure: Figure, fmt: str) -> Callable[[Path], None]:
+    metadata = {"Software": None} if fmt == "png" else {"Date": None}  # no timestamps: same figure, same bytes
+
+    def write(temporary: Path) -> None:
+        with mpl.rc_context({"svg.hashsalt": "tmesurv", "svg.fonttype": "path"}):
+            figure.savefig(temporary, format=fmt, dpi=FILE_DPI, metadata=metadata)
+
+    return write
+
+
+def _overall_rows(curves: pd.DataFrame, endpoint: str) -> pd.DataFrame:
+    rows = curves[curves["endpoint"] == endpoint] if "endpoint" in curves else curves
+    return rows[rows["subgroup"] == ALL_PATIENTS] if "subgroup" in rows else rows
+
+
+def _arm_name(arm: str, arm_names: Mapping[str, str] | None) -> str:
+    return str((arm_names or {}).get(arm, arm))
+
+
+def _level_order(found: list[str], levels: Sequence[str] | None) -> list[str]:
+    """The given levels first (those present), then the others in order of appearance."""
+    given = [level for level in levels or () if level in found]
+    return given + [level for level in found if level not in given]
+
+
 def _sorted_by_time(curve: pd.DataFrame) -> pd.DataFrame:
     return curve.sort_values("time", kind="stable")
-
-
-def _colour(arm: str, index: int) -> str:
-    return ARM_COLOURS.get(arm, OTHER_COLOURS[index % len(OTHER_COLOURS)])
-
-
-def _plain(text: str) -> str:
-    """Escape ``$`` so matplotlib shows user text literally instead of parsing it as mathtext."""
-    return str(text).replace("$", r"\$")
 
 
 def _step_of(times: np.ndarray) -> float:
     return float(times[1] - times[0]) if len(times) > 1 else float(AT_RISK_STEPS[0])
 
 
-def _draw_curves(ax: Axes, by_arm: dict[str, pd.DataFrame], times: np.ndarray) -> None:
-    for index, (arm, curve) in enumerate(by_arm.items()):
-        colour = _colour(arm, index)
-        time = curve["time"].to_numpy(dtype=float)
-        ax.step(time, curve["survival"].to_numpy(dtype=float), where="post", color=colour, label=_plain(arm))
-        lower, upper = curve["lower"].to_numpy(dtype=float), curve["upper"].to_numpy(dtype=float)
-        ax.fill_between(time, lower, upper, step="post", color=colour, alpha=0.18, linewidth=0)
-    span = max(float(times[-1]), max(float(c["time"].max()) for c in by_arm.values()))
+def _km_layout(curves: list[_Curve], title: str, bands: bool) -> Figure:
+    """Curves above and their numbers at risk below, on a shared time axis."""
+    times = at_risk_times(max(float(c.rows["time"].max()) for c in curves))
+    label_width = 0.075 * max(len(c.label) for c in curves)  # inches of at-risk row labels (or legend) at 9 pt
+    legend_width = label_width + 0.6 if len(curves) > 2 else 0.0
+    figure = Figure(figsize=(6.6 + label_width + legend_width, 4.6 + 0.22 * len(curves)), layout="constrained")
+    ax_curves, ax_risk = figure.subplots(2, 1, sharex=True, height_ratios=(4.2, 0.45 + 0.27 * len(curves)))
+    _draw_curves(ax_curves, curves, times, bands)
+    ax_curves.set_title(title, parse_math=False)
+    _draw_at_risk(ax_risk, curves, times)
+    return figure
+
+
+def _draw_curves(ax: Axes, curves: list[_Curve], times: np.ndarray, bands: bool) -> None:
+    for curve in curves:
+        time = curve.rows["time"].to_numpy(dtype=float)
+        survival = curve.rows["survival"].to_numpy(dtype=float)
+        ax.step(time, survival, where="post", color=curve.colour, linestyle=curve.linestyle, linewidth=1.6)
+        if bands:
+            lower, upper = curve.rows["lower"].to_numpy(dtype=float), curve.rows["upper"].to_numpy(dtype=float)
+            ax.fill_between(time, lower, upper, step="post", color=curve.colour, alpha=0.18, linewidth=0)
+    span = max(float(times[-1]), max(float(c.rows["time"].max()) for c in curves))
     ax.set_xlim(-0.03 * span, 1.03 * span if span > 0 else 1.0)
     ax.set_ylim(0.0, 1.02)
     ax.set_xticks(times)
     ax.set_ylabel(Y_LABEL)
     ax.grid(color="#e5e5e5", linewidth=0.8)
     ax.spines[["top", "right"]].set_visible(False)
-    ax.legend(loc="best", frameon=False)
+    _legend(ax, curves)
 
 
-def _draw_at_risk(ax: Axes, by_arm: dict[str, pd.DataFrame], times: np.ndarray) -> None:
-    for row, (arm, curve) in enumerate(by_arm.items()):
-        for time, count in zip(times, numbers_at_risk(curve, times), strict=True):
-            ax.text(time, row, str(count), ha="center", va="center", fontsize=9, color=_colour(arm, row))
-    ax.set_ylim(len(by_arm) - 0.5, -0.5)
-    ax.set_yticks(range(len(by_arm)), labels=[_plain(arm) for arm in by_arm])
+def _legend(ax: Axes, curves: list[_Curve]) -> None:
+    """Two curves: a legend inside the plot; more: outside on the right, where it cannot hide a curve."""
+    handles = [Line2D([], [], color=c.colour, linestyle=c.linestyle, linewidth=1.6) for c in curves]
+    labels = [c.label for c in curves]
+    if len(curves) <= 2:
+        legend = ax.legend(handles, labels, loc="best", frameon=False, fontsize=9)
+    else:
+        legend = ax.figure.legend(handles, labels, loc="outside right upper", frameon=False, fontsize=9)
+    for text in legend.get_texts():
+        text.set_parse_math(False)
+
+
+def _draw_at_risk(ax: Axes, curves: list[_Curve], times: np.ndarray) -> None:
+    for row, curve in enumerate(curves):
+        for time, count in zip(times, numbers_at_risk(curve.rows, times), strict=True):
+            ax.text(time, row, str(count), ha="center", va="center", fontsize=9, color=curve.colour)
+    ax.set_ylim(len(curves) - 0.5, -0.5)
+    ax.set_yticks(range(len(curves)), labels=[c.label for c in curves], parse_math=False, fontsize=9)
+    for tick, curve in zip(ax.get_yticklabels(), curves, strict=True):
+        tick.set_color(curve.colour)
     ax.tick_params(axis="y", length=0)
     ax.spines[["top", "right", "left"]].set_visible(False)
     ax.set_title("Number at risk", loc="left", fontsize=9)
