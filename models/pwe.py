@@ -21,6 +21,7 @@ pointwise log-likelihood (one value per patient) for LOO.
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import arviz as az
 import numpy as np
@@ -138,6 +139,86 @@ def pwe_log_likelihood(
     return np.asarray(event, dtype=float) * (log_baseline[..., index] + eta) - np.exp(eta) * cumulative_baseline
 
 
+@dataclass(frozen=True)
+class PweData:
+    """What the PWE likelihood needs: the standardised design and interval statistics, patients in time order.
+
+    The statistics are the events per interval and where each interval's patients start and end in the time order.
+    The log-likelihood is ``sum_k D_k a_k + (sum_i d_i z_i) . b - sum_k exp(a_k) E_k(b)`` with
+    ``E_k(b) = width_k sum_{i beyond k} w_i + sum_{i in k} w_i offset_i`` and ``w_i = exp(z_i . b)``: two cumulative
+    sums of ``w`` read at the interval boundaries, so the cost is O(n) per evaluation and nothing is ever split into
+    patient-intervals.
+    """
+
+    z: np.ndarray  # (n, p) standardised design, time order
+    offset: np.ndarray  # (n,) time since the start of the patient's interval
+    boundaries: np.ndarray  # (K + 1,) first position of each interval in time order, then n
+    width: np.ndarray  # (K,) interval widths; 0 for the last, open interval
+    interval_events: np.ndarray  # (K,) events per interval
+    event_z: np.ndarray  # (p,) sum over events of z
+    crude_log_rate: float
+    centre: np.ndarray  # (p,) design means
+    scale: np.ndarray  # (p,) design standard deviations (ddof = 0)
+    cuts: np.ndarray  # (K - 1,) interior cut points
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The model's data containers by name (to rebind a compiled model to a new cohort of the same shape)."""
+        return {
+            "z": self.z,
+            "offset": self.offset,
+            "boundaries": self.boundaries,
+            "width": self.width,
+            "interval_events": self.interval_events,
+            "event_z": self.event_z,
+            "crude_log_rate": np.asarray(self.crude_log_rate),
+            "centre": self.centre,
+            "scale": self.scale,
+        }
+
+
+def pwe_data(time: np.ndarray, event: np.ndarray, design: pd.DataFrame, intervals: int) -> PweData:
+    """Standardise the design and compute the interval statistics of the PWE likelihood.
+
+    Parameters
+    ----------
+    time, event
+        Follow-up times (>= 0) and event indicators (0/1), in the row order of ``design``.
+    design
+        One numeric, non-constant column per term.
+    intervals
+        Number of baseline intervals ``K`` (cut at event-time quantiles; fewer when quantiles coincide).
+
+    Returns
+    -------
+    PweData
+        The statistics, patients sorted by time.
+
+    Raises
+    ------
+    InputError
+        If the inputs have mismatched lengths, invalid values, or a constant design column.
+    """
+    time, event, x = _validated_inputs(time, event, design)
+    cuts = interval_cuts(time, event, intervals)
+    order = np.argsort(time, kind="stable")
+    index, offset, width = interval_layout(time[order], cuts)
+    n_intervals = cuts.size + 1
+    centre, scale = x.mean(axis=0), x.std(axis=0)
+    z = (x[order] - centre) / scale
+    return PweData(
+        z=z,
+        offset=offset,
+        boundaries=np.searchsorted(index, np.arange(n_intervals + 1), side="left"),
+        width=np.concatenate([width, [0.0]]),
+        interval_events=np.bincount(index, weights=event[order], minlength=n_intervals),
+        event_z=event[order] @ z,
+        crude_log_rate=float(np.log(event.sum() / time.sum())),
+        centre=centre,
+        scale=scale,
+        cuts=cuts,
+    )
+
+
 def build_pwe_model(time: np.ndarray, event: np.ndarray, design: pd.DataFrame, settings: BayesSpec) -> pm.Model:
     """Build the PyMC model (see the module docstring for the parametrisation).
 
@@ -153,53 +234,118 @@ def build_pwe_model(time: np.ndarray, event: np.ndarray, design: pd.DataFrame, s
     Returns
     -------
     pymc.Model
-        Coordinates ``term``, ``interval``, ``patient`` (row positions); variables ``coef_std``, ``coef``,
-        ``baseline_start`` and ``baseline_steps`` (only with more than one interval),
-        ``log_baseline_centred``, ``log_baseline`` and the observed ``event``.
+        Coordinates ``term`` and ``interval``; data containers named as in :meth:`PweData.arrays` (so a compiled
+        model can be rebound to another cohort with the same number of terms and intervals); variables
+        ``coef_std``, ``coef``, ``baseline_start``, and with more than one interval ``random_walk_sd`` and
+        ``baseline_steps_std``; deterministics ``log_baseline_centred`` and ``log_baseline``; and the potential
+        ``log_likelihood``.
 
     Raises
     ------
     InputError
         If the inputs have mismatched lengths, invalid values, or a constant design column.
     """
-    time, event, x = _validated_inputs(time, event, design)
-    cuts = interval_cuts(time, event, settings.intervals)
-    centre, scale = x.mean(axis=0), x.std(axis=0)
-    coords = {"term": list(design.columns), "interval": np.arange(cuts.size + 1), "patient": np.arange(time.size)}
+    return pwe_model(pwe_data(time, event, design, settings.intervals), list(design.columns), settings)
+
+
+def pwe_model(data: PweData, terms: list[str], settings: BayesSpec) -> pm.Model:
+    """The PyMC model on prepared data (see :func:`build_pwe_model`), with ``terms`` as the ``term`` coordinate."""
+    coords = {"term": terms, "interval": np.arange(data.width.size)}
     priors = settings.priors
     with pm.Model(coords=coords) as model:
+        containers = {name: pm.Data(name, value) for name, value in data.arrays().items()}
         coef_std = pm.Normal("coef_std", 0.0, priors.coef_sd, dims="term")
-        coef = pm.Deterministic("coef", coef_std / scale, dims="term")
-        log_hazard = _random_walk_baseline(np.log(event.sum() / time.sum()), cuts.size, settings)
-        pm.Deterministic("log_baseline", log_hazard - pt.dot(centre, coef), dims="interval")
-        eta = pt.dot((x - centre) / scale, coef_std)
-        _observe_events(event, eta, log_hazard, interval_layout(time, cuts))
+        coef = pm.Deterministic("coef", coef_std / containers["scale"], dims="term")
+        log_hazard = _random_walk_baseline(containers["crude_log_rate"], data.width.size - 1, settings)
+        pm.Deterministic("log_baseline", log_hazard - pt.dot(containers["centre"], coef), dims="interval")
+        pm.Potential("log_likelihood", _pwe_log_likelihood(containers, coef_std, log_hazard))
     return model
 
 
-def fit_pwe(time: np.ndarray, event: np.ndarray, design: pd.DataFrame, settings: BayesSpec) -> az.InferenceData:
-    """Sample the PWE model with NUTS and keep everything needed to re-score the fit.
+def _pwe_log_likelihood(
+    data: dict[str, pt.TensorVariable], coef_std: pt.TensorVariable, log_hazard: pt.TensorVariable
+) -> pt.TensorVariable:
+    """The summed PWE log-likelihood from the interval statistics (see :class:`PweData`)."""
+    weight = pt.exp(pt.dot(data["z"], coef_std))
+    zero = pt.zeros(1)
+    cumulative = pt.concatenate([zero, pt.cumsum(weight)])
+    cumulative_offset = pt.concatenate([zero, pt.cumsum(weight * data["offset"])])
+    starts, stops = data["boundaries"][:-1], data["boundaries"][1:]
+    beyond = cumulative[-1] - cumulative[stops]
+    within = cumulative_offset[stops] - cumulative_offset[starts]
+    exposure = data["width"] * beyond + within
+    events = pt.dot(data["interval_events"], log_hazard) + pt.dot(data["event_z"], coef_std)
+    return events - pt.dot(pt.exp(log_hazard), exposure)
+
+
+def fit_pwe(
+    time: np.ndarray, event: np.ndarray, design: pd.DataFrame, settings: BayesSpec, log_likelihood: bool = True
+) -> az.InferenceData:
+    """Sample the PWE model and keep everything needed to re-score the fit.
 
     Parameters
     ----------
     time, event, design, settings
-        As for :func:`build_pwe_model`; ``settings`` also gives draws, tune, chains and the seed (the same
-        seed gives identical draws). NUTS runs with ``target_accept = 0.95``.
+        As for :func:`build_pwe_model`; ``settings`` also gives the sampler (nutpie, or PyMC's NUTS), draws, tune,
+        chains and the seed (the same seed gives identical draws). With nutpie the compiled model is kept and
+        reused for the next fit with the same number of terms and intervals and the same priors.
+    log_likelihood
+        Store the per-patient log-likelihood (for LOO); ``chains x draws x n`` values.
 
     Returns
     -------
     arviz.InferenceData
-        Groups ``posterior``, ``sample_stats``, ``observed_data``, ``log_likelihood`` (``event``, one value
-        per patient and draw) and ``constant_data`` with ``time``, ``event``, ``design`` (patient x term),
+        Groups ``posterior``, ``sample_stats``, ``log_likelihood`` (``event``: one value per patient and draw, in
+        the row order of ``design``) and ``constant_data`` with ``time``, ``event``, ``design`` (patient x term),
         ``design_mean``, ``design_sd`` and ``cuts``.
     """
-    model = build_pwe_model(time, event, design, settings)
-    with model, warnings.catch_warnings():
+    data = pwe_data(time, event, design, settings.intervals)
+    with warnings.catch_warnings():
         # Early in tuning, before the step size adapts, trajectories can overflow exp(eta); NUTS rejects them
-        # and numpy's RuntimeWarning from inside PyMC says nothing the diagnostics do not (the sampler
-        # processes inherit these filters).
+        # and numpy's RuntimeWarning says nothing the diagnostics do not.
         warnings.filterwarnings("ignore", message="(overflow|invalid value) encountered", category=RuntimeWarning)
-        idata = pm.sample(
+        if settings.sampler == "nutpie":
+            idata = _sample_nutpie(data, settings)
+        else:
+            idata = _sample_pymc(time, event, design, settings)
+    idata = idata.assign_coords(term=list(design.columns), groups="posterior")
+    if "constant_data" in idata.groups():  # PyMC stores its data containers; the fit keeps the original inputs
+        del idata.constant_data
+    constant = _constant_data(time, event, design, data)
+    if log_likelihood:
+        idata.add_groups(log_likelihood=_pointwise_log_likelihood(idata.posterior, constant))
+    idata.add_groups(constant_data=constant)
+    return idata
+
+
+_COMPILED: dict[tuple, object] = {}
+
+
+def _sample_nutpie(data: PweData, settings: BayesSpec) -> az.InferenceData:
+    """Sample with nutpie, compiling the model once per (terms, intervals, priors) and rebinding its data."""
+    import nutpie
+
+    key = (data.z.shape[1], data.width.size, settings.priors)
+    if key not in _COMPILED:
+        generic_terms = [f"term_{j}" for j in range(data.z.shape[1])]  # shared by fits whose terms differ
+        _COMPILED[key] = nutpie.compile_pymc_model(pwe_model(data, generic_terms, settings), freeze_model=False)
+    compiled = _COMPILED[key].with_data(**data.arrays())
+    return nutpie.sample(
+        compiled,
+        draws=settings.draws,
+        tune=settings.tune,
+        chains=settings.chains,
+        cores=min(settings.chains, 2),
+        seed=settings.seed,
+        progress_bar=False,
+        save_warmup=False,
+    )
+
+
+def _sample_pymc(time: np.ndarray, event: np.ndarray, design: pd.DataFrame, settings: BayesSpec) -> az.InferenceData:
+    """Sample with PyMC's NUTS (the fallback when nutpie is not wanted)."""
+    with build_pwe_model(time, event, design, settings):
+        return pm.sample(
             draws=settings.draws,
             tune=settings.tune,
             chains=settings.chains,
@@ -209,9 +355,20 @@ def fit_pwe(time: np.ndarray, event: np.ndarray, design: pd.DataFrame, settings:
             progressbar=False,
             compute_convergence_checks=False,
         )
-        pm.compute_log_likelihood(idata, progressbar=False)
-    idata.add_groups(constant_data=_constant_data(time, event, design, settings))
-    return idata
+
+
+def _pointwise_log_likelihood(posterior: xr.Dataset, constant: xr.Dataset) -> xr.Dataset:
+    """Per-patient log-likelihood at every draw, from the original-scale coefficients and baseline."""
+    eta = np.einsum("pt,cdt->cdp", constant["design"].to_numpy(), posterior["coef"].to_numpy())
+    values = pwe_log_likelihood(
+        constant["time"].to_numpy(),
+        constant["event"].to_numpy(),
+        eta,
+        posterior["log_baseline"].to_numpy(),
+        constant["cuts"].to_numpy(),
+    )
+    coords = {"chain": posterior["chain"], "draw": posterior["draw"], "patient": constant["patient"]}
+    return xr.Dataset({"event": (("chain", "draw", "patient"), values)}, coords=coords)
 
 
 def summarize_pwe(idata: az.InferenceData) -> pd.DataFrame:
@@ -260,38 +417,21 @@ def summarize_pwe(idata: az.InferenceData) -> pd.DataFrame:
     return summary
 
 
-def _observe_events(
-    event: np.ndarray,
-    eta: pt.TensorVariable,
-    log_hazard: pt.TensorVariable,
-    layout: tuple[np.ndarray, np.ndarray, np.ndarray],
-) -> None:
-    """Declare the observed ``event`` with the per-patient PWE log-likelihood (no patient-interval rows)."""
-    index, offset, width = layout
-    hazard = pt.exp(log_hazard)
-    before = pt.concatenate([pt.zeros(1), pt.cumsum(hazard[:-1] * width)])
-    cumulative = pt.exp(eta) * (before[index] + hazard[index] * offset)
-    pm.CustomDist("event", log_hazard[index] + eta, cumulative, logp=_event_logp, observed=event, dims="patient")
-
-
-def _event_logp(value: pt.TensorVariable, log_hazard: pt.TensorVariable, cumulative: pt.TensorVariable):
-    """Log-likelihood of one patient given the log hazard at its time and its cumulative hazard."""
-    return value * log_hazard - cumulative
-
-
-def _random_walk_baseline(crude_log_rate: float, n_cuts: int, settings: BayesSpec) -> pt.TensorVariable:
+def _random_walk_baseline(crude_log_rate: pt.TensorVariable, n_steps: int, settings: BayesSpec) -> pt.TensorVariable:
     """Declare the random-walk log baseline (centred design) and return it over the ``interval`` dim.
 
-    The steps ``a_k - a_{k-1}`` are ``Normal(0, priors.random_walk_sd)`` with a fixed scale: a half-normal
-    hyperprior on the scale makes a funnel whenever the data pin the baseline down (a near-constant hazard
-    puts the scale near zero), and NUTS then diverges in either the centred or the non-centred form.
+    ``a_1 ~ Normal(crude log rate, baseline_sd)`` and ``a_k = a_{k-1} + random_walk_sd * s_k`` with
+    ``s_k ~ Normal(0, 1)`` (non-centred) and the hyperprior ``random_walk_sd ~ Gamma(2, 2 / priors.random_walk_sd)``
+    (mean ``priors.random_walk_sd``). The gamma's density vanishes at zero: a half-normal scale lets the walk
+    collapse to a constant hazard, a funnel on which NUTS diverges whenever the data pin the baseline down.
     """
     priors = settings.priors
     start = pm.Normal("baseline_start", crude_log_rate, priors.baseline_sd)
-    if n_cuts == 0:
+    if n_steps == 0:
         log_hazard = pt.reshape(start, (1,))
     else:
-        steps = pm.Normal("baseline_steps", 0.0, priors.random_walk_sd, shape=n_cuts)
+        scale = pm.Gamma("random_walk_sd", alpha=2.0, beta=2.0 / priors.random_walk_sd)
+        steps = pm.Normal("baseline_steps", 0.0, scale, shape=n_steps)
         log_hazard = pt.concatenate([pt.reshape(start, (1,)), start + pt.cumsum(steps)])
     return pm.Deterministic("log_baseline_centred", log_hazard, dims="interval")
 
@@ -318,21 +458,20 @@ def _validated_inputs(
     return time, event, x
 
 
-def _constant_data(time: np.ndarray, event: np.ndarray, design: pd.DataFrame, settings: BayesSpec) -> xr.Dataset:
+def _constant_data(time: np.ndarray, event: np.ndarray, design: pd.DataFrame, data: PweData) -> xr.Dataset:
     """The fit's inputs, so that a saved fit can be re-scored without refitting."""
-    time, event, x = _validated_inputs(time, event, design)
-    cuts = interval_cuts(time, event, settings.intervals)
-    terms, patients = list(design.columns), np.arange(time.size)
+    x = design.to_numpy(dtype=float)
+    terms, patients = list(design.columns), np.arange(len(design))
     return xr.Dataset(
         {
-            "time": ("patient", time),
-            "event": ("patient", event),
+            "time": ("patient", np.asarray(time, dtype=float)),
+            "event": ("patient", np.asarray(event, dtype=float)),
             "design": (("patient", "term"), x),
-            "design_mean": ("term", x.mean(axis=0)),
-            "design_sd": ("term", x.std(axis=0)),
-            "cuts": ("cut", cuts),
+            "design_mean": ("term", data.centre),
+            "design_sd": ("term", data.scale),
+            "cuts": ("cut", data.cuts),
         },
-        coords={"patient": patients, "term": terms, "cut": np.arange(cuts.size)},
+        coords={"patient": patients, "term": terms, "cut": np.arange(data.cuts.size)},
     )
 
 

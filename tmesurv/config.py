@@ -150,6 +150,7 @@ class ScreenSpec(StrictModel):
 class BayesSpec(StrictModel):
     """Settings of the Bayesian piecewise-exponential fit."""
 
+    sampler: Literal["nutpie", "pymc"] = Field("nutpie", description="nutpie (compiled, fast) or PyMC's NUTS")
     intervals: int = Field(8, ge=1, description="baseline intervals, cut at event-time quantiles")
     draws: int = Field(1000, ge=10)
     tune: int = Field(1000, ge=10)

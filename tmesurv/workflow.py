@@ -20,6 +20,7 @@ from tmesurv.models.screen_analyses import ScreenResults, screen_analyses
 from tmesurv.models.subgroups import analysis_groupings
 from tmesurv.outputs import record_run, write_atomically, write_table, write_text
 from tmesurv.readers import read_cohort
+from tmesurv.reports.figure_set import AnalysisTables, write_figure_set
 
 EXCLUSION_COLUMNS = ["analysis", "reason", "count", "ids"]
 
@@ -52,8 +53,8 @@ def exclusion_table(exclusions: list[Exclusion]) -> pd.DataFrame:
 def run_cox(study: LoadedStudy, out_dir: Path) -> list[str]:
     """Kaplan-Meier, log-rank and Cox analyses, and the association screens when the config has ``screens``.
 
-    Writes cohort, exclusions, km, km_curves, logrank, cox and interactions tables, and one table per screen
-    (see :func:`tmesurv.models.screen_analyses.screen_analyses`).
+    Writes cohort, exclusions, km, km_curves, logrank, cox and interactions tables, one table per screen
+    (see :func:`tmesurv.models.screen_analyses.screen_analyses`), and the figures (PNG and SVG) into ``figures/``.
 
     Returns
     -------
@@ -75,6 +76,10 @@ def run_cox(study: LoadedStudy, out_dir: Path) -> list[str]:
     write_table(out_dir / "interactions.csv", results.interactions)
     for name, table in screens.tables.items():
         write_table(out_dir / f"{name}.csv", table)
+    tables = {"cox": results.table, "interactions": results.interactions, "km_curves": curves, **screens.tables}
+    linkage = None if screens.clusters is None else screens.clusters.linkage
+    figure_tables = AnalysisTables(tables, tuple(grouping.name for grouping in groupings), linkage)
+    write_figure_set(out_dir, cohort, study.config, figure_tables)
     record_run(out_dir, "cox", study.config_data(), study.config_path)
     return results.notes + screens.notes
 

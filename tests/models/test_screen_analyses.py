@@ -85,3 +85,21 @@ def test_clusters_indices_and_pca_cover_the_features(screened):
     selected = set(results.tables["pca_loadings"]["feature"])
     screened_q = pd.concat([results.tables["screen_cox"], results.tables["screen_response"]])
     assert selected == set(screened_q.loc[screened_q["q"] < 0.05, "feature"])
+
+
+def test_cox_command_writes_the_screens_and_their_figures(tmp_path: Path):
+    from typer.testing import CliRunner
+
+    from tmesurv.cli import app
+
+    result = CliRunner().invoke(app, ["cox", str(REFERENCE / "zuma7_screens.yaml"), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    for table in ["screen_cox", "screen_response", "screen_response_groups", "correlations", "clusters", "pca_scores"]:
+        assert len(pd.read_csv(tmp_path / f"{table}.csv")) > 0
+    figures = {path.name for path in (tmp_path / "figures").iterdir()}
+    expected = ["km_efs", "km_efs_b_cell_ges", "forest_efs", "volcano_cox_dor_treated", "volcano_response_treated"]
+    expected += ["response_boxes_treated", "signature_clusters", "pca"]
+    for stem in expected:
+        assert {f"{stem}.png", f"{stem}.svg"} <= figures, stem
+        assert (tmp_path / "figures" / f"{stem}.png").stat().st_size > 10_000
+    assert not [name for name in figures if name.endswith(".part")]
