@@ -233,6 +233,8 @@ def cohort_table(cohort: Cohort, endpoint: str) -> pd.DataFrame:
     rows = []
     for arm in (TREATED, CONTROL):
         patients = cohort.arm_subset(arm)
+        if patients.n == 0:  # a single-arm cohort
+            continue
         time, event = patients.time(endpoint), patients.event(endpoint)
         rows.append(
             {

@@ -50,7 +50,8 @@ def write_figure_set(out_dir: Path, cohort: Cohort, config: AnalysisConfig, resu
         The files written (PNG and SVG of each figure).
     """
     folder = out_dir / "figures"
-    arm_names = {TREATED: config.data.arm.treated, CONTROL: config.data.arm.control}
+    arm = config.data.arm
+    arm_names = {TREATED: arm.treated, CONTROL: arm.control} if arm is not None else {}
     endpoint = config.analysis.endpoint
     written: list[Path] = []
     curves = results.get("km_curves")

@@ -66,7 +66,7 @@ def check(config: ConfigArgument) -> None:
     from tmesurv.models.km import cohort_table
     from tmesurv.workflow import load_study
 
-    study = load_study(config)
+    study = load_study(config, two_arms=False)
     endpoint = study.config.analysis.endpoint
     typer.echo(f"{study.cohort.source}: {study.cohort.n} patients; endpoint {endpoint} (months)")
     typer.echo(cohort_table(study.cohort, endpoint).to_string(index=False, float_format="{:.1f}".format))

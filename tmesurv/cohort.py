@@ -190,7 +190,7 @@ def build_cohort(export: RawExport, spec: DataSpec) -> Cohort:
     _require_columns(export, spec)
     ids = _validated_ids(export, spec.id)
     patients = pd.DataFrame(index=pd.Index(ids, name="id"))
-    patients["arm"] = _validated_arm(export, spec)
+    patients["arm"] = _validated_arm(export, spec) if spec.arm is not None else spec.single_arm
     months_per_unit = MONTHS_PER_UNIT[spec.time_unit]
     for name, endpoint in spec.endpoints.items():
         time_column, event_column = _endpoint_columns(name, endpoint)
@@ -222,7 +222,8 @@ def build_cohort(export: RawExport, spec: DataSpec) -> Cohort:
         responses=tuple(spec.responses),
         partial_endpoints=tuple(name for name, endpoint in spec.endpoints.items() if not endpoint.required),
     )
-    _require_two_arms_with_events(cohort)
+    if spec.single_arm is None:
+        _require_two_arms_with_events(cohort)
     return cohort
 
 
@@ -233,7 +234,7 @@ def _endpoint_columns(name: str, endpoint) -> tuple[str, str]:
 
 
 def _require_columns(export: RawExport, spec: DataSpec) -> None:
-    wanted = [("data.id", spec.id), ("data.arm.column", spec.arm.column)]
+    wanted = [("data.id", spec.id)] + ([("data.arm.column", spec.arm.column)] if spec.arm is not None else [])
     for name, endpoint in spec.endpoints.items():
         time_column, event_column = _endpoint_columns(name, endpoint)
         wanted += [

@@ -65,7 +65,12 @@ class DataSpec(StrictModel):
     path: Path | None = None
     adam: AdamSpec | None = None
     id: str = "USUBJID"
-    arm: ArmSpec
+    arm: ArmSpec | None = None
+    single_arm: Literal["treated", "control"] | None = Field(
+        None,
+        description="a single-arm cohort (e.g. a real-world registry) instead of 'arm': every patient is in this arm; "
+        "only for external validation, where the metrics do not need two arms",
+    )
     time_unit: Literal["days", "weeks", "months", "years"] = "months"
     endpoints: Annotated[dict[str, EndpointSpec], Field(min_length=1)]
     biomarkers: list[str] = Field(default_factory=list)
@@ -83,6 +88,8 @@ class DataSpec(StrictModel):
     def _one_export(self) -> DataSpec:
         if (self.path is None) == (self.adam is None):
             raise ValueError("give exactly one of 'path' (CSV or Parquet) and 'adam' (ADSL + ADTTE)")
+        if (self.arm is None) == (self.single_arm is None):
+            raise ValueError("give exactly one of 'arm' (a randomized trial) and 'single_arm' (one-arm cohort)")
         for name, endpoint in self.endpoints.items():
             if (self.adam is not None) != (endpoint.paramcd is not None):
                 kind = "ADaM data need 'paramcd'" if self.adam else "a CSV/Parquet export needs 'time' and 'event'"
@@ -147,6 +154,24 @@ class ScreenSpec(StrictModel):
     )
 
 
+class ValidationModelSpec(StrictModel):
+    """The model that ``tmesurv cox`` (and ``tmesurv bayes``) fit and save for external validation."""
+
+    terms: Annotated[list[str], Field(min_length=1)] = Field(description="biomarkers and covariates (numeric)")
+    interaction: str | None = Field(
+        None, description="a term whose effect differs by arm: adds arm and arm x term (a treatment-benefit model)"
+    )
+    arm: Literal["all", "treated", "control"] = Field("all", description="the patients the model is fitted on")
+
+    @model_validator(mode="after")
+    def _interaction_needs_both_arms(self) -> ValidationModelSpec:
+        if self.interaction is not None and self.arm != "all":
+            raise ValueError("a model with an arm interaction is fitted on both arms: set arm: all")
+        if self.interaction is not None and self.interaction not in self.terms:
+            raise ValueError(f"interaction '{self.interaction}' must also be one of terms ({', '.join(self.terms)})")
+        return self
+
+
 class BayesSpec(StrictModel):
     """Settings of the Bayesian piecewise-exponential fit."""
 
@@ -165,6 +190,7 @@ class AnalysisConfig(StrictModel):
     data: DataSpec
     analysis: AnalysisSpec
     screens: ScreenSpec | None = None
+    validation_model: ValidationModelSpec | None = None
     bayes: BayesSpec = BayesSpec()
 
     @model_validator(mode="after")
@@ -177,6 +203,14 @@ class AnalysisConfig(StrictModel):
                 f"analysis.endpoint '{self.analysis.endpoint}' has required: false; the main endpoint must be known "
                 "for every patient (screen a partial endpoint with screens.endpoints)"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _validation_model_known(self) -> AnalysisConfig:
+        model = self.validation_model
+        if model is not None:
+            known = [*self.data.biomarkers, *self.data.covariates]
+            _require_listed(model.terms, known, "validation_model.terms", "data.biomarkers or data.covariates")
         return self
 
     @model_validator(mode="after")

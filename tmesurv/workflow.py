@@ -14,6 +14,7 @@ import yaml
 
 from tmesurv.cohort import Cohort, Exclusion
 from tmesurv.config import AnalysisConfig, load_config
+from tmesurv.errors import InputError
 from tmesurv.models.cox import cox_analyses
 from tmesurv.models.km import cohort_table, km_by_arm, logrank_table
 from tmesurv.models.screen_analyses import ScreenResults, screen_analyses
@@ -38,9 +39,22 @@ class LoadedStudy:
         return self.config.model_dump(mode="json")
 
 
-def load_study(config_path: Path) -> LoadedStudy:
-    """Read and validate the config and the cohort it names."""
+def load_study(config_path: Path, two_arms: bool = True) -> LoadedStudy:
+    """Read and validate the config and the cohort it names.
+
+    Parameters
+    ----------
+    config_path
+        The analysis config.
+    two_arms
+        Refuse a single-arm cohort (``data.single_arm``): every analysis but external validation compares arms.
+    """
     config, resolved = load_config(config_path)
+    if two_arms and config.data.single_arm is not None:
+        raise InputError(
+            f"config file '{resolved}' describes a single-arm cohort (data.single_arm), but this command compares "
+            "two randomized arms; a single-arm cohort is an external cohort for 'tmesurv validate'"
+        )
     return LoadedStudy(config=config, config_path=resolved, cohort=read_cohort(config.data))
 
 

@@ -212,3 +212,19 @@ def test_partial_endpoint_features_and_responses(write_study, export, config):
     assert responders.n == len(export) - without.sum()
     assert exclusions[0].ids == tuple(export.loc[without, "subject_id"])
     np.testing.assert_array_equal(responders.event("dor"), 1)
+
+
+def test_single_arm_cohort_reads_for_validation_but_not_for_cox(write_study, export, config, tmp_path: Path):
+    del config["data"]["arm"]
+    config["data"]["single_arm"] = "treated"
+    export = export.drop(columns="arm")
+    loaded, _ = load_config(write_study(export, config))
+    cohort = read_cohort(loaded.data)
+    assert set(cohort.patients["arm"]) == {"treated"}
+    result = CliRunner().invoke(app, ["cox", str(tmp_path / "analysis.yaml"), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "single-arm cohort" in result.output
+    checked = CliRunner().invoke(app, ["check", str(tmp_path / "analysis.yaml")])
+    assert checked.exit_code == 0, checked.output
+    assert "treated" in checked.output
+    assert "control" not in checked.output

@@ -25,9 +25,18 @@ def test_unknown_key_is_named_with_a_suggestion(config: dict):
 
 def test_missing_key_is_named(config: dict):
     raw = config
-    del raw["data"]["arm"]
-    with pytest.raises(InputError, match=r"(?s)a\.yaml.*missing key 'data\.arm'"):
+    del raw["data"]["id"], raw["data"]["arm"]["treated"]
+    with pytest.raises(InputError, match=r"(?s)a\.yaml.*missing key 'data\.arm\.treated'"):
         parse_config(raw, source="a.yaml")
+
+
+def test_arm_or_single_arm(config: dict):
+    raw = config
+    del raw["data"]["arm"]
+    with pytest.raises(InputError, match=r"give exactly one of 'arm' .* and 'single_arm'"):
+        parse_config(raw, source="a.yaml")
+    raw["data"]["single_arm"] = "treated"
+    assert parse_config(raw, source="a.yaml").data.single_arm == "treated"
 
 
 def test_numeric_cutpoint_and_unknown_endpoint(config: dict):
@@ -113,3 +122,13 @@ def test_subgroup_and_screen_settings_parse(config: dict):
     assert parsed.analysis.cutpoint_of("cd19_hscore") == 150
     assert parsed.analysis.cutpoint_of("b_cell_ges") == "quartiles"
     assert parsed.screens.clusters == 4
+
+
+def test_validation_model_terms_must_be_known(config: dict):
+    raw = config
+    raw["validation_model"] = {"terms": ["b_cell_ges", "ldh"], "interaction": "b_cell_ges"}
+    with pytest.raises(InputError, match=r"validation_model.terms: 'ldh' is not listed"):
+        parse_config(raw, source="a.yaml")
+    raw["validation_model"] = {"terms": ["b_cell_ges"], "interaction": "b_cell_ges", "arm": "treated"}
+    with pytest.raises(InputError, match=r"fitted on both arms"):
+        parse_config(raw, source="a.yaml")

@@ -34,7 +34,7 @@ def read_table(spec: DataSpec) -> RawExport:
         raise InputError(f"data file '{path}' does not exist: check data.path in the config")
     suffix = path.suffix.lower()
     if suffix in CSV_SUFFIXES:
-        text_columns = {spec.id: str, spec.arm.column: str}
+        text_columns = {spec.id: str} | ({spec.arm.column: str} if spec.arm is not None else {})
         separator = "\t" if suffix == ".tsv" else ","
         try:
             frame = pd.read_csv(path, dtype=text_columns, sep=separator, keep_default_na=True)
