@@ -9,7 +9,7 @@ log HR).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,7 @@ from tmesurv.models.km import curve_at, curve_quantile, fit_km, median_follow_up
 from tmesurv.simulations.scenario import Scenario
 from tmesurv.simulations.trial import simulate_trials
 
+BATCH = 256  # replicates simulated together (bounds the memory the batch holds)
 CALIBRATION_COLUMNS = ["target", "published", "simulated_mean", "mc_se", "tolerance", "ok", "source"]
 SPD_CUT_MM2 = 3721.0  # the ZUMA-1 median SPD the biomarker paper split at
 LDH_ULN = 390.0
@@ -189,12 +190,19 @@ def calibrate(scenario: Scenario, replicates: int, seed: int) -> pd.DataFrame:
     _require_known_targets(scenario)
     values = np.array(
         [
-            [STATISTICS[t.target](trial.to_frame(), scenario) for t in scenario.targets]
-            for trial in simulate_trials(scenario, seed, range(replicates))
+            [STATISTICS[t.target](frame, scenario) for t in scenario.targets]
+            for frame in _exports(scenario, seed, replicates)
         ]
     )
     rows = [_compare(target, values[:, j]) for j, target in enumerate(scenario.targets)]
     return pd.DataFrame(rows, columns=CALIBRATION_COLUMNS)
+
+
+def _exports(scenario: Scenario, seed: int, replicates: int) -> Iterator[pd.DataFrame]:
+    """Replicates 0, 1, ... of ``seed`` as export data frames, simulated :data:`BATCH` at a time."""
+    for start in range(0, replicates, BATCH):
+        batch = simulate_trials(scenario, seed, range(start, min(start + BATCH, replicates)))
+        yield from (trial.to_frame() for trial in batch)
 
 
 def _compare(target, draws: np.ndarray) -> dict:

@@ -36,6 +36,9 @@ Calibration of the defaults (``product_and_pk`` in ``zuma7_published.yaml``, aac
   162 gives z = 3.43 over sqrt(32 x 130 / 162) = 5.07); overall grade >= 3 NE 20% (ZUMA-7: 21%).
 * CRS: intercept -2.86 with 0.5 per latent SD of peak gives 6% grade >= 3 CRS.
 * CCR7+CD45RA+ fraction median 0.25, logit SD 0.9: not in the reference file, an assumption.
+
+Randomness: :data:`NORMAL_ROWS` normals and :data:`UNIFORM_ROWS` uniforms per patient, drawn for every patient
+(control patients' are unused) so that many cohorts transform together (:func:`product_from_draws`).
 """
 
 from __future__ import annotations
@@ -53,6 +56,10 @@ from tmesurv.config import StrictModel
 Z75 = 0.6744897501960817  # standard normal upper quartile
 Correlation = Annotated[float, Field(gt=-1.0, lt=1.0)]
 Shift = Annotated[float, Field(ge=-2.0, le=2.0)]
+NORMAL_ROWS = 3
+"""Standard normals per patient the product takes (latent log peak, log AUC, logit CCR7+CD45RA+)."""
+UNIFORM_ROWS = 3
+"""Uniforms per patient the product takes (grade >= 3 NE, grade >= 3 CRS, time to peak)."""
 
 
 class Quartiles(StrictModel):
@@ -149,13 +156,23 @@ def _two_piece_lognormal(x: np.ndarray, quartiles: Quartiles) -> np.ndarray:
     return quartiles.median * np.exp(x * np.where(x < 0, lower, upper))
 
 
-def _latent(rng: np.random.Generator, responder: np.ndarray, spec: ProductSpec) -> np.ndarray:
-    """The 3 x n standardised latent values of the treated patients (rows: log peak, log AUC, logit CCR7+CD45RA+)."""
+def _latent(normals: np.ndarray, treated: np.ndarray, responder: np.ndarray, spec: ProductSpec) -> np.ndarray:
+    """The (3, ...) standardised latent values (rows: log peak, log AUC, logit CCR7+CD45RA+), for every patient.
+
+    The responder share is the treated arm's, per cohort (last axis: patients). Element by element (no BLAS).
+    """
     factor = _noise_factor(spec.peak_auc_correlation, spec.peak_ccr7_correlation, spec.auc_ccr7_correlation)
-    share = responder.sum() / responder.size if responder.size else 0.0
-    shift = np.array([spec.peak_responder_shift, spec.auc_responder_shift, spec.ccr7_responder_shift])
-    scale = np.sqrt(np.maximum(1.0 - shift**2 * (share * (1.0 - share)), 0.0))
-    return np.outer(shift, responder - share) + (scale[:, None] * factor) @ rng.standard_normal((3, responder.size))
+    count = treated.sum(axis=-1, keepdims=True)
+    share = np.where(treated, responder, 0.0).sum(axis=-1, keepdims=True) / np.maximum(count, 1)
+    variance = share * (1.0 - share)  # of the responder indicator in the treated arm
+    shifts = (spec.peak_responder_shift, spec.auc_responder_shift, spec.ccr7_responder_shift)
+    latent = np.empty(normals.shape)
+    for row, shift in enumerate(shifts):
+        noise = factor[row, 0] * normals[0]
+        for column in range(1, row + 1):
+            noise += factor[row, column] * normals[column]
+        latent[row] = shift * (responder - share) + np.sqrt(np.maximum(1.0 - shift**2 * variance, 0.0)) * noise
+    return latent
 
 
 def _expit(x: np.ndarray) -> np.ndarray:
@@ -179,7 +196,7 @@ def generate_product(
     Parameters
     ----------
     rng
-        Source of all randomness.
+        Source of all randomness: one ``standard_normal`` and one ``random`` call.
     treated
         0/1 per patient (1 = treated arm).
     responder
@@ -197,26 +214,45 @@ def generate_product(
     treated, responder = np.asarray(treated), np.asarray(responder, dtype=float)
     if not (treated.ndim == responder.ndim == 1 and treated.size == responder.size):
         raise ValueError("treated and responder must be one-dimensional arrays of the same length")
-    in_treated = treated == 1
-    columns = _treated_columns(rng, responder[in_treated], spec)
-    block = np.full((len(columns), treated.size), np.nan)  # NaN for control
-    block[:, in_treated] = list(columns.values())
-    return dict(zip(columns, block, strict=True))
+    normals = rng.standard_normal((NORMAL_ROWS, treated.size))
+    uniforms = rng.random((UNIFORM_ROWS, treated.size))
+    return product_from_draws(normals, uniforms, treated == 1, responder, spec)
 
 
-def _treated_columns(rng: np.random.Generator, responder: np.ndarray, spec: ProductSpec) -> dict[str, np.ndarray]:
-    """The columns of :func:`generate_product` for the treated patients only (``responder`` is theirs)."""
-    x = _latent(rng, responder, spec)
-    u = rng.random((3, responder.size))
+def product_from_draws(
+    normals: np.ndarray, uniforms: np.ndarray, treated: np.ndarray, responder: np.ndarray, spec: ProductSpec
+) -> dict[str, np.ndarray]:
+    """Turn pre-drawn variates into product columns, element by element (patients on the last axis).
+
+    Parameters
+    ----------
+    normals
+        ``(NORMAL_ROWS, ..., patients)`` standard normals (control patients' are drawn but unused).
+    uniforms
+        ``(UNIFORM_ROWS, ..., patients)`` uniforms on [0, 1).
+    treated
+        ``(..., patients)`` booleans, True in the treated arm.
+    responder
+        ``(..., patients)`` 0/1 (1 = CR or PR).
+    spec
+        Product settings.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        The columns of :func:`generate_product`, shaped like ``treated``.
+    """
+    x = _latent(normals, treated, responder, spec)
     ne = spec.ne_intercept + spec.ne_per_sd_peak * x[0] - spec.ne_per_sd_ccr7_negative * x[2]
     crs = spec.crs_intercept + spec.crs_per_sd_peak * x[0]
     days, cumulative = _time_to_peak_table(spec.time_to_peak_days, spec.time_to_peak_probabilities)
-    day_index = np.minimum(np.searchsorted(cumulative, u[2] * cumulative[-1], side="right"), cumulative.size - 1)
-    return {
+    day_index = np.minimum(np.searchsorted(cumulative, uniforms[2] * cumulative[-1], side="right"), cumulative.size - 1)
+    columns = {
         "ccr7_cd45ra_fraction": _expit(_logit(spec.ccr7_cd45ra_median) + spec.ccr7_cd45ra_logit_sd * x[2]),
         "peak_car_t": _two_piece_lognormal(x[0], spec.peak_car_t),
         "time_to_peak_days": days[day_index],
         "auc_0_28": _two_piece_lognormal(x[1], spec.auc_0_28),
-        "grade3_ne": (u[0] < _expit(ne)).astype(float),
-        "grade3_crs": (u[1] < _expit(crs)).astype(float),
+        "grade3_ne": (uniforms[0] < _expit(ne)).astype(float),
+        "grade3_crs": (uniforms[1] < _expit(crs)).astype(float),
     }
+    return {name: np.where(treated, values, np.nan) for name, values in columns.items()}

@@ -40,6 +40,9 @@ CR: overall CR = ongoing x P(CR | ongoing) + relapsed x P(CR | relapsed). Treate
 
 SD vs PD among non-responders and the onset times are not in the reference file: P(SD | no response) 0.35 treated
 / 0.45 control, onset median 1.0 / 1.5 months with a log-scale SD of 0.2, are assumptions.
+
+Randomness: :data:`UNIFORM_ROWS` uniforms and :data:`NORMAL_ROWS` normal per patient; :func:`generate_response` draws
+them for one cohort, :func:`response_from_draws` transforms pre-drawn ones for many cohorts at once.
 """
 
 from __future__ import annotations
@@ -54,6 +57,10 @@ from tmesurv.config import StrictModel
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 BEST_RESPONSES = np.array(["CR", "PR", "SD", "PD"], dtype=object)
 RESPONSE_GROUPS = np.array(["ongoing", "relapsed", "no_response"], dtype=object)
+UNIFORM_ROWS = 3
+"""Uniforms per patient the response takes (no response, CR vs PR, SD vs PD)."""
+NORMAL_ROWS = 1
+"""Standard normals per patient the response takes (onset time)."""
 
 
 class ArmProbability(StrictModel):
@@ -115,7 +122,7 @@ def generate_response(
     Parameters
     ----------
     rng
-        Source of all randomness.
+        Source of all randomness: one ``random`` and one ``standard_normal`` call.
     treated
         0/1 per patient (1 = treated arm).
     efs_time
@@ -134,27 +141,62 @@ def generate_response(
     """
     treated, efs_time, efs_event = np.asarray(treated), np.asarray(efs_time, dtype=float), np.asarray(efs_event)
     _check_inputs(treated, efs_time, efs_event)
-    u = rng.random((3, treated.size))
-    in_treated, event = treated == 1, efs_event == 1
-    no_response = (
-        event & (efs_time <= spec.early_window) & (u[0] < _per_arm(spec.no_response_if_early_event, in_treated))
-    )
+    uniforms = rng.random((UNIFORM_ROWS, treated.size))
+    normals = rng.standard_normal((NORMAL_ROWS, treated.size))
+    columns = response_from_draws(uniforms, normals, treated == 1, efs_time, efs_event == 1, spec)
+    best, group = columns["best_response"], columns["response_group"]
+    return columns | {"best_response": BEST_RESPONSES[best], "response_group": RESPONSE_GROUPS[group]}
+
+
+def response_from_draws(
+    uniforms: np.ndarray,
+    normals: np.ndarray,
+    treated: np.ndarray,
+    efs_time: np.ndarray,
+    event: np.ndarray,
+    spec: ResponseSpec,
+) -> dict[str, np.ndarray]:
+    """Turn pre-drawn variates into response columns, element by element (any shape of patients, e.g. cohorts x n).
+
+    Parameters
+    ----------
+    uniforms
+        ``(UNIFORM_ROWS, ...)`` uniforms on [0, 1).
+    normals
+        ``(NORMAL_ROWS, ...)`` standard normals.
+    treated
+        Booleans, True in the treated arm.
+    efs_time
+        EFS time in months (positive).
+    event
+        Booleans, True for an EFS event.
+    spec
+        Response settings.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        As :func:`generate_response`, but ``best_response`` and ``response_group`` are integer codes into
+        :data:`BEST_RESPONSES` and :data:`RESPONSE_GROUPS`.
+    """
+    no_response = event & (efs_time <= spec.early_window)
+    no_response &= uniforms[0] < _per_arm(spec.no_response_if_early_event, treated)
     responder = ~no_response
     p_cr = np.where(
         event,
-        _per_arm(spec.complete_response_if_relapsed, in_treated),
-        _per_arm(spec.complete_response_if_ongoing, in_treated),
+        _per_arm(spec.complete_response_if_relapsed, treated),
+        _per_arm(spec.complete_response_if_ongoing, treated),
     )
-    partial = u[1] >= p_cr
-    progressive = u[2] >= _per_arm(spec.stable_disease_if_no_response, in_treated)
-    best = np.where(responder, partial.astype(int), 2 + progressive)
-    group = np.where(no_response, 2, event.astype(int))
-    onset = _per_arm(spec.onset_median, in_treated) * np.exp(spec.onset_log_sd * rng.standard_normal(treated.size))
+    partial = uniforms[1] >= p_cr
+    progressive = uniforms[2] >= _per_arm(spec.stable_disease_if_no_response, treated)
+    best = np.where(responder, partial.astype(np.int8), 2 + progressive.astype(np.int8))
+    group = np.where(no_response, 2, event.astype(np.int8))
+    onset = _per_arm(spec.onset_median, treated) * np.exp(spec.onset_log_sd * normals[0])
     onset = np.minimum(onset, efs_time / 2)
     return {
-        "best_response": BEST_RESPONSES[best],
+        "best_response": best,
         "responder": responder.astype(int),
-        "response_group": RESPONSE_GROUPS[group],
+        "response_group": group,
         "dor_time": np.where(responder, efs_time - onset, np.nan),
         "dor_event": np.where(responder, event.astype(float), np.nan),
     }
