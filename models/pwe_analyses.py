@@ -67,7 +67,8 @@ def pwe_analyses(
     endpoint = config.analysis.endpoint
     models = [("treatment", "all", cohort, treatment_design(cohort))]
     results = PweResults(table=pd.DataFrame(columns=BAYES_COLUMNS))
-    for biomarker in cohort.biomarkers:
+    biomarkers = cohort.biomarkers if config.bayes.biomarkers is None else config.bayes.biomarkers
+    for biomarker in biomarkers:
         complete, _ = cohort.complete_cases([biomarker], analysis=f"biomarker {biomarker}")
         models.append(("interaction", biomarker, complete, interaction_design(complete, biomarker)))
     tables = []

@@ -9,6 +9,7 @@ Every table is tidy and ready to write as CSV; BH q values are computed within e
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -16,6 +17,7 @@ import pandas as pd
 
 from tmesurv.cohort import CONTROL, TREATED, Cohort, Exclusion
 from tmesurv.config import LevelSpec, ScreenSpec
+from tmesurv.errors import InputError
 from tmesurv.models.clustering import SignatureClusters, cluster_index, cluster_signatures
 from tmesurv.models.pca import FeaturePCA, feature_pca
 from tmesurv.models.screens import cox_screen, kruskal_screen, logistic_screen, rank_sum_screen, spearman_pairs
@@ -67,9 +69,10 @@ def screen_analyses(cohort: Cohort, spec: ScreenSpec) -> ScreenResults:
         results.exclusions += excluded
         results.tables["screen_complete_response"] = _per_arm(assessed, lambda c: _logistic(c, spec.complete_response))
     if spec.correlations:
+        _require_columns(cohort, spec.correlations, "screens.correlations")
         results.tables["correlations"] = spearman_pairs(cohort.patients, spec.correlations)
     if spec.clusters is not None:
-        _add_clusters(cohort, spec.clusters, results)
+        _add_clusters(cohort, _matching(cohort.features, spec.cluster_features), spec.clusters, results)
     _add_pca(cohort, spec.pca_q_max, results)
     return results
 
@@ -110,8 +113,29 @@ def _logistic(cohort: Cohort, level: LevelSpec) -> pd.DataFrame:
     return logistic_screen(_features(cohort), outcome).assign(level=level.level)
 
 
-def _add_clusters(cohort: Cohort, k: int, results: ScreenResults) -> None:
-    clusters = cluster_signatures(_features(cohort), k)
+def _require_columns(cohort: Cohort, columns: list[str], key: str) -> None:
+    known = [*cohort.biomarkers, *cohort.features]
+    unknown = [column for column in columns if column not in known]
+    if unknown:
+        raise InputError(
+            f"{key}: '{unknown[0]}' is neither a biomarker nor a screened feature of '{cohort.source}'; "
+            "add it to data.biomarkers or data.features"
+        )
+
+
+def _matching(features: tuple[str, ...], patterns: list[str]) -> list[str]:
+    """The features matching any of ``patterns`` (names or shell patterns), in cohort order; all if none given."""
+    if not patterns:
+        return list(features)
+    matched = [f for f in features if any(fnmatch.fnmatchcase(f, pattern) for pattern in patterns)]
+    if not matched:
+        raise InputError(f"screens.cluster_features ({', '.join(patterns)}) matches none of data.features")
+    return matched
+
+
+def _add_clusters(cohort: Cohort, features: list[str], k: int, results: ScreenResults) -> None:
+    scores = cohort.patients[features]
+    clusters = cluster_signatures(scores, k)
     results.clusters = clusters
     if clusters.excluded:
         ids = tuple(str(patient) for patient in clusters.excluded)
@@ -120,7 +144,7 @@ def _add_clusters(cohort: Cohort, k: int, results: ScreenResults) -> None:
     results.tables["cluster_correlation"] = clusters.correlation.rename_axis("feature").reset_index()
     linkage = pd.DataFrame(clusters.linkage, columns=["left", "right", "height", "size"])
     results.tables["cluster_linkage"] = linkage.astype({"left": int, "right": int, "size": int})
-    indices = {f"cluster{c}": cluster_index(_features(cohort), clusters.members(c)) for c in range(1, k + 1)}
+    indices = {f"cluster{c}": cluster_index(scores, clusters.members(c)) for c in range(1, k + 1)}
     long = pd.DataFrame(indices).rename_axis("id").reset_index().melt("id", var_name="cluster", value_name="index")
     results.tables["cluster_indices"] = long
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
-from tmesurv.config import StrictModel, describe_validation_error
+from tmesurv.config import AnalysisConfig, StrictModel, describe_validation_error
 from tmesurv.errors import InputError
 from tmesurv.simulations.biomarkers import BiomarkerSpec
 from tmesurv.simulations.event_times import ArmHazard
@@ -101,9 +101,11 @@ class Scenario(StrictModel):
     response: ResponseSpec = ResponseSpec()
     product: ProductSpec = ProductSpec()
     targets: list[CalibrationTarget] = Field(default_factory=list)
-    analysis_biomarkers: list[str] = Field(
-        ["b_cell_ges", "cd19_gene", "sii", "ldh_elevated"],
-        description="biomarkers in the config written next to an export (on scales where a per-unit HR reads well)",
+    analysis: dict = Field(
+        default_factory=lambda: {"data": {"biomarkers": ["b_cell_ges", "cd19_gene", "sii", "ldh_elevated"]}},
+        description="the analysis config written next to an export, without what the export fixes (path, id, arm, "
+        "endpoints, strata): data roles (biomarkers, covariates, features, responses) and the analysis, screens and "
+        "bayes sections; checked against the analysis config schema when the scenario is loaded",
     )
 
 
@@ -132,11 +134,19 @@ def load_scenario(path: Path | str) -> Scenario:
         raise InputError(f"scenario file '{path}' does not exist: give a path or a shipped name ({shipped_names()})")
     try:
         raw = yaml.safe_load(path.read_text())
-        return Scenario.model_validate(raw)
+        scenario = Scenario.model_validate(raw)
     except yaml.YAMLError as error:
         raise InputError(f"scenario file '{path}' is not valid YAML: {error}") from None
     except ValidationError as error:
         raise InputError(describe_validation_error(error, f"scenario file '{path}'", Scenario)) from None
+    from tmesurv.simulations.trial import analysis_config  # the trial module needs this one
+
+    try:
+        AnalysisConfig.model_validate(analysis_config(scenario, "export.csv", seed=0))
+    except ValidationError as error:
+        source = f"scenario file '{path}', its 'analysis' section (the config written next to an export)"
+        raise InputError(describe_validation_error(error, source, AnalysisConfig)) from None
+    return scenario
 
 
 def scenario_folder() -> Path:

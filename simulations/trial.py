@@ -10,6 +10,7 @@ element by element on ``(rows, replicates, n)`` arrays, in a fixed order and wit
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import itertools
 from collections.abc import Iterator, Sequence
@@ -412,19 +413,23 @@ def _subject_ids(n: int) -> np.ndarray:
 def analysis_config(scenario: Scenario, data_file: str, seed: int) -> dict:
     """The analysis config (YAML-ready data) that reads an export of ``scenario`` saved as ``data_file``.
 
-    The Bayesian sampler gets the simulation's seed, so one seed reproduces the whole pipeline.
+    What the export fixes (path, id, arm, endpoints: EFS for everyone, duration of response for responders;
+    strata) comes from here; the rest from the scenario's ``analysis`` section. The Bayesian sampler gets the
+    simulation's seed, so one seed reproduces the whole pipeline.
     """
-    return {
-        "data": {
-            "path": data_file,
-            "id": "subject_id",
-            "arm": {"column": "arm", "treated": scenario.arms.treated_label, "control": scenario.arms.control_label},
-            "time_unit": "months",
-            "endpoints": {"efs": {"time": "efs_time", "event": "efs_event"}},
-            "biomarkers": list(scenario.analysis_biomarkers),
-            "covariates": [],
-            "strata": list(scenario.strata),
+    extra = copy.deepcopy(scenario.analysis)
+    data = {
+        "path": data_file,
+        "id": "subject_id",
+        "arm": {"column": "arm", "treated": scenario.arms.treated_label, "control": scenario.arms.control_label},
+        "time_unit": "months",
+        "endpoints": {
+            "efs": {"time": "efs_time", "event": "efs_event"},
+            "dor": {"time": "dor_time", "event": "dor_event", "required": False},
         },
-        "analysis": {"endpoint": "efs", "cutpoint": "median", "landmarks": [12, 18, 24]},
-        "bayes": {"seed": seed},
+        "strata": list(scenario.strata),
+        **extra.pop("data", {}),
     }
+    analysis = {"endpoint": "efs", "cutpoint": "median", "landmarks": [12, 18, 24], **extra.pop("analysis", {})}
+    bayes = {"seed": seed, **extra.pop("bayes", {})}
+    return {"data": data, "analysis": analysis, **extra, "bayes": bayes}

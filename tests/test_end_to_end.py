@@ -17,7 +17,8 @@ from tmesurv.simulations.scenario import load_scenario
 from tmesurv.simulations.trial import analysis_config, simulate_trial
 
 FAST_BAYES = {"intervals": 16, "draws": 1000, "tune": 500, "chains": 2, "seed": 11}  # fine cuts: PWE ~ Cox
-BIOMARKERS = ["b_cell_ges", "ldh_elevated"]  # scales on which a per-unit log HR is well conditioned
+BIOMARKERS = ["b_cell_ges", "ldh_elevated"]  # Bayesian fits: scales on which a per-unit log HR is well conditioned
+LEVELS = ("low", "high")
 
 
 def _export():
@@ -29,8 +30,8 @@ def results(tmp_path_factory) -> Path:
     """Run check, cox, bayes and report once; return the result folder."""
     folder = tmp_path_factory.mktemp("study")
     _export().to_csv(folder / "cohort.csv", index=False)
-    config = analysis_config(load_scenario("zuma7"), "cohort.csv", seed=5) | {"bayes": FAST_BAYES}
-    config["data"]["biomarkers"] = BIOMARKERS
+    config = analysis_config(load_scenario("zuma7"), "cohort.csv", seed=5)
+    config["bayes"] = FAST_BAYES | {"biomarkers": BIOMARKERS}
     (folder / "analysis.yaml").write_text(yaml.safe_dump(config))
     out = folder / "out"
     runner = CliRunner()
@@ -50,22 +51,27 @@ def test_cox_table_has_every_analysis(results: Path):
     interaction = cox[(cox["analysis"] == "interaction") & (cox["subgroup"] == "b_cell_ges")]
     assert list(interaction["term"]) == ["arm", "b_cell_ges", "arm:b_cell_ges"]
     assert set(cox.loc[cox["analysis"] == "subgroup", "subgroup"]) == {
-        "b_cell_ges=high",
-        "b_cell_ges=low",
-        "ldh_elevated=high",
-        "ldh_elevated=low",
+        *(f"{b}={level}" for b in ["b_cell_ges", "cd19_hscore", "sii", "spd_mm2", "ldh_elevated"] for level in LEVELS),
+        "cd19_hscore=low & sii=high",
+        "not (cd19_hscore=low & sii=high)",
+        *(f"biopsy_timing={level}" for level in _export()["biopsy_timing"].dropna().unique()),
     }
     missing = _export()["b_cell_ges"].isna().sum()
     assert (interaction["n"] == 359 - missing).all()
     logrank = pd.read_csv(results / "logrank.csv")
-    per_biomarker = [comparison for b in BIOMARKERS for comparison in ("arm", "arm", b, b)]
-    assert logrank["comparison"].tolist() == ["arm", *per_biomarker]
+    groupings = ["b_cell_ges", "cd19_hscore", "sii", "spd_mm2", "ldh_elevated", "cd19_hscore=low & sii=high"]
+    per_grouping = [comparison for g in groupings for comparison in ("arm", "arm", g, g)]
+    assert logrank["comparison"].tolist()[: 1 + len(per_grouping)] == ["arm", *per_grouping]
     interactions = pd.read_csv(results / "interactions.csv")
-    assert interactions[["grouping", "scale"]].to_numpy().tolist() == [
+    assert interactions[["grouping", "scale"]].to_numpy().tolist()[:3] == [
         ["b_cell_ges", "continuous"],
         ["b_cell_ges", "groups"],
-        ["ldh_elevated", "groups"],
+        ["cd19_hscore", "continuous"],
     ]
+    spd = cox[(cox["analysis"] == "subgroup") & (cox["subgroup"] == "spd_mm2=high")]
+    assert spd["n"].item() == (_export()["spd_mm2"] > 3721).sum()
+    assert (results / "figures" / "forest_efs.png").stat().st_size > 10_000
+    assert len(pd.read_csv(results / "screen_cox.csv")) == 2 * 2 * 48  # efs and dor, two arms, 48 features
     assert logrank.loc[0, "p"] < 0.001  # the ZUMA-7-like treatment effect is large
     exclusions = pd.read_csv(results / "exclusions.csv")
     assert exclusions.loc[0, "count"] == missing

@@ -6,6 +6,7 @@ Unknown keys are errors, and every error names the key path and the file, so a t
 from __future__ import annotations
 
 import difflib
+import typing
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -149,6 +150,9 @@ class ScreenSpec(StrictModel):
     complete_response: LevelSpec | None = Field(None, description="logistic regression per feature for this level")
     correlations: list[str] = Field(default_factory=list, description="Spearman correlation of every pair")
     clusters: int | None = Field(4, ge=2, description="signature clusters (UPGMA on Spearman correlations); null: none")
+    cluster_features: list[str] = Field(
+        default_factory=list, description="features to cluster: names or patterns among data.features (default all)"
+    )
     pca_q_max: float = Field(
         0.05, gt=0, le=1, description="PCA of the features with q below this in a Cox or response screen"
     )
@@ -182,6 +186,9 @@ class BayesSpec(StrictModel):
     chains: int = Field(4, ge=1)
     seed: int = 20180125
     priors: PriorSpec = PriorSpec()
+    biomarkers: list[str] | None = Field(
+        None, description="biomarkers to fit interaction models for (default: all of data.biomarkers)"
+    )
 
 
 class AnalysisConfig(StrictModel):
@@ -203,6 +210,12 @@ class AnalysisConfig(StrictModel):
                 f"analysis.endpoint '{self.analysis.endpoint}' has required: false; the main endpoint must be known "
                 "for every patient (screen a partial endpoint with screens.endpoints)"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _bayes_biomarkers_known(self) -> AnalysisConfig:
+        if self.bayes.biomarkers is not None:
+            _require_listed(self.bayes.biomarkers, self.data.biomarkers, "bayes.biomarkers", "data.biomarkers")
         return self
 
     @model_validator(mode="after")
@@ -334,9 +347,14 @@ def _known_keys(schema: type[BaseModel], parent_location: tuple) -> list[str]:
     model: type[BaseModel] | None = schema
     for part in parent_location:
         field = model.model_fields.get(str(part)) if model else None
-        annotation = field.annotation if field else None
-        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+        model = _model_in(field.annotation) if field else None
     return list(model.model_fields) if model else []
+
+
+def _model_in(annotation: object) -> type[BaseModel] | None:
+    """The config section class an annotation holds (also inside ``X | None``)."""
+    candidates = [annotation, *typing.get_args(annotation)]
+    return next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
 
 
 def _resolve_paths(config: AnalysisConfig, folder: Path) -> AnalysisConfig:

@@ -34,6 +34,14 @@ def test_shipped_scenario_loads_by_name():
         (lambda raw: raw["strata"]["second_line_aaipi"]["shares"].update(aaipi_2_3=0.9), r"sum to 1"),
         (lambda raw: raw["response"]["no_response_if_early_event"].update(treated=1.4), r"response\.no_response"),
         (lambda raw: raw.pop("efs"), r"missing key 'efs'"),
+        (
+            lambda raw: raw["analysis"]["analysis"].update(cutpoints={"spd": 3721}),
+            r"its 'analysis' section.*analysis.cutpoints: 'spd' is not listed in data.biomarkers",
+        ),
+        (
+            lambda raw: raw["analysis"]["screens"].update(clusterz=3),
+            r"unknown key 'screens.clusterz' \(did you mean 'clusters'\?\)",
+        ),
     ],
 )
 def test_bad_scenario_files_are_rejected_by_key(tmp_path: Path, edit, pattern):
