@@ -43,12 +43,16 @@ SUMMARY_COLUMNS = [
     "prob_hr_below_1",
     "r_hat",
     "ess_bulk",
+    "ess_tail",
+    "bfmi_min",
     "converged",
 ]
+BFMI_MIN = 0.3
 RHAT_MAX = 1.01
 ESS_MIN = 400
 CI_PROB = 0.95
 TARGET_ACCEPT = 0.9
+CENTRED_EVENTS_PER_INTERVAL = 10
 
 
 def interval_cuts(time: np.ndarray, event: np.ndarray, n_intervals: int) -> np.ndarray:
@@ -256,7 +260,9 @@ def pwe_model(data: PweData, terms: list[str], settings: BayesSpec) -> pm.Model:
         containers = {name: pm.Data(name, value) for name, value in data.arrays().items()}
         coef_std = pm.Normal("coef_std", 0.0, priors.coef_sd, dims="term")
         coef = pm.Deterministic("coef", coef_std / containers["scale"], dims="term")
-        log_hazard = _random_walk_baseline(containers["crude_log_rate"], data.width.size - 1, settings)
+        log_hazard = _random_walk_baseline(
+            containers["crude_log_rate"], data.width.size - 1, settings, centred_steps(data)
+        )
         pm.Deterministic("log_baseline", log_hazard - pt.dot(containers["centre"], coef), dims="interval")
         pm.Potential("log_likelihood", _pwe_log_likelihood(containers, coef_std, log_hazard))
     return model
@@ -325,7 +331,7 @@ def _sample_nutpie(data: PweData, settings: BayesSpec) -> az.InferenceData:
     """Sample with nutpie, compiling the model once per (terms, intervals, priors) and rebinding its data."""
     import nutpie
 
-    key = (data.z.shape[1], data.width.size, settings.priors)
+    key = (data.z.shape[1], data.width.size, centred_steps(data), settings.priors)
     if key not in _COMPILED:
         generic_terms = [f"term_{j}" for j in range(data.z.shape[1])]  # shared by fits whose terms differ
         _COMPILED[key] = nutpie.compile_pymc_model(pwe_model(data, generic_terms, settings), freeze_model=False)
@@ -337,6 +343,7 @@ def _sample_nutpie(data: PweData, settings: BayesSpec) -> az.InferenceData:
         chains=settings.chains,
         cores=min(settings.chains, 2),
         seed=settings.seed,
+        target_accept=TARGET_ACCEPT,
         progress_bar=False,
         save_warmup=False,
     )
@@ -384,9 +391,10 @@ def summarize_pwe(idata: az.InferenceData) -> pd.DataFrame:
     pandas.DataFrame
         One row per term: ``mean`` and ``sd`` of the log hazard ratio; ``hr_mean``, the posterior mean of
         ``exp(coef)``; ``hr_lower`` and ``hr_upper``, the 2.5% and 97.5% quantiles of ``exp(coef)``;
-        ``prob_hr_below_1`` = P(coef < 0); ``r_hat`` (rank-normalised split R-hat) and ``ess_bulk`` from
-        arviz; and ``converged``, which is True when ``r_hat < 1.01``, ``ess_bulk >= 400`` and the sampler
-        reported no divergent transition in any chain (a missing ``sample_stats.diverging`` counts as none);
+        ``prob_hr_below_1`` = P(coef < 0); ``r_hat`` (rank-normalised split R-hat), ``ess_bulk`` and ``ess_tail``
+        from arviz; ``bfmi_min``, the lowest energy BFMI over chains (NaN without energy statistics); and
+        ``converged``, which is True when ``r_hat < 1.01``, both ESS ``>= 400``, no chain's BFMI is below 0.3 and
+        the sampler reported no divergent transition in any chain (a missing ``sample_stats.diverging`` counts as none);
         constant draws give ``r_hat`` NaN and so ``converged`` False.
         The total number of divergences is in ``attrs["divergences"]``.
     """
@@ -397,7 +405,9 @@ def summarize_pwe(idata: az.InferenceData) -> pd.DataFrame:
     with np.errstate(divide="ignore", invalid="ignore"):  # constant draws: r_hat is NaN, not a warning
         r_hat = az.rhat(idata, var_names=["coef"], method="rank")["coef"].to_numpy()
         ess_bulk = az.ess(idata, var_names=["coef"], method="bulk")["coef"].to_numpy()
+        ess_tail = az.ess(idata, var_names=["coef"], method="tail")["coef"].to_numpy()
     divergences = _count_divergences(idata)
+    bfmi_min = _lowest_bfmi(idata)
     summary = pd.DataFrame(
         {
             "term": coef["term"].to_numpy().astype(str),
@@ -409,7 +419,13 @@ def summarize_pwe(idata: az.InferenceData) -> pd.DataFrame:
             "prob_hr_below_1": (draws < 0).mean(axis=1),
             "r_hat": r_hat,
             "ess_bulk": ess_bulk,
-            "converged": (r_hat < RHAT_MAX) & (ess_bulk >= ESS_MIN) & (divergences == 0),
+            "ess_tail": ess_tail,
+            "bfmi_min": bfmi_min,
+            "converged": (r_hat < RHAT_MAX)
+            & (ess_bulk >= ESS_MIN)
+            & (ess_tail >= ESS_MIN)
+            & (divergences == 0)
+            & ~(bfmi_min < BFMI_MIN),
         },
         columns=SUMMARY_COLUMNS,
     )
@@ -417,21 +433,41 @@ def summarize_pwe(idata: az.InferenceData) -> pd.DataFrame:
     return summary
 
 
-def _random_walk_baseline(crude_log_rate: pt.TensorVariable, n_steps: int, settings: BayesSpec) -> pt.TensorVariable:
+def centred_steps(data: PweData) -> bool:
+    """Whether the random-walk steps are declared centred: enough events per interval (see the baseline prior)."""
+    return data.interval_events.sum() / data.width.size >= CENTRED_EVENTS_PER_INTERVAL
+
+
+def _random_walk_baseline(
+    crude_log_rate: pt.TensorVariable, n_steps: int, settings: BayesSpec, centred: bool
+) -> pt.TensorVariable:
     """Declare the random-walk log baseline (centred design) and return it over the ``interval`` dim.
 
-    ``a_1 ~ Normal(crude log rate, baseline_sd)`` and ``a_k = a_{k-1} + random_walk_sd * s_k`` with
-    ``s_k ~ Normal(0, 1)`` (non-centred) and the hyperprior ``random_walk_sd ~ Gamma(2, 2 / priors.random_walk_sd)``
-    (mean ``priors.random_walk_sd``). The gamma's density vanishes at zero: a half-normal scale lets the walk
-    collapse to a constant hazard, a funnel on which NUTS diverges whenever the data pin the baseline down.
+    ``a_1 ~ Normal(crude log rate, baseline_sd)`` and ``a_k ~ Normal(a_{k-1}, s)`` (centred) with the hyperprior
+    ``s ~ Gamma(2, 2 / priors.random_walk_sd)`` (mean ``priors.random_walk_sd``), so the data decide how smooth the
+    baseline is; or ``s`` fixed at ``priors.random_walk_sd`` (``random_walk_sd_fixed``). The gamma's density
+    vanishes at zero: a half-normal scale lets the walk collapse to a constant hazard, a funnel on which NUTS
+    diverges whenever the data pin the baseline down. A learned ``s`` smooths the baseline, which can move a
+    treatment effect under non-proportional hazards away from Cox's (which leaves the baseline free).
+
+    The steps are declared centred when the data inform every interval well (``centred``: at least
+    ``CENTRED_EVENTS_PER_INTERVAL`` events per interval on average), and non-centred (``s * z_k``, ``z_k`` standard
+    normal) otherwise: each form has its funnel where the other has none (weak data: the centred one; strong data: the
+    non-centred one).
     """
     priors = settings.priors
     start = pm.Normal("baseline_start", crude_log_rate, priors.baseline_sd)
     if n_steps == 0:
         log_hazard = pt.reshape(start, (1,))
     else:
-        scale = pm.Gamma("random_walk_sd", alpha=2.0, beta=2.0 / priors.random_walk_sd)
-        steps = pm.Normal("baseline_steps", 0.0, scale, shape=n_steps)
+        if priors.random_walk_sd_fixed:
+            scale = priors.random_walk_sd
+        else:
+            scale = pm.Gamma("random_walk_sd", alpha=2.0, beta=2.0 / priors.random_walk_sd)
+        if centred:
+            steps = pm.Normal("baseline_steps", 0.0, scale, shape=n_steps)
+        else:
+            steps = scale * pm.Normal("baseline_steps_std", 0.0, 1.0, shape=n_steps)
         log_hazard = pt.concatenate([pt.reshape(start, (1,)), start + pt.cumsum(steps)])
     return pm.Deterministic("log_baseline_centred", log_hazard, dims="interval")
 
@@ -473,6 +509,14 @@ def _constant_data(time: np.ndarray, event: np.ndarray, design: pd.DataFrame, da
         },
         coords={"patient": patients, "term": terms, "cut": np.arange(data.cuts.size)},
     )
+
+
+def _lowest_bfmi(idata: az.InferenceData) -> float:
+    """The lowest energy Bayesian fraction of missing information over chains (NaN without energy statistics)."""
+    stats = getattr(idata, "sample_stats", None)
+    if stats is None or "energy" not in stats:
+        return float("nan")
+    return float(np.min(az.bfmi(idata)))
 
 
 def _count_divergences(idata: az.InferenceData) -> int:

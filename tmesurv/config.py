@@ -128,7 +128,14 @@ class PriorSpec(StrictModel):
 
     coef_sd: float = Field(10.0, gt=0, description="sd of the normal prior on every log hazard ratio")
     baseline_sd: float = Field(10.0, gt=0, description="sd of the first log baseline hazard around the crude rate")
-    random_walk_sd: float = Field(1.0, gt=0, description="sd of each step of the log-baseline random walk")
+    random_walk_sd: float = Field(
+        1.0, gt=0, description="prior mean of the sd of each step of the log-baseline random walk (gamma hyperprior)"
+    )
+    random_walk_sd_fixed: bool = Field(
+        False,
+        description="fix the step sd at random_walk_sd instead of learning it: with a large value the baseline is "
+        "not smoothed at all, the setting in which the model reproduces a Cox fit",
+    )
 
 
 class LevelSpec(StrictModel):

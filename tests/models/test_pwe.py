@@ -45,21 +45,27 @@ def hand_log_likelihood(time, event, eta, log_baseline, cuts):
     return np.array(result)
 
 
+SMALL_STEPS = np.array([0.3, -0.72, 0.48])
+SMALL_STEP_SD = 0.8
+
+
 def small_point(model):
-    """A fixed point in the model's (transformed) value space."""
-    return {
+    """A fixed point in the model's (transformed) value space; the steps are ``SMALL_STEPS`` in either form."""
+    point = {
         "coef_std": np.array([0.4, -0.3, 0.25]),
         "baseline_start": np.float64(-1.7),
-        "random_walk_sd_log__": np.float64(np.log(0.8)),
-        "baseline_steps": np.array([0.3, -0.72, 0.48]),
+        "random_walk_sd_log__": np.float64(np.log(SMALL_STEP_SD)),
     }
+    if "baseline_steps_std" in model.initial_point():  # few events per interval: non-centred steps
+        return point | {"baseline_steps_std": SMALL_STEPS / SMALL_STEP_SD}
+    return point | {"baseline_steps": SMALL_STEPS}
 
 
 def original_scale(point, design):
     """Coefficients and log baseline on the original design scale, computed by hand from a point."""
     x = design.to_numpy()
     coef = point["coef_std"] / x.std(axis=0)
-    steps = point["baseline_steps"]
+    steps = point["baseline_steps"] if "baseline_steps" in point else point["baseline_steps_std"] * SMALL_STEP_SD
     centred = point["baseline_start"] + np.concatenate([[0.0], np.cumsum(steps)])
     return coef, centred - x.mean(axis=0) @ coef
 
@@ -286,6 +292,8 @@ def test_summary_convergence_rule():
         "prob_hr_below_1",
         "r_hat",
         "ess_bulk",
+        "ess_tail",
+        "bfmi_min",
         "converged",
     ]
 
@@ -306,7 +314,7 @@ def test_log_likelihood_is_per_patient_and_sums_to_model_likelihood(small_fit):
             "coef_std": at["coef_std"].to_numpy(),
             "baseline_start": at["baseline_start"].to_numpy(),
             "random_walk_sd_log__": np.log(at["random_walk_sd"].to_numpy()),
-            "baseline_steps": at["baseline_steps"].to_numpy(),
+            "baseline_steps_std": at["baseline_steps_std"].to_numpy(),  # 9 events in 4 intervals: non-centred
         }
         expected = likelihood_at(model, point)
         assert float(pointwise.isel(chain=chain, draw=draw).sum()) == pytest.approx(expected, abs=1e-8)
@@ -322,3 +330,24 @@ def test_both_samplers_give_the_same_posterior_within_monte_carlo_error(sampler)
     error = np.sqrt(az.mcse(fit, var_names=["coef"])["coef"] ** 2 + az.mcse(reference, var_names=["coef"])["coef"] ** 2)
     assert (np.abs(mean - reference_mean) < 4 * error).all()
     assert list(fit.posterior["coef"]["term"].to_numpy()) == list(design.columns)
+
+
+def test_low_bfmi_fails_the_convergence_rule():
+    rng = np.random.default_rng(4)
+    coef = rng.normal(size=(2, 500, 1))
+    smooth = np.cumsum(rng.normal(scale=0.01, size=(2, 500)), axis=1)  # energy that barely moves between draws
+    idata = fake_idata(coef)
+    idata.sample_stats["energy"] = (("chain", "draw"), smooth)
+    summary = summarize_pwe(idata)
+    assert summary["bfmi_min"].item() < 0.3
+    assert not summary["converged"].item()
+    idata.sample_stats["energy"] = (("chain", "draw"), rng.normal(size=(2, 500)))
+    assert summarize_pwe(idata)["converged"].item()
+
+
+def test_step_parametrisation_follows_events_per_interval():
+    few = build_pwe_model(SMALL_TIME, SMALL_EVENT, SMALL_DESIGN, SMALL_SETTINGS)
+    assert "baseline_steps_std" in few.initial_point()
+    time, event, design = simulate_cohort(seed=3, n=600)
+    many = build_pwe_model(time, event, design, SMALL_SETTINGS)  # hundreds of events in 4 intervals
+    assert "baseline_steps" in many.initial_point()
