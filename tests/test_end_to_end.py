@@ -32,6 +32,7 @@ def results(tmp_path_factory) -> Path:
     _export().to_csv(folder / "cohort.csv", index=False)
     config = analysis_config(load_scenario("zuma7"), "cohort.csv", seed=5)
     config["bayes"] = FAST_BAYES | {"biomarkers": BIOMARKERS}
+    config["validation_model"] = {"terms": BIOMARKERS, "interaction": "b_cell_ges"}
     (folder / "analysis.yaml").write_text(yaml.safe_dump(config))
     out = folder / "out"
     runner = CliRunner()
@@ -85,12 +86,31 @@ def test_bayes_agrees_with_cox_and_reloads(results: Path):
     cox = pd.read_csv(results / "cox.csv")
     keys = ["endpoint", "analysis", "subgroup", "term"]
     paired = bayes.merge(cox, on=keys, suffixes=("_bayes", "_cox"))
-    assert len(paired) == len(bayes) == 7
+    subgroups = paired["analysis"] == "subgroup"
+    assert (~subgroups).sum() == 7  # treatment, and arm, biomarker, arm x biomarker for each of the two
+    assert subgroups.sum() == 8  # b_cell_ges, ldh_elevated, the combined subgroup and biopsy timing: two levels each
+    assert len(bayes) == len(paired) + 5  # treatment effect at the quartiles: three values of b_cell_ges, 0/1 of LDH
     assert (paired["r_hat"] < 1.01).all()
-    np.testing.assert_allclose(paired["mean"], paired["coef"], atol=0.05)
+    np.testing.assert_allclose(paired.loc[~subgroups, "mean"], paired.loc[~subgroups, "coef"], atol=0.05)
+    # small subgroups: the learned random-walk scale smooths the baseline; within a third of a Cox standard error
+    distance = (paired["mean"] - paired["coef"]).abs() / paired["se"]
+    assert (distance[subgroups] < 1 / 3).all(), paired.loc[subgroups, ["subgroup", "mean", "coef", "se"]]
+    # Posterior survival per arm: a proportional-hazards model, so on this non-PH scenario (a cure fraction in the
+    # treated arm) it is not the KM curve; check its structure, and that it is on the right side of the KM.
+    survival = pd.read_csv(results / "bayes_survival.csv").query("subgroup == 'all'")
+    assert set(survival["arm"]) == {"treated", "control", "difference"}
+    assert (survival["lower"] <= survival["estimate"]).all()
+    assert (survival["estimate"] <= survival["upper"]).all()
+    landmarks = survival[survival["statistic"] == "survival"].pivot_table(
+        index="time", columns="arm", values="estimate"
+    )
+    assert (landmarks["treated"] > landmarks["control"]).all()
+    assert landmarks["control"].is_monotonic_decreasing
+    rmst = survival[survival["statistic"] == "rmst"].set_index("arm")["estimate"]
+    assert rmst["difference"] == pytest.approx(rmst["treated"] - rmst["control"], abs=0.3)  # medians of draws
     config, fits = load_posteriors(results / "posterior.nc")
     assert config["bayes"]["seed"] == FAST_BAYES["seed"]
-    assert [(fit.analysis, fit.subgroup) for fit in fits] == [
+    assert [(fit.analysis, fit.subgroup) for fit in fits][:3] == [
         ("treatment", "all"),
         ("interaction", "b_cell_ges"),
         ("interaction", "ldh_elevated"),
@@ -111,3 +131,20 @@ def test_report_shows_both_answers_and_the_run(results: Path):
     assert run["commands"] == ["cox", "bayes"]
     assert run["seed"] == FAST_BAYES["seed"]
     assert run["config_hash"] in html
+
+
+@pytest.mark.sampling
+def test_saved_models_validate_on_another_trial(results: Path, tmp_path: Path):
+    """The Cox and Bayesian validation models of the development trial, scored on a second simulated trial."""
+    external = simulate_trial(load_scenario("zuma7"), seed=6).to_frame()
+    external.to_csv(tmp_path / "external.csv", index=False)
+    config = analysis_config(load_scenario("zuma7"), "external.csv", seed=6)
+    (tmp_path / "external.yaml").write_text(yaml.safe_dump(config))
+    out = tmp_path / "validation"
+    arguments = ["validate", str(results), str(tmp_path / "external.yaml"), "--out", str(out), "--bootstrap", "50"]
+    result = CliRunner().invoke(app, arguments)
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out / "validation.csv")
+    assert {"cox", "bayes"} <= set(table["model"])  # and "all" for the model-free case-mix rows
+    harrell = table[(table["metric"] == "harrell_c")]
+    assert ((harrell["estimate"] > 0.55) & (harrell["estimate"] < 0.8)).all(), harrell

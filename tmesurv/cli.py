@@ -123,6 +123,68 @@ def demo(
     typer.echo(f"report: {report_path.resolve()}")
 
 
+@app.command()
+@_input_errors_exit_2
+def validate(
+    model_dir: Annotated[Path, typer.Argument(help="Result folder of cox/bayes with the saved validation model.")],
+    external_config: Annotated[Path, typer.Argument(help="Config of the external cohort (YAML).", show_default=False)],
+    out: OutOption,
+    harmonise: Annotated[
+        list[str] | None,
+        typer.Option(help="none, zscore or quantile for every term, or TERM=METHOD for one; repeatable."),
+    ] = None,
+    horizon: Annotated[
+        list[float] | None, typer.Option(help="Horizon in months; repeatable. Default: the model's landmarks.")
+    ] = None,
+    bootstrap: Annotated[int, typer.Option(min=0, help="Bootstrap replicates of the intervals.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap and the posterior predictive draws.")] = 1,
+) -> None:
+    """Score a saved validation model on an external cohort -> validation.csv, figures."""
+    from tmesurv.validation.external import ValidationSettings, console_lines
+    from tmesurv.workflow import run_validate
+
+    settings = ValidationSettings(tuple(horizon or ()), tuple(harmonise or ()), n_boot=bootstrap, seed=seed)
+    results = run_validate(model_dir, external_config, out, settings)
+    for line in console_lines(results):
+        typer.echo(line)
+    shown = results.table.drop(columns="note")
+    typer.echo(shown.to_string(index=False, float_format="{:.4g}".format, na_rep="-"))
+    typer.echo(f"wrote {out / 'validation.csv'}, the other tables and {out / 'figures'}")
+
+
+@app.command()
+@_input_errors_exit_2
+def power(
+    study: Annotated[
+        Path, typer.Argument(help="Power-study YAML, or a shipped name (zuma7_validation).", show_default=False)
+    ],
+    out: OutOption,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Worker processes of the local Dask cluster [default: usable cores].")
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Address of a running Dask scheduler (e.g. tcp://host:8786) to use instead.")
+    ] = None,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Discard every chunk saved in DIR and start over.")] = False,
+) -> None:
+    """Power study of validation cohorts on Dask -> power.nc, power.csv, power_curve.png; rerun to resume."""
+    from tmesurv.simulations.power import run_power_study
+
+    run = run_power_study(study, out, workers=workers, scheduler=scheduler, fresh=fresh, progress=_progress_bar())
+    typer.echo(f"{run.computed} chunks computed, {run.reused} reused from an earlier run")
+    typer.echo(f"wrote {out / 'power.nc'}, {out / 'power.csv'} and {out / 'power_curve.png'}")
+
+
+def _progress_bar(width: int = 30) -> Callable[[int, int], None]:
+    """A one-line text progress bar on stderr, for (done, total) counts of chunks."""
+
+    def show(done: int, total: int) -> None:
+        filled = width * done // max(total, 1)
+        typer.echo(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} chunks", nl=done >= total, err=True)
+
+    return show
+
+
 class _DefaultCohortGroup(TyperGroup):
     """``tmesurv simulate SCENARIO`` means ``tmesurv simulate cohort SCENARIO``."""
 

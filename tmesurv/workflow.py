@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import yaml
@@ -19,9 +20,13 @@ from tmesurv.models.cox import cox_analyses
 from tmesurv.models.km import cohort_table, km_by_arm, logrank_table
 from tmesurv.models.screen_analyses import ScreenResults, screen_analyses
 from tmesurv.models.subgroups import analysis_groupings
+from tmesurv.models.validation_model import save_validation_model
 from tmesurv.outputs import record_run, write_atomically, write_table, write_text
 from tmesurv.readers import read_cohort
 from tmesurv.reports.figure_set import AnalysisTables, write_figure_set
+
+if TYPE_CHECKING:
+    from tmesurv.validation.external import ValidationResults, ValidationSettings
 
 EXCLUSION_COLUMNS = ["analysis", "reason", "count", "ids"]
 
@@ -81,6 +86,7 @@ def run_cox(study: LoadedStudy, out_dir: Path) -> list[str]:
     results = cox_analyses(cohort, analysis)
     screens = screen_analyses(cohort, study.config.screens) if study.config.screens else ScreenResults()
     exclusions = cohort.analysis_exclusions(analysis) + screens.exclusions
+    exclusions += save_validation_model(cohort, study.config, out_dir, results.notes)  # config validation_model
     write_table(out_dir / "cohort.csv", cohort_table(cohort, analysis.endpoint))
     write_table(out_dir / "exclusions.csv", exclusion_table(exclusions))
     write_table(out_dir / "km.csv", summary)
@@ -99,7 +105,7 @@ def run_cox(study: LoadedStudy, out_dir: Path) -> list[str]:
 
 
 def run_bayes(study: LoadedStudy, out_dir: Path, progress: Callable[[str], object] = print) -> list[str]:
-    """Bayesian piecewise-exponential fits (treatment; arm x biomarker); writes posterior.nc and bayes.csv.
+    """Bayesian piecewise-exponential fits (treatment, arm x biomarker, subgroups): posterior.nc and bayes*.csv.
 
     Returns
     -------
@@ -111,6 +117,13 @@ def run_bayes(study: LoadedStudy, out_dir: Path, progress: Callable[[str], objec
     results = pwe_analyses(study.cohort, study.config, progress=progress)
     save_posteriors(out_dir / "posterior.nc", results.fits, study.config_data())
     write_table(out_dir / "bayes.csv", results.table)
+    write_table(out_dir / "bayes_curves.csv", results.curves)
+    write_table(out_dir / "bayes_survival.csv", results.survival)
+    if study.config.validation_model is not None:
+        from tmesurv.models.validation_model import fit_validation_posterior, write_validation_posterior
+
+        progress("  fit: validation model")
+        write_validation_posterior(fit_validation_posterior(study.cohort, study.config), out_dir)
     record_run(out_dir, "bayes", study.config_data(), study.config_path, seed=study.config.bayes.seed)
     return results.notes
 
@@ -169,3 +182,26 @@ def run_calibrate(scenario_path: Path, replicates: int, seed: int, out_dir: Path
     table = calibrate(load_scenario(scenario_path), replicates, seed)
     write_table(out_dir / "calibration.csv", table)
     return table
+
+
+def run_validate(
+    model_dir: Path, external_config: Path, out_dir: Path, settings: ValidationSettings
+) -> ValidationResults:
+    """Score the validation model saved in ``model_dir`` on the external cohort of ``external_config``.
+
+    Writes validation, benefit (two arms), case_mix, harmonisation, calibration_curves, survival_curves and
+    exclusions tables, validation_settings.json, the figures and run.json (see
+    :func:`tmesurv.validation.external.write_validation`).
+    """
+    from tmesurv.models.validation_model import load_validation_fits
+    from tmesurv.validation.external import validate_external, write_validation
+
+    if Path(out_dir).resolve() == Path(model_dir).resolve():
+        raise InputError(f"--out '{out_dir}' is the model folder: write the validation into a folder of its own")
+    fits = load_validation_fits(model_dir)
+    study = load_study(external_config, two_arms=False)
+    results = validate_external(fits, study.cohort, study.config.analysis.endpoint, settings)
+    write_validation(out_dir, results, model_dir, settings)
+    write_table(out_dir / "exclusions.csv", exclusion_table(results.exclusions))
+    record_run(out_dir, "validate", study.config_data(), study.config_path, seed=settings.seed)
+    return results

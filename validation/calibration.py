@@ -194,7 +194,8 @@ def calibration_curve(
     Returns
     -------
     CalibrationCurve
-        Arrays with one row per row of ``weights``; NaN rows where nobody is followed beyond ``horizon`` or the
+        Arrays with one row per row of ``weights``; NaN rows where nobody is followed beyond ``horizon``, the
+        predicted risks have too few distinct values for distinct knots (a model with one binary term), or the
         spline Cox model cannot be fitted.
     """
     time, event, w, risk = survival_inputs(time, event, weights, risk)
@@ -206,6 +207,8 @@ def calibration_curve(
     t, d, (predicted,) = _resampled(time, event, w, censor_at, risk)
     x = _cloglog(predicted)
     knot_values = np.quantile(x, _knot_quantiles(knots), axis=1).T
+    distinct = (np.diff(knot_values, axis=1) > 0).all(axis=1)  # too few distinct risks (one binary term): no curve
+    knot_values = np.where(distinct[:, None], knot_values, np.arange(knots))  # placeholder knots, masked below
     basis = _rcs_basis(x, knot_values)
     coef = fit_cox_batch(t, d, basis).coef
     eta = np.einsum("bnp,bp->bn", basis, coef)
@@ -214,7 +217,7 @@ def calibration_curve(
     )
     shift = eta.max(axis=1, keepdims=True)  # exp() cannot overflow; the hazard is on the same shifted scale
     hazard = _efron_cumulative_hazard(t, d, eta - shift, horizon)[:, None]
-    estimable = followed_beyond(time, w, horizon)[:, None]
+    estimable = (followed_beyond(time, w, horizon) & distinct)[:, None]
     patient_observed, observed = (
         np.where(estimable, 1 - np.exp(-hazard * np.exp(linear - shift)), np.nan) for linear in (eta, eta_grid)
     )

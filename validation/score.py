@@ -140,6 +140,7 @@ def _horizon_rows(
     common = {**_counts(event, time, horizon), "horizon": horizon, "note": note, "alpha": alpha}
     curve = calibration_curve(time, event, risk, horizon, weights=w)
     slope = calibration_slope(time, event, p.lp, censor_at=horizon, weights=w) if horizon < time.max() else np.nan
+    curve_metrics = (("ici", curve.ici), ("e50", curve.e50), ("e90", curve.e90))
     rows = [
         metric_row("time_auc", time_auc(time, event, risk, horizon, w), **common),
         metric_row("brier", brier_score(time, event, risk, horizon, w), **common),
@@ -148,9 +149,7 @@ def _horizon_rows(
         metric_row("oe_ratio", oe_ratio(time, event, risk, horizon, w), **common),
         metric_row("calibration_in_the_large", calibration_in_the_large(time, event, risk, horizon, w), **common),
         metric_row("calibration_slope", slope, **common),
-        metric_row("ici", curve.ici, **common),
-        metric_row("e50", curve.e50, **common),
-        metric_row("e90", curve.e90, **common),
+        *(metric_row(name, values, **_curve_common(common, curve.ici[0])) for name, values in curve_metrics),
     ]
     if p.treated is not None and p.risk_control is not None and p.risk_treated is not None:
         rows += _benefit_rows(p, horizon, w, common, n_groups)
@@ -169,6 +168,14 @@ def _benefit_rows(p: ExternalPredictions, horizon: float, w: np.ndarray, common:
         observed = metric_row("observed_benefit", group.observed, **base, note=note)
         rows.append(observed | {"lower": group.lower, "upper": group.upper})
     return rows
+
+
+def _curve_common(common: dict, ici: float) -> dict:
+    """The row arguments of the calibration-curve metrics, saying why the curve is missing when no note does."""
+    if np.isfinite(ici) or common["note"]:
+        return common
+    reason = "no smoothed calibration curve: too few distinct predicted risks for its knots, or its Cox fit failed"
+    return common | {"note": reason}
 
 
 def _counts(event: np.ndarray, time: np.ndarray, horizon: float) -> dict[str, int]:

@@ -1,0 +1,506 @@
+"""Score the saved fits of a validation model on an external cohort: ``tmesurv validate`` from cohort to results.
+
+Steps (:func:`validate_external`): keep the external patients the model applies to (its arm, every term known; each
+patient left out is counted), harmonise their terms onto the development distribution
+(:mod:`tmesurv.validation.harmonise`), predict with every fit (Cox, Bayesian; see
+:mod:`tmesurv.models.validation_model`), and score the predictions (:func:`tmesurv.validation.score.validation_table`
+with one set of bootstrap resamples, drawn within arm for a two-arm cohort). On top of that table come the
+interaction's replication (an interaction model on a two-arm cohort), the log predictive density (a Bayesian fit)
+and the case-mix comparison. :func:`write_validation` writes the tables and figures.
+
+A single-arm external cohort (a real-world registry) gets every metric that does not compare arms. Horizons default
+to the development config's landmarks; a horizon at or beyond the last external follow-up time gives NaN rows with a
+note, one beyond the development follow-up is scored with a caveat in the note.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tmesurv.cohort import Cohort, Exclusion
+from tmesurv.errors import InputError
+from tmesurv.models.km import curve_at, fit_km
+from tmesurv.models.validation_model import MODEL_FILE, POSTERIOR_FILE, PosteriorModel, ValidationFit, model_patients
+from tmesurv.outputs import file_hash, write_table, write_text
+from tmesurv.validation.benefit import benefit_by_group, interaction_replication
+from tmesurv.validation.bootstrap import VALIDATION_COLUMNS, metric_row, resample_counts, with_estimate
+from tmesurv.validation.calibration import calibration_curve
+from tmesurv.validation.case_mix import case_mix_rows, standardized_differences
+from tmesurv.validation.figures import write_validation_figures
+from tmesurv.validation.harmonise import harmonisation_notes, harmonise, parse_methods
+from tmesurv.validation.ipcw import horizon_note, weighted_curves
+from tmesurv.validation.score import ExternalPredictions, validation_table
+
+RESULT_COLUMNS = ["model", *VALIDATION_COLUMNS]
+ALL_MODELS = "all"  # the ``model`` of rows about the cohorts (case-mix), not about a fit
+ANALYSIS = "validation"
+GRID_POINTS = 41  # times from 0 to the last estimable horizon for the integrated Brier score
+CURVE_POINTS = 61  # times of the mean predicted survival curves
+CALIBRATION_GROUPS = 5  # quantile groups of predicted risk drawn as points on the calibration plot
+
+
+@dataclass(frozen=True)
+class ValidationSettings:
+    """Options of ``tmesurv validate``.
+
+    Attributes
+    ----------
+    horizons
+        Prediction horizons in months; empty: the development config's landmarks.
+    harmonise
+        ``--harmonise`` values: ``METHOD`` for every term or ``TERM=METHOD`` (see
+        :func:`tmesurv.validation.harmonise.parse_methods`).
+    n_boot
+        Bootstrap replicates of the intervals (0: estimates only).
+    seed
+        Seed of the bootstrap and of the posterior predictive simulation.
+    n_groups
+        Quantile groups of predicted benefit.
+    alpha
+        One minus the confidence level.
+    predictive_draws
+        Posterior draws simulated for the posterior predictive Kaplan-Meier band.
+    """
+
+    horizons: tuple[float, ...] = ()
+    harmonise: tuple[str, ...] = ()
+    n_boot: int = 1000
+    seed: int = 1
+    n_groups: int = 4
+    alpha: float = 0.05
+    predictive_draws: int = 200
+
+
+@dataclass(frozen=True)
+class ExternalPatients:
+    """The external patients the model scores, their outcome and their (harmonised) terms."""
+
+    time: np.ndarray
+    event: np.ndarray
+    treated: np.ndarray
+    terms: pd.DataFrame
+
+    @property
+    def two_arms(self) -> bool:
+        """Whether both arms are present (the benefit metrics need them)."""
+        return np.unique(self.treated).size == 2
+
+    @property
+    def strata(self) -> np.ndarray | None:
+        """The arm, to resample within, for a two-arm cohort."""
+        return self.treated if self.two_arms else None
+
+
+@dataclass
+class ValidationResults:
+    """Everything ``tmesurv validate`` writes, as tables (the figures are drawn from them).
+
+    Attributes
+    ----------
+    table
+        ``validation.csv``: columns ``RESULT_COLUMNS``.
+    benefit
+        ``benefit.csv``: observed and predicted benefit by group, per model and horizon (None for one arm).
+    case_mix
+        ``case_mix.csv``: standardised differences of the terms (external as scored against development).
+    harmonisation
+        ``harmonisation.csv``: what was done to each term.
+    calibration
+        ``calibration_curves.csv``: the smoothed calibration curves (``kind`` ``curve``) and the Kaplan-Meier
+        observed risk by quantile group of predicted risk (``kind`` ``group``).
+    survival
+        ``survival_curves.csv``: the external Kaplan-Meier curve, each model's mean predicted survival and, for a
+        Bayesian fit, the posterior predictive band.
+    exclusions
+        External patients left out, and why.
+    notes
+        Messages for the console.
+    horizons
+        The horizons scored.
+    """
+
+    table: pd.DataFrame
+    benefit: pd.DataFrame | None
+    case_mix: pd.DataFrame
+    harmonisation: pd.DataFrame
+    calibration: pd.DataFrame
+    survival: pd.DataFrame
+    exclusions: list[Exclusion]
+    notes: list[str] = field(default_factory=list)
+    horizons: tuple[float, ...] = ()
+
+
+def validate_external(
+    fits: Sequence[ValidationFit], cohort: Cohort, endpoint: str, settings: ValidationSettings
+) -> ValidationResults:
+    """Score every fit of one validation model on an external cohort.
+
+    Parameters
+    ----------
+    fits
+        The fits (:func:`tmesurv.models.validation_model.load_validation_fits`); the first one's development
+        distribution is the harmonisation target and the case-mix reference.
+    cohort
+        The external cohort (two arms, or one: ``data.single_arm``).
+    endpoint
+        The external config's ``analysis.endpoint``; the model's own endpoint is used when the cohort has it.
+    settings
+        Horizons, harmonisation, bootstrap.
+
+    Returns
+    -------
+    ValidationResults
+        The tables.
+
+    Raises
+    ------
+    InputError
+        If the cohort lacks a term, has no patient or no event the model applies to, or a horizon is not positive
+        or (Cox) not after the first development event.
+    """
+    reference = fits[0].info
+    notes: list[str] = []
+    endpoint = _endpoint(reference.endpoint, cohort, endpoint, notes)
+    patients, exclusions = _model_cohort(cohort, fits[0], endpoint)
+    methods = parse_methods(settings.harmonise, reference.spec.terms)
+    values, harmonisation = harmonise(
+        patients.patients[list(reference.spec.terms)], reference.development.terms, methods
+    )
+    external = ExternalPatients(patients.time(endpoint), patients.event(endpoint), patients.treated, values)
+    horizons = _horizons(settings.horizons or reference.horizons, fits)
+    notes += _cohort_notes(external, fits[0], horizons)
+    scores = [_score_fit(fit, external, horizons, settings) for fit in fits]
+    case_mix = case_mix_rows(reference.development.values, values)
+    table = pd.concat([*(s.table for s in scores), _with_model(pd.DataFrame(case_mix), ALL_MODELS)], ignore_index=True)
+    benefit = [s.benefit for s in scores if s.benefit is not None]
+    return ValidationResults(
+        table=table[RESULT_COLUMNS],
+        benefit=pd.concat(benefit, ignore_index=True) if benefit else None,
+        case_mix=standardized_differences(reference.development.values, values),
+        harmonisation=harmonisation,
+        calibration=pd.concat([s.calibration for s in scores], ignore_index=True),
+        survival=pd.concat([_external_km(external), *(s.survival for s in scores)], ignore_index=True),
+        exclusions=exclusions,
+        notes=notes,
+        horizons=horizons,
+    )
+
+
+def external_predictions(
+    fit: ValidationFit, external: ExternalPatients, horizons: Sequence[float]
+) -> ExternalPredictions:
+    """A fit's predictions for the external patients, in the form :func:`validation_table` scores.
+
+    Parameters
+    ----------
+    fit
+        A Cox or Bayesian fit of the validation model.
+    external
+        The external patients.
+    horizons
+        Prediction horizons.
+
+    Returns
+    -------
+    ExternalPredictions
+        Linear predictor and risks by each horizon; with two arms, ``treated``, and for a model with an interaction
+        the risks under each arm; the integrated-Brier grid from 0 to the last horizon before the end of external
+        follow-up (none when no horizon is before it).
+    """
+    values, treated = external.terms, external.treated
+
+    def by_horizon(arm: np.ndarray) -> dict[float, np.ndarray]:
+        risk = fit.risk(values, arm, horizons)
+        return {h: risk[:, k] for k, h in enumerate(horizons)}
+
+    benefit = fit.info.spec.interaction is not None and external.two_arms
+    estimable = [h for h in horizons if h < external.time.max()]
+    grid = np.linspace(0.0, max(estimable), GRID_POINTS) if estimable else None
+    return ExternalPredictions(
+        time=external.time,
+        event=external.event,
+        lp=fit.linear_predictor(values, treated),
+        risk=by_horizon(treated),
+        treated=external.strata,
+        risk_control=by_horizon(np.zeros_like(treated)) if benefit else None,
+        risk_treated=by_horizon(np.ones_like(treated)) if benefit else None,
+        grid=grid,
+        risk_grid=None if grid is None else fit.risk(values, treated, grid),
+    )
+
+
+@dataclass(frozen=True)
+class _FitScores:
+    table: pd.DataFrame
+    benefit: pd.DataFrame | None
+    calibration: pd.DataFrame
+    survival: pd.DataFrame
+
+
+def _score_fit(
+    fit: ValidationFit, external: ExternalPatients, horizons: tuple[float, ...], settings: ValidationSettings
+) -> _FitScores:
+    """Every metric of one fit, and the tables behind its figures."""
+    predictions = external_predictions(fit, external, horizons)
+    table = validation_table(
+        predictions,
+        n_boot=settings.n_boot,
+        seed=settings.seed,
+        alpha=settings.alpha,
+        development_follow_up=fit.info.development.follow_up_max,
+        n_groups=settings.n_groups,
+    )
+    extra = _interaction_rows(fit, external, settings.alpha)
+    if isinstance(fit, PosteriorModel):
+        extra += _predictive_density_rows(fit, external, settings)
+    if extra:
+        table = pd.concat([table, pd.DataFrame(extra, columns=VALIDATION_COLUMNS)], ignore_index=True)
+    return _FitScores(
+        table=_with_model(table, fit.kind),
+        benefit=_benefit_table(fit, predictions, settings),
+        calibration=_with_model(_calibration_table(predictions), fit.kind),
+        survival=_survival_table(fit, external, settings),
+    )
+
+
+def _interaction_rows(fit: ValidationFit, external: ExternalPatients, alpha: float) -> list[dict]:
+    """The interaction's replication, for an interaction model on a two-arm cohort."""
+    effect = fit.interaction_effect()
+    if effect is None or not external.two_arms:
+        return []
+    marker = external.terms[fit.info.spec.interaction].to_numpy(dtype=float)
+    return interaction_replication(external.time, external.event, external.treated, marker, *effect, alpha=alpha)
+
+
+def _predictive_density_rows(
+    fit: PosteriorModel, external: ExternalPatients, settings: ValidationSettings
+) -> list[dict]:
+    """Log predictive density (sum and mean per patient), bootstrapped with the resamples of the other metrics."""
+    pointwise = fit.log_predictive_density(external.terms, external.treated, external.time, external.event)
+    n = pointwise.size
+    counts = resample_counts(n, settings.n_boot, settings.seed, external.strata) if settings.n_boot > 0 else None
+    total = with_estimate(n, counts) @ pointwise
+    common = {"n": n, "events": int(external.event.sum()), "alpha": settings.alpha}
+    note = "sum over patients of log mean over draws of p(outcome); event-time densities per month"
+    return [
+        metric_row("log_predictive_density", total, **common, note=note),
+        metric_row("log_predictive_density_mean", total / n, **common, note="per patient"),
+    ]
+
+
+def _benefit_table(
+    fit: ValidationFit, predictions: ExternalPredictions, settings: ValidationSettings
+) -> pd.DataFrame | None:
+    """Observed and predicted benefit by quantile group, per horizon (None without risks under each arm)."""
+    p = predictions
+    if p.risk_control is None or p.risk_treated is None or p.treated is None:
+        return None
+    tables = [
+        benefit_by_group(
+            p.time, p.event, p.treated, p.risk_control[h], p.risk_treated[h], h, settings.n_groups, settings.alpha
+        ).assign(horizon=h)
+        for h in p.risk
+    ]
+    table = pd.concat(tables, ignore_index=True)
+    return _with_model(table[["horizon", *table.columns[:-1]]], fit.kind)
+
+
+def _calibration_table(predictions: ExternalPredictions) -> pd.DataFrame:
+    """Smoothed calibration curve and Kaplan-Meier risk by quantile group of predicted risk, per estimable horizon."""
+    p, rows = predictions, []
+    for horizon, risk in p.risk.items():
+        if horizon >= p.time.max():
+            continue
+        curve = calibration_curve(p.time, p.event, risk, horizon)
+        smoothed = pd.DataFrame({"predicted": curve.grid, "observed": curve.observed[0]})
+        rows.append(smoothed.assign(kind="curve", horizon=horizon))
+        rows.append(_calibration_groups(p.time, p.event, risk, horizon).assign(kind="group", horizon=horizon))
+    columns = ["horizon", "kind", "group", "predicted", "observed", "lower", "upper", "n"]
+    return pd.concat(rows, ignore_index=True).reindex(columns=columns) if rows else pd.DataFrame(columns=columns)
+
+
+def _calibration_groups(time: np.ndarray, event: np.ndarray, risk: np.ndarray, horizon: float) -> pd.DataFrame:
+    """Mean predicted risk and Kaplan-Meier risk (log-log interval) by quantile group of predicted risk."""
+    breaks = np.quantile(risk, np.linspace(0, 1, CALIBRATION_GROUPS + 1))
+    labels = np.searchsorted(breaks[1:-1], risk, side="left")
+    rows = []
+    for group in np.unique(labels):
+        members = labels == group
+        survival = curve_at(fit_km(time[members], event[members]), horizon)
+        rows.append(
+            {
+                "group": f"Q{group + 1}",
+                "predicted": float(risk[members].mean()),
+                "observed": 1 - survival["survival"],
+                "lower": 1 - survival["upper"],
+                "upper": 1 - survival["lower"],
+                "n": int(members.sum()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _survival_table(fit: ValidationFit, external: ExternalPatients, settings: ValidationSettings) -> pd.DataFrame:
+    """The mean predicted survival curve and, for a Bayesian fit, the posterior predictive Kaplan-Meier band."""
+    times = np.linspace(0.0, float(external.time.max()), CURVE_POINTS)
+    mean = 1 - fit.risk(external.terms, external.treated, times).mean(axis=0)
+    rows = [pd.DataFrame({"curve": "mean_predicted", "time": times, "survival": mean})]
+    if isinstance(fit, PosteriorModel):
+        rows.append(_predictive_band(fit, external, times, settings))
+    return _with_model(pd.concat(rows, ignore_index=True), fit.kind)
+
+
+def _predictive_band(
+    fit: PosteriorModel, external: ExternalPatients, times: np.ndarray, settings: ValidationSettings
+) -> pd.DataFrame:
+    """Pointwise median and interval of Kaplan-Meier curves of replicated external cohorts.
+
+    A replicate draws every patient's event time from one posterior draw, and a censoring time from the external
+    cohort's censoring distribution (reverse Kaplan-Meier; beyond its last time, censored at the last follow-up), so
+    its Kaplan-Meier curve varies as the external one would if the model were right.
+    """
+    rng = np.random.default_rng(settings.seed)
+    event_times = fit.draw_event_times(external.terms, external.treated, settings.predictive_draws, rng)
+    censoring = _draw_censoring(external.time, external.event, event_times.shape, rng)
+    observed, status = np.minimum(event_times, censoring), (event_times <= censoring).astype(int)
+    curves = np.stack([_km_at(t, d, times) for t, d in zip(observed, status, strict=True)])
+    lower, median, upper = np.nanquantile(curves, [settings.alpha / 2, 0.5, 1 - settings.alpha / 2], axis=0)
+    return pd.DataFrame(
+        {"curve": "posterior_predictive", "time": times, "survival": median, "lower": lower, "upper": upper}
+    )
+
+
+def _draw_censoring(
+    time: np.ndarray, event: np.ndarray, shape: tuple[int, int], rng: np.random.Generator
+) -> np.ndarray:
+    """Censoring times drawn from the reverse Kaplan-Meier curve of the external cohort."""
+    curve = fit_km(time, 1 - event)
+    steps, survival = curve["time"].to_numpy(), curve["survival"].to_numpy()
+    level = rng.uniform(size=shape)
+    index = np.searchsorted(-survival, -level, side="left")  # first time the curve is at or below the level
+    return np.where(index < steps.size, steps[np.minimum(index, steps.size - 1)], time.max())
+
+
+def _km_at(time: np.ndarray, event: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """Kaplan-Meier survival at ``times`` (1 before the first time, NaN after the last follow-up time)."""
+    curves = weighted_curves(time, event, np.ones((1, time.size)))
+    survival = np.concatenate([[1.0], curves.survival()[0]])
+    position = np.searchsorted(curves.times, times, side="right")
+    return np.where(times <= time.max(), survival[position], np.nan)
+
+
+def _external_km(external: ExternalPatients) -> pd.DataFrame:
+    """The external cohort's Kaplan-Meier curve (log-log interval)."""
+    curve = fit_km(external.time, external.event)[["time", "survival", "lower", "upper"]]
+    return curve.assign(model="external", curve="kaplan_meier")
+
+
+def _endpoint(model_endpoint: str, cohort: Cohort, config_endpoint: str, notes: list[str]) -> str:
+    """The model's endpoint when the external cohort has it, else the external config's (with a note)."""
+    if model_endpoint in cohort.endpoints:
+        return model_endpoint
+    notes.append(
+        f"the model predicts {model_endpoint}, which the external cohort does not have: scored against its "
+        f"analysis.endpoint {config_endpoint}"
+    )
+    return config_endpoint
+
+
+def _model_cohort(cohort: Cohort, fit: ValidationFit, endpoint: str) -> tuple[Cohort, list[Exclusion]]:
+    """The external patients the model applies to, with the endpoint; an error when none (or no event) is left."""
+    spec = fit.info.spec
+    with_endpoint, exclusions = cohort.with_endpoint(endpoint)
+    patients, left_out = model_patients(with_endpoint, spec, ANALYSIS)
+    if patients.n == 0:
+        reason = f"in the {spec.arm} arm" if spec.arm != "all" else f"with all of {', '.join(spec.terms)} known"
+        raise InputError(
+            f"file '{cohort.source}': no patient {reason}, which the model needs (it was fitted on arm: {spec.arm})"
+        )
+    if patients.event(endpoint).sum() == 0:
+        raise InputError(
+            f"file '{cohort.source}', endpoint '{endpoint}': no events among the {patients.n} patients scored, so "
+            "nothing can be validated; check the event coding (1 = event) or the data cutoff"
+        )
+    return patients, exclusions + left_out
+
+
+def _horizons(horizons: Sequence[float], fits: Sequence[ValidationFit]) -> tuple[float, ...]:
+    """Sorted distinct horizons, each positive and (for a Cox fit) after the first development event."""
+    horizons = tuple(sorted({float(h) for h in horizons}))
+    if not horizons or min(horizons) <= 0:
+        raise InputError(f"horizons must be positive times in months; got {list(horizons) or 'none'} (use --horizon)")
+    cox_first_events = [fit.info.development.first_event for fit in fits if fit.kind == "cox"]
+    first = min(cox_first_events, default=0.0)
+    if horizons[0] <= first:
+        raise InputError(
+            f"horizon {horizons[0]:g} is not after the first development event ({first:g} months): the Cox model "
+            "predicts no risk by then; choose a later --horizon"
+        )
+    return horizons
+
+
+def _cohort_notes(external: ExternalPatients, fit: ValidationFit, horizons: tuple[float, ...]) -> list[str]:
+    """Console notes on horizons that cannot be scored (or only with a caveat) and on a single-arm cohort."""
+    follow_up = fit.info.development.follow_up_max
+    notes = [note for h in horizons if (note := horizon_note(external.time, h, follow_up, external.event))]
+    if fit.info.spec.interaction is not None and not external.two_arms:
+        notes.append("one arm in the external cohort: no benefit metrics and no replication of the interaction")
+    return notes
+
+
+def _with_model(table: pd.DataFrame, model: str) -> pd.DataFrame:
+    return table.assign(model=model)[["model", *(c for c in table.columns if c != "model")]]
+
+
+def write_validation(
+    out_dir: Path, results: ValidationResults, model_dir: Path, settings: ValidationSettings
+) -> list[Path]:
+    """Write the tables and figures of a validation into ``out_dir`` (each file atomically).
+
+    Returns
+    -------
+    list[pathlib.Path]
+        The files written: ``validation.csv``, ``benefit.csv`` (two arms and an interaction model),
+        ``case_mix.csv``, ``harmonisation.csv``, ``calibration_curves.csv``, ``survival_curves.csv``,
+        ``validation_settings.json`` and the figures in ``figures/``.
+    """
+    tables = {
+        "validation": results.table,
+        "benefit": results.benefit,
+        "case_mix": results.case_mix,
+        "harmonisation": results.harmonisation,
+        "calibration_curves": results.calibration,
+        "survival_curves": results.survival,
+    }
+    written = [write_table(out_dir / f"{name}.csv", table) for name, table in tables.items() if table is not None]
+    written.append(write_text(out_dir / "validation_settings.json", _settings_record(model_dir, results, settings)))
+    return written + write_validation_figures(out_dir / "figures", results)
+
+
+def _settings_record(model_dir: Path, results: ValidationResults, settings: ValidationSettings) -> str:
+    """The options and the exact model files behind the results, as JSON."""
+    files = {name: file_hash(model_dir / name) for name in (MODEL_FILE, POSTERIOR_FILE) if (model_dir / name).is_file()}
+    record = {
+        "model_dir": str(Path(model_dir).resolve()),
+        "model_files": files,
+        "horizons": list(results.horizons),
+        "harmonise": dict(zip(results.harmonisation["term"], results.harmonisation["method"], strict=True)),
+        "bootstrap": settings.n_boot,
+        "seed": settings.seed,
+        "benefit_groups": settings.n_groups,
+        "alpha": settings.alpha,
+    }
+    return json.dumps(record, indent=2)
+
+
+def console_lines(results: ValidationResults) -> list[str]:
+    """What ``tmesurv validate`` prints before the table: harmonisation, exclusions and notes."""
+    lines = [f"harmonised {line}" for line in harmonisation_notes(results.harmonisation)]
+    lines += [f"excluded: {e.count} patients ({e.reason})" for e in results.exclusions]
+    return lines + [f"note: {note}" for note in results.notes]
