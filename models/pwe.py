@@ -16,12 +16,25 @@ The likelihood is evaluated per patient without splitting follow-up into patient
 ``loglik_i = d_i (a_{k(i)} + eta_i) - exp(eta_i) H0(t_i)``, where ``k(i)`` is the interval containing ``t_i``
 and ``H0`` the cumulative baseline hazard. It is an observed ``pm.CustomDist`` so that PyMC can store the
 pointwise log-likelihood (one value per patient) for LOO.
+
+Time-varying treatment effect (``settings.time_varying``): the design's first column must be ``arm`` (0/1) and its
+log hazard ratio is ``b_k`` in baseline interval ``k``: ``b_1`` gets the arm's usual prior (``Normal(0, coef_sd)``
+per sd of the column) and the steps ``b_k - b_{k-1} ~ Normal(0, s_b)`` on the log-HR scale, with
+``s_b ~ HalfNormal(priors.time_varying_sd)`` (non-centred), so a small scale shrinks toward proportional hazards. The
+likelihood stays O(n): the exposure ``E_k`` is split into the treated and control patients' exposures, each from the
+same two cumulative sums. Variable ``coef_time`` (interval) holds ``b_k``; ``coef`` of ``arm`` is then the
+event-weighted average ``sum_k D_k b_k / D`` (``D_k`` events in interval ``k``), comparable to a Cox estimate.
+
+Other priors on the coefficients (the horseshoe and R2D2 of :mod:`tmesurv.models.pwe_shrinkage`) plug in through a
+``coefficient_prior``: a hashable callable that declares ``coef_std``.
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Hashable
 from dataclasses import dataclass
+from typing import Protocol
 
 import arviz as az
 import numpy as np
@@ -51,8 +64,21 @@ BFMI_MIN = 0.3
 RHAT_MAX = 1.01
 ESS_MIN = 400
 CI_PROB = 0.95
-TARGET_ACCEPT = 0.9
+TARGET_ACCEPT = 0.9  # the default of BayesSpec.target_accept
 CENTRED_EVENTS_PER_INTERVAL = 10
+ARM = "arm"
+
+
+class CoefficientPrior(Hashable, Protocol):
+    """A prior on the standardised coefficients: declares ``coef_std`` (dims ``term``) in the current model.
+
+    It must be hashable and compare equal to another prior that declares the same model (a frozen dataclass), because
+    compiled models are cached by it.
+    """
+
+    def __call__(self, containers: dict[str, pt.TensorVariable], settings: BayesSpec) -> pt.TensorVariable:
+        """Declare the prior's variables and return ``coef_std``."""
+        ...
 
 
 def interval_cuts(time: np.ndarray, event: np.ndarray, n_intervals: int) -> np.ndarray:
@@ -111,9 +137,15 @@ def interval_layout(time: np.ndarray, cuts: np.ndarray) -> tuple[np.ndarray, np.
 
 
 def pwe_log_likelihood(
-    time: np.ndarray, event: np.ndarray, eta: np.ndarray, log_baseline: np.ndarray, cuts: np.ndarray
+    time: np.ndarray,
+    event: np.ndarray,
+    eta: np.ndarray,
+    log_baseline: np.ndarray,
+    cuts: np.ndarray,
+    arm: np.ndarray | None = None,
+    arm_effect: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Per-patient log-likelihood of the piecewise-exponential proportional-hazards model.
+    """Per-patient log-likelihood of the piecewise-exponential (proportional-hazards) model.
 
     Parameters
     ----------
@@ -126,21 +158,39 @@ def pwe_log_likelihood(
         as ``eta`` (e.g. ``log_baseline`` with ``X . coef``).
     cuts
         Sorted interior cut points.
+    arm, arm_effect
+        A time-varying treatment effect (both or neither): the arm (0/1, length ``n``) and its log hazard ratio per
+        interval, shape ``(..., K)``; ``eta`` then excludes the arm.
 
     Returns
     -------
     numpy.ndarray
-        ``d_i (a_{k(i)} + eta_i) - exp(eta_i) H0(t_i)``, shape ``(..., n)``.
+        ``d_i (a_{k(i)} + eta_i) - exp(eta_i) H0(t_i)``, shape ``(..., n)``; with a time-varying effect the treated
+        patients' ``a_k`` is ``a_k + arm_effect_k``.
     """
     index, offset, width = interval_layout(time, cuts)
     eta, log_baseline = np.asarray(eta, dtype=float), np.asarray(log_baseline, dtype=float)
     if log_baseline.shape[-1] != width.size + 1:
         raise ValueError(f"log_baseline has {log_baseline.shape[-1]} intervals, the cuts define {width.size + 1}")
-    hazard = np.exp(log_baseline)
+    if (arm is None) != (arm_effect is None):
+        raise ValueError("give both arm and arm_effect (a time-varying treatment effect) or neither")
+    log_hazard, cumulative = hazard_at_times(log_baseline, index, offset, width)
+    if arm_effect is not None:
+        treated = np.asarray(arm) == 1
+        log_hazard_treated, cumulative_treated = hazard_at_times(log_baseline + arm_effect, index, offset, width)
+        log_hazard = np.where(treated, log_hazard_treated, log_hazard)
+        cumulative = np.where(treated, cumulative_treated, cumulative)
+    return np.asarray(event, dtype=float) * (log_hazard + eta) - np.exp(eta) * cumulative
+
+
+def hazard_at_times(
+    log_hazard: np.ndarray, index: np.ndarray, offset: np.ndarray, width: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Log hazard and cumulative hazard of piecewise-constant log hazards ``(..., K)`` at located times."""
+    hazard = np.exp(log_hazard)
     cumulative = np.cumsum(hazard[..., :-1] * width, axis=-1)
     before = np.concatenate([np.zeros((*cumulative.shape[:-1], 1)), cumulative], axis=-1)
-    cumulative_baseline = before[..., index] + hazard[..., index] * offset
-    return np.asarray(event, dtype=float) * (log_baseline[..., index] + eta) - np.exp(eta) * cumulative_baseline
+    return log_hazard[..., index], before[..., index] + hazard[..., index] * offset
 
 
 @dataclass(frozen=True)
@@ -164,10 +214,20 @@ class PweData:
     centre: np.ndarray  # (p,) design means
     scale: np.ndarray  # (p,) design standard deviations (ddof = 0)
     cuts: np.ndarray  # (K - 1,) interior cut points
+    treated: np.ndarray | None = None  # (n,) 0/1 arm in time order: only for a time-varying arm effect
+    interval_event_arm: np.ndarray | None = None  # (K,) per interval, sum over events of the standardised arm
+
+    @property
+    def time_varying(self) -> bool:
+        """Whether the statistics of a time-varying arm effect are present."""
+        return self.treated is not None
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The model's data containers by name (to rebind a compiled model to a new cohort of the same shape)."""
-        return {
+        extra = {}
+        if self.time_varying:
+            extra = {"treated": self.treated, "interval_event_arm": self.interval_event_arm}
+        return extra | {
             "z": self.z,
             "offset": self.offset,
             "boundaries": self.boundaries,
@@ -180,7 +240,9 @@ class PweData:
         }
 
 
-def pwe_data(time: np.ndarray, event: np.ndarray, design: pd.DataFrame, intervals: int) -> PweData:
+def pwe_data(
+    time: np.ndarray, event: np.ndarray, design: pd.DataFrame, intervals: int, time_varying: bool = False
+) -> PweData:
     """Standardise the design and compute the interval statistics of the PWE likelihood.
 
     Parameters
@@ -191,6 +253,8 @@ def pwe_data(time: np.ndarray, event: np.ndarray, design: pd.DataFrame, interval
         One numeric, non-constant column per term.
     intervals
         Number of baseline intervals ``K`` (cut at event-time quantiles; fewer when quantiles coincide).
+    time_varying
+        Also compute the per-arm statistics of a time-varying arm effect (the first column must be ``arm``, 0/1).
 
     Returns
     -------
@@ -200,15 +264,24 @@ def pwe_data(time: np.ndarray, event: np.ndarray, design: pd.DataFrame, interval
     Raises
     ------
     InputError
-        If the inputs have mismatched lengths, invalid values, or a constant design column.
+        If the inputs have mismatched lengths, invalid values, or a constant design column; or, with
+        ``time_varying``, if the first column is not a 0/1 ``arm``.
     """
     time, event, x = _validated_inputs(time, event, design)
+    if time_varying:
+        _require_arm_first(design)
     cuts = interval_cuts(time, event, intervals)
     order = np.argsort(time, kind="stable")
     index, offset, width = interval_layout(time[order], cuts)
     n_intervals = cuts.size + 1
     centre, scale = x.mean(axis=0), x.std(axis=0)
     z = (x[order] - centre) / scale
+    arm_statistics = {}
+    if time_varying:
+        arm_statistics = {
+            "treated": x[order, 0],
+            "interval_event_arm": np.bincount(index, weights=event[order] * z[:, 0], minlength=n_intervals),
+        }
     return PweData(
         z=z,
         offset=offset,
@@ -220,10 +293,27 @@ def pwe_data(time: np.ndarray, event: np.ndarray, design: pd.DataFrame, interval
         centre=centre,
         scale=scale,
         cuts=cuts,
+        **arm_statistics,
     )
 
 
-def build_pwe_model(time: np.ndarray, event: np.ndarray, design: pd.DataFrame, settings: BayesSpec) -> pm.Model:
+def _require_arm_first(design: pd.DataFrame) -> None:
+    """A time-varying arm effect needs the first design column to be the 0/1 arm."""
+    if design.columns[0] != ARM or not design[ARM].isin([0, 1]).all():
+        raise InputError(
+            f"a time-varying treatment effect (bayes.time_varying) needs the design's first column to be '{ARM}' "
+            f"coded 0/1 (1 = treated); got first column '{design.columns[0]}'"
+        )
+
+
+def build_pwe_model(
+    time: np.ndarray,
+    event: np.ndarray,
+    design: pd.DataFrame,
+    settings: BayesSpec,
+    *,
+    coefficient_prior: CoefficientPrior | None = None,
+) -> pm.Model:
     """Build the PyMC model (see the module docstring for the parametrisation).
 
     Parameters
@@ -233,7 +323,10 @@ def build_pwe_model(time: np.ndarray, event: np.ndarray, design: pd.DataFrame, s
     design
         One numeric, non-constant column per term; column names become the ``term`` coordinate.
     settings
-        Number of intervals and priors.
+        Number of intervals, priors, and whether the arm effect varies over the intervals (``time_varying``).
+    coefficient_prior
+        A prior that declares ``coef_std`` (e.g. a horseshoe on some terms); default independent
+        ``Normal(0, priors.coef_sd)``.
 
     Returns
     -------
@@ -242,50 +335,129 @@ def build_pwe_model(time: np.ndarray, event: np.ndarray, design: pd.DataFrame, s
         model can be rebound to another cohort with the same number of terms and intervals); variables
         ``coef_std``, ``coef``, ``baseline_start``, and with more than one interval ``random_walk_sd`` and
         ``baseline_steps_std``; deterministics ``log_baseline_centred`` and ``log_baseline``; and the potential
-        ``log_likelihood``.
+        ``log_likelihood``. A time-varying arm effect adds ``time_varying_sd`` and ``time_steps_std`` (with more than
+        one interval) and the deterministic ``coef_time`` (interval).
 
     Raises
     ------
     InputError
-        If the inputs have mismatched lengths, invalid values, or a constant design column.
+        If the inputs have mismatched lengths, invalid values, or a constant design column; or with
+        ``time_varying`` if the design's first column is not a 0/1 ``arm``.
     """
-    return pwe_model(pwe_data(time, event, design, settings.intervals), list(design.columns), settings)
+    data = pwe_data(time, event, design, settings.intervals, time_varying=settings.time_varying)
+    return pwe_model(data, list(design.columns), settings, coefficient_prior=coefficient_prior)
 
 
-def pwe_model(data: PweData, terms: list[str], settings: BayesSpec) -> pm.Model:
+def pwe_model(
+    data: PweData, terms: list[str], settings: BayesSpec, coefficient_prior: CoefficientPrior | None = None
+) -> pm.Model:
     """The PyMC model on prepared data (see :func:`build_pwe_model`), with ``terms`` as the ``term`` coordinate."""
+    if settings.time_varying and not data.time_varying:
+        raise ValueError("settings.time_varying needs data prepared with pwe_data(..., time_varying=True)")
     coords = {"term": terms, "interval": np.arange(data.width.size)}
-    priors = settings.priors
     with pm.Model(coords=coords) as model:
         containers = {name: pm.Data(name, value) for name, value in data.arrays().items()}
-        coef_std = pm.Normal("coef_std", 0.0, priors.coef_sd, dims="term")
-        coef = pm.Deterministic("coef", coef_std / containers["scale"], dims="term")
+        if coefficient_prior is None:
+            coef_std = pm.Normal("coef_std", 0.0, settings.priors.coef_sd, dims="term")
+        else:
+            coef_std = coefficient_prior(containers, settings)
         log_hazard = _random_walk_baseline(
             containers["crude_log_rate"], data.width.size - 1, settings, centred_steps(data)
         )
-        pm.Deterministic("log_baseline", log_hazard - pt.dot(containers["centre"], coef), dims="interval")
-        pm.Potential("log_likelihood", _pwe_log_likelihood(containers, coef_std, log_hazard))
+        if settings.time_varying:
+            likelihood = _time_varying_effect(containers, coef_std, log_hazard, data.width.size - 1, settings)
+        else:
+            coef = pm.Deterministic("coef", coef_std / containers["scale"], dims="term")
+            pm.Deterministic("log_baseline", log_hazard - pt.dot(containers["centre"], coef), dims="interval")
+            likelihood = _pwe_log_likelihood(containers, coef_std, log_hazard)
+        pm.Potential("log_likelihood", likelihood)
     return model
 
 
-def _pwe_log_likelihood(
-    data: dict[str, pt.TensorVariable], coef_std: pt.TensorVariable, log_hazard: pt.TensorVariable
+def _time_varying_effect(
+    data: dict[str, pt.TensorVariable],
+    coef_std: pt.TensorVariable,
+    log_hazard: pt.TensorVariable,
+    n_steps: int,
+    settings: BayesSpec,
 ) -> pt.TensorVariable:
-    """The summed PWE log-likelihood from the interval statistics (see :class:`PweData`)."""
-    weight = pt.exp(pt.dot(data["z"], coef_std))
+    """Declare the per-interval arm effect, ``coef``, ``coef_time`` and ``log_baseline``; return the log-likelihood.
+
+    ``coef_std[0]`` is the first interval's arm log HR per sd of the arm; the steps are non-centred on the log-HR scale.
+    """
+    scale, centre = data["scale"], data["centre"]
+    arm_effect_std = pt.repeat(coef_std[0], n_steps + 1)  # per sd of the arm
+    if n_steps > 0:
+        sd = pm.HalfNormal("time_varying_sd", settings.priors.time_varying_sd)
+        steps = pm.Normal("time_steps_std", 0.0, 1.0, shape=n_steps)
+        arm_effect_std = arm_effect_std + scale[0] * sd * pt.concatenate([pt.zeros(1), pt.cumsum(steps)])
+    coef_time = pm.Deterministic("coef_time", arm_effect_std / scale[0], dims="interval")
+    events = data["interval_events"]
+    average = pt.dot(events, coef_time) / pt.sum(events)
+    coef = pm.Deterministic("coef", pt.set_subtensor((coef_std / scale)[0], average), dims="term")
+    others = pt.dot(centre[1:], coef[1:])
+    pm.Deterministic("log_baseline", log_hazard - centre[0] * coef_time - others, dims="interval")
+    return _pwe_log_likelihood_time_varying(data, coef_std, arm_effect_std, log_hazard)
+
+
+def _interval_exposure(data: dict[str, pt.TensorVariable], weight: pt.TensorVariable) -> pt.TensorVariable:
+    """``E_k = width_k sum_{i beyond k} w_i + sum_{i in k} w_i offset_i`` from two cumulative sums of ``w``."""
     zero = pt.zeros(1)
     cumulative = pt.concatenate([zero, pt.cumsum(weight)])
     cumulative_offset = pt.concatenate([zero, pt.cumsum(weight * data["offset"])])
     starts, stops = data["boundaries"][:-1], data["boundaries"][1:]
     beyond = cumulative[-1] - cumulative[stops]
     within = cumulative_offset[stops] - cumulative_offset[starts]
-    exposure = data["width"] * beyond + within
+    return data["width"] * beyond + within
+
+
+def _pwe_log_likelihood(
+    data: dict[str, pt.TensorVariable], coef_std: pt.TensorVariable, log_hazard: pt.TensorVariable
+) -> pt.TensorVariable:
+    """The summed PWE log-likelihood from the interval statistics (see :class:`PweData`)."""
+    exposure = _interval_exposure(data, pt.exp(pt.dot(data["z"], coef_std)))
     events = pt.dot(data["interval_events"], log_hazard) + pt.dot(data["event_z"], coef_std)
     return events - pt.dot(pt.exp(log_hazard), exposure)
 
 
+def _pwe_log_likelihood_time_varying(
+    data: dict[str, pt.TensorVariable],
+    coef_std: pt.TensorVariable,
+    arm_effect_std: pt.TensorVariable,
+    log_hazard: pt.TensorVariable,
+) -> pt.TensorVariable:
+    """The summed PWE log-likelihood with a per-interval arm effect (first column): still two cumulative sums per arm.
+
+    ``sum_k D_k a_k + sum_k b_k S_k + (sum_i d_i z_i) . beta
+    - sum_k exp(a_k) (exp(b_k z_T) E_k^T + exp(b_k z_C) E_k^C)`` with ``b_k`` the arm effect per sd, ``S_k`` the sum of
+    the standardised arm over interval ``k``'s events, ``z_T`` and ``z_C`` the standardised arm of a treated and a
+    control patient, and ``beta`` the other terms' coefficients.
+    """
+    weight = pt.exp(pt.dot(data["z"][:, 1:], coef_std[1:]))
+    treated = data["treated"]
+    exposure_treated = _interval_exposure(data, weight * treated)
+    exposure_control = _interval_exposure(data, weight * (1.0 - treated))
+    z_treated = (1.0 - data["centre"][0]) / data["scale"][0]
+    z_control = -data["centre"][0] / data["scale"][0]
+    arm_exposure = (
+        pt.exp(arm_effect_std * z_treated) * exposure_treated + pt.exp(arm_effect_std * z_control) * exposure_control
+    )
+    events = (
+        pt.dot(data["interval_events"], log_hazard)
+        + pt.dot(data["interval_event_arm"], arm_effect_std)
+        + pt.dot(data["event_z"][1:], coef_std[1:])
+    )
+    return events - pt.dot(pt.exp(log_hazard), arm_exposure)
+
+
 def fit_pwe(
-    time: np.ndarray, event: np.ndarray, design: pd.DataFrame, settings: BayesSpec, log_likelihood: bool = True
+    time: np.ndarray,
+    event: np.ndarray,
+    design: pd.DataFrame,
+    settings: BayesSpec,
+    log_likelihood: bool = True,
+    *,
+    coefficient_prior: CoefficientPrior | None = None,
 ) -> az.InferenceData:
     """Sample the PWE model and keep everything needed to re-score the fit.
 
@@ -293,27 +465,31 @@ def fit_pwe(
     ----------
     time, event, design, settings
         As for :func:`build_pwe_model`; ``settings`` also gives the sampler (nutpie, or PyMC's NUTS), draws, tune,
-        chains and the seed (the same seed gives identical draws). With nutpie the compiled model is kept and
-        reused for the next fit with the same number of terms and intervals and the same priors.
+        chains, target acceptance and the seed (the same seed gives identical draws). With nutpie the compiled model
+        is kept and reused for the next fit with the same number of terms and intervals, the same priors and the same
+        structure (time-varying arm effect, coefficient prior).
     log_likelihood
         Store the per-patient log-likelihood (for LOO); ``chains x draws x n`` values.
+    coefficient_prior
+        As for :func:`build_pwe_model`.
 
     Returns
     -------
     arviz.InferenceData
-        Groups ``posterior``, ``sample_stats``, ``log_likelihood`` (``event``: one value per patient and draw, in
+        Groups ``posterior`` (the variables of :func:`build_pwe_model`; ``coef_time`` over ``interval`` with a
+        time-varying arm effect), ``sample_stats``, ``log_likelihood`` (``event``: one value per patient and draw, in
         the row order of ``design``) and ``constant_data`` with ``time``, ``event``, ``design`` (patient x term),
         ``design_mean``, ``design_sd`` and ``cuts``.
     """
-    data = pwe_data(time, event, design, settings.intervals)
+    data = pwe_data(time, event, design, settings.intervals, time_varying=settings.time_varying)
     with warnings.catch_warnings():
         # Early in tuning, before the step size adapts, trajectories can overflow exp(eta); NUTS rejects them
         # and numpy's RuntimeWarning says nothing the diagnostics do not.
         warnings.filterwarnings("ignore", message="(overflow|invalid value) encountered", category=RuntimeWarning)
         if settings.sampler == "nutpie":
-            idata = _sample_nutpie(data, settings)
+            idata = _sample_nutpie(data, settings, coefficient_prior)
         else:
-            idata = _sample_pymc(time, event, design, settings)
+            idata = _sample_pymc(pwe_model(data, list(design.columns), settings, coefficient_prior), settings)
     idata = idata.assign_coords(term=list(design.columns), groups="posterior")
     if "constant_data" in idata.groups():  # PyMC stores its data containers; the fit keeps the original inputs
         del idata.constant_data
@@ -327,14 +503,22 @@ def fit_pwe(
 _COMPILED: dict[tuple, object] = {}
 
 
-def _sample_nutpie(data: PweData, settings: BayesSpec) -> az.InferenceData:
-    """Sample with nutpie, compiling the model once per (terms, intervals, priors) and rebinding its data."""
+def _sample_nutpie(data: PweData, settings: BayesSpec, coefficient_prior: CoefficientPrior | None) -> az.InferenceData:
+    """Sample with nutpie, compiling the model once per (terms, intervals, priors, structure) and rebinding its data."""
     import nutpie
 
-    key = (data.z.shape[1], data.width.size, centred_steps(data), settings.priors)
+    key = (
+        data.z.shape[1],
+        data.width.size,
+        centred_steps(data),
+        settings.priors,
+        settings.time_varying,
+        coefficient_prior,
+    )
     if key not in _COMPILED:
         generic_terms = [f"term_{j}" for j in range(data.z.shape[1])]  # shared by fits whose terms differ
-        _COMPILED[key] = nutpie.compile_pymc_model(pwe_model(data, generic_terms, settings), freeze_model=False)
+        model = pwe_model(data, generic_terms, settings, coefficient_prior)
+        _COMPILED[key] = nutpie.compile_pymc_model(model, freeze_model=False)
     compiled = _COMPILED[key].with_data(**data.arrays())
     return nutpie.sample(
         compiled,
@@ -343,22 +527,22 @@ def _sample_nutpie(data: PweData, settings: BayesSpec) -> az.InferenceData:
         chains=settings.chains,
         cores=min(settings.chains, 2),
         seed=settings.seed,
-        target_accept=TARGET_ACCEPT,
+        target_accept=settings.target_accept,
         progress_bar=False,
         save_warmup=False,
     )
 
 
-def _sample_pymc(time: np.ndarray, event: np.ndarray, design: pd.DataFrame, settings: BayesSpec) -> az.InferenceData:
+def _sample_pymc(model: pm.Model, settings: BayesSpec) -> az.InferenceData:
     """Sample with PyMC's NUTS (the fallback when nutpie is not wanted)."""
-    with build_pwe_model(time, event, design, settings):
+    with model:
         return pm.sample(
             draws=settings.draws,
             tune=settings.tune,
             chains=settings.chains,
             cores=min(settings.chains, 2),
             random_seed=settings.seed,
-            target_accept=TARGET_ACCEPT,
+            target_accept=settings.target_accept,
             progressbar=False,
             compute_convergence_checks=False,
         )
@@ -366,13 +550,19 @@ def _sample_pymc(time: np.ndarray, event: np.ndarray, design: pd.DataFrame, sett
 
 def _pointwise_log_likelihood(posterior: xr.Dataset, constant: xr.Dataset) -> xr.Dataset:
     """Per-patient log-likelihood at every draw, from the original-scale coefficients and baseline."""
-    eta = np.einsum("pt,cdt->cdp", constant["design"].to_numpy(), posterior["coef"].to_numpy())
+    design, coef = constant["design"].to_numpy(), posterior["coef"].to_numpy()
+    arm = arm_effect = None
+    if "coef_time" in posterior:  # time-varying arm effect: the arm (first column) enters per interval
+        arm, arm_effect = design[:, 0], posterior["coef_time"].to_numpy()
+        design, coef = design[:, 1:], coef[..., 1:]
     values = pwe_log_likelihood(
         constant["time"].to_numpy(),
         constant["event"].to_numpy(),
-        eta,
+        np.einsum("pt,cdt->cdp", design, coef),
         posterior["log_baseline"].to_numpy(),
         constant["cuts"].to_numpy(),
+        arm=arm,
+        arm_effect=arm_effect,
     )
     coords = {"chain": posterior["chain"], "draw": posterior["draw"], "patient": constant["patient"]}
     return xr.Dataset({"event": (("chain", "draw", "patient"), values)}, coords=coords)
@@ -399,38 +589,58 @@ def summarize_pwe(idata: az.InferenceData) -> pd.DataFrame:
         The total number of divergences is in ``attrs["divergences"]``.
     """
     coef = idata.posterior["coef"]
-    draws = coef.transpose("term", "chain", "draw").to_numpy().reshape(coef.sizes["term"], -1)
-    hr = np.exp(draws)
-    tail = (1 - CI_PROB) / 2
-    with np.errstate(divide="ignore", invalid="ignore"):  # constant draws: r_hat is NaN, not a warning
-        r_hat = az.rhat(idata, var_names=["coef"], method="rank")["coef"].to_numpy()
-        ess_bulk = az.ess(idata, var_names=["coef"], method="bulk")["coef"].to_numpy()
-        ess_tail = az.ess(idata, var_names=["coef"], method="tail")["coef"].to_numpy()
-    divergences = _count_divergences(idata)
-    bfmi_min = _lowest_bfmi(idata)
     summary = pd.DataFrame(
-        {
-            "term": coef["term"].to_numpy().astype(str),
-            "mean": draws.mean(axis=1),
-            "sd": draws.std(axis=1, ddof=1),
-            "hr_mean": hr.mean(axis=1),
-            "hr_lower": np.quantile(hr, tail, axis=1),
-            "hr_upper": np.quantile(hr, 1 - tail, axis=1),
-            "prob_hr_below_1": (draws < 0).mean(axis=1),
-            "r_hat": r_hat,
-            "ess_bulk": ess_bulk,
-            "ess_tail": ess_tail,
-            "bfmi_min": bfmi_min,
-            "converged": (r_hat < RHAT_MAX)
-            & (ess_bulk >= ESS_MIN)
-            & (ess_tail >= ESS_MIN)
-            & (divergences == 0)
-            & ~(bfmi_min < BFMI_MIN),
-        },
+        {"term": coef["term"].to_numpy().astype(str)} | log_hr_summary(coef, "term") | diagnostics(idata, "coef"),
         columns=SUMMARY_COLUMNS,
     )
-    summary.attrs["divergences"] = divergences
+    summary.attrs["divergences"] = count_divergences(idata)
     return summary
+
+
+def log_hr_summary(draws: xr.DataArray, dim: str) -> dict[str, np.ndarray]:
+    """Posterior summaries of log hazard ratios over ``chain, draw``, one value per element of ``dim``.
+
+    Returns
+    -------
+    dict[str, numpy.ndarray]
+        ``mean``, ``sd``, ``hr_mean``, ``hr_lower``, ``hr_upper`` (95% equal-tailed, on the HR scale) and
+        ``prob_hr_below_1`` (as in :func:`summarize_pwe`).
+    """
+    values = draws.transpose(dim, "chain", "draw").to_numpy().reshape(draws.sizes[dim], -1)
+    hr = np.exp(values)
+    tail = (1 - CI_PROB) / 2
+    return {
+        "mean": values.mean(axis=1),
+        "sd": values.std(axis=1, ddof=1),
+        "hr_mean": hr.mean(axis=1),
+        "hr_lower": np.quantile(hr, tail, axis=1),
+        "hr_upper": np.quantile(hr, 1 - tail, axis=1),
+        "prob_hr_below_1": (values < 0).mean(axis=1),
+    }
+
+
+def diagnostics(idata: az.InferenceData, var_name: str) -> dict[str, np.ndarray]:
+    """Convergence columns of one posterior variable, one value per element (see :func:`summarize_pwe`).
+
+    Returns
+    -------
+    dict[str, numpy.ndarray]
+        ``r_hat``, ``ess_bulk``, ``ess_tail``, ``bfmi_min`` and ``converged``.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):  # constant draws: r_hat is NaN, not a warning
+        r_hat = az.rhat(idata, var_names=[var_name], method="rank")[var_name].to_numpy().ravel()
+        ess_bulk = az.ess(idata, var_names=[var_name], method="bulk")[var_name].to_numpy().ravel()
+        ess_tail = az.ess(idata, var_names=[var_name], method="tail")[var_name].to_numpy().ravel()
+    bfmi_min = _lowest_bfmi(idata)
+    converged = (
+        (r_hat < RHAT_MAX)
+        & (ess_bulk >= ESS_MIN)
+        & (ess_tail >= ESS_MIN)
+        & (count_divergences(idata) == 0)
+        & ~(bfmi_min < BFMI_MIN)
+    )
+    bfmi = np.full(r_hat.shape, bfmi_min)
+    return {"r_hat": r_hat, "ess_bulk": ess_bulk, "ess_tail": ess_tail, "bfmi_min": bfmi, "converged": converged}
 
 
 def centred_steps(data: PweData) -> bool:
@@ -450,25 +660,30 @@ def _random_walk_baseline(
     diverges whenever the data pin the baseline down. A learned ``s`` smooths the baseline, which can move a
     treatment effect under non-proportional hazards away from Cox's (which leaves the baseline free).
 
-    The steps are declared centred when the data inform every interval well (``centred``: at least
-    ``CENTRED_EVENTS_PER_INTERVAL`` events per interval on average), and non-centred (``s * z_k``, ``z_k`` standard
-    normal) otherwise: each form has its funnel where the other has none (weak data: the centred one; strong data: the
-    non-centred one).
+    With a learned ``s`` the steps are declared centred (``baseline_steps ~ Normal(0, s)``) when the data inform
+    every interval well (``centred``: at least ``CENTRED_EVENTS_PER_INTERVAL`` events per interval on average), and
+    non-centred (``s * z_k``, ``z_k`` standard normal) otherwise: each form has its funnel where the other has none.
+    With a fixed ``s`` there is no funnel and the levels ``a_k`` themselves are the parameters (``baseline_levels``):
+    with many events per interval their posterior is nearly independent, which NUTS's diagonal mass matrix samples
+    well, where steps as parameters would be strongly correlated (long trajectories with fine cuts).
     """
     priors = settings.priors
-    start = pm.Normal("baseline_start", crude_log_rate, priors.baseline_sd)
     if n_steps == 0:
-        log_hazard = pt.reshape(start, (1,))
+        start = pm.Normal("baseline_start", crude_log_rate, priors.baseline_sd)
+        return pm.Deterministic("log_baseline_centred", pt.reshape(start, (1,)), dims="interval")
+    if priors.random_walk_sd_fixed:  # no funnel: the levels themselves, near-independent in the posterior
+        first = pm.Normal.dist(crude_log_rate, priors.baseline_sd)
+        log_hazard = pm.GaussianRandomWalk(
+            "baseline_levels", sigma=priors.random_walk_sd, init_dist=first, steps=n_steps
+        )
+        return pm.Deterministic("log_baseline_centred", log_hazard, dims="interval")
+    scale = pm.Gamma("random_walk_sd", alpha=2.0, beta=2.0 / priors.random_walk_sd)
+    start = pm.Normal("baseline_start", crude_log_rate, priors.baseline_sd)
+    if centred:
+        steps = pm.Normal("baseline_steps", 0.0, scale, shape=n_steps)
     else:
-        if priors.random_walk_sd_fixed:
-            scale = priors.random_walk_sd
-        else:
-            scale = pm.Gamma("random_walk_sd", alpha=2.0, beta=2.0 / priors.random_walk_sd)
-        if centred:
-            steps = pm.Normal("baseline_steps", 0.0, scale, shape=n_steps)
-        else:
-            steps = scale * pm.Normal("baseline_steps_std", 0.0, 1.0, shape=n_steps)
-        log_hazard = pt.concatenate([pt.reshape(start, (1,)), start + pt.cumsum(steps)])
+        steps = scale * pm.Normal("baseline_steps_std", 0.0, 1.0, shape=n_steps)
+    log_hazard = pt.concatenate([pt.reshape(start, (1,)), start + pt.cumsum(steps)])
     return pm.Deterministic("log_baseline_centred", log_hazard, dims="interval")
 
 
@@ -519,7 +734,7 @@ def _lowest_bfmi(idata: az.InferenceData) -> float:
     return float(np.min(az.bfmi(idata)))
 
 
-def _count_divergences(idata: az.InferenceData) -> int:
+def count_divergences(idata: az.InferenceData) -> int:
     """Total divergent transitions over all chains (0 when the sampler stats are absent)."""
     stats = getattr(idata, "sample_stats", None)
     if stats is None or "diverging" not in stats:

@@ -17,6 +17,7 @@ import pandas as pd
 
 from tmesurv.cohort import CONTROL, TREATED
 from tmesurv.models.pwe import CI_PROB, interval_layout
+from tmesurv.models.pwe_time_varying import arm_log_hazard_ratio
 
 CURVE_COLUMNS = ["endpoint", "arm", "subgroup", "time", "survival", "lower", "upper"]
 SURVIVAL_COLUMNS = ["endpoint", "subgroup", "arm", "statistic", "time", "estimate", "lower", "upper"]
@@ -27,7 +28,7 @@ def arm_hazards(idata: az.InferenceData) -> tuple[dict[str, np.ndarray], np.ndar
     """Per arm the hazard of every interval and draw, shape ``(draws, K)``, and the interior cuts."""
     log_baseline = idata.posterior["log_baseline"].to_numpy()
     log_baseline = log_baseline.reshape(-1, log_baseline.shape[-1])
-    arm_effect = idata.posterior["coef"].sel(term="arm").to_numpy().reshape(-1, 1)
+    arm_effect = arm_log_hazard_ratio(idata)  # (draws, K): constant over intervals unless the fit is time-varying
     cuts = idata.constant_data["cuts"].to_numpy()
     return {CONTROL: np.exp(log_baseline), TREATED: np.exp(log_baseline + arm_effect)}, cuts
 

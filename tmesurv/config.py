@@ -136,6 +136,33 @@ class PriorSpec(StrictModel):
         description="fix the step sd at random_walk_sd instead of learning it: with a large value the baseline is "
         "not smoothed at all, the setting in which the model reproduces a Cox fit",
     )
+    time_varying_sd: float = Field(
+        0.2,
+        gt=0,
+        description="scale of the half-normal prior on the sd of each step of the arm's per-interval log hazard ratio "
+        "(bayes.time_varying): small values shrink toward proportional hazards",
+    )
+    expected_interactions: float = Field(
+        2.0,
+        gt=0,
+        description="interaction screen, horseshoe: the expected number of non-zero arm x biomarker interactions "
+        "(p0), which sets the global scale tau0 = p0 / (D - p0) / sqrt(events)",
+    )
+    slab_scale: float = Field(
+        1.0, gt=0, description="interaction screen, horseshoe: scale of the slab (largest plausible log HR per sd)"
+    )
+    slab_df: float = Field(4.0, gt=0, description="interaction screen, horseshoe: degrees of freedom of the slab")
+    r2d2_mean: float = Field(
+        0.5,
+        gt=0,
+        lt=1,
+        description="interaction screen, R2D2: prior mean of R2 = W / (1 + W), W the total prior variance of the "
+        "interaction log hazard ratios (per sd of their columns)",
+    )
+    r2d2_precision: float = Field(2.0, gt=0, description="interaction screen, R2D2: prior precision of R2 (beta prior)")
+    r2d2_concentration: float = Field(
+        0.5, gt=0, description="interaction screen, R2D2: Dirichlet concentration splitting W over the interactions"
+    )
 
 
 class LevelSpec(StrictModel):
@@ -195,6 +222,22 @@ class BayesSpec(StrictModel):
     priors: PriorSpec = PriorSpec()
     biomarkers: list[str] | None = Field(
         None, description="biomarkers to fit interaction models for (default: all of data.biomarkers)"
+    )
+    time_varying: bool = Field(
+        False,
+        description="a treatment log hazard ratio per baseline interval (random walk shrunk toward proportional "
+        "hazards by priors.time_varying_sd) instead of one; the design's first column must be 'arm' (0/1)",
+    )
+    shrinkage: Literal["horseshoe", "r2d2", "normal"] = Field(
+        "horseshoe",
+        description="prior of the arm x biomarker interactions in a many-biomarker screen: regularised horseshoe, "
+        "R2D2, or independent normal(0, priors.coef_sd) (no multiplicity adjustment)",
+    )
+    target_accept: float = Field(
+        0.9, gt=0.5, lt=1, description="NUTS target acceptance; raise (0.95-0.99) when a shrinkage prior diverges"
+    )
+    spline_knots: int = Field(
+        4, ge=2, description="knots (at quantiles) of the cubic B-spline basis of a continuous biomarker's HR curve"
     )
 
 

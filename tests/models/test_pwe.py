@@ -167,23 +167,9 @@ def test_model_coords():
 # 3. agreement with Cox
 
 
-def simulate_cohort(seed: int, n: int = 600) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
-    """Piecewise-constant baseline hazard, binary arm, a continuous biomarker and their interaction."""
-    rng = np.random.default_rng(seed)
-    arm = rng.integers(0, 2, n).astype(float)
-    biomarker = rng.normal(1.0, 1.5, n)
-    eta = -0.5 * arm + 0.2 * biomarker - 0.3 * arm * biomarker
-    # Baseline hazard 0.04 / month before month 6 and 0.08 after: invert the cumulative hazard.
-    target = rng.exponential(size=n) / np.exp(eta)
-    event_time = np.where(target < 0.24, target / 0.04, 6 + (target - 0.24) / 0.08)
-    censor = rng.uniform(12, 36, n)
-    design = pd.DataFrame({"arm": arm, "b_cell_ges": biomarker, "arm:b_cell_ges": arm * biomarker})
-    return np.minimum(event_time, censor), (event_time <= censor).astype(float), design
-
-
 @pytest.mark.sampling
-def test_posterior_means_agree_with_cox():
-    time, event, design = simulate_cohort(seed=2024)
+def test_posterior_means_agree_with_cox(pwe_cohort):
+    time, event, design = pwe_cohort(seed=2024)
     cox = CoxPHFitter().fit(design.assign(time=time, event=event), duration_col="time", event_col="event")
     settings = BayesSpec(intervals=4, draws=1000, tune=500, chains=2, seed=7, priors=PriorSpec(coef_sd=10.0))
     summary = summarize_pwe(fit_pwe(time, event, design, settings)).set_index("term")
@@ -321,8 +307,8 @@ def test_log_likelihood_is_per_patient_and_sums_to_model_likelihood(small_fit):
 
 
 @pytest.mark.parametrize("sampler", ["nutpie", "pymc"])
-def test_both_samplers_give_the_same_posterior_within_monte_carlo_error(sampler):
-    time, event, design = simulate_cohort(seed=11, n=300)
+def test_both_samplers_give_the_same_posterior_within_monte_carlo_error(sampler, pwe_cohort):
+    time, event, design = pwe_cohort(seed=11, n=300)
     settings = BayesSpec(intervals=4, draws=500, tune=500, chains=2, seed=5, sampler=sampler)
     fit = fit_pwe(time, event, design, settings)
     reference = fit_pwe(time, event, design, settings.model_copy(update={"sampler": "nutpie", "seed": 99}))
@@ -345,9 +331,11 @@ def test_low_bfmi_fails_the_convergence_rule():
     assert summarize_pwe(idata)["converged"].item()
 
 
-def test_step_parametrisation_follows_events_per_interval():
+def test_step_parametrisation_follows_events_per_interval(pwe_cohort):
     few = build_pwe_model(SMALL_TIME, SMALL_EVENT, SMALL_DESIGN, SMALL_SETTINGS)
     assert "baseline_steps_std" in few.initial_point()
-    time, event, design = simulate_cohort(seed=3, n=600)
+    time, event, design = pwe_cohort(seed=3, n=600)
     many = build_pwe_model(time, event, design, SMALL_SETTINGS)  # hundreds of events in 4 intervals
     assert "baseline_steps" in many.initial_point()
+    fixed = SMALL_SETTINGS.model_copy(update={"priors": PriorSpec(random_walk_sd=10.0, random_walk_sd_fixed=True)})
+    assert "baseline_levels" in build_pwe_model(time, event, design, fixed).initial_point()
