@@ -15,6 +15,7 @@ TRUE_INTERACTION = -0.3  # tests/models/conftest.py INTERACTION
 SETTINGS = BayesSpec(intervals=4, draws=400, tune=400, chains=2)
 
 
+@pytest.mark.slow
 @pytest.mark.sampling
 def test_ninety_percent_intervals_cover_the_true_interaction(pwe_cohort):
     covered, means = [], []

@@ -171,6 +171,7 @@ def test_zuma7_size_screen_runs_and_reports_its_diagnostics(horseshoe):
     print(found, horseshoe.notes)
 
 
+@pytest.mark.slow
 @pytest.mark.sampling
 def test_horseshoe_shrinks_the_nulls_and_finds_the_true_interactions(horseshoe, independent):
     shrunk, free = (fit.table.set_index("biomarker") for fit in (horseshoe, independent))
@@ -188,6 +189,7 @@ def test_horseshoe_shrinks_the_nulls_and_finds_the_true_interactions(horseshoe, 
     assert free["kappa"].isna().all()
 
 
+@pytest.mark.slow
 @pytest.mark.sampling
 def test_r2d2_shrinks_the_nulls_and_finds_the_true_interactions(cohort, independent):
     screen = fit_interaction_screen(*cohort, SCREEN.model_copy(update={"shrinkage": "r2d2"}))

@@ -67,6 +67,7 @@ def simulate(seed: int, n: int = 800) -> tuple[np.ndarray, ...]:
     return np.minimum(event_time, censor), (event_time <= censor).astype(float), arm, x
 
 
+@pytest.mark.slow
 @pytest.mark.sampling
 def test_band_covers_a_linear_interaction():
     time, event, arm, x = simulate(17)

@@ -213,6 +213,7 @@ def test_proportional_hazards_data_give_a_flat_effect(non_ph_fit):
     assert ((summary["hr_lower"] < 0.6) & (summary["hr_upper"] > 0.6)).all()
 
 
+@pytest.mark.slow
 @pytest.mark.sampling
 def test_pymc_sampler_fits_the_time_varying_model():
     settings = SETTINGS.model_copy(update={"sampler": "pymc", "draws": 50, "tune": 50})
