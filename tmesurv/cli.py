@@ -160,7 +160,7 @@ def power(
     ],
     out: OutOption,
     workers: Annotated[
-        int | None, typer.Option(min=1, help="Worker processes of the local Dask cluster [default: usable cores].")
+        int | None, typer.Option(min=1, help="Worker processes of the local Dask cluster (default: the usable cores).")
     ] = None,
     scheduler: Annotated[
         str | None, typer.Option(help="Address of a running Dask scheduler (e.g. tcp://host:8786) to use instead.")
@@ -176,9 +176,14 @@ def power(
 
 
 def _progress_bar(width: int = 30) -> Callable[[int, int], None]:
-    """A one-line text progress bar on stderr, for (done, total) counts of chunks."""
+    """A one-line text progress bar on stderr for (done, total) chunk counts, redrawn at each new percent."""
+    shown = [-1]
 
     def show(done: int, total: int) -> None:
+        percent = 100 * done // max(total, 1)
+        if percent == shown[0] and done < total:
+            return
+        shown[0] = percent
         filled = width * done // max(total, 1)
         typer.echo(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} chunks", nl=done >= total, err=True)
 
