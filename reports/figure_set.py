@@ -26,6 +26,7 @@ from tmesurv.reports.screen_figures import (
 )
 
 BOX_FEATURES = 6  # features with the smallest Kruskal-Wallis q drawn by response group
+BOX_VALUE_LABEL = "Value (feature's units)"  # the features of a screen mix log2 scores and raw measurements
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,7 @@ def _response_figures(
             order=(config.screens.response.level,),
             features=list(top["feature"]),
             kruskal_p=dict(zip(top["feature"], top["p"], strict=True)),
+            value_label=BOX_VALUE_LABEL,
         )
         figure.suptitle(f"Features by {column}, {arm_names[arm]} arm", parse_math=False)
         written += save_figure(figure, folder / f"response_boxes_{arm}")

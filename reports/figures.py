@@ -1,5 +1,9 @@
 """Kaplan-Meier figures (overall by arm, and arm x subgroup with a numbers-at-risk table), and figure output.
 
+The report's versions overlay the Bayesian posterior survival (median and 95% band of ``bayes_curves.csv``) on the
+Kaplan-Meier steps: :func:`km_arms_figure` with ``posterior``, and :func:`km_levels_figure`, a panel per level of a
+grouping with both arms in each.
+
 Every figure function returns a :class:`matplotlib.figure.Figure`; :func:`save_figure` writes it as PNG and SVG
 for a result folder and :func:`png_data_uri` embeds it in the HTML report. Figures are built with ``Figure``
 directly (the Agg renderer behind ``savefig``), never through ``pyplot``: no global figure registry to leak into,
@@ -19,8 +23,9 @@ import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure, SubFigure
 from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from tmesurv.cohort import CONTROL, TREATED
 from tmesurv.models.km import ALL_PATIENTS
@@ -37,7 +42,11 @@ Y_LABEL = "Survival probability"
 DPI = 110  # PNGs embedded in the HTML report
 FILE_DPI = 150  # PNG files next to the results
 FILE_FORMATS = ("png", "svg")
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 IN_SUBGROUP, NOT_IN_SUBGROUP = "in subgroup", "not in subgroup"  # levels of a combined subgroup
+KM_STYLE_LABEL = "Kaplan-Meier"
+POSTERIOR_STYLE_LABEL = "Bayesian posterior median, 95% band"
+STYLE_COLOUR = "#555555"
 
 
 @dataclass(frozen=True)
@@ -56,9 +65,15 @@ class _Curve:
     colour: str
     linestyle: str
     rows: pd.DataFrame
+    posterior: pd.DataFrame | None = None  # time, survival, lower, upper of the Bayesian posterior
 
 
-def km_figure(curves: pd.DataFrame, endpoint: str) -> FigureImage:
+def km_figure(
+    curves: pd.DataFrame,
+    endpoint: str,
+    posterior: pd.DataFrame | None = None,
+    arm_names: Mapping[str, str] | None = None,
+) -> FigureImage:
     """The overall Kaplan-Meier figure of one endpoint for the HTML report (:func:`km_arms_figure` as a PNG URI).
 
     Parameters
@@ -67,23 +82,91 @@ def km_figure(curves: pd.DataFrame, endpoint: str) -> FigureImage:
         Rows of ``km_curves.csv`` for this endpoint (see :func:`km_arms_figure`).
     endpoint
         Endpoint name, used in the title and the alt text.
+    posterior
+        Rows of ``bayes_curves.csv``, optional: the posterior survival of all patients is overlaid.
+    arm_names
+        Display name per arm value; default the raw values.
 
     Returns
     -------
     FigureImage
         The PNG as a ``data:`` URI, and alt text describing it.
     """
-    figure = km_arms_figure(curves, endpoint)
+    figure = km_arms_figure(curves, endpoint, arm_names, posterior)
     rows = _overall_rows(curves, endpoint)
     arms, step = ordered_arms(rows["arm"]), _step_of(at_risk_times(float(rows["time"].max())))
+    names = ", ".join(_arm_name(arm, arm_names) for arm in arms)
+    overlay = _has_rows(_overall_rows(posterior, endpoint)) if posterior is not None else False
+    bands = "the Bayesian posterior median and 95% band overlaid" if overlay else "confidence bands"
     alt = (
-        f"Kaplan-Meier curves of {endpoint} by arm ({', '.join(arms)}) with confidence bands; "
+        f"Kaplan-Meier curves of {endpoint} by arm ({names}) with {bands}; "
         f"numbers at risk every {step:g} months below the plot."
     )
     return FigureImage(src=png_data_uri(figure), alt=alt)
 
 
-def km_arms_figure(curves: pd.DataFrame, endpoint: str, arm_names: Mapping[str, str] | None = None) -> Figure:
+def km_levels_figure(
+    curves: pd.DataFrame,
+    endpoint: str,
+    grouping: str,
+    posterior: pd.DataFrame | None = None,
+    arm_names: Mapping[str, str] | None = None,
+) -> Figure:
+    """One Kaplan-Meier panel per level of a grouping, both arms in each, with the Bayesian posterior overlaid.
+
+    Parameters
+    ----------
+    curves
+        ``km_curves.csv``: ``endpoint, arm, subgroup, time, survival, lower, upper, at_risk`` (time in months).
+    endpoint
+        The endpoint to draw.
+    grouping
+        A biomarker or covariate (subgroups ``<grouping>=<level>``) or a combined subgroup (subgroups
+        ``<grouping>`` and ``not (<grouping>)``).
+    posterior
+        ``bayes_curves.csv`` (``endpoint, arm, subgroup, time, survival, lower, upper``), optional: the posterior
+        median and 95% band of each arm in each level that has them. Without it the Kaplan-Meier confidence bands
+        are drawn.
+    arm_names
+        Display name per arm value; default the raw values.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        A panel per level (titled with the subgroup) with its numbers at risk below; one legend; the same time
+        axis in every panel.
+
+    Raises
+    ------
+    ValueError
+        If ``curves`` has no rows of ``grouping`` for ``endpoint``.
+    """
+    rows = curves[curves["endpoint"] == endpoint]
+    subgroups = _grouping_subgroups(rows, endpoint, grouping)
+    drawn = [_arm_curves(rows, subgroup, posterior, endpoint, arm_names) for subgroup in subgroups]
+    span = max(float(c.rows["time"].max()) for panel in drawn for c in panel)
+    ncols = 2 if len(drawn) in (2, 4) else min(len(drawn), 3)
+    nrows = -(-len(drawn) // ncols)
+    labels = max(len(c.label) for panel in drawn for c in panel)
+    panel_height = 3.9 + 0.27 * max(len(panel) for panel in drawn)
+    figure = Figure(figsize=(ncols * (5.0 + 0.075 * labels), nrows * panel_height + 1.0), layout="constrained")
+    body, legend_row = figure.subfigures(2, 1, height_ratios=(nrows * panel_height + 0.5, 0.5))
+    panels = body.subfigures(nrows, ncols, squeeze=False).ravel()
+    for panel, subgroup, panel_curves in zip(panels, subgroups, drawn, strict=False):
+        _km_panel(panel, panel_curves, subgroup, span)
+    for panel in panels[len(drawn) :]:
+        panel.set_visible(False)
+    figure.suptitle(f"{endpoint} by arm within {grouping}", parse_math=False)
+    _figure_legend(legend_row, drawn[0], any(c.posterior is not None for panel in drawn for c in panel), "center")
+    return figure
+
+
+def km_arms_figure(
+    curves: pd.DataFrame,
+    endpoint: str,
+    arm_names: Mapping[str, str] | None = None,
+    posterior: pd.DataFrame | None = None,
+) -> Figure:
     """Kaplan-Meier curves of all patients by arm, with confidence bands and a numbers-at-risk table.
 
     Parameters
@@ -96,6 +179,9 @@ def km_arms_figure(curves: pd.DataFrame, endpoint: str, arm_names: Mapping[str, 
         Endpoint name, used in the title.
     arm_names
         Display name per arm value, e.g. ``{"treated": "axi-cel", "control": "SOC"}``; default the raw values.
+    posterior
+        ``bayes_curves.csv`` rows, optional: the posterior median and 95% band of all patients per arm are drawn
+        in place of the Kaplan-Meier confidence bands.
 
     Returns
     -------
@@ -110,11 +196,10 @@ def km_arms_figure(curves: pd.DataFrame, endpoint: str, arm_names: Mapping[str, 
     rows = _overall_rows(curves, endpoint)
     if rows.empty:
         raise ValueError(f"no Kaplan-Meier curves of all patients for endpoint '{endpoint}'")
-    drawn = [
-        _Curve(_arm_name(arm, arm_names), arm_colour(arm, index), "-", _sorted_by_time(rows[rows["arm"] == arm]))
-        for index, arm in enumerate(ordered_arms(rows["arm"]))
-    ]
-    return _km_layout(drawn, f"{endpoint}: Kaplan-Meier estimate", bands=True)
+    drawn = _arm_curves(rows, ALL_PATIENTS, posterior, endpoint, arm_names)
+    overlay = any(curve.posterior is not None for curve in drawn)
+    title = f"{endpoint}: Kaplan-Meier estimate" + (" and Bayesian posterior" if overlay else "")
+    return _km_layout(drawn, title, bands=True)
 
 
 def km_subgroup_figure(
@@ -269,6 +354,14 @@ def png_data_uri(figure: Figure) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def png_file_uri(path: Path) -> str | None:
+    """A PNG file as a ``data:image/png;base64,`` URI, or None if the file is not a PNG."""
+    content = Path(path).read_bytes()
+    if not content.startswith(PNG_SIGNATURE):
+        return None
+    return "data:image/png;base64," + base64.b64encode(content).decode("ascii")
+
+
 def _figure_writer(figure: Figure, fmt: str) -> Callable[[Path], None]:
     metadata = {"Software": None} if fmt == "png" else {"Date": None}  # no timestamps: same figure, same bytes
 
@@ -277,6 +370,43 @@ def _figure_writer(figure: Figure, fmt: str) -> Callable[[Path], None]:
             figure.savefig(temporary, format=fmt, dpi=FILE_DPI, metadata=metadata)
 
     return write
+
+
+def _arm_curves(
+    rows: pd.DataFrame,
+    subgroup: str,
+    posterior: pd.DataFrame | None,
+    endpoint: str,
+    arm_names: Mapping[str, str] | None,
+) -> list[_Curve]:
+    """One curve per arm of one subgroup, each with its posterior rows when ``posterior`` has them."""
+    rows = rows[rows["subgroup"] == subgroup] if "subgroup" in rows else rows
+    drawn = []
+    for index, arm in enumerate(ordered_arms(rows["arm"])):
+        band = None if posterior is None else _posterior_rows(posterior, endpoint, subgroup, arm)
+        curve = _sorted_by_time(rows[rows["arm"] == arm])
+        drawn.append(_Curve(_arm_name(arm, arm_names), arm_colour(arm, index), "-", curve, band))
+    return drawn
+
+
+def _posterior_rows(posterior: pd.DataFrame, endpoint: str, subgroup: str, arm: str) -> pd.DataFrame | None:
+    rows = posterior[
+        (posterior["endpoint"] == endpoint) & (posterior["subgroup"] == subgroup) & (posterior["arm"] == arm)
+    ]
+    return _sorted_by_time(rows) if _has_rows(rows) else None
+
+
+def _has_rows(rows: pd.DataFrame) -> bool:
+    return not rows.empty and bool(rows["survival"].notna().any())
+
+
+def _grouping_subgroups(rows: pd.DataFrame, endpoint: str, grouping: str) -> list[str]:
+    """The subgroups of ``grouping`` in table order, the combined subgroup before its complement."""
+    subgroups = [s for s in pd.unique(rows["subgroup"].dropna().astype(str)) if subgroup_level(s, grouping) is not None]
+    if not subgroups:
+        found = sorted(set(rows["subgroup"].dropna().astype(str)) - {ALL_PATIENTS})
+        raise ValueError(f"no {endpoint} curves for grouping '{grouping}'; subgroups in the table: {found}")
+    return sorted(subgroups, key=lambda s: subgroup_level(s, grouping) == NOT_IN_SUBGROUP)
 
 
 def _overall_rows(curves: pd.DataFrame, endpoint: str) -> pd.DataFrame:
@@ -304,15 +434,27 @@ def _step_of(times: np.ndarray) -> float:
 
 def _km_layout(curves: list[_Curve], title: str, bands: bool) -> Figure:
     """Curves above and their numbers at risk below, on a shared time axis."""
-    times = at_risk_times(max(float(c.rows["time"].max()) for c in curves))
+    overlay = any(curve.posterior is not None for curve in curves)
+    outside = len(curves) > 2 or overlay
     label_width = 0.075 * max(len(c.label) for c in curves)  # inches of at-risk row labels (or legend) at 9 pt
-    legend_width = label_width + 0.6 if len(curves) > 2 else 0.0
+    legend_width = max(label_width, 0.075 * len(POSTERIOR_STYLE_LABEL) if overlay else 0.0) + 0.6 if outside else 0.0
     figure = Figure(figsize=(6.6 + label_width + legend_width, 4.6 + 0.22 * len(curves)), layout="constrained")
-    ax_curves, ax_risk = figure.subplots(2, 1, sharex=True, height_ratios=(4.2, 0.45 + 0.27 * len(curves)))
-    _draw_curves(ax_curves, curves, times, bands)
-    ax_curves.set_title(title, parse_math=False)
-    _draw_at_risk(ax_risk, curves, times)
+    span = max(float(c.rows["time"].max()) for c in curves)
+    _km_panel(figure, curves, title, span, bands=bands)
+    if outside:
+        _figure_legend(figure, curves, overlay, "outside right upper")
+    else:
+        _legend(figure.get_axes()[0], curves)
     return figure
+
+
+def _km_panel(container: Figure | SubFigure, curves: list[_Curve], title: str, span: float, bands: bool = True) -> None:
+    """Curves (with the Kaplan-Meier bands where no posterior is drawn) above, numbers at risk below."""
+    times = at_risk_times(span)
+    ax_curves, ax_risk = container.subplots(2, 1, sharex=True, height_ratios=(4.2, 0.45 + 0.27 * len(curves)))
+    _draw_curves(ax_curves, curves, times, bands)
+    ax_curves.set_title(title, parse_math=False, fontsize=10)
+    _draw_at_risk(ax_risk, curves, times)
 
 
 def _draw_curves(ax: Axes, curves: list[_Curve], times: np.ndarray, bands: bool) -> None:
@@ -320,7 +462,9 @@ def _draw_curves(ax: Axes, curves: list[_Curve], times: np.ndarray, bands: bool)
         time = curve.rows["time"].to_numpy(dtype=float)
         survival = curve.rows["survival"].to_numpy(dtype=float)
         ax.step(time, survival, where="post", color=curve.colour, linestyle=curve.linestyle, linewidth=1.6)
-        if bands:
+        if curve.posterior is not None:
+            _draw_posterior(ax, curve)
+        elif bands:
             lower, upper = curve.rows["lower"].to_numpy(dtype=float), curve.rows["upper"].to_numpy(dtype=float)
             ax.fill_between(time, lower, upper, step="post", color=curve.colour, alpha=0.18, linewidth=0)
     span = max(float(times[-1]), max(float(c.rows["time"].max()) for c in curves))
@@ -330,17 +474,43 @@ def _draw_curves(ax: Axes, curves: list[_Curve], times: np.ndarray, bands: bool)
     ax.set_ylabel(Y_LABEL)
     ax.grid(color="#e5e5e5", linewidth=0.8)
     ax.spines[["top", "right"]].set_visible(False)
-    _legend(ax, curves)
+
+
+def _draw_posterior(ax: Axes, curve: _Curve) -> None:
+    """The posterior median as a dashed line over its 95% band, in the curve's colour."""
+    rows = curve.posterior
+    time = rows["time"].to_numpy(dtype=float)
+    ax.fill_between(
+        time,
+        rows["lower"].to_numpy(dtype=float),
+        rows["upper"].to_numpy(dtype=float),
+        color=curve.colour,
+        alpha=0.16,
+        linewidth=0,
+    )
+    ax.plot(time, rows["survival"].to_numpy(dtype=float), color=curve.colour, linestyle="--", linewidth=1.1)
+
+
+def _figure_legend(figure: Figure | SubFigure, curves: list[_Curve], overlay: bool, loc: str) -> None:
+    """One legend for the figure: a line per curve, then (with a posterior) what solid and dashed mean."""
+    handles = [Line2D([], [], color=c.colour, linestyle=c.linestyle, linewidth=1.6) for c in curves]
+    labels = [c.label for c in curves]
+    if overlay:
+        handles += [
+            Line2D([], [], color=STYLE_COLOUR, linewidth=1.6),
+            (Patch(color=STYLE_COLOUR, alpha=0.2, linewidth=0), Line2D([], [], color=STYLE_COLOUR, linestyle="--")),
+        ]
+        labels += [KM_STYLE_LABEL, POSTERIOR_STYLE_LABEL]
+    ncols = len(handles) if loc == "center" else 1
+    legend = figure.legend(handles, labels, loc=loc, frameon=False, fontsize=9, ncols=ncols)
+    for text in legend.get_texts():
+        text.set_parse_math(False)
 
 
 def _legend(ax: Axes, curves: list[_Curve]) -> None:
-    """Two curves: a legend inside the plot; more: outside on the right, where it cannot hide a curve."""
+    """Up to two curves without a posterior: a legend inside the plot."""
     handles = [Line2D([], [], color=c.colour, linestyle=c.linestyle, linewidth=1.6) for c in curves]
-    labels = [c.label for c in curves]
-    if len(curves) <= 2:
-        legend = ax.legend(handles, labels, loc="best", frameon=False, fontsize=9)
-    else:
-        legend = ax.figure.legend(handles, labels, loc="outside right upper", frameon=False, fontsize=9)
+    legend = ax.legend(handles, [c.label for c in curves], loc="best", frameon=False, fontsize=9)
     for text in legend.get_texts():
         text.set_parse_math(False)
 

@@ -1,14 +1,16 @@
 """Read a result folder: which result files are there, checked against the columns the report needs.
 
-Each file is optional. A file that is present but malformed (missing columns, text in a numeric column, a
-duplicated key, a run.json that is not JSON) is an :class:`~tmesurv.errors.InputError` naming file, column and
-rows.
+Each file is optional. A file of ``tmesurv cox`` or ``tmesurv bayes`` that is present but malformed (missing
+columns, text in a numeric column, a duplicated key, a run.json that is not JSON) is an
+:class:`~tmesurv.errors.InputError` naming file, column and rows. The files of ``tmesurv validate`` and
+``tmesurv power`` are read leniently: without the columns their section needs, the section is left out and the
+report says why (:attr:`Results.notes`). Figures are the PNG files of ``figures/`` and of the folder itself.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -31,11 +33,23 @@ class ResultFile:
     numbers: tuple[str, ...] = ()
     flags: tuple[str, ...] = ()
     unique: tuple[str, ...] = ()
+    optional_numbers: tuple[str, ...] = ()
+    optional_text: tuple[str, ...] = ()
 
     @property
     def columns(self) -> tuple[str, ...]:
         """Every column the report needs, in contract order."""
         return self.text + self.numbers + self.flags
+
+    @property
+    def all_text(self) -> tuple[str, ...]:
+        """Required and optional text columns."""
+        return self.text + self.optional_text
+
+    @property
+    def all_numbers(self) -> tuple[str, ...]:
+        """Required and optional number columns."""
+        return self.numbers + self.optional_numbers
 
 
 COHORT = ResultFile("cohort.csv", ("arm",), ("patients", "events", "median_follow_up"), unique=("arm",))
@@ -53,6 +67,7 @@ COX = ResultFile(
     TERM_KEYS,
     ("n", "events", "coef", "se", "hr", "hr_lower", "hr_upper", "p"),
     unique=TERM_KEYS,
+    optional_numbers=("n_treated", "events_treated", "n_control", "events_control"),
 )
 BAYES = ResultFile(
     "bayes.csv",
@@ -60,7 +75,48 @@ BAYES = ResultFile(
     ("mean", "sd", "hr_mean", "hr_lower", "hr_upper", "prob_hr_below_1", "r_hat", "ess_bulk"),
     flags=("converged",),
     unique=TERM_KEYS,
+    optional_numbers=("ess_tail", "bfmi_min", "divergences"),
 )
+INTERACTIONS = ResultFile(
+    "interactions.csv",
+    ("endpoint", "grouping", "scale"),
+    ("wald_p", "lrt_p"),
+    unique=("endpoint", "grouping", "scale"),
+    optional_numbers=("n", "events", "df", "wald_chisq", "lrt_chisq"),
+    optional_text=("rule",),
+)
+BAYES_CURVES = ResultFile("bayes_curves.csv", ("endpoint", "arm", "subgroup"), ("time", "survival", "lower", "upper"))
+BAYES_SURVIVAL = ResultFile(
+    "bayes_survival.csv", ("endpoint", "subgroup", "arm", "statistic"), ("time", "estimate", "lower", "upper")
+)
+VALIDATION = ResultFile(
+    "validation.csv",
+    ("metric",),
+    ("estimate",),
+    optional_numbers=("horizon", "lower", "upper", "n", "events"),
+    optional_text=("model", "group", "note"),
+)
+POWER_SETTINGS = ("design", "n", "interaction_hr", "prognostic_hr", "prevalence", "follow_up", "dropout_per_year")
+POWER = ResultFile(
+    "power.csv",
+    ("method",),
+    ("power",),
+    optional_numbers=(
+        "n",
+        "interaction_hr",
+        "prognostic_hr",
+        "prevalence",
+        "follow_up",
+        "dropout_per_year",
+        "power_mcse",
+        "mean_events",
+        "analytic_power",
+        "failed_share",
+        "flagged_share",
+    ),
+    optional_text=("design",),
+)
+FIGURE_FOLDER = "figures"
 
 
 @dataclass(frozen=True)
@@ -70,6 +126,7 @@ class RunInfo:
     version: str
     config_hash: str
     seed: int | None
+    config: dict
     config_json: str
     commands: tuple[str, ...]
 
@@ -78,7 +135,9 @@ class RunInfo:
 class Results:
     """The contents of a result folder; None for each file that is absent.
 
-    Flag columns (``bayes.converged``) hold 1.0 (true), 0.0 (false) or NaN (blank).
+    Flag columns (``bayes.converged``) hold 1.0 (true), 0.0 (false) or NaN (blank); optional columns absent from
+    a file are there as blanks. ``figures`` maps a PNG's file name (without suffix) to its path; ``notes`` say which
+    present files the report could not use, and why.
     """
 
     name: str
@@ -89,6 +148,13 @@ class Results:
     km: pd.DataFrame | None
     cox: pd.DataFrame | None
     bayes: pd.DataFrame | None
+    interactions: pd.DataFrame | None = None
+    bayes_curves: pd.DataFrame | None = None
+    bayes_survival: pd.DataFrame | None = None
+    validation: pd.DataFrame | None = None
+    power: pd.DataFrame | None = None
+    figures: dict[str, Path] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
 
 def read_results(result_dir: Path) -> Results:
@@ -112,6 +178,7 @@ def read_results(result_dir: Path) -> Results:
     result_dir = Path(result_dir)
     if not result_dir.is_dir():
         raise InputError(f"result folder '{result_dir}' does not exist; give the output folder of a tmesurv run.")
+    notes: list[str] = []
     return Results(
         name=result_dir.resolve().name,
         run=read_run(result_dir / "run.json"),
@@ -121,7 +188,54 @@ def read_results(result_dir: Path) -> Results:
         km=read_result_csv(result_dir, KM),
         cox=read_result_csv(result_dir, COX),
         bayes=read_result_csv(result_dir, BAYES),
+        interactions=read_result_csv(result_dir, INTERACTIONS),
+        bayes_curves=read_result_csv(result_dir, BAYES_CURVES),
+        bayes_survival=read_result_csv(result_dir, BAYES_SURVIVAL),
+        validation=read_lenient_csv(result_dir, VALIDATION, notes),
+        power=read_lenient_csv(result_dir, POWER, notes),
+        figures=find_figures(result_dir),
+        notes=tuple(notes),
     )
+
+
+def read_lenient_csv(result_dir: Path, spec: ResultFile, notes: list[str]) -> pd.DataFrame | None:
+    """Read a result CSV of another command; None, with a note, when it cannot be used.
+
+    Parameters
+    ----------
+    result_dir
+        The result folder.
+    spec
+        The columns its report section needs (required) and can show (optional).
+    notes
+        Gets one line per file that is present but left out: missing columns, no rows, or not readable.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        As :func:`read_result_csv`, without the rows whose required numbers are blank or not numbers.
+    """
+    try:
+        frame = read_result_csv(result_dir, spec)
+    except InputError as error:
+        notes.append(f"{spec.name} is left out: {error}")
+        return None
+    if frame is None:
+        return None
+    frame = frame.dropna(subset=list(spec.numbers)).reset_index(drop=True)
+    if frame.empty:
+        notes.append(f"{spec.name} is left out: it has no rows with a value in {', '.join(spec.numbers)}.")
+        return None
+    return frame
+
+
+def find_figures(result_dir: Path) -> dict[str, Path]:
+    """The PNG figures of a result folder: ``figures/*.png`` and ``*.png`` beside the tables, by file stem.
+
+    A stem found in both places is taken from ``figures/``.
+    """
+    found = {path.stem: path for path in sorted(Path(result_dir).glob("*.png"))}
+    return found | {path.stem: path for path in sorted((Path(result_dir) / FIGURE_FOLDER).glob("*.png"))}
 
 
 def read_result_csv(result_dir: Path, spec: ResultFile) -> pd.DataFrame | None:
@@ -149,7 +263,10 @@ def read_result_csv(result_dir: Path, spec: ResultFile) -> pd.DataFrame | None:
             f"file '{path}' has no column(s) {', '.join(missing)}; its columns are: "
             f"{', '.join(map(str, frame.columns))}. Rerun the analysis that writes it, or remove the file."
         )
-    for column in spec.numbers:
+    for column in spec.optional_numbers + spec.optional_text:
+        if column not in frame.columns:
+            frame[column] = np.nan
+    for column in spec.all_numbers:
         frame[column] = _numbers(frame[column], path, column)
     for column in spec.flags:
         frame[column] = _flags(frame[column], path, column)
@@ -172,19 +289,20 @@ def read_run(path: Path) -> RunInfo | None:
         version=str(run.get("tmesurv_version", "")),
         config_hash=str(run.get("config_hash", "")),
         seed=run.get("seed"),
+        config=run.get("config") if isinstance(run.get("config"), dict) else {},
         config_json=json.dumps(run.get("config", {}), indent=2, sort_keys=True, ensure_ascii=False),
         commands=tuple(_command_text(command) for command in commands),
     )
 
 
 def _read_csv(path: Path, spec: ResultFile) -> pd.DataFrame:
-    na_values = {column: list(NUMBER_NA) for column in spec.numbers} | {
-        column: [""] for column in spec.text + spec.flags
+    na_values = {column: list(NUMBER_NA) for column in spec.all_numbers} | {
+        column: [""] for column in spec.all_text + spec.flags
     }
     try:
         return pd.read_csv(
             path,
-            dtype={column: str for column in spec.text + spec.flags},
+            dtype={column: str for column in spec.all_text + spec.flags},
             keep_default_na=False,
             na_values=na_values,
         )

@@ -30,6 +30,8 @@ NOT_RECORDED = "not recorded"
 TITLE_CHARS = 34  # characters of a feature name per title line in a box-plot panel
 NAMED = "{named}"  # placeholder in the volcano note
 LOADING_COLOURS = ("#555555", "#bbbbbb")  # greys: distinct from the group colours of the score panel
+# features may mix log2 scores and raw values
+MEDIAN_DIFFERENCE_LABEL = "Difference in medians (feature units; log2 fold change for log2 scores)"
 HEATMAP_CMAP = "RdBu_r"  # diverging, red-blue: readable with the common colour-vision deficiencies
 LABEL_OFFSETS = (  # (dx, dy) in points and alignment, nearest positions first; a leader line joins name and point
     (7, 5, "left", "bottom"),
@@ -53,9 +55,9 @@ def volcano_figure(screen: pd.DataFrame, title: str, q_threshold: float = 0.05, 
     ----------
     screen
         A screen table with ``feature, p, q`` and the effect: ``hr`` (or ``coef``, a log hazard ratio) of a Cox
-        screen, drawn as log2 of the hazard ratio; else ``median_difference`` of a rank-sum screen (the log2 fold
-        change of the medians of log2-scale scores). Rows with a NaN effect or P are not drawn and are counted in
-        a note.
+        screen, drawn as log2 of the hazard ratio; else ``median_difference`` of a rank-sum screen (in the
+        feature's units: the log2 fold change of the medians for log2-scale scores). Rows with a NaN effect or P
+        are not drawn and are counted in a note.
     title
         Figure title.
     q_threshold
@@ -333,7 +335,7 @@ def _volcano_effect(screen: pd.DataFrame) -> tuple[np.ndarray, str]:
     if "coef" in screen:
         return screen["coef"].to_numpy(dtype=float) / np.log(2.0), "log2 hazard ratio"
     if "median_difference" in screen:
-        return screen["median_difference"].to_numpy(dtype=float), "Difference in medians (log2 fold change)"
+        return screen["median_difference"].to_numpy(dtype=float), MEDIAN_DIFFERENCE_LABEL
     raise ValueError(f"a volcano plot needs an 'hr', 'coef' or 'median_difference' column; got {list(screen.columns)}")
 
 

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from tmesurv.cohort import CONTROL, TREATED
 from tmesurv.reports.figures import ordered_arms
+from tmesurv.reports.forest import OVERALL, split_subgroup, treatment_rows
 from tmesurv.reports.results import TERM_KEYS
 
 P_FLOOR = 0.001
@@ -30,10 +32,11 @@ class Column:
 
 @dataclass(frozen=True)
 class Row:
-    """One table row of formatted cells; ``flagged`` rows are highlighted."""
+    """One table row of formatted cells; ``flagged`` rows are highlighted, ``header`` rows head a group of rows."""
 
     cells: tuple[str, ...]
     flagged: bool = False
+    header: bool = False
 
 
 @dataclass(frozen=True)
@@ -57,13 +60,15 @@ class Comparison:
     n_unconverged: int
 
 
-def cohort_table(cohort: pd.DataFrame) -> Table:
+def cohort_table(cohort: pd.DataFrame, arm_names: dict[str, str] | None = None) -> Table:
     """CONSORT-style counts per arm (patients, events, median follow-up) with a total row.
 
     Parameters
     ----------
     cohort
         ``cohort.csv``: ``arm, patients, events, median_follow_up``.
+    arm_names
+        Display name per arm value (see :func:`arm_label`).
 
     Returns
     -------
@@ -73,7 +78,7 @@ def cohort_table(cohort: pd.DataFrame) -> Table:
     order = {arm: index for index, arm in enumerate(ordered_arms(cohort["arm"]))}
     cohort = cohort.sort_values("arm", key=lambda arms: arms.map(order), kind="stable")
     rows = [
-        Row((arm, format_count(patients), format_count(events), format_number(follow_up, 1)))
+        Row((arm_label(arm, arm_names), format_count(patients), format_count(events), format_number(follow_up, 1)))
         for arm, patients, events, follow_up in cohort[["arm", "patients", "events", "median_follow_up"]].itertuples(
             index=False
         )
@@ -115,13 +120,15 @@ def exclusions_table(exclusions: pd.DataFrame) -> Table:
     return Table(columns, tuple(rows), caption=caption, empty_text="No patients were excluded.")
 
 
-def km_summary_table(km: pd.DataFrame) -> Table:
+def km_summary_table(km: pd.DataFrame, arm_names: dict[str, str] | None = None) -> Table:
     """Kaplan-Meier medians and landmark survival with their confidence intervals.
 
     Parameters
     ----------
     km
         ``km.csv``: ``endpoint, arm, statistic, time, estimate, lower, upper, n, events, ci_method``.
+    arm_names
+        Display name per arm value (see :func:`arm_label`).
 
     Returns
     -------
@@ -130,7 +137,7 @@ def km_summary_table(km: pd.DataFrame) -> Table:
     """
     methods = [str(method) for method in pd.unique(km["ci_method"].dropna())]
     several_methods = len(methods) > 1
-    rows = [_km_row(record, several_methods) for record in km.to_dict("records")]
+    rows = [_km_row(record, several_methods, arm_names) for record in km.to_dict("records")]
     columns = (
         Column("Endpoint"),
         Column("Arm"),
@@ -178,6 +185,77 @@ def comparison(cox: pd.DataFrame | None, bayes: pd.DataFrame | None) -> Comparis
     return Comparison(_comparison_heading(cox, bayes), table, n_bayes, sum(row.flagged for row in rows))
 
 
+def forest_table(
+    cox: pd.DataFrame | None,
+    bayes: pd.DataFrame | None,
+    endpoint: str,
+    interactions: pd.DataFrame | None = None,
+    arm_names: dict[str, str] | None = None,
+) -> Table:
+    """The forest plot as a table: per subgroup the events of each arm, the Cox and the Bayesian hazard ratio.
+
+    Parameters
+    ----------
+    cox, bayes
+        ``cox.csv`` and ``bayes.csv`` (either may be None): the rows of term ``arm`` of analysis ``treatment``
+        (subgroup ``all``) and ``subgroup``.
+    endpoint
+        The endpoint.
+    interactions
+        ``interactions.csv``, optional: the likelihood-ratio P of each grouping's levels on its header row.
+    arm_names
+        Display name per arm value.
+
+    Returns
+    -------
+    Table
+        The overall row, then per grouping a header row and a row per level; unconverged Bayesian fits flagged.
+    """
+    names = {TREATED: TREATED, CONTROL: CONTROL} | dict(arm_names or {})
+    cox_rows, bayes_rows = treatment_rows(cox, endpoint), treatment_rows(bayes, endpoint)
+    p_values = _groups_p(interactions, endpoint)
+    keys = list(dict.fromkeys([*cox_rows, *bayes_rows]))
+    overall = ("treatment", "all")
+    rows = [_forest_table_row(OVERALL, cox_rows.get(overall), bayes_rows.get(overall))] if overall in keys else []
+    split = {key: split_subgroup(key[1], p_values) for key in keys if key != overall}
+    for grouping in dict.fromkeys(name for name, _ in split.values()):
+        p_text = format_p(p_values.get(grouping))
+        rows.append(Row((grouping, "", "", "", "", "", "", "", p_text), header=True))
+        rows += [
+            _forest_table_row(level, cox_rows.get(key), bayes_rows.get(key))
+            for key, (name, level) in split.items()
+            if name == grouping
+        ]
+    columns = (
+        Column("Subgroup"),
+        Column(f"{names[TREATED]} events/N", numeric=True),
+        Column(f"{names[CONTROL]} events/N", numeric=True),
+        Column("HR (95% CI)", numeric=True),
+        Column("Wald P", numeric=True),
+        Column("Mean HR (95% CrI)", numeric=True),
+        Column("P(HR<1)", numeric=True),
+        Column("Diagnostics", badge=True),
+        Column("P interaction (LRT)", numeric=True),
+    )
+    has_cox, has_bayes, has_p = cox is not None, bayes is not None, bool(p_values)
+    keep = (True, has_cox, has_cox, has_cox, has_cox, has_bayes, has_bayes, has_bayes, has_p)
+    columns = tuple(column for column, kept in zip(columns, keep, strict=True) if kept)
+    rows = [Row(tuple(c for c, kept in zip(r.cells, keep, strict=True) if kept), r.flagged, r.header) for r in rows]
+    groups = ((("", 3), ("Cox", 2)) if has_cox else (("", 1),)) + ((("Bayesian (posterior)", 3),) if has_bayes else ())
+    groups += (("", 1),) if has_p else ()
+    caption = f"Hazard ratio of {names[TREATED]} vs {names[CONTROL]} within each subgroup."
+    if has_cox:
+        caption += " Cox: 95% Wald confidence interval and Wald P."
+    if has_bayes:
+        caption += (
+            " Bayesian: posterior mean with 95% equal-tailed credible interval, and the posterior probability that "
+            "the hazard ratio is below 1."
+        )
+    if has_p:
+        caption += " P interaction: likelihood-ratio test of the treatment-by-grouping interaction (its levels)."
+    return Table(columns, tuple(rows), groups=groups, caption=caption)
+
+
 def join_on_terms(frames: dict[str, pd.DataFrame | None]) -> pd.DataFrame:
     """Outer-join result frames on :data:`TERM_KEYS`, keeping first-seen key order.
 
@@ -197,6 +275,12 @@ def join_on_terms(frames: dict[str, pd.DataFrame | None]) -> pd.DataFrame:
     for frame in keyed:
         joined = joined.merge(frame, on=list(TERM_KEYS), how="left")
     return joined
+
+
+def arm_label(arm: object, arm_names: dict[str, str] | None) -> str:
+    """An arm as shown: ``axi-cel (treated)`` when the data's name is known, else the arm value."""
+    name = (arm_names or {}).get(str(arm))
+    return f"{name} ({arm})" if name and name != arm else str(arm)
 
 
 def format_number(value: object, digits: int) -> str:
@@ -241,7 +325,39 @@ def format_probability(probability: object) -> str:
     return ">0.99" if value > 0.995 else f"{value:.2f}"
 
 
-def _km_row(record: dict, several_methods: bool) -> Row:
+def _groups_p(interactions: pd.DataFrame | None, endpoint: str) -> dict[str, float]:
+    if interactions is None:
+        return {}
+    rows = interactions[(interactions["endpoint"] == endpoint) & (interactions["scale"] == "groups")]
+    return dict(zip(rows["grouping"].astype(str), rows["lrt_p"].astype(float), strict=True))
+
+
+def _forest_table_row(label: str, cox: pd.Series | None, bayes: pd.Series | None) -> Row:
+    cox_cells = ("", "", "", "")
+    if cox is not None:
+        cox_cells = (
+            _events(cox.get("events_treated"), cox.get("n_treated")),
+            _events(cox.get("events_control"), cox.get("n_control")),
+            format_interval(cox["hr"], cox["hr_lower"], cox["hr_upper"], digits=2, missing="NE"),
+            format_p(cox["p"]),
+        )
+    bayes_cells, flagged = ("", "", ""), False
+    if bayes is not None:
+        flagged = bool(bayes["converged"] == 0)
+        bayes_cells = (
+            format_interval(bayes["hr_mean"], bayes["hr_lower"], bayes["hr_upper"], digits=2),
+            format_probability(bayes["prob_hr_below_1"]),
+            NOT_CONVERGED if flagged else "",
+        )
+    return Row((label, *cox_cells[:2], *cox_cells[2:], *bayes_cells, ""), flagged=flagged)
+
+
+def _events(events: object, n: object) -> str:
+    events_text, n_text = format_count(events), format_count(n)
+    return f"{events_text}/{n_text}" if events_text and n_text else ""
+
+
+def _km_row(record: dict, several_methods: bool, arm_names: dict[str, str] | None) -> Row:
     is_median = record["statistic"] == "median"
     estimate = format_interval(
         record["estimate"],
@@ -252,7 +368,7 @@ def _km_row(record: dict, several_methods: bool) -> Row:
     )
     cells = (
         record["endpoint"],
-        record["arm"],
+        arm_label(record["arm"], arm_names),
         _statistic_label(record["statistic"], record["time"]),
         estimate,
         format_count(record["n"]),

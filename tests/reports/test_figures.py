@@ -14,7 +14,7 @@ from matplotlib.text import Annotation, Text
 from scipy.cluster import hierarchy
 
 from tmesurv import outputs
-from tmesurv.reports import figures, forest, screen_figures
+from tmesurv.reports import effect_figures, figures, forest, screen_figures
 
 XSS = "<script>alert(1)</script>"
 MATH = "$x^{"  # unbalanced mathtext: must be drawn literally
@@ -312,7 +312,7 @@ def test_volcano_cox_screen_highlights_and_names_without_overlap() -> None:
 def test_volcano_rank_sum_screen_uses_median_difference() -> None:
     screen = screen_table().drop(columns=["coef", "hr"]).assign(median_difference=np.linspace(-1, 1, 46))
     figure = screen_figures.volcano_figure(screen, "rank-sum", q_threshold=0.0)
-    assert figure.get_axes()[0].get_xlabel() == "Difference in medians (log2 fold change)"
+    assert figure.get_axes()[0].get_xlabel() == screen_figures.MEDIAN_DIFFERENCE_LABEL
     assert not [c for c in figure.get_axes()[0].get_children() if isinstance(c, Annotation)]
 
 
@@ -420,3 +420,101 @@ def test_every_figure_labels_its_axes(name: str, cox: pd.DataFrame) -> None:
         "pca": lambda: screen_figures.pca_figure(*pca_tables()),
     }
     assert_axes_labelled(build[name]())
+
+
+def bayes_rows(cox: pd.DataFrame) -> pd.DataFrame:
+    """Bayesian estimates of the same treatment and subgroup rows, one fit not converged."""
+    rows = cox[cox["term"] == "arm"].copy()
+    rows = rows.assign(hr_mean=rows["hr"] * 1.05, converged=1.0)
+    rows.loc[rows["subgroup"] == "b_cell_ges=high", "converged"] = 0.0
+    return rows[["endpoint", "analysis", "subgroup", "term", "hr_mean", "hr_lower", "hr_upper", "converged"]]
+
+
+def test_forest_with_bayes_draws_a_dodged_pair_on_one_axis(cox: pd.DataFrame) -> None:
+    figure = forest.forest_figure(cox, "efs", arm_names=ARM_NAMES, bayes=bayes_rows(cox))
+    drawn = texts(figure)
+    assert "Cox HR\n(95% CI)" in drawn
+    assert "Bayesian HR\n(95% CrI)" in drawn
+    assert "0.37 (0.21\u20130.56) \u2020" in drawn  # b_cell_ges=high: posterior mean 0.35 x 1.05, not converged
+    assert "0.35 (0.21\u20130.56)" in drawn  # its Cox estimate
+    assert forest.COX_LABEL in drawn
+    assert forest.BAYES_LABEL in drawn
+    assert forest.UNCONVERGED_LABEL in drawn
+    plot = figure.get_axes()[3]
+    heights = {round(line.get_ydata()[0], 2) for line in plot.get_lines() if len(line.get_ydata()) == 1}
+    assert {-forest.DODGE, forest.DODGE} <= {round(h, 2) for h in heights}  # overall row: Cox above, Bayes below
+    hollow = [line for line in plot.get_lines() if line.get_markerfacecolor() == "white"]
+    assert len(hollow) == 1
+    assert plot.get_xlabel() == "Hazard ratio (log scale)"
+
+
+def test_forest_with_bayes_only(cox: pd.DataFrame) -> None:
+    drawn = texts(forest.forest_figure(None, "efs", bayes=bayes_rows(cox)))
+    assert "Bayesian HR\n(95% CrI)" in drawn
+    assert "HR (95% CI)" not in drawn
+    assert "Cox HR\n(95% CI)" not in drawn
+
+
+def test_km_levels_figure_panels_with_posterior_bands(km_curves: pd.DataFrame) -> None:
+    posterior = km_curves[km_curves["subgroup"] == "b_cell_ges=high"].drop(columns="at_risk")
+    figure = figures.km_levels_figure(km_curves, "efs", "b_cell_ges", posterior, ARM_NAMES)
+    panels = figure.subfigs[0].subfigs
+    assert [panel.get_axes()[0].get_title() for panel in panels] == ["b_cell_ges=low", "b_cell_ges=high"]
+    low, high = (panel.get_axes()[0] for panel in panels)
+    assert len(low.get_lines()) == 2  # the Kaplan-Meier steps only
+    assert len(high.get_lines()) == 4  # and a dashed posterior median per arm
+    assert [line.get_linestyle() for line in high.get_lines()].count("--") == 2
+    for panel in panels:
+        curves_ax, risk_ax = panel.get_axes()
+        assert curves_ax.get_ylabel() == figures.Y_LABEL
+        assert risk_ax.get_xlabel() == figures.X_LABEL
+    legend = [t.get_text() for t in figure.subfigs[1].legends[0].get_texts()]
+    assert legend == ["axi-cel", "SOC", figures.KM_STYLE_LABEL, figures.POSTERIOR_STYLE_LABEL]
+
+
+def test_km_levels_figure_quartiles_and_odd_names(km_curves: pd.DataFrame) -> None:
+    quartiles = figures.km_levels_figure(km_curves, "efs", "diagtime")
+    assert len(quartiles.subfigs[0].subfigs) == 4
+    combined = figures.km_levels_figure(km_curves, "efs", "cd19_hscore=low & sii=high")
+    titles = [panel.get_axes()[0].get_title() for panel in combined.subfigs[0].subfigs]
+    assert titles == ["cd19_hscore=low & sii=high", "not (cd19_hscore=low & sii=high)"]
+    odd = figures.km_levels_figure(km_curves, "efs", MATH)
+    assert f"{MATH}={XSS}" in texts(odd)
+    with pytest.raises(ValueError, match="grouping 'sii'"):
+        figures.km_levels_figure(km_curves, "efs", "sii")
+
+
+def treatment_at(biomarker: str, converged: float = 1.0) -> pd.DataFrame:
+    values, hrs = (-0.6, 0.0, 0.5), (0.8, 0.5, 0.3)
+    return pd.DataFrame(
+        {
+            "endpoint": "efs",
+            "analysis": "treatment_at",
+            "subgroup": [f"{biomarker}={value:g}" for value in values],
+            "term": "arm",
+            "hr_mean": hrs,
+            "hr_lower": [hr * 0.7 for hr in hrs],
+            "hr_upper": [hr * 1.4 for hr in hrs],
+            "converged": converged,
+        }
+    )
+
+
+def test_treatment_effect_figure_labels_axes_and_overlays_cox(cox: pd.DataFrame) -> None:
+    bayes = pd.concat([treatment_at("b_cell_ges"), treatment_at(XSS, converged=0.0)], ignore_index=True)
+    interaction = cox[cox["analysis"] == "interaction"].assign(subgroup="b_cell_ges")
+    arm = interaction.assign(term="arm", coef=-0.5)
+    effect_figure = effect_figures.treatment_effect_figure(bayes, "efs", pd.concat([interaction, arm]), ARM_NAMES)
+    first, second = effect_figure.get_axes()
+    assert first.get_yscale() == "log"
+    assert first.get_xlabel() == "b_cell_ges (value in the data's units)"
+    assert first.get_ylabel() == "Treatment HR, axi-cel vs SOC\n(log scale)"
+    assert second.get_title() == XSS
+    assert any(line.get_linestyle() == "--" for line in first.get_lines())  # the Cox point estimate
+    assert not any(line.get_linestyle() == "--" for line in second.get_lines())
+    legend = [t.get_text() for t in effect_figure.legends[0].get_texts()]
+    assert legend[1] == "Cox interaction model: point estimate"
+    assert "not converged" in legend[2]
+    assert_axes_labelled(effect_figure)
+    with pytest.raises(ValueError, match="no treatment_at rows for endpoint 'os'"):
+        effect_figures.treatment_effect_figure(bayes, "os")

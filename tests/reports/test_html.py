@@ -1,248 +1,257 @@
-"""The HTML report: self-contained, escaped, sections by file, atomic."""
+"""The HTML report: self-contained, escaped, a section per result file, atomic."""
 
 from __future__ import annotations
 
 import json
 import re
+from importlib import metadata
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
 
 from tmesurv import outputs
 from tmesurv.errors import InputError
-from tmesurv.reports import figures, html
+from tmesurv.reports import figures, html, methods, posterior_tables
 
 XSS = "<script>alert(1)</script>"
-
-COX_HEADER = "endpoint,analysis,subgroup,term,n,events,coef,se,hr,hr_lower,hr_upper,p"
-BAYES_HEADER = (
-    "endpoint,analysis,subgroup,term,mean,sd,hr_mean,hr_lower,hr_upper,prob_hr_below_1,r_hat,ess_bulk,converged"
-)
-
-
-def write(folder: Path, name: str, *lines: str) -> None:
-    (folder / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
-def write_cox(folder: Path) -> None:
-    write(
-        folder,
-        "cox.csv",
-        COX_HEADER,
-        "pfs,overall,,treatment,200,120,-0.4,0.18,0.670,0.471,0.953,0.0262",
-        "pfs,interaction,,treatment:PD-L1,200,120,-0.6,0.25,0.549,0.336,0.896,0.0000123",
-        f'pfs,subgroup,"{XSS}",treatment,80,50,-0.1,0.3,0.905,0.503,1.628,0.74',
-    )
-
-
-def write_bayes(folder: Path) -> None:
-    write(
-        folder,
-        "bayes.csv",
-        BAYES_HEADER,
-        "pfs,overall,,treatment,-0.39,0.17,0.684,0.49,0.95,0.998,1.001,2450,True",
-        "pfs,interaction,,treatment:PD-L1,-0.55,0.3,0.612,0.33,1.12,0.93,1.087,95,False",
-        "pfs,interaction,,treatment:TMB,-0.2,0.2,0.83,0.55,1.21,0.83,1.002,1900,true",
-    )
-
-
-def write_km(folder: Path) -> None:
-    lines = ["endpoint,arm,subgroup,time,survival,lower,upper,at_risk"]
-    for arm, hazard in (("treated", 0.04), ("control", 0.07)):
-        survival, at_risk = 1.0, 100
-        for month in range(25):
-            lines.append(
-                f"pfs,{arm},all,{month},{survival:.4f},{survival * 0.9:.4f},{min(1, survival * 1.1):.4f},{at_risk}"
-            )
-            survival *= 1 - hazard
-            at_risk -= 3
-    write(folder, "km_curves.csv", *lines)
-    write(
-        folder,
-        "km.csv",
-        "endpoint,arm,subgroup,statistic,time,estimate,lower,upper,n,events,ci_method",
-        "pfs,treated,all,median,,16.9,12.1,,100,48,log-log",
-        "pfs,control,all,median,,9.6,7.2,12.4,100,70,log-log",
-        "pfs,treated,all,survival,12,0.61,0.51,0.70,100,48,log-log",
-        "pfs,treated,PD-L1=high,survival,12,0.71,0.51,0.80,50,20,log-log",
-    )
-
-
-def write_cohort(folder: Path) -> None:
-    write(
-        folder,
-        "cohort.csv",
-        "arm,patients,events,median_follow_up",
-        "control,100,70,14.2",
-        "treated,100,48,15.1",
-    )
-    write(
-        folder,
-        "exclusions.csv",
-        "analysis,reason,count,ids",
-        f"biomarker,missing {XSS},3,P1;P2;P3",
-    )
-
-
-def write_run(folder: Path) -> None:
-    run = {
-        "tmesurv_version": "0.1.0",
-        "config_hash": "abc123def456",
-        "config": {"data": {"biomarkers": [XSS]}},
-        "seed": 20240611,
-        "commands": ["tmesurv run config.yaml"],
-    }
-    (folder / "run.json").write_text(json.dumps(run), encoding="utf-8")
-
-
-@pytest.fixture
-def full_results(tmp_path: Path) -> Path:
-    for writer in (write_cox, write_bayes, write_km, write_cohort, write_run):
-        writer(tmp_path)
-    return tmp_path
+ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
 
 
 def report_text(folder: Path) -> str:
     return html.write_report(folder).read_text(encoding="utf-8")
 
 
-def comparison_row(page: str, term: str, subgroup: str = "All") -> str:
-    rows = re.findall(r"<tr[^>]*>.*?</tr>", page, flags=re.DOTALL)
-    return next(row for row in rows if f"<td>{term}</td>" in row and f"<td>{subgroup}</td>" in row)
+def section(page: str, name: str) -> str:
+    return page.split(f'<section id="{name}"')[1].split("</section>")[0]
 
 
-def test_report_is_one_self_contained_file(full_results: Path) -> None:
-    path = html.write_report(full_results)
-    page = path.read_text(encoding="utf-8")
-    assert path == full_results / "report.html"
+def table_rows(text: str) -> list[str]:
+    return re.findall(r"<tr[^>]*>.*?</tr>", text, flags=re.DOTALL)
+
+
+def row_with(text: str, *cells: str) -> str:
+    return next(row for row in table_rows(text) if all(f">{cell}</td>" in row for cell in cells))
+
+
+def test_report_is_one_self_contained_file(full_report: Path) -> None:
+    page = full_report.read_text(encoding="utf-8")
+    assert full_report.name == "report.html"
     assert "http://" not in page
     assert "https://" not in page
     assert "<link" not in page
     assert "<script" not in page
     sources = re.findall(r'src="([^"]*)"', page)
-    assert len(sources) == 1  # one Kaplan-Meier figure, for the one endpoint
+    # KM overall + 2 groupings, forest, treatment effect, volcano, PCA, calibration, benefit, power curve
+    assert len(sources) == 10
     assert all(source.startswith("data:image/png;base64,") for source in sources)
-    assert re.search(r'<img src="data:image/png;base64,[^"]+" alt="Kaplan-Meier curves of pfs', page)
 
 
-def test_side_by_side_row_has_cox_and_bayes_hazard_ratios(full_results: Path) -> None:
-    row = comparison_row(report_text(full_results), "treatment")
-    assert "0.67 (0.47\u20130.95)" in row  # Cox HR (95% CI)
-    assert "0.68 (0.49\u20130.95)" in row  # posterior mean HR (95% CrI)
-    assert "0.0262" in row
-    assert "120/200" in row
-    assert "&gt;0.99" in row
-    assert "not converged" not in row
+def test_sections_in_order(full_report: Path) -> None:
+    page = full_report.read_text(encoding="utf-8")
+    names = ["cohort", "kaplan-meier", "hazard-ratios", "interactions", "screens", "diagnostics", "validation"]
+    positions = [page.index(f'<section id="{name}"') for name in [*names, "power", "methods"]]
+    assert positions == sorted(positions)
+    assert page.index('id="unconverged-banner"') < positions[0]
 
 
-def test_unconverged_term_is_flagged_with_badge_and_banner(full_results: Path) -> None:
-    page = report_text(full_results)
-    row = comparison_row(page, "treatment:PD-L1")
-    assert 'class="flagged"' in row
-    assert 'class="badge"' in row
-    assert "not converged" in row
-    assert "&lt;0.001" in row
-    assert "1 of 3 Bayesian" in page
-    assert page.count('class="badge"') == 1
+def test_km_section_overlays_the_posterior_and_draws_every_grouping(full_report: Path) -> None:
+    km = section(full_report.read_text(encoding="utf-8"), "kaplan-meier")
+    alts = re.findall(r'<img src="[^"]+" alt="([^"]*)"', km)
+    assert len(alts) == 3
+    assert "Bayesian posterior median and 95% band overlaid" in alts[0]
+    assert "(axi-cel, SOC)" in alts[0]
+    assert "within each level of b_cell_ges" in alts[1]
+    assert f"within each level of {ESCAPED}" in alts[2]
+    assert "Posterior medians, landmark survival and restricted mean survival" in km
+    assert "axi-cel (treated), 95% CrI" in km
 
 
-def test_term_in_one_file_only_shows_with_blanks(full_results: Path) -> None:
-    page = report_text(full_results)
-    bayes_only = comparison_row(page, "treatment:TMB")
-    assert "0.83 (0.55\u20131.21)" in bayes_only
-    assert '<td class="num"></td>' in bayes_only  # no Cox estimate
-    cox_only = comparison_row(page, "treatment", subgroup="&lt;script&gt;alert(1)&lt;/script&gt;")
-    assert "0.91 (0.50\u20131.63)" in cox_only
-    assert "0.74" in cox_only
-    assert cox_only.count('<td class="num"></td>') == 4  # no Bayesian HR, P(HR<1), R-hat, ESS
-    assert "badge" not in cox_only
+def test_forest_table_has_cox_and_bayes_side_by_side(full_report: Path) -> None:
+    hazards = section(full_report.read_text(encoding="utf-8"), "hazard-ratios")
+    overall = row_with(hazards, "All patients")
+    assert "0.67 (0.47\u20130.94)" in overall  # Cox HR (95% CI)
+    assert "0.68 (0.48\u20130.96)" in overall  # posterior mean HR (95% CrI)
+    assert "25/50" in overall
+    assert "&gt;0.99" in overall
+    header = row_with(hazards, ESCAPED)
+    assert 'class="grouping"' in header
+    assert "0.012" in header  # P interaction on the grouping's header row
+    assert "Cox hazard ratios" in hazards
+    assert "Bayesian posterior mean hazard ratios" in hazards
 
 
-def test_user_strings_are_escaped(full_results: Path) -> None:
-    page = report_text(full_results)
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+def test_unconverged_fit_is_flagged_everywhere(full_report: Path) -> None:
+    page = full_report.read_text(encoding="utf-8")
+    assert re.search(r"1 of 7 Bayesian\s+fits failed", page)  # the banner at the top counts fits
+    diagnostics = section(page, "diagnostics")
+    flagged = row_with(diagnostics, "interaction", ESCAPED)
+    assert 'class="flagged"' in flagged
+    assert "not converged" in flagged
+    assert "1.087" in flagged
+    assert 'class="flagged"' not in row_with(diagnostics, "interaction", "b_cell_ges")
+    interactions = section(page, "interactions")
+    assert 'class="badge"' in row_with(interactions, ESCAPED)
+    assert re.search(r"3 of 11 Bayesian\s+terms failed", section(page, "hazard-ratios"))
+
+
+def test_interaction_posteriors_and_treatment_effect_along_the_biomarker(full_report: Path) -> None:
+    interactions = section(full_report.read_text(encoding="utf-8"), "interactions")
+    row = row_with(interactions, "b_cell_ges")
+    assert "0.61 (0.43\u20130.86)" in row  # posterior mean HR (95% CrI)
+    assert "0.55 (0.38\u20130.77)" in row  # Cox HR of the same term
+    assert "&lt;0.001" in row  # Wald P
+    assert "0.012" in row  # LRT P of the continuous interaction
+    assert "Treatment hazard ratio of efs against the value of each biomarker" in interactions
+    assert row_with(interactions, "b_cell_ges", "-0.6")
+    assert "0.35 (0.24\u20130.49)" in row_with(interactions, "b_cell_ges", "0.5")
+
+
+def test_user_strings_are_escaped(full_report: Path) -> None:
+    page = full_report.read_text(encoding="utf-8")
+    assert ESCAPED in page
     assert "<script>alert" not in page
 
 
-def test_only_cox_results_give_cox_table_only(tmp_path: Path) -> None:
-    write_cox(tmp_path)
+def test_only_cox_results_give_no_bayesian_sections(tmp_path: Path, writers: SimpleNamespace) -> None:
+    writers.cox(tmp_path)
     page = report_text(tmp_path)
+    assert 'id="hazard-ratios"' in page
     assert "HR (95% CI)" in page
     assert "Posterior mean HR" not in page
-    assert "R-hat" not in page
-    assert 'id="kaplan-meier"' not in page
-    assert 'id="cohort"' not in page
-    assert "<img" not in page
+    assert "Mean HR (95% CrI)" not in page
+    for absent in ("interactions", "diagnostics", "kaplan-meier", "cohort", "methods"):
+        assert f'id="{absent}"' not in page
+    assert len(re.findall("<img", page)) == 1  # the forest plot
     assert "No run.json" in page
 
 
-def test_only_bayes_results_give_bayes_table_only(tmp_path: Path) -> None:
-    write_bayes(tmp_path)
+def test_only_bayes_results_give_bayes_columns_only(tmp_path: Path, writers: SimpleNamespace) -> None:
+    writers.bayes(tmp_path)
     page = report_text(tmp_path)
     assert "Posterior mean HR" in page
     assert "Wald P" not in page
-    assert 'class="banner"' in page
+    assert 'id="unconverged-banner"' in page
+    assert 'id="diagnostics"' in page
 
 
 def test_empty_folder_gives_a_report_saying_so(tmp_path: Path) -> None:
     page = report_text(tmp_path)
     assert "No result files were found" in page
+    assert "<nav" not in page
 
 
-def test_cohort_section_lists_arms_and_exclusions(full_results: Path) -> None:
-    page = report_text(full_results)
-    cohort = page.split('<section id="cohort">')[1].split("</section>")[0]
-    assert cohort.index("<td>treated</td>") < cohort.index("<td>control</td>")
+def test_cohort_section_lists_arms_and_exclusions(full_report: Path) -> None:
+    cohort = section(full_report.read_text(encoding="utf-8"), "cohort")
+    assert cohort.index("<td>axi-cel (treated)</td>") < cohort.index("<td>SOC (control)</td>")
     assert "<td>Total</td>" in cohort
     assert '<td class="num">200</td>' in cohort
-    assert "missing &lt;script&gt;" in cohort
+    assert f"missing {ESCAPED}" in cohort
     assert "P1;P2" not in cohort
 
 
-def test_km_table_states_ci_method_and_not_reached(full_results: Path) -> None:
-    page = report_text(full_results)
+def test_km_table_states_ci_method_and_not_reached(full_report: Path) -> None:
+    page = full_report.read_text(encoding="utf-8")
     assert "Confidence interval method: log-log" in page
     assert "16.9 (12.1\u2013NR)" in page
     assert "Survival at 12 months" in page
 
 
-def test_reproducibility_footer(full_results: Path) -> None:
-    page = report_text(full_results)
-    footer = page.split("<footer>")[1]
+def test_methods_paragraph_from_the_config(full_report: Path) -> None:
+    text = section(full_report.read_text(encoding="utf-8"), "methods")
+    for expected in (
+        "Endpoint: efs",
+        "split at the median",
+        "spd_mm2 at 3721",
+        "cd19_hscore=low &amp; sii=high",
+        "Efron method for ties",
+        "Greenwood",
+        "log-log scale",
+        "Landmark survival at 12, 24 months",
+        "likelihood-ratio (LRT)",
+        "stratified by first_line_response",
+        "constant within 8 intervals",
+        "gamma prior with mean 1",
+        "Normal(0, 10)",
+        "nutpie (NUTS), 2 chains of 300 draws after 300 tuning steps, seed 3",
+        "installed when this report was written",
+    ):
+        assert expected in text, expected
+    assert f"<dt>numpy</dt><dd>{metadata.version('numpy')}</dd>" in text
+    assert f"<dt>pymc</dt><dd>{metadata.version('pymc')}</dd>" in text
+
+
+def test_methods_state_the_convergence_rule_of_the_model() -> None:
+    from tmesurv.models import pwe
+
+    rule = methods.CONVERGENCE_RULE
+    assert f"R-hat below {pwe.RHAT_MAX:g}" in rule
+    assert f"at least {pwe.ESS_MIN}" in rule
+    assert f"BFMI of at least {pwe.BFMI_MIN:g}" in rule
+
+
+def test_reproducibility_footer(full_report: Path) -> None:
+    footer = full_report.read_text(encoding="utf-8").split('<footer id="reproducibility">')[1]
     assert "abc123def456" in footer
     assert "20240611" in footer
-    assert "0.1.0" in footer
+    assert "<dt>Seed: Bayesian sampler (bayes.seed)</dt><dd>3</dd>" in footer
+    assert "<dd>0.1.0</dd>" in footer
+    assert "<code>bayes</code>" in footer
 
 
-def test_failure_while_rendering_leaves_no_report(full_results: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_validation_and_power_sections(full_report: Path) -> None:
+    page = full_report.read_text(encoding="utf-8")
+    validation = section(page, "validation")
+    assert "0.680 (0.620\u20130.740)" in row_with(validation, "harrell_c")
+    assert row_with(validation, "brier", ESCAPED)
+    assert validation.count("<img") == 2  # calibration and benefit
+    power = section(page, "power")
+    assert "Cohort size" in power  # varies
+    assert "interaction hr 0.5" in power  # fixed: in the caption
+    assert "0.700 (0.010)" in row_with(power, "200", "cox_interaction")
+    assert power.count("<img") == 1
+
+
+def test_validation_without_needed_columns_is_left_out_with_a_note(tmp_path: Path, writers: SimpleNamespace) -> None:
+    writers.csv(tmp_path, "validation.csv", [{"metric": "harrell_c", "value": 0.7}])
+    writers.csv(tmp_path, "power.csv", [{"method": "cox", "power": "high"}])
+    page = report_text(tmp_path)
+    assert 'id="validation"' not in page
+    assert 'id="power"' not in page
+    assert "validation.csv is left out" in page
+    assert "no column(s) estimate" in page
+    assert "power.csv is left out" in page
+
+
+def test_failure_while_rendering_leaves_no_report(result_folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(*_args: object, **_kwargs: object) -> figures.FigureImage:
         raise RuntimeError("figure failed")
 
     monkeypatch.setattr(figures, "km_figure", broken)
     with pytest.raises(RuntimeError, match="figure failed"):
-        html.write_report(full_results)
-    assert not (full_results / "report.html").exists()
-    assert not [path.name for path in full_results.iterdir() if path.name.startswith(".")]  # no temporary file
+        html.write_report(result_folder)
+    assert not (result_folder / "report.html").exists()
+    assert not [path.name for path in result_folder.iterdir() if path.name.startswith(".")]  # no temporary file
 
 
 def test_failure_while_writing_keeps_old_report_and_removes_temp(
-    full_results: Path, monkeypatch: pytest.MonkeyPatch
+    result_folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (full_results / "report.html").write_text("old", encoding="utf-8")
+    (result_folder / "report.html").write_text("old", encoding="utf-8")
 
     def broken_replace(*_args: object) -> None:
         raise OSError("disk full")
 
     monkeypatch.setattr(outputs.os, "replace", broken_replace)
     with pytest.raises(OSError, match="disk full"):
-        html.write_report(full_results)
-    assert (full_results / "report.html").read_text(encoding="utf-8") == "old"
-    assert not [path.name for path in full_results.iterdir() if path.name.startswith(".")]
+        html.write_report(result_folder)
+    assert (result_folder / "report.html").read_text(encoding="utf-8") == "old"
+    assert not [path.name for path in result_folder.iterdir() if path.name.startswith(".")]
 
 
 def test_malformed_file_is_an_input_error(tmp_path: Path) -> None:
-    write(tmp_path, "cox.csv", "endpoint,term,hr", "pfs,treatment,0.7")
+    (tmp_path / "cox.csv").write_text("endpoint,term,hr\npfs,treatment,0.7\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"cox\.csv.*no column"):
         html.write_report(tmp_path)
     assert not (tmp_path / "report.html").exists()
@@ -270,3 +279,45 @@ def test_km_figure_takes_odd_names_and_missing_bounds() -> None:
     image = figures.km_figure(curves, "PFS $x^{")  # unbalanced mathtext must be drawn literally
     assert image.src.startswith("data:image/png;base64,")
     assert "PFS $x^{" in image.alt
+
+
+def test_interaction_lrt_of_a_two_level_biomarker_is_its_one_df_groups_test() -> None:
+    bayes = pd.DataFrame(
+        {
+            "endpoint": ["efs"],
+            "analysis": ["interaction"],
+            "subgroup": ["ldh_elevated"],
+            "term": ["arm:ldh_elevated"],
+            "mean": [-0.29],
+            "sd": [0.27],
+            "hr_mean": [0.78],
+            "hr_lower": [0.43],
+            "hr_upper": [1.23],
+            "prob_hr_below_1": [0.86],
+            "converged": [1.0],
+        }
+    )
+    interactions = pd.DataFrame(
+        {"endpoint": ["efs"], "grouping": ["ldh_elevated"], "scale": ["groups"], "df": [1.0], "lrt_p": [0.311]}
+    )
+    table = posterior_tables.interaction_table(bayes, None, interactions)
+    assert [column.label for column in table.columns][-2:] == ["LRT P", "Diagnostics"]
+    assert table.rows[0].cells[-2] == "0.311"
+    assert "Wald P" not in [column.label for column in table.columns]  # no Cox results
+
+
+def test_power_folder_alone(result_folder: Path) -> None:
+    """A folder of tmesurv power: its table and curve, a run.json whose config is a study, not an analysis."""
+    folder = result_folder / "power_study"
+    folder.mkdir()
+    for name in ("power.csv", "power_curve.png"):
+        (folder / name).write_bytes((result_folder / name).read_bytes())
+    run = {"tmesurv_version": "0.1.0", "config_hash": "f00d", "config": {"scenario": "zuma7"}, "seed": 11}
+    (folder / "run.json").write_text(json.dumps(run | {"commands": ["power"]}), encoding="utf-8")
+    page = report_text(folder)
+    assert 'id="power"' in page
+    assert page.count("<img") == 1
+    methods_text = section(page, "methods")
+    assert "Software." in methods_text
+    assert "Bayesian models" not in methods_text
+    assert "<dt>Seed: run.json seed</dt><dd>11</dd>" in page

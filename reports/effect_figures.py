@@ -1,0 +1,142 @@
+"""The treatment hazard ratio as a function of a continuous biomarker, from the Bayesian interaction models.
+
+A panel per biomarker: the posterior mean treatment HR with its 95% credible interval at the biomarker's quartiles
+(``treatment_at`` rows of ``bayes.csv``), and, when ``cox.csv`` is given, the Cox interaction model's point estimate
+``exp(b_arm + b_arm:x * x)`` as a line over the same range.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter, NullLocator
+
+from tmesurv.cohort import CONTROL, TREATED
+from tmesurv.reports.forest import BAYES_COLOUR, COX_COLOUR, HR_TICKS
+from tmesurv.reports.posterior_tables import treatment_at_rows
+
+MAX_COLUMNS = 3
+
+
+def treatment_effect_figure(
+    bayes: pd.DataFrame,
+    endpoint: str,
+    cox: pd.DataFrame | None = None,
+    arm_names: Mapping[str, str] | None = None,
+) -> Figure:
+    """Treatment hazard ratio against the value of each biomarker, a panel per biomarker.
+
+    Parameters
+    ----------
+    bayes
+        ``bayes.csv``: rows of analysis ``treatment_at`` (subgroup ``<biomarker>=<value>``, ``hr_mean``,
+        ``hr_lower``, ``hr_upper``, ``converged``).
+    endpoint
+        The endpoint.
+    cox
+        ``cox.csv``, optional: the terms ``arm`` and ``arm:<biomarker>`` of the interaction model (analysis
+        ``interaction``, subgroup ``<biomarker>``) draw the Cox point estimate as a dashed line.
+    arm_names
+        Display name per arm value; default the raw values.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The HR on a log axis (a line at 1) against the biomarker's value in its own units.
+
+    Raises
+    ------
+    ValueError
+        If there are no ``treatment_at`` rows for ``endpoint``.
+    """
+    rows = treatment_at_rows(bayes)
+    rows = rows[rows["endpoint"] == endpoint]
+    if rows.empty:
+        raise ValueError(f"bayes table has no treatment_at rows for endpoint '{endpoint}'")
+    names = {TREATED: TREATED, CONTROL: CONTROL} | dict(arm_names or {})
+    biomarkers = list(pd.unique(rows["biomarker"]))
+    ncols = min(len(biomarkers), MAX_COLUMNS)
+    nrows = math.ceil(len(biomarkers) / ncols)
+    figure = Figure(figsize=(3.9 * ncols + 0.4, 3.3 * nrows + 1.0), layout="constrained")
+    axes = figure.subplots(nrows, ncols, squeeze=False, sharey=True).ravel()
+    limit = _axis_limit(rows)
+    drew_cox = False
+    for ax, biomarker in zip(axes, biomarkers, strict=False):
+        points = rows[rows["biomarker"] == biomarker].sort_values("value")
+        _draw_posterior(ax, points)
+        drew_cox |= _draw_cox(ax, cox, endpoint, biomarker, points["value"].to_numpy(dtype=float))
+        _style_axes(ax, biomarker, limit)
+    for ax in axes[len(biomarkers) :]:
+        ax.remove()
+    for ax in axes[::ncols][:nrows]:
+        ax.set_ylabel(f"Treatment HR, {names[TREATED]} vs {names[CONTROL]}\n(log scale)", parse_math=False)
+    figure.suptitle(f"{endpoint}: treatment effect along each biomarker", parse_math=False)
+    _legend(figure, drew_cox, bool((rows["converged"] == 0).any()))
+    return figure
+
+
+def _draw_posterior(ax: Axes, points: pd.DataFrame) -> None:
+    x = points["value"].to_numpy(dtype=float)
+    hr, lower, upper = (points[column].to_numpy(dtype=float) for column in ("hr_mean", "hr_lower", "hr_upper"))
+    errors = np.abs(np.vstack([hr - lower, upper - hr]))
+    ax.plot(x, hr, color=BAYES_COLOUR, linewidth=1.0, alpha=0.6)
+    ax.errorbar(x, hr, yerr=errors, fmt="none", ecolor=BAYES_COLOUR, elinewidth=1.4, capsize=4)
+    unconverged = (points["converged"] == 0).to_numpy()
+    for hollow in (False, True):
+        chosen = unconverged == hollow
+        face = "white" if hollow else BAYES_COLOUR
+        ax.plot(x[chosen], hr[chosen], "o", color=BAYES_COLOUR, markerfacecolor=face, markersize=6, linestyle="")
+
+
+def _draw_cox(ax: Axes, cox: pd.DataFrame | None, endpoint: str, biomarker: str, values: np.ndarray) -> bool:
+    """The Cox point estimate over the range of ``values``; False when ``cox`` has no such model."""
+    if cox is None or values.size == 0:
+        return False
+    model = cox[(cox["endpoint"] == endpoint) & (cox["analysis"] == "interaction") & (cox["subgroup"] == biomarker)]
+    coef = dict(zip(model["term"].astype(str), model["coef"].astype(float), strict=True))
+    arm, interaction = coef.get("arm", np.nan), coef.get(f"arm:{biomarker}", np.nan)
+    if not (np.isfinite(arm) and np.isfinite(interaction)):
+        return False
+    grid = np.linspace(values.min(), values.max(), 50) if values.size > 1 else values
+    ax.plot(grid, np.exp(arm + interaction * grid), color=COX_COLOUR, linestyle="--", linewidth=1.1)
+    return True
+
+
+def _style_axes(ax: Axes, biomarker: str, limit: float) -> None:
+    ax.set_yscale("log")
+    ax.set_ylim(1 / limit, limit)
+    ax.set_yticks([tick for tick in HR_TICKS if 1 / limit <= tick <= limit])
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.yaxis.set_minor_locator(NullLocator())
+    ax.axhline(1.0, color="#555555", linewidth=0.9)
+    ax.set_xlabel(f"{biomarker} (value in the data's units)", parse_math=False)
+    ax.set_title(biomarker, parse_math=False, fontsize=10)
+    ax.grid(color="#eeeeee", linewidth=0.8)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.margins(x=0.12)
+
+
+def _legend(figure: Figure, drew_cox: bool, unconverged: bool) -> None:
+    handles = [Line2D([], [], color=BAYES_COLOUR, marker="o", linewidth=1.4)]
+    labels = ["Bayesian: posterior mean HR, 95% CrI, at the biomarker's quartiles"]
+    if drew_cox:
+        handles.append(Line2D([], [], color=COX_COLOUR, linestyle="--", linewidth=1.1))
+        labels.append("Cox interaction model: point estimate")
+    if unconverged:
+        handles.append(Line2D([], [], color=BAYES_COLOUR, marker="o", markerfacecolor="white", linestyle=""))
+        labels.append("Bayesian fit not converged: do not interpret")
+    figure.legend(handles, labels, loc="outside lower center", frameon=False, fontsize=8)
+
+
+def _axis_limit(rows: pd.DataFrame) -> float:
+    """Symmetric log axis around 1 covering every interval, at least 1/2 to 2, at most 1/20 to 20."""
+    values = rows[["hr_mean", "hr_lower", "hr_upper"]].to_numpy(dtype=float).ravel()
+    values = values[np.isfinite(values) & (values > 0)]
+    spread = float(np.max(np.abs(np.log(values)))) if values.size else 0.0
+    return float(np.clip(np.exp(spread * 1.1), 2.0, 20.0))

@@ -1,0 +1,211 @@
+"""The report's methods paragraphs, generated from the config in ``run.json``, and the software versions.
+
+Each paragraph is plain text (the template escapes it). A setting missing from the config is left out of the text,
+never guessed; the Bayesian paragraph is written only when the folder holds Bayesian results. Software versions are
+those installed when the report is written, and are labelled so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from importlib import metadata
+
+from tmesurv.config import combined_subgroup_name
+
+# The convergence rule of tmesurv.models.pwe.summarize_pwe, in words (tests/reports check it against the constants).
+CONVERGENCE_RULE = (
+    "R-hat below 1.01, bulk and tail effective sample sizes of at least 400, an energy BFMI of at least 0.3 in "
+    "every chain and no divergent transitions"
+)
+SOFTWARE = ("tmesurv", "lifelines", "pymc", "nutpie", "arviz", "numpy", "pandas", "scipy", "matplotlib")
+NOT_INSTALLED = "not installed"
+
+
+@dataclass(frozen=True)
+class MethodsText:
+    """Titled paragraphs of the methods section, and the installed software versions."""
+
+    paragraphs: tuple[tuple[str, str], ...]
+    software: tuple[tuple[str, str], ...]
+
+
+def methods(config: Mapping, bayesian: bool, cox: bool = True) -> MethodsText:
+    """The methods paragraphs for a result folder.
+
+    Parameters
+    ----------
+    config
+        The analysis config as stored in ``run.json`` (``data``, ``analysis``, ``bayes``); may be empty.
+    bayesian
+        Whether the folder holds Bayesian results (adds the Bayesian paragraph).
+    cox
+        Whether the folder holds Kaplan-Meier and Cox results (adds their paragraphs).
+
+    Returns
+    -------
+    MethodsText
+        The paragraphs, each ``(title, text)``, and ``(package, version)`` pairs.
+    """
+    data, analysis, bayes = (_section(config, key) for key in ("data", "analysis", "bayes"))
+    paragraphs = [("Data and subgroups", data_text(data, analysis))]
+    if cox:
+        paragraphs += [("Kaplan-Meier", km_text(analysis)), ("Cox models", cox_text(data))]
+    if bayesian:
+        paragraphs.append(("Bayesian models", bayes_text(bayes)))
+    return MethodsText(tuple((title, text) for title, text in paragraphs if text), software_versions())
+
+
+def data_text(data: Mapping, analysis: Mapping) -> str:
+    """Endpoint, time unit, biomarkers, cut-points, combined subgroups and covariate subgroups."""
+    sentences = []
+    endpoint = analysis.get("endpoint")
+    if endpoint:
+        unit = data.get("time_unit", "months")
+        sentences.append(f"Endpoint: {endpoint} (times read in {unit}, analysed in months).")
+    arm = _section(data, "arm")
+    if arm.get("treated") and arm.get("control"):
+        sentences.append(f"Arms: {arm['treated']} (treated) vs {arm['control']} (control).")
+    biomarkers = list(data.get("biomarkers") or [])
+    if biomarkers:
+        sentences.append(f"Biomarkers: {_listing(biomarkers)}.")
+        sentences.append(_cutpoint_text(analysis))
+    combined = [_combined_text(subgroup) for subgroup in analysis.get("combined_subgroups") or []]
+    if combined:
+        sentences.append(f"Combined subgroups (each against its complement): {_listing(combined)}.")
+    covariates = list(analysis.get("subgroup_covariates") or [])
+    if covariates:
+        sentences.append(f"Treatment effect also estimated within the levels of: {_listing(covariates)}.")
+    strata = list(data.get("strata") or [])
+    if strata:
+        sentences.append(f"Stratification factors: {_listing(strata)}.")
+    return " ".join(sentence for sentence in sentences if sentence)
+
+
+def km_text(analysis: Mapping) -> str:
+    """Kaplan-Meier estimation, its confidence intervals and landmarks."""
+    scale = analysis.get("km_ci", "log-log")
+    landmarks = [f"{float(time):g}" for time in analysis.get("landmarks") or []]
+    text = (
+        "Survival per arm (and per arm within each subgroup) was estimated by Kaplan-Meier, with pointwise 95% "
+        f"confidence intervals from Greenwood's variance on the {scale} scale; medians and their intervals as in "
+        "R's quantile.survfit."
+    )
+    if landmarks:
+        text += f" Landmark survival at {_listing(landmarks)} months."
+    return text + " Log-rank tests compare the arms overall and within each subgroup."
+
+
+def cox_text(data: Mapping) -> str:
+    """Cox models, ties, confidence intervals and interaction tests."""
+    strata = list(data.get("strata") or [])
+    stratified = f", and stratified by {_listing(strata)}" if strata else ""
+    return (
+        "Hazard ratios from Cox proportional-hazards models (lifelines CoxPHFitter, Efron method for ties) with 95% "
+        f"Wald confidence intervals and Wald P values: the treatment effect overall{stratified}; per biomarker the "
+        "model arm + biomarker + arm x biomarker on the biomarker's own scale; and the treatment effect within every "
+        "subgroup. Treatment-by-biomarker interactions were tested by Wald and by likelihood-ratio (LRT) tests, for "
+        "the continuous biomarker and for the levels of its subgroups. P values are not adjusted for multiplicity."
+    )
+
+
+def bayes_text(bayes: Mapping) -> str:
+    """Bayesian piecewise-exponential models: baseline, priors, sampler, draws and convergence rule."""
+    priors = _section(bayes, "priors")
+    intervals = bayes.get("intervals")
+    baseline = (
+        f"constant within {intervals} intervals cut at quantiles of the event times"
+        if intervals is not None
+        else "piecewise constant between quantiles of the event times"
+    )
+    walk = priors.get("random_walk_sd")
+    if walk is None:
+        walk_text = "a Gaussian random walk"
+    elif priors.get("random_walk_sd_fixed"):
+        walk_text = f"a Gaussian random walk with step sd fixed at {walk:g}"
+    else:
+        walk_text = f"a Gaussian random walk whose step sd has a gamma prior with mean {walk:g}"
+    sentences = [
+        f"Bayesian piecewise-exponential proportional-hazards models (PyMC): the baseline hazard is {baseline}, "
+        f"its logarithm {walk_text}.",
+        _prior_text(priors),
+        _sampler_text(bayes),
+        "Hazard ratios are summarised by the posterior mean of exp(coefficient) with a 95% equal-tailed credible "
+        "interval (CrI), and the posterior probability that the hazard ratio is below 1. The models are the Cox "
+        "models' (treatment, arm x biomarker, treatment within each subgroup); posterior survival curves are the "
+        "posterior median and 95% band per arm.",
+        f"A fit is reported as converged only with {CONVERGENCE_RULE}; other fits are flagged.",
+    ]
+    biomarkers = bayes.get("biomarkers")
+    if biomarkers:
+        sentences.append(f"Interaction models and biomarker subgroups were fitted for {_listing(biomarkers)}.")
+    return " ".join(sentence for sentence in sentences if sentence)
+
+
+def software_versions(packages: Iterable[str] = SOFTWARE) -> tuple[tuple[str, str], ...]:
+    """``(package, version)`` of each installed package, :data:`NOT_INSTALLED` for a missing one."""
+    return tuple((package, _version(package)) for package in packages)
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return NOT_INSTALLED
+
+
+def _prior_text(priors: Mapping) -> str:
+    parts = []
+    if priors.get("coef_sd") is not None:
+        parts.append(
+            f"Normal(0, {priors['coef_sd']:g}) on each log hazard ratio per standard deviation of its design column"
+        )
+    if priors.get("baseline_sd") is not None:
+        parts.append(f"Normal(crude log rate, {priors['baseline_sd']:g}) on the first log baseline hazard")
+    return f"Priors: {'; '.join(parts)}." if parts else ""
+
+
+def _sampler_text(bayes: Mapping) -> str:
+    sampler = bayes.get("sampler")
+    if sampler is None:
+        return ""
+    text = f"Sampler: {'nutpie (NUTS)' if sampler == 'nutpie' else 'PyMC NUTS'}"
+    if all(bayes.get(key) is not None for key in ("chains", "draws", "tune")):
+        text += f", {bayes['chains']} chains of {bayes['draws']} draws after {bayes['tune']} tuning steps"
+    if bayes.get("seed") is not None:
+        text += f", seed {bayes['seed']}"
+    return text + "."
+
+
+def _cutpoint_text(analysis: Mapping) -> str:
+    default = analysis.get("cutpoint", "median")
+    own = dict(analysis.get("cutpoints") or {})
+    text = f"Subgroups: each continuous biomarker split {_cut_words(default)}"
+    specific = [f"{name} {_cut_words(cut)}" for name, cut in own.items()]
+    if specific:
+        text += f", except {_listing(specific)}"
+    return text + "; a two-level (0/1) biomarker is low (0) or high (1)."
+
+
+def _cut_words(cut: object) -> str:
+    if cut == "median":
+        return "at the median (high: above it)"
+    if cut == "quartiles":
+        return "into quartiles (Q1 to Q4)"
+    try:
+        return f"at {float(cut):g} (high: above it)"
+    except (TypeError, ValueError):
+        return f"by {cut}"
+
+
+def _combined_text(subgroup: object) -> str:
+    return combined_subgroup_name(dict(subgroup)) if isinstance(subgroup, Mapping) else str(subgroup)
+
+
+def _section(config: Mapping, key: str) -> Mapping:
+    value = config.get(key) if isinstance(config, Mapping) else None
+    return value if isinstance(value, Mapping) else {}
+
+
+def _listing(items: Iterable[object]) -> str:
+    return ", ".join(str(item) for item in items)

@@ -1,0 +1,302 @@
+"""Report tables of the Bayesian results: interactions, effect along a biomarker, survival, diagnostics.
+
+The interaction posteriors, the treatment effect at a biomarker's quartiles, the posterior survival statistics and
+the convergence diagnostics of every fit. Formatting follows :mod:`tmesurv.reports.tables`; a fit that failed its
+diagnostics is flagged on every row it makes, never shown as if fine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from tmesurv.reports.tables import (
+    NOT_CONVERGED,
+    Column,
+    Row,
+    Table,
+    arm_label,
+    format_count,
+    format_interval,
+    format_number,
+    format_p,
+    format_probability,
+)
+
+FIT_KEYS = ("endpoint", "analysis", "subgroup")
+TREATMENT_AT = "treatment_at"
+INTERACTION = "interaction"
+STATISTIC_ORDER = {"median": 0, "survival": 1, "rmst": 2}
+POSTERIOR_ARMS = ("treated", "control", "difference")
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """The convergence table of the Bayesian fits and how many failed."""
+
+    table: Table
+    n_fits: int
+    n_unconverged: int
+
+
+def interaction_table(
+    bayes: pd.DataFrame, cox: pd.DataFrame | None = None, interactions: pd.DataFrame | None = None
+) -> Table:
+    """The posterior of every treatment-by-biomarker interaction, next to the Cox estimate and tests.
+
+    Parameters
+    ----------
+    bayes
+        ``bayes.csv``: rows of analysis ``interaction`` whose term starts with ``arm:``.
+    cox
+        ``cox.csv``, optional: the same terms' hazard ratio and Wald P.
+    interactions
+        ``interactions.csv``, optional: the likelihood-ratio P of the continuous biomarker.
+
+    Returns
+    -------
+    Table
+        One row per interaction term; unconverged fits flagged.
+    """
+    rows = bayes[(bayes["analysis"] == INTERACTION) & bayes["term"].astype(str).str.startswith("arm:")]
+    cox_terms = {} if cox is None else {_term_key(row): row for _, row in cox.iterrows()}
+    lrt = _continuous_lrt(interactions)
+    table_rows = []
+    for _, row in rows.iterrows():
+        flagged = bool(row["converged"] == 0)
+        match = cox_terms.get(_term_key(row))
+        cox_cells = ("", "")
+        if match is not None:
+            cox_cells = (format_interval(match["hr"], match["hr_lower"], match["hr_upper"], 2), format_p(match["p"]))
+        cells = (
+            row["endpoint"],
+            row["subgroup"],
+            f"{format_number(row['mean'], 3)} ({format_number(row['sd'], 3)})",
+            format_interval(row["hr_mean"], row["hr_lower"], row["hr_upper"], 2),
+            format_probability(row["prob_hr_below_1"]),
+            *cox_cells,
+            format_p(lrt.get((row["endpoint"], row["subgroup"]))),
+            NOT_CONVERGED if flagged else "",
+        )
+        table_rows.append(Row(cells, flagged=flagged))
+    columns = (
+        Column("Endpoint"),
+        Column("Biomarker"),
+        Column("Posterior mean log HR (SD)", numeric=True),
+        Column("Posterior mean HR (95% CrI)", numeric=True),
+        Column("P(HR<1)", numeric=True),
+        Column("HR (95% CI)", numeric=True),
+        Column("Wald P", numeric=True),
+        Column("LRT P", numeric=True),
+        Column("Diagnostics", badge=True),
+    )
+    keep = (True,) * 5 + (cox is not None,) * 2 + (interactions is not None, True)
+    columns = tuple(column for column, kept in zip(columns, keep, strict=True) if kept)
+    table_rows = [Row(tuple(c for c, k in zip(r.cells, keep, strict=True) if k), r.flagged) for r in table_rows]
+    frequentist = sum(keep[5:8])
+    groups = (("", 2), ("Bayesian", 3)) + ((("Cox", frequentist),) if frequentist else ()) + (("", 1),)
+    caption = (
+        "The interaction term arm:<biomarker> of the model arm + biomarker + arm x biomarker: the ratio of the "
+        "treatment hazard ratios per one unit higher biomarker (biomarker on its own scale; for a 0/1 biomarker, "
+        "the treatment HR when it is 1 over the treatment HR when it is 0). P(HR<1): posterior probability that "
+        "the treatment benefit grows with the biomarker. LRT P: likelihood-ratio test of the interaction term."
+    )
+    return Table(columns, tuple(table_rows), groups=groups, caption=caption)
+
+
+def treatment_at_table(bayes: pd.DataFrame) -> Table:
+    """The treatment hazard ratio at the quartiles of each biomarker, from its Bayesian interaction model.
+
+    Parameters
+    ----------
+    bayes
+        ``bayes.csv``: rows of analysis ``treatment_at`` with subgroup ``<biomarker>=<value>``.
+
+    Returns
+    -------
+    Table
+        One row per (endpoint, biomarker, value).
+    """
+    rows = []
+    for _, row in treatment_at_rows(bayes).iterrows():
+        flagged = bool(row["converged"] == 0)
+        cells = (
+            row["endpoint"],
+            row["biomarker"],
+            f"{row['value']:.4g}",
+            format_interval(row["hr_mean"], row["hr_lower"], row["hr_upper"], 2),
+            format_probability(row["prob_hr_below_1"]),
+            NOT_CONVERGED if flagged else "",
+        )
+        rows.append(Row(cells, flagged=flagged))
+    columns = (
+        Column("Endpoint"),
+        Column("Biomarker"),
+        Column("Biomarker value", numeric=True),
+        Column("Treatment HR (95% CrI)", numeric=True),
+        Column("P(HR<1)", numeric=True),
+        Column("Diagnostics", badge=True),
+    )
+    caption = (
+        "Treatment hazard ratio exp(b_arm + b_arm:x * x) at the 25th, 50th and 75th percentile x of the biomarker "
+        "(distinct values only), posterior mean with 95% credible interval."
+    )
+    return Table(columns, tuple(rows), caption=caption)
+
+
+def treatment_at_rows(bayes: pd.DataFrame) -> pd.DataFrame:
+    """The ``treatment_at`` rows with the biomarker and its value split out of the subgroup label.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows with numeric ``value`` (labels whose value is not a number are left out) and ``biomarker``.
+    """
+    rows = bayes[bayes["analysis"] == TREATMENT_AT]
+    labels = rows["subgroup"].fillna("").astype(str)
+    biomarker = labels.map(lambda label: label.rpartition("=")[0])
+    value = pd.to_numeric(labels.map(lambda label: label.rpartition("=")[2]), errors="coerce")
+    rows = rows.assign(biomarker=biomarker, value=value)
+    return rows[rows["value"].notna() & (rows["biomarker"] != "")]
+
+
+def diagnostics_table(bayes: pd.DataFrame) -> Diagnostics:
+    """One row per Bayesian fit: the worst R-hat, ESS and BFMI over its terms, divergences, and its status.
+
+    Parameters
+    ----------
+    bayes
+        ``bayes.csv``; the derived ``treatment_at`` rows repeat their interaction model's diagnostics and are left
+        out.
+
+    Returns
+    -------
+    Diagnostics
+        The table (unconverged fits flagged) and the counts.
+    """
+    fits = bayes[bayes["analysis"] != TREATMENT_AT].fillna({key: "" for key in FIT_KEYS})
+    rows = [_fit_row(keys, group) for keys, group in fits.groupby(list(FIT_KEYS), sort=False)]
+    columns = (
+        Column("Endpoint"),
+        Column("Analysis"),
+        Column("Subgroup"),
+        Column("Terms", numeric=True),
+        Column("Max R-hat", numeric=True),
+        Column("Min ESS (bulk)", numeric=True),
+        Column("Min ESS (tail)", numeric=True),
+        Column("Min BFMI", numeric=True),
+        Column("Divergences", numeric=True),
+        Column("Status", badge=True),
+    )
+    caption = (
+        "Per fit, the worst value over its terms. A blank is a statistic that was not recorded. Converged means "
+        "R-hat below 1.01, bulk and tail ESS of at least 400, BFMI of at least 0.3 in every chain and no divergent "
+        "transitions (the rule of tmesurv bayes)."
+    )
+    table = Table(columns, tuple(rows), caption=caption)
+    return Diagnostics(table, len(rows), sum(row.flagged for row in rows))
+
+
+def posterior_survival_table(
+    survival: pd.DataFrame, subgroups: str = "all", arm_names: dict[str, str] | None = None
+) -> Table:
+    """Posterior medians, landmark survival and restricted mean survival per arm, and their difference.
+
+    Parameters
+    ----------
+    survival
+        ``bayes_survival.csv``: ``endpoint, subgroup, arm, statistic, time, estimate, lower, upper``.
+    subgroups
+        ``"all"``: the rows of all patients; ``"others"``: every other subgroup.
+    arm_names
+        Display name per arm value.
+
+    Returns
+    -------
+    Table
+        One row per (endpoint, subgroup, statistic, time); a column per arm and one for the difference.
+    """
+    rows = survival[(survival["subgroup"] == "all") == (subgroups == "all")]
+    table_rows = []
+    for (endpoint, subgroup, statistic, time), group in _statistic_groups(rows):
+        by_arm = {str(arm): record for arm, record in zip(group["arm"], group.to_dict("records"), strict=True)}
+        cells = tuple(_statistic_cell(by_arm.get(arm), statistic) for arm in POSTERIOR_ARMS)
+        table_rows.append(Row((endpoint, subgroup, _statistic_label(statistic, time), *cells)))
+    columns = (
+        Column("Endpoint"),
+        Column("Subgroup"),
+        Column("Statistic"),
+        *(Column(f"{arm_label(arm, arm_names)}, 95% CrI", numeric=True) for arm in POSTERIOR_ARMS),
+    )
+    caption = (
+        "Posterior median and 95% credible interval. Median survival and restricted mean survival time (RMST) in "
+        "months, landmark survival as a probability; difference = treated - control. NR: not reached within the "
+        "model's time range."
+    )
+    return Table(columns, tuple(table_rows), caption=caption)
+
+
+def _statistic_groups(rows: pd.DataFrame) -> list[tuple[tuple, pd.DataFrame]]:
+    """Rows grouped by (endpoint, subgroup, statistic, time): per subgroup the median, landmarks, then RMST."""
+    order = rows["statistic"].map(STATISTIC_ORDER).fillna(len(STATISTIC_ORDER))
+    rows = rows.assign(order=order, time_key=rows["time"].fillna(-1.0))
+    rows = rows.sort_values(["order", "time_key"], kind="stable")
+    rows = rows.sort_values(["endpoint", "subgroup"], key=_first_seen, kind="stable")
+    grouped = rows.groupby(["endpoint", "subgroup", "statistic", "time_key"], sort=False)
+    return [((e, s, statistic, group["time"].iloc[0]), group) for (e, s, statistic, _), group in grouped]
+
+
+def _first_seen(values: pd.Series) -> pd.Series:
+    """Sort key: the position of each value's first appearance (keeps file order of endpoints and subgroups)."""
+    return values.map({value: index for index, value in enumerate(pd.unique(values))})
+
+
+def _statistic_cell(record: dict | None, statistic: str) -> str:
+    if record is None:
+        return ""
+    digits = 2 if statistic == "survival" else 1
+    return format_interval(record["estimate"], record["lower"], record["upper"], digits, missing="NR")
+
+
+def _statistic_label(statistic: str, time: object) -> str:
+    if statistic == "median":
+        return "Median (months)"
+    if statistic == "survival" and not pd.isna(time):
+        return f"Survival at {float(time):g} months"
+    if statistic == "rmst" and not pd.isna(time):
+        return f"RMST to {float(time):g} months (months)"
+    return str(statistic)
+
+
+def _fit_row(keys: tuple, group: pd.DataFrame) -> Row:
+    converged = group["converged"]
+    flagged = bool((converged == 0).any())
+    status = NOT_CONVERGED if flagged else ("converged" if converged.notna().all() else "not recorded")
+    cells = (
+        *(str(key) for key in keys),
+        format_count(len(group)),
+        format_number(group["r_hat"].max(), 3),
+        format_count(group["ess_bulk"].min()),
+        format_count(group["ess_tail"].min()),
+        format_number(group["bfmi_min"].min(), 2),
+        format_count(group["divergences"].max()),
+        status,
+    )
+    return Row(cells, flagged=flagged)
+
+
+def _term_key(row: pd.Series) -> tuple[str, str, str, str]:
+    return tuple(str(row[key]) for key in ("endpoint", "analysis", "subgroup", "term"))
+
+
+def _continuous_lrt(interactions: pd.DataFrame | None) -> dict[tuple[str, str], float]:
+    """LRT P of each arm x biomarker term: the continuous test, else (a 0/1 biomarker) the 1-df groups test."""
+    if interactions is None:
+        return {}
+    found: dict[tuple[str, str], float] = {}
+    for scale in ("groups", "continuous"):  # continuous last: it wins where both exist
+        rows = interactions[(interactions["scale"] == scale) & ((scale == "continuous") | (interactions["df"] == 1))]
+        keys = zip(rows["endpoint"].astype(str), rows["grouping"].astype(str), strict=True)
+        found |= dict(zip(keys, rows["lrt_p"].astype(float), strict=True))
+    return found

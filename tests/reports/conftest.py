@@ -1,0 +1,257 @@
+"""A small synthetic result folder with every file the report reads, and a biomarker named like an HTML script."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+XSS = "<script>alert(1)</script>"
+BIOMARKERS = ("b_cell_ges", XSS)
+ARMS = {"treated": 0.04, "control": 0.08}  # monthly hazard of the synthetic curves
+ARM_NAMES = {"treated": "axi-cel", "control": "SOC"}
+LEVEL_FACTOR = {"low": 1.3, "high": 0.75}
+KM_COLUMNS = ["endpoint", "arm", "subgroup", "statistic", "time", "estimate", "lower", "upper", "n", "events"]
+KM_COLUMNS.append("ci_method")
+
+
+def subgroups() -> list[str]:
+    """Every subgroup of the synthetic results: two levels per biomarker."""
+    return [f"{biomarker}={level}" for biomarker in BIOMARKERS for level in LEVEL_FACTOR]
+
+
+def write_csv(folder: Path, name: str, rows: list[dict]) -> None:
+    pd.DataFrame(rows).to_csv(folder / name, index=False)
+
+
+def write_cohort(folder: Path) -> None:
+    write_csv(
+        folder,
+        "cohort.csv",
+        [
+            {"arm": "control", "patients": 100, "events": 70, "median_follow_up": 14.2},
+            {"arm": "treated", "patients": 100, "events": 48, "median_follow_up": 15.1},
+        ],
+    )
+    write_csv(
+        folder,
+        "exclusions.csv",
+        [{"analysis": f"biomarker {XSS}", "reason": f"missing {XSS}", "count": 3, "ids": "P1;P2;P3"}],
+    )
+
+
+def km_rows(subgroup: str, hazard: float) -> list[dict]:
+    rows = []
+    for arm, arm_hazard in ARMS.items():
+        at_risk = 50
+        for month in range(0, 25, 2):
+            survival = float(np.exp(-arm_hazard * hazard * month))
+            rows.append(
+                {"endpoint": "efs", "arm": arm, "subgroup": subgroup, "time": float(month), "survival": survival}
+                | {"lower": survival * 0.9, "upper": min(1.0, survival * 1.1), "at_risk": at_risk}
+            )
+            at_risk -= 2
+    return rows
+
+
+def write_km(folder: Path) -> None:
+    rows = km_rows("all", 1.0)
+    for subgroup in subgroups():
+        rows += km_rows(subgroup, LEVEL_FACTOR[subgroup.rpartition("=")[2]])
+    write_csv(folder, "km_curves.csv", rows)
+    summary = pd.DataFrame(
+        [
+            ["efs", "treated", "all", "median", np.nan, 16.9, 12.1, np.nan, 100, 48, "log-log"],
+            ["efs", "control", "all", "median", np.nan, 9.6, 7.2, 12.4, 100, 70, "log-log"],
+            ["efs", "treated", "all", "survival", 12.0, 0.61, 0.51, 0.70, 100, 48, "log-log"],
+            ["efs", "treated", "b_cell_ges=high", "survival", 12.0, 0.71, 0.51, 0.80, 50, 20, "log-log"],
+        ],
+        columns=KM_COLUMNS,
+    )
+    summary.to_csv(folder / "km.csv", index=False)
+    write_csv(folder, "bayes_curves.csv", [{k: v for k, v in row.items() if k != "at_risk"} for row in rows])
+    survival = [
+        {"endpoint": "efs", "subgroup": subgroup, "arm": arm, "statistic": statistic, "time": time}
+        | {"estimate": estimate, "lower": estimate * 0.8, "upper": estimate * 1.2}
+        for subgroup in ("all", "b_cell_ges=high")
+        for arm, estimate in (("treated", 0.5), ("control", 0.2), ("difference", 0.3))
+        for statistic, time in (("median", np.nan), ("survival", 12.0), ("rmst", 24.0))
+    ]
+    write_csv(folder, "bayes_survival.csv", survival)
+
+
+def cox_row(analysis: str, subgroup: str, term: str, hr: float, p: float = 0.03) -> dict:
+    counts = {"n": 100, "events": 60, "n_treated": 50, "events_treated": 25, "n_control": 50, "events_control": 35}
+    return (
+        {"endpoint": "efs", "analysis": analysis, "subgroup": subgroup, "term": term}
+        | counts
+        | {"coef": np.log(hr), "se": 0.2, "hr": hr, "hr_lower": hr * 0.7, "hr_upper": hr * 1.4, "p": p}
+    )
+
+
+def write_cox(folder: Path) -> None:
+    rows = [cox_row("treatment", "all", "arm", 0.67, 0.0262), cox_row("treatment_stratified", "all", "arm", 0.66)]
+    for biomarker in BIOMARKERS:
+        rows += [
+            cox_row("interaction", biomarker, "arm", 0.6),
+            cox_row("interaction", biomarker, biomarker, 1.1),
+            cox_row("interaction", biomarker, f"arm:{biomarker}", 0.549, 0.0000123),
+        ]
+    rows += [cox_row("subgroup", s, "arm", 0.4 if s.endswith("high") else 0.9, 0.2) for s in subgroups()]
+    write_csv(folder, "cox.csv", rows)
+    write_csv(
+        folder,
+        "interactions.csv",
+        [
+            {"endpoint": "efs", "grouping": biomarker, "scale": scale, "n": 100, "events": 60, "df": 1}
+            | {"wald_chisq": 4.0, "wald_p": 0.04, "lrt_chisq": 4.1, "lrt_p": 0.012, "rule": "high above median"}
+            for biomarker in BIOMARKERS
+            for scale in ("continuous", "groups")
+        ],
+    )
+
+
+def bayes_row(analysis: str, subgroup: str, term: str, hr: float, converged: bool = True) -> dict:
+    return {"endpoint": "efs", "analysis": analysis, "subgroup": subgroup, "term": term} | {
+        "mean": np.log(hr),
+        "sd": 0.17,
+        "hr_mean": hr,
+        "hr_lower": hr * 0.7,
+        "hr_upper": hr * 1.4,
+        "prob_hr_below_1": 0.998 if hr < 1 else 0.3,
+        "r_hat": 1.001 if converged else 1.087,
+        "ess_bulk": 2450 if converged else 95,
+        "ess_tail": 2000 if converged else 80,
+        "bfmi_min": 0.9,
+        "converged": converged,
+        "divergences": 0,
+    }
+
+
+def write_bayes(folder: Path) -> None:
+    rows = [bayes_row("treatment", "all", "arm", 0.684)]
+    for biomarker in BIOMARKERS:
+        converged = biomarker != XSS  # the odd biomarker's interaction model did not converge
+        rows += [
+            bayes_row("interaction", biomarker, "arm", 0.62, converged),
+            bayes_row("interaction", biomarker, biomarker, 1.1, converged),
+            bayes_row("interaction", biomarker, f"arm:{biomarker}", 0.612, converged),
+        ]
+        rows += [
+            bayes_row("treatment_at", f"{biomarker}={value:.4g}", "arm", hr, converged)
+            for value, hr in ((-0.6, 0.8), (0.0, 0.55), (0.5, 0.35))
+        ]
+    rows += [bayes_row("subgroup", s, "arm", 0.42 if s.endswith("high") else 0.88) for s in subgroups()]
+    write_csv(folder, "bayes.csv", rows)
+
+
+def write_run(folder: Path) -> None:
+    config = {
+        "data": {
+            "arm": {"column": "arm", "treated": "axi-cel", "control": "SOC"},
+            "time_unit": "months",
+            "biomarkers": list(BIOMARKERS),
+            "strata": ["first_line_response"],
+        },
+        "analysis": {
+            "endpoint": "efs",
+            "cutpoint": "median",
+            "cutpoints": {"spd_mm2": 3721},
+            "combined_subgroups": [{"cd19_hscore": "low", "sii": "high"}],
+            "landmarks": [12.0, 24.0],
+            "km_ci": "log-log",
+        },
+        "bayes": {
+            "sampler": "nutpie",
+            "intervals": 8,
+            "draws": 300,
+            "tune": 300,
+            "chains": 2,
+            "seed": 3,
+            "priors": {"coef_sd": 10.0, "baseline_sd": 10.0, "random_walk_sd": 1.0, "random_walk_sd_fixed": False},
+        },
+    }
+    run = {
+        "tmesurv_version": "0.1.0",
+        "config_hash": "abc123def456",
+        "config": config,
+        "seed": 20240611,
+        "commands": ["cox", "bayes"],
+    }
+    (folder / "run.json").write_text(json.dumps(run), encoding="utf-8")
+
+
+def write_png(path: Path, title: str) -> None:
+    figure = Figure(figsize=(3.0, 2.0))
+    ax = figure.add_subplot()
+    ax.plot([0, 1], [0, 1])
+    ax.set_title(title, parse_math=False)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, format="png", dpi=40)
+
+
+def write_other_runs(folder: Path) -> None:
+    """Results of tmesurv validate and tmesurv power, and the figures of every command."""
+    write_csv(
+        folder,
+        "validation.csv",
+        [
+            {"model": "cox", "metric": "harrell_c", "group": "", "horizon": np.nan, "estimate": 0.68}
+            | {"lower": 0.62, "upper": 0.74, "n": 120, "events": 80, "note": ""},
+            {"model": "cox", "metric": "brier", "group": XSS, "horizon": 12.0, "estimate": 0.19}
+            | {"lower": 0.15, "upper": 0.22, "n": 120, "events": 80, "note": "IPCW"},
+        ],
+    )
+    write_csv(
+        folder,
+        "power.csv",
+        [
+            {"design": "randomized", "n": n, "interaction_hr": 0.5, "method": method, "power": power}
+            | {"power_mcse": 0.01, "mean_events": n * 0.6, "analytic_power": power + 0.02}
+            for n in (200, 400)
+            for method, power in (("cox_interaction", 0.5 + n / 1000), ("median_split", 0.3 + n / 1000))
+        ],
+    )
+    for stem in ("volcano_cox_efs_treated", "pca", "calibration_cox_12", "benefit_cox_12"):
+        write_png(folder / "figures" / f"{stem}.png", stem)
+    write_png(folder / "power_curve.png", "power")
+
+
+def write_all(folder: Path) -> Path:
+    """Every result file of cox, bayes, validate and power into ``folder``."""
+    for writer in (write_cohort, write_km, write_cox, write_bayes, write_run, write_other_runs):
+        writer(folder)
+    return folder
+
+
+@pytest.fixture
+def result_folder(tmp_path: Path) -> Path:
+    """A result folder of cox, bayes, validate and power with every file the report reads."""
+    return write_all(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def full_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The report of a full synthetic result folder, written once per test module."""
+    from tmesurv.reports.html import write_report
+
+    return write_report(write_all(tmp_path_factory.mktemp("results")))
+
+
+@pytest.fixture
+def writers() -> SimpleNamespace:
+    """The writers of the synthetic result files, to build a folder with only some of them."""
+    return SimpleNamespace(
+        cohort=write_cohort,
+        km=write_km,
+        cox=write_cox,
+        bayes=write_bayes,
+        run=write_run,
+        other_runs=write_other_runs,
+        csv=write_csv,
+    )
