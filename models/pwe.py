@@ -10,12 +10,14 @@ For sampling efficiency every design column is centred and divided by its standa
 column (variable ``coef_std``; sd is the population sd, ``ddof=0``). The centring constant is absorbed by
 the baseline. Coefficients on the original column scale (variable ``coef``) are ``coef_std / sd``, and
 ``log_baseline`` is the log baseline hazard at design value zero, so that ``exp(log_baseline_k + X . coef)``
-is the hazard on the original scale.
+is the hazard on the original scale. The sampler moves along the principal axes of the standardised design over the
+events (``coef_rotated``; ``coef_std = rotation @ coef_rotated``, the same isotropic prior, so the same model): an
+arm and its product with a biomarker far from zero are nearly collinear, a correlation NUTS's diagonal mass matrix
+cannot adapt to, and the rotation removes most of it.
 
-The likelihood is evaluated per patient without splitting follow-up into patient-intervals:
-``loglik_i = d_i (a_{k(i)} + eta_i) - exp(eta_i) H0(t_i)``, where ``k(i)`` is the interval containing ``t_i``
-and ``H0`` the cumulative baseline hazard. It is an observed ``pm.CustomDist`` so that PyMC can store the
-pointwise log-likelihood (one value per patient) for LOO.
+The likelihood is summed from interval statistics without splitting follow-up into patient-intervals (see
+:class:`PweData`): O(n) per evaluation. The per-patient log-likelihood
+``loglik_i = d_i (a_{k(i)} + eta_i) - exp(eta_i) H0(t_i)`` is computed after sampling, for LOO.
 
 Time-varying treatment effect (``settings.time_varying``): the design's first column must be ``arm`` (0/1) and its
 log hazard ratio is ``b_k`` in baseline interval ``k``: ``b_1`` gets the arm's usual prior (``Normal(0, coef_sd)``
@@ -216,6 +218,7 @@ class PweData:
     cuts: np.ndarray  # (K - 1,) interior cut points
     treated: np.ndarray | None = None  # (n,) 0/1 arm in time order: only for a time-varying arm effect
     interval_event_arm: np.ndarray | None = None  # (K,) per interval, sum over events of the standardised arm
+    rotation: np.ndarray | None = None  # (p, p) orthogonal: principal axes of z over the events (see below)
 
     @property
     def time_varying(self) -> bool:
@@ -237,6 +240,7 @@ class PweData:
             "crude_log_rate": np.asarray(self.crude_log_rate),
             "centre": self.centre,
             "scale": self.scale,
+            "rotation": self.rotation,
         }
 
 
@@ -293,6 +297,7 @@ def pwe_data(
         centre=centre,
         scale=scale,
         cuts=cuts,
+        rotation=principal_axes(z[event[order] == 1]),
         **arm_statistics,
     )
 
@@ -357,8 +362,9 @@ def pwe_model(
     coords = {"term": terms, "interval": np.arange(data.width.size)}
     with pm.Model(coords=coords) as model:
         containers = {name: pm.Data(name, value) for name, value in data.arrays().items()}
-        if coefficient_prior is None:
-            coef_std = pm.Normal("coef_std", 0.0, settings.priors.coef_sd, dims="term")
+        if coefficient_prior is None:  # the same isotropic prior, sampled along the design's principal axes
+            coef_rotated = pm.Normal("coef_rotated", 0.0, settings.priors.coef_sd, dims="term")
+            coef_std = pm.Deterministic("coef_std", pt.dot(containers["rotation"], coef_rotated), dims="term")
         else:
             coef_std = coefficient_prior(containers, settings)
         log_hazard = _random_walk_baseline(
@@ -519,7 +525,8 @@ def _sample_nutpie(data: PweData, settings: BayesSpec, coefficient_prior: Coeffi
         generic_terms = [f"term_{j}" for j in range(data.z.shape[1])]  # shared by fits whose terms differ
         model = pwe_model(data, generic_terms, settings, coefficient_prior)
         _COMPILED[key] = nutpie.compile_pymc_model(model, freeze_model=False)
-    compiled = _COMPILED[key].with_data(**data.arrays())
+    used = _COMPILED[key].shared_data  # a coefficient prior of its own leaves the rotation unused
+    compiled = _COMPILED[key].with_data(**{name: value for name, value in data.arrays().items() if name in used})
     return nutpie.sample(
         compiled,
         draws=settings.draws,
@@ -641,6 +648,21 @@ def diagnostics(idata: az.InferenceData, var_name: str) -> dict[str, np.ndarray]
     )
     bfmi = np.full(r_hat.shape, bfmi_min)
     return {"r_hat": r_hat, "ess_bulk": ess_bulk, "ess_tail": ess_tail, "bfmi_min": bfmi, "converged": converged}
+
+
+def principal_axes(z_events: np.ndarray) -> np.ndarray:
+    """Orthogonal rotation to the principal axes of the standardised design over the events.
+
+    The Normal(0, coef_sd) prior on the standardised coefficients is isotropic, so sampling ``coef_rotated`` with the
+    same prior and setting ``coef_std = rotation @ coef_rotated`` is the same model. The likelihood's curvature is
+    close to ``z' z`` over the events, so along these axes the posterior is nearly uncorrelated, which NUTS's diagonal
+    mass matrix samples well (an arm and its product with an uncentred biomarker are nearly collinear otherwise).
+    """
+    p = z_events.shape[1]
+    if z_events.shape[0] < 2 or p == 1:
+        return np.eye(p)
+    _, axes = np.linalg.eigh(z_events.T @ z_events)
+    return np.ascontiguousarray(axes)
 
 
 def centred_steps(data: PweData) -> bool:

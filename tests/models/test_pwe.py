@@ -3,6 +3,7 @@ import math
 import arviz as az
 import numpy as np
 import pandas as pd
+import pymc as pm
 import pytest
 from lifelines import CoxPHFitter
 
@@ -12,6 +13,7 @@ from tmesurv.models.pwe import (
     build_pwe_model,
     fit_pwe,
     interval_cuts,
+    pwe_data,
     pwe_log_likelihood,
     summarize_pwe,
 )
@@ -70,20 +72,13 @@ def original_scale(point, design):
     return coef, centred - x.mean(axis=0) @ coef
 
 
-def likelihood_at(model, point):
-    """The model's log-likelihood term (the potential) at a point."""
-    (likelihood,) = model.replace_rvs_by_values([model["log_likelihood"]])
-    function = model.compile_fn(likelihood, inputs=model.value_vars, point_fn=True, on_unused_input="ignore")
-    return float(function(point))
-
-
 # 1. log density against a hand computation
 
 
-def test_model_log_density_matches_hand_computation():
+def test_model_log_density_matches_hand_computation(likelihood_at, value_point):
     model = build_pwe_model(SMALL_TIME, SMALL_EVENT, SMALL_DESIGN, SMALL_SETTINGS)
     point = small_point(model)
-    assert set(point) == set(model.initial_point())
+    assert set(value_point(model, point)) == set(model.initial_point())
     coef, log_baseline = original_scale(point, SMALL_DESIGN)
     expected = hand_log_likelihood(
         SMALL_TIME, SMALL_EVENT, SMALL_DESIGN.to_numpy() @ coef, log_baseline, [3.0, 5.0, 7.0]
@@ -91,16 +86,39 @@ def test_model_log_density_matches_hand_computation():
     assert likelihood_at(model, point) == pytest.approx(expected.sum(), abs=1e-8)
 
 
-def test_single_interval_model_log_density():
+def test_single_interval_model_log_density(likelihood_at, value_point):
     settings = SMALL_SETTINGS.model_copy(update={"intervals": 1})
     model = build_pwe_model(SMALL_TIME, SMALL_EVENT, SMALL_DESIGN, settings)
     point = {"coef_std": np.array([0.4, -0.3, 0.25]), "baseline_start": np.float64(-1.7)}
-    assert set(point) == set(model.initial_point())
+    assert set(value_point(model, point)) == set(model.initial_point())
     x = SMALL_DESIGN.to_numpy()
     coef = point["coef_std"] / x.std(axis=0)
     log_baseline = [point["baseline_start"] - x.mean(axis=0) @ coef]
     expected = hand_log_likelihood(SMALL_TIME, SMALL_EVENT, x @ coef, log_baseline, [])
     assert likelihood_at(model, point) == pytest.approx(expected.sum(), abs=1e-8)
+
+
+def test_rotated_coefficients_keep_the_isotropic_normal_prior(value_point):
+    """Sampling along the design's principal axes is the same model: the same prior density on ``coef_std``."""
+    model = build_pwe_model(SMALL_TIME, SMALL_EVENT, SMALL_DESIGN, SMALL_SETTINGS)
+    rotation = model["rotation"].get_value()
+    np.testing.assert_allclose(rotation.T @ rotation, np.eye(3), atol=1e-12)
+    coef_std = np.array([0.4, -0.3, 0.25])
+    point = value_point(model, {"coef_std": coef_std}) | {"baseline_start": np.float64(-1.7)}
+    prior = model.compile_logp(vars=[model["coef_rotated"]])(model.initial_point() | point)
+    expected = pm.logp(pm.Normal.dist(0.0, SMALL_SETTINGS.priors.coef_sd), coef_std).sum().eval()
+    assert prior == pytest.approx(expected, abs=1e-10)
+    (standardised,) = model.replace_rvs_by_values([model["coef_std"]])
+    at = model.compile_fn(standardised, inputs=model.value_vars, point_fn=True, on_unused_input="ignore")
+    np.testing.assert_allclose(at(model.initial_point() | point), coef_std, atol=1e-12)
+
+
+def test_rotation_is_the_principal_axes_of_the_design_over_the_events():
+    data = pwe_data(SMALL_TIME, SMALL_EVENT, SMALL_DESIGN, 4)
+    x = SMALL_DESIGN.to_numpy()
+    z_events = ((x - x.mean(axis=0)) / x.std(axis=0))[SMALL_EVENT == 1]
+    crossed = data.rotation.T @ z_events.T @ z_events @ data.rotation
+    np.testing.assert_allclose(crossed - np.diag(np.diag(crossed)), 0.0, atol=1e-9)
 
 
 def test_numpy_kernel_matches_hand_computation():
@@ -288,7 +306,7 @@ def test_summary_convergence_rule():
 
 
 @pytest.mark.sampling
-def test_log_likelihood_is_per_patient_and_sums_to_model_likelihood(small_fit):
+def test_log_likelihood_is_per_patient_and_sums_to_model_likelihood(small_fit, likelihood_at):
     pointwise = small_fit.log_likelihood["event"]
     assert pointwise.dims == ("chain", "draw", "patient")
     assert pointwise.shape == (SMALL_SETTINGS.chains, SMALL_SETTINGS.draws, SMALL_TIME.size)
