@@ -17,6 +17,8 @@ from tmesurv.models.pwe import (
     pwe_log_likelihood,
     summarize_pwe,
 )
+from tmesurv.simulations.scenario import load_scenario
+from tmesurv.simulations.trial import simulate_trial
 
 # Event times 1..9 with K = 4 give cuts at exactly 3, 5 and 7 (linear quantiles at positions 2, 4, 6), so some
 # patients sit exactly on a cut; censored times 5 and 12 must not move the cuts.
@@ -194,6 +196,27 @@ def test_posterior_means_agree_with_cox(pwe_cohort):
     difference = (summary["mean"] - cox.params_.reindex(summary.index)).abs()
     assert (difference < 0.05).all(), difference
     assert (summary["r_hat"] < 1.01).all(), summary["r_hat"]
+
+
+@pytest.mark.sampling
+@pytest.mark.parametrize("biomarker", [None, "b_cell_ges", "ldh_elevated"])
+def test_vague_fine_cut_posterior_reproduces_cox_on_the_zuma7_scenario(biomarker):
+    """Vague priors, a free baseline (fixed large random-walk sd) and 40 intervals: within 0.03 of Cox (Efron)."""
+    trial = simulate_trial(load_scenario("zuma7"), seed=1).to_frame()
+    if biomarker is not None:
+        trial = trial[trial[biomarker].notna()]
+    design = pd.DataFrame({"arm": (trial["arm"] == "axi-cel").to_numpy(dtype=float)})
+    if biomarker is not None:
+        design[biomarker] = trial[biomarker].to_numpy(dtype=float)
+        design[f"arm:{biomarker}"] = design["arm"] * design[biomarker]
+    time, event = trial["efs_time"].to_numpy(), trial["efs_event"].to_numpy()
+    cox = CoxPHFitter().fit(design.assign(time=time, event=event), duration_col="time", event_col="event")
+    vague = PriorSpec(coef_sd=10.0, random_walk_sd=10.0, random_walk_sd_fixed=True)
+    settings = BayesSpec(intervals=40, draws=1000, tune=1000, chains=2, seed=3, priors=vague)
+    summary = summarize_pwe(fit_pwe(time, event, design, settings, log_likelihood=False)).set_index("term")
+    difference = (summary["mean"] - cox.params_.reindex(summary.index)).abs()
+    assert (difference < 0.03).all(), difference
+    assert summary["converged"].all(), summary
 
 
 # 4. reproducibility and the summary
