@@ -10,10 +10,10 @@ For sampling efficiency every design column is centred and divided by its standa
 column (variable ``coef_std``; sd is the population sd, ``ddof=0``). The centring constant is absorbed by
 the baseline. Coefficients on the original column scale (variable ``coef``) are ``coef_std / sd``, and
 ``log_baseline`` is the log baseline hazard at design value zero, so that ``exp(log_baseline_k + X . coef)``
-is the hazard on the original scale. The sampler moves along the principal axes of the standardised design over the
-events (``coef_rotated``; ``coef_std = rotation @ coef_rotated``, the same isotropic prior, so the same model): an
-arm and its product with a biomarker far from zero are nearly collinear, a correlation NUTS's diagonal mass matrix
-cannot adapt to, and the rotation removes most of it.
+is the hazard on the original scale. The sampler moves along the eigenvectors of the Cox information at zero
+(``coef_rotated``; ``coef_std = rotation @ coef_rotated``, the same isotropic prior, so the same model): an arm and
+its product with a biomarker far from zero are nearly collinear, a correlation NUTS's diagonal mass matrix cannot
+adapt to, and the rotation removes most of it (see :func:`principal_axes`).
 
 The likelihood is summed from interval statistics without splitting follow-up into patient-intervals (see
 :class:`PweData`): O(n) per evaluation. The per-patient log-likelihood
@@ -297,7 +297,7 @@ def pwe_data(
         centre=centre,
         scale=scale,
         cuts=cuts,
-        rotation=principal_axes(z[event[order] == 1]),
+        rotation=principal_axes(z, event[order]),
         **arm_statistics,
     )
 
@@ -512,6 +512,7 @@ _COMPILED: dict[tuple, object] = {}
 def _sample_nutpie(data: PweData, settings: BayesSpec, coefficient_prior: CoefficientPrior | None) -> az.InferenceData:
     """Sample with nutpie, compiling the model once per (terms, intervals, priors, structure) and rebinding its data."""
     import nutpie
+    from numba.core.errors import NumbaPerformanceWarning
 
     key = (
         data.z.shape[1],
@@ -524,7 +525,10 @@ def _sample_nutpie(data: PweData, settings: BayesSpec, coefficient_prior: Coeffi
     if key not in _COMPILED:
         generic_terms = [f"term_{j}" for j in range(data.z.shape[1])]  # shared by fits whose terms differ
         model = pwe_model(data, generic_terms, settings, coefficient_prior)
-        _COMPILED[key] = nutpie.compile_pymc_model(model, freeze_model=False)
+        with warnings.catch_warnings():
+            # numba's hint that a transposed (non-contiguous) operand of a small dot in the gradient is slower
+            warnings.filterwarnings("ignore", category=NumbaPerformanceWarning)
+            _COMPILED[key] = nutpie.compile_pymc_model(model, freeze_model=False)
     used = _COMPILED[key].shared_data  # a coefficient prior of its own leaves the rotation unused
     compiled = _COMPILED[key].with_data(**{name: value for name, value in data.arrays().items() if name in used})
     return nutpie.sample(
@@ -650,18 +654,33 @@ def diagnostics(idata: az.InferenceData, var_name: str) -> dict[str, np.ndarray]
     return {"r_hat": r_hat, "ess_bulk": ess_bulk, "ess_tail": ess_tail, "bfmi_min": bfmi, "converged": converged}
 
 
-def principal_axes(z_events: np.ndarray) -> np.ndarray:
-    """Orthogonal rotation to the principal axes of the standardised design over the events.
+def principal_axes(z: np.ndarray, event: np.ndarray) -> np.ndarray:
+    """Orthogonal rotation to the eigenvectors of the Cox information at zero, a proxy of the posterior precision.
 
-    The Normal(0, coef_sd) prior on the standardised coefficients is isotropic, so sampling ``coef_rotated`` with the
-    same prior and setting ``coef_std = rotation @ coef_rotated`` is the same model. The likelihood's curvature is
-    close to ``z' z`` over the events, so along these axes the posterior is nearly uncorrelated, which NUTS's diagonal
-    mass matrix samples well (an arm and its product with an uncentred biomarker are nearly collinear otherwise).
+    The information is ``sum over events of the covariance of z over the risk set`` (patients in time order, a risk
+    set is the patient and everyone after; ties are approximated by the order). The Normal(0, coef_sd) prior on the
+    standardised coefficients is isotropic, so sampling ``coef_rotated`` with the same prior and setting
+    ``coef_std = rotation @ coef_rotated`` is the same model; along these axes the posterior is nearly uncorrelated,
+    which NUTS's diagonal mass matrix samples well (an arm and its product with an uncentred biomarker are nearly
+    collinear otherwise).
+
+    Parameters
+    ----------
+    z
+        Standardised design ``(n, p)``, patients in time order.
+    event
+        Event indicators in the same order.
     """
-    p = z_events.shape[1]
-    if z_events.shape[0] < 2 or p == 1:
+    p = z.shape[1]
+    if p == 1 or event.sum() < 2:
         return np.eye(p)
-    _, axes = np.linalg.eigh(z_events.T @ z_events)
+    at_risk = np.arange(z.shape[0], 0, -1)
+    events = event == 1
+    risk_set_means = (np.cumsum(z[::-1], axis=0)[::-1] / at_risk[:, None])[events]
+    # sum over events e of mean(z z' over patients j >= e) = z' diag(w) z, w_j = sum over events e <= j of 1 / at_risk_e
+    weight = np.cumsum(np.where(events, 1.0 / at_risk, 0.0))
+    information = (z * weight[:, None]).T @ z - risk_set_means.T @ risk_set_means
+    _, axes = np.linalg.eigh(information)
     return np.ascontiguousarray(axes)
 
 
