@@ -212,6 +212,31 @@ def cluster_index(scores: pd.DataFrame, members: list[str], centre: float | pd.S
         uncentred = [member for member in members if member not in centre.index]
         if uncentred:
             raise InputError(f"no centre given for member signatures {', '.join(uncentred)}.")
-        centre = centre[members].to_numpy(dtype=float)
-    deviation = scores[members].to_numpy(dtype=float) - centre
-    return pd.Series(np.sqrt(np.mean(np.square(deviation), axis=1)), index=scores.index)
+        centre = centre[members].to_numpy(dtype=float)[:, None]
+    values = scores[members].to_numpy(dtype=float).T
+    return pd.Series(cluster_index_values(values, centre), index=scores.index)
+
+
+def cluster_index_values(members: np.ndarray, centre: float | np.ndarray = 0.0) -> np.ndarray:
+    """The numerical core of :func:`cluster_index`: root mean square over the first axis (the members).
+
+    The squares are added member after member, so a patient's index does not depend on the other patients or on the
+    array's shape (the simulations rely on this to make a cohort the same alone or in a batch).
+
+    Parameters
+    ----------
+    members
+        Member signatures on the first axis, patients (and any further axes) after it.
+    centre
+        Subtracted first: a number, or an array broadcasting against ``members`` (one value per member).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``members.shape[1:]``; NaN where a member is missing.
+    """
+    deviation = np.subtract(members, centre)
+    total = np.square(deviation[0])
+    for member in deviation[1:]:
+        total += np.square(member)
+    return np.sqrt(total / len(deviation))

@@ -183,6 +183,22 @@ def _grouping_rows(grouping: Grouping, endpoint: str, results: CoxResults) -> li
     return rows
 
 
+def level_contrasts(grouping: Grouping, endpoint: str, analysis: str, notes: list[str]) -> pd.DataFrame:
+    """Cox model of a grouping's levels against its first (reference) level, within the grouping's patients.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows with columns ``COX_COLUMNS``, one per level but the reference (term ``<name>=<level>``); NaN estimates
+        and a note appended to ``notes`` when the model cannot be estimated (e.g. an empty level).
+    """
+    results = CoxResults(table=pd.DataFrame(columns=COX_COLUMNS))
+    design = pd.DataFrame(grouping.indicators())
+    rows = _fit_rows(grouping.cohort, endpoint, analysis, grouping.name, design, results)
+    notes += results.notes
+    return rows[COX_COLUMNS]
+
+
 def interaction_tests(groupings: list[Grouping], endpoint: str, notes: list[str]) -> pd.DataFrame:
     """Treatment-by-grouping interaction tests, by Wald and by likelihood ratio.
 

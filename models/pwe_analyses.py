@@ -2,13 +2,16 @@
 
 Per endpoint: the treatment model (``arm``), per biomarker the interaction model (``arm``, ``<biomarker>``,
 ``arm:<biomarker>``), and the treatment model within every subgroup -- the same terms and subgroups as the Cox
-analyses, so the two answers can be put side by side (forest plot).
+analyses, so the two answers can be put side by side (forest plot). On request (``bayes`` config): the treatment HR at
+chosen biomarker values, a spline treatment-HR curve per continuous biomarker, one interaction screen under a
+shrinkage prior, the per-interval treatment HR of a time-varying effect, and a prior predictive check.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,13 +23,24 @@ import xarray as xr
 from tmesurv import __version__
 from tmesurv.cohort import Cohort
 from tmesurv.config import AnalysisConfig
+from tmesurv.errors import InputError
+from tmesurv.models import pwe_spline
 from tmesurv.models.designs import interaction_design, treatment_design
 from tmesurv.models.pwe import CI_PROB, SUMMARY_COLUMNS, fit_pwe, summarize_pwe
+from tmesurv.models.pwe_prior_predictive import PRIOR_PREDICTIVE_COLUMNS, prior_predictive, summarize_prior_predictive
+from tmesurv.models.pwe_screen import SCREEN_COLUMNS, fit_interaction_screen
+from tmesurv.models.pwe_shrinkage import global_scale
 from tmesurv.models.pwe_survival import CURVE_COLUMNS, SURVIVAL_COLUMNS, posterior_survival, survival_statistics
+from tmesurv.models.pwe_time_varying import TIME_VARYING_COLUMNS, summarize_time_varying
 from tmesurv.models.subgroups import analysis_groupings
 from tmesurv.outputs import write_atomically
 
 BAYES_COLUMNS = ["endpoint", "analysis", "subgroup", *SUMMARY_COLUMNS, "divergences"]
+HR_CURVE_COLUMNS = ["endpoint", *pwe_spline.CURVE_COLUMNS, "converged", "divergences"]
+BAYES_SCREEN_COLUMNS = ["endpoint", "shrinkage", *SCREEN_COLUMNS, "max_treedepth"]
+BAYES_TIME_VARYING_COLUMNS = ["endpoint", "analysis", "subgroup", *TIME_VARYING_COLUMNS, "divergences"]
+BAYES_PRIOR_PREDICTIVE_COLUMNS = ["endpoint", *PRIOR_PREDICTIVE_COLUMNS]
+PRIOR_PREDICTIVE_DRAWS = 1000
 
 
 @dataclass(frozen=True)
@@ -41,13 +55,32 @@ class PweFit:
 
 @dataclass
 class PweResults:
-    """The rows of ``bayes.csv``, ``bayes_curves.csv`` and ``bayes_survival.csv``, the fits, and diagnostics notes."""
+    """The rows of ``bayes.csv``, ``bayes_curves.csv`` and ``bayes_survival.csv``, the fits, and diagnostics notes.
+
+    The optional tables are None unless the config asks for them: ``hr_curve`` (``bayes.hr_curves``), ``screen``
+    (``bayes.screen``), ``time_varying`` (``bayes.time_varying``) and ``prior_predictive``
+    (``bayes.prior_predictive``).
+    """
 
     table: pd.DataFrame
     curves: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CURVE_COLUMNS))
     survival: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SURVIVAL_COLUMNS))
     fits: list[PweFit] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    hr_curve: pd.DataFrame | None = None
+    screen: pd.DataFrame | None = None
+    time_varying: pd.DataFrame | None = None
+    prior_predictive: pd.DataFrame | None = None
+
+    def optional_tables(self) -> dict[str, pd.DataFrame]:
+        """The optional tables that were computed, by file stem (``bayes_hr_curve``, ...)."""
+        tables = {
+            "bayes_hr_curve": self.hr_curve,
+            "bayes_screen": self.screen,
+            "bayes_time_varying": self.time_varying,
+            "bayes_prior_predictive": self.prior_predictive,
+        }
+        return {name: table for name, table in tables.items() if table is not None}
 
 
 def pwe_analyses(
@@ -69,13 +102,26 @@ def pwe_analyses(
     -------
     PweResults
         ``table`` has columns ``BAYES_COLUMNS`` -- the fits' terms, and per biomarker the treatment effect at its
-        quartiles from the interaction model (analysis ``treatment_at``); ``curves`` and ``survival`` hold the
-        posterior survival per arm (overall and per subgroup) with 95% bands, and its medians, landmark survival and
-        RMST difference. A fit that fails the convergence rule of :func:`~tmesurv.models.pwe.summarize_pwe` has
-        ``converged`` False on its rows and a note.
+        quartiles and at the values of ``bayes.treatment_at`` from the interaction model (analysis
+        ``treatment_at``); ``curves`` and ``survival`` hold the posterior survival per arm (overall and per
+        subgroup) with 95% bands, and its medians, landmark survival and RMST difference. A fit that fails the
+        convergence rule of :func:`~tmesurv.models.pwe.summarize_pwe` has ``converged`` False on its rows and a
+        note. The optional tables (see :class:`PweResults`) have columns ``HR_CURVE_COLUMNS``,
+        ``BAYES_SCREEN_COLUMNS``, ``BAYES_TIME_VARYING_COLUMNS`` and ``BAYES_PRIOR_PREDICTIVE_COLUMNS``.
+
+    Raises
+    ------
+    InputError
+        Before any fit, if a ``bayes.hr_curves`` biomarker has too few distinct values for its spline or a
+        ``bayes.screen`` pattern matches no biomarker or feature, or the horseshoe's expected number of interactions is
+        not below the number of screened biomarkers.
     """
     endpoint = config.analysis.endpoint
     biomarkers = cohort.biomarkers if config.bayes.biomarkers is None else tuple(config.bayes.biomarkers)
+    screened = screen_columns(cohort, config.bayes.screen)
+    if screened and config.bayes.shrinkage == "horseshoe":
+        global_scale(config.bayes.priors.expected_interactions, len(screened), 1.0)  # fail before any fit
+    _check_hr_curves(cohort, config)
     models = [("treatment", "all", cohort, treatment_design(cohort))]
     for biomarker in biomarkers:
         complete, _ = cohort.complete_cases([biomarker], analysis=f"biomarker {biomarker}")
@@ -99,7 +145,8 @@ def pwe_analyses(
         summary = _summary_rows(fit, results.notes)
         tables.append(summary)
         if analysis == "interaction":
-            tables.append(_treatment_at_quartiles(fit, patients.patients[subgroup].to_numpy(dtype=float), summary))
+            values = patients.patients[subgroup].to_numpy(dtype=float)
+            tables.append(_treatment_at(fit, values, config.bayes.treatment_at.get(subgroup, []), summary))
         else:
             arm_curves = posterior_survival(fit.idata, _curve_times(cohort, endpoint))
             curves.append(arm_curves.assign(endpoint=endpoint, subgroup=subgroup))
@@ -109,7 +156,104 @@ def pwe_analyses(
     results.table = pd.concat(tables, ignore_index=True)[BAYES_COLUMNS]
     results.curves = pd.concat(curves, ignore_index=True)[CURVE_COLUMNS]
     results.survival = pd.concat(survival, ignore_index=True)[SURVIVAL_COLUMNS]
+    if config.bayes.time_varying:
+        results.time_varying = _time_varying_table(results.fits)
+    _add_hr_curves(cohort, config, results, progress)
+    if screened:
+        _add_screen(cohort, config, screened, results, progress)
+    if config.bayes.prior_predictive:
+        progress("  prior predictive check of the treatment model")
+        results.prior_predictive = _prior_predictive_table(cohort, config)
     return results
+
+
+def screen_columns(cohort: Cohort, names: Sequence[str]) -> list[str]:
+    """The biomarkers and features that ``bayes.screen`` names or matches (patterns such as ``sig_*``), in order.
+
+    Raises
+    ------
+    InputError
+        If a name or pattern matches no biomarker or feature of the cohort.
+    """
+    known = [*cohort.biomarkers, *(f for f in cohort.features if f not in cohort.biomarkers)]
+    found: list[str] = []
+    for name in names:
+        matches = [column for column in known if fnmatch.fnmatchcase(column, name)]
+        if not matches:
+            raise InputError(
+                f"bayes.screen: '{name}' matches no biomarker or feature of '{cohort.source}'; list it in "
+                "data.biomarkers or data.features"
+            )
+        found += [match for match in matches if match not in found]
+    return found
+
+
+def _check_hr_curves(cohort: Cohort, config: AnalysisConfig) -> None:
+    """Fail before any fit if a ``bayes.hr_curves`` biomarker cannot carry a spline (e.g. a 0/1 biomarker)."""
+    for biomarker in config.bayes.hr_curves:
+        values = cohort.patients[biomarker].dropna().to_numpy(dtype=float)
+        if np.unique(values).size <= config.bayes.spline_knots + pwe_spline.DEGREE:
+            raise InputError(
+                f"bayes.hr_curves: '{biomarker}' has {np.unique(values).size} distinct values, too few for a spline "
+                f"with {config.bayes.spline_knots} knots; remove it from bayes.hr_curves (a two-level biomarker has "
+                "its treatment HR per level in bayes.csv) or lower bayes.spline_knots"
+            )
+
+
+def _add_hr_curves(cohort: Cohort, config: AnalysisConfig, results: PweResults, progress: Callable) -> None:
+    endpoint, curves = config.analysis.endpoint, []
+    for number, biomarker in enumerate(config.bayes.hr_curves, start=1):
+        progress(f"  treatment-HR curve {number}/{len(config.bayes.hr_curves)}: {biomarker}")
+        complete, _ = cohort.complete_cases([biomarker], analysis=f"biomarker {biomarker}")
+        values = complete.patients[biomarker].to_numpy(dtype=float)
+        time, event = complete.time(endpoint), complete.event(endpoint)
+        curve = pwe_spline.fit_hr_curve(time, event, complete.treated, values, config.bayes, biomarker)
+        facts = curve.table.attrs
+        if not facts["converged"]:
+            results.notes.append(
+                f"{endpoint} treatment-HR curve {biomarker}: NOT CONVERGED ({facts['divergences']} divergences); "
+                "increase draws/tune or bayes.target_accept before reading the curve"
+            )
+        curves.append(
+            curve.table.assign(endpoint=endpoint, converged=facts["converged"], divergences=facts["divergences"])
+        )
+        results.fits.append(PweFit(endpoint, "hr_curve", biomarker, curve.idata))
+    if curves:
+        results.hr_curve = pd.concat(curves, ignore_index=True)[HR_CURVE_COLUMNS]
+
+
+def _add_screen(
+    cohort: Cohort, config: AnalysisConfig, columns: list[str], results: PweResults, progress: Callable
+) -> None:
+    endpoint, settings = config.analysis.endpoint, config.bayes
+    progress(f"  interaction screen of {len(columns)} biomarkers ({settings.shrinkage} prior)")
+    time, event = cohort.time(endpoint), cohort.event(endpoint)
+    screen = fit_interaction_screen(time, event, cohort.treated, cohort.patients[columns], settings)
+    results.notes += [f"{endpoint} interaction screen: {note}" for note in screen.notes]
+    results.screen = screen.table.assign(
+        endpoint=endpoint, shrinkage=settings.shrinkage, max_treedepth=screen.diagnostics["max_treedepth"]
+    )[BAYES_SCREEN_COLUMNS]
+    results.fits.append(PweFit(endpoint, "screen", "all", screen.idata))
+
+
+def _time_varying_table(fits: list[PweFit]) -> pd.DataFrame:
+    """Per-interval treatment HR of the treatment and subgroup fits (columns ``BAYES_TIME_VARYING_COLUMNS``)."""
+    tables = []
+    for fit in fits:
+        if fit.analysis in ("treatment", "subgroup"):
+            summary = summarize_time_varying(fit.idata)
+            keys = {"endpoint": fit.endpoint, "analysis": fit.analysis, "subgroup": fit.subgroup}
+            tables.append(summary.assign(**keys, divergences=summary.attrs["divergences"]))
+    return pd.concat(tables, ignore_index=True)[BAYES_TIME_VARYING_COLUMNS]
+
+
+def _prior_predictive_table(cohort: Cohort, config: AnalysisConfig) -> pd.DataFrame:
+    endpoint = config.analysis.endpoint
+    time, event = cohort.time(endpoint), cohort.event(endpoint)
+    check = prior_predictive(
+        time, event, treatment_design(cohort), config.bayes, PRIOR_PREDICTIVE_DRAWS, config.analysis.landmarks
+    )
+    return summarize_prior_predictive(check).assign(endpoint=endpoint)[BAYES_PRIOR_PREDICTIVE_COLUMNS]
 
 
 def _summary_rows(fit: PweFit, notes: list[str]) -> pd.DataFrame:
@@ -125,20 +269,24 @@ def _summary_rows(fit: PweFit, notes: list[str]) -> pd.DataFrame:
     return summary.assign(endpoint=fit.endpoint, analysis=fit.analysis, subgroup=fit.subgroup, divergences=divergences)
 
 
-def _treatment_at_quartiles(fit: PweFit, values: np.ndarray, summary: pd.DataFrame) -> pd.DataFrame:
-    """Treatment log HR ``b_arm + b_arm:x * x`` at the biomarker's quartiles, one row each (analysis ``treatment_at``).
+def _treatment_at(fit: PweFit, values: np.ndarray, chosen: Sequence[float], summary: pd.DataFrame) -> pd.DataFrame:
+    """Treatment log HR ``b_arm + b_arm:x * x`` at the biomarker's quartiles and at ``chosen`` values, one row each.
 
-    The convergence columns are those of the interaction model's ``arm:x`` term (the least precise of the two).
+    Analysis ``treatment_at``, subgroup ``<biomarker>=<value>`` (quartiles to 4 significant digits, chosen values to
+    6; a chosen value that names a quartile's row again is given once). The convergence columns are those of the
+    interaction model's ``arm:x`` term (the least precise of the two).
     """
     biomarker = fit.subgroup
     posterior = fit.idata.posterior["coef"]
     arm, interaction = posterior.sel(term="arm"), posterior.sel(term=f"arm:{biomarker}")
-    quartiles = np.unique(np.quantile(values, [0.25, 0.5, 0.75]))
+    labelled = {f"{biomarker}={value:.4g}": value for value in np.unique(np.quantile(values, [0.25, 0.5, 0.75]))}
+    for value in chosen:
+        labelled.setdefault(f"{biomarker}={value:.6g}", value)
     diagnostics = summary.set_index("term").loc[f"arm:{biomarker}"]
     rows = []
-    for value in quartiles:
+    for label, value in labelled.items():
         draws = (arm + interaction * value).to_numpy().reshape(-1)
-        rows.append(_draw_summary(draws) | {"subgroup": f"{biomarker}={value:.4g}"})
+        rows.append(_draw_summary(draws) | {"subgroup": label})
     frame = pd.DataFrame(rows).assign(endpoint=fit.endpoint, analysis="treatment_at", term="arm")
     for column in ["r_hat", "ess_bulk", "ess_tail", "bfmi_min", "converged", "divergences"]:
         frame[column] = diagnostics[column]

@@ -85,8 +85,9 @@ def global_scale(expected: float, terms: int, events: float | pt.TensorVariable)
     """
     if not 0 < expected < terms:
         raise InputError(
-            f"priors.expected_interactions ({expected}) must be positive and below the number of screened terms "
-            f"({terms})"
+            f"bayes.priors.expected_interactions ({expected}) must be positive and below the number of screened "
+            f"biomarkers ({terms}): lower it (the prior guess of how many of them truly interact with the arm) or "
+            "screen more biomarkers"
         )
     return expected / (terms - expected) / events**0.5
 

@@ -59,7 +59,8 @@ def fit_hr_curve(
     biomarker
         Name of the biomarker, for the table and the design's term names.
     grid
-        Biomarker values at which to give the HR; default 50 points from the 1st to the 99th percentile.
+        Biomarker values at which to give the HR; default the distinct values among 50 percentiles from the 1st to
+        the 99th.
 
     Returns
     -------
@@ -82,7 +83,9 @@ def fit_hr_curve(
     basis = _basis(values[present], settings.spline_knots, biomarker)
     design = spline_design(basis, arm[present], values[present], biomarker)
     idata = fit_pwe(time[present], event[present], design, settings)
-    grid = np.quantile(values[present], np.linspace(*GRID_QUANTILES, 50)) if grid is None else np.asarray(grid)
+    if grid is None:  # distinct values: a biomarker with ties (e.g. many zeros) repeats quantiles
+        grid = np.unique(np.quantile(values[present], np.linspace(*GRID_QUANTILES, 50)))
+    grid = np.asarray(grid, dtype=float)
     table = curve_table(idata, basis, grid, biomarker)
     converged = bool(np.all(diagnostics(idata, "coef")["converged"]))
     excluded = int((~present).sum())

@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from tmesurv.cohort import Cohort
 from tmesurv.config import AnalysisSpec, Cutpoint, combined_subgroup_name
@@ -140,3 +141,25 @@ def analysis_groupings(cohort: Cohort, spec: AnalysisSpec) -> list[Grouping]:
     groupings += [combined_grouping(cohort, conditions, spec) for conditions in spec.combined_subgroups]
     groupings += [covariate_grouping(cohort, covariate) for covariate in spec.subgroup_covariates]
     return groupings
+
+
+BIOMARKER_COLUMNS = ["biomarker", "n", "two_level", "q1", "median", "q3", "iqr"]
+
+
+def biomarker_table(cohort: Cohort) -> pd.DataFrame:
+    """Per biomarker the patients with a value, whether it is two-level (0/1), and its quartiles (type 7).
+
+    The report states continuous interaction hazard ratios per interquartile range (``iqr = q3 - q1``) with these.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``BIOMARKER_COLUMNS``, one row per biomarker of the cohort.
+    """
+    rows = []
+    for biomarker in cohort.biomarkers:
+        values = cohort.patients[biomarker].dropna().to_numpy(dtype=float)
+        q1, median, q3 = np.quantile(values, [0.25, 0.5, 0.75]) if values.size else (np.nan,) * 3
+        two_level = bool(values.size) and bool(np.isin(values, [0.0, 1.0]).all())
+        rows.append([biomarker, values.size, two_level, q1, median, q3, q3 - q1])
+    return pd.DataFrame(rows, columns=BIOMARKER_COLUMNS)

@@ -17,7 +17,10 @@ the patients of its ``arm`` (all, treated or control). Two fits of it can be sco
 
 What validation needs about the development cohort travels with either fit (:class:`Development`): per term its mean,
 sd and quantiles (to harmonise an external cohort's biomarkers) and its values, without ids (for the case-mix
-comparison); the follow-up (last time and reverse Kaplan-Meier median); and the first event time.
+comparison); the follow-up (last time and reverse Kaplan-Meier median); and the first event time. A term derived in
+development from a gene set (``data.derive.signatures``) is saved with the genes of its set that the development
+panel had (:attr:`ModelInfo.gene_sets`), so that ``tmesurv validate --harmonise TERM=rederive`` can recompute it
+from an external cohort's genes exactly as it was computed in development.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import json
 import math
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -43,6 +46,7 @@ from tmesurv.models.cox import fitted_cox
 from tmesurv.models.designs import ARM, interaction_term
 from tmesurv.models.km import median_follow_up
 from tmesurv.outputs import write_atomically, write_text
+from tmesurv.signatures import gene_sets as derived_gene_sets
 
 if TYPE_CHECKING:  # arviz and the PWE model (PyMC) are imported where needed: tmesurv cox does not need them
     import arviz as az
@@ -181,6 +185,9 @@ class ModelInfo:
         The development config as plain data.
     version
         The tmesurv version that fitted it.
+    gene_sets
+        Each term derived from a gene set in development (``data.derive.signatures``): the set's genes that were in
+        the development expression panel, i.e. the genes its score was computed from.
     """
 
     spec: ValidationModelSpec
@@ -189,6 +196,7 @@ class ModelInfo:
     development: Development
     config: Mapping
     version: str
+    gene_sets: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def design_terms(self) -> list[str]:
@@ -196,11 +204,15 @@ class ModelInfo:
         return design_columns(self.spec)
 
     @classmethod
-    def of(cls, config: AnalysisConfig, development: Development) -> ModelInfo:
-        """The metadata of a fit of ``config.validation_model`` on ``development``."""
+    def of(cls, config: AnalysisConfig, development: Development, panel: pd.Index | None = None) -> ModelInfo:
+        """The metadata of a fit of ``config.validation_model`` on ``development``.
+
+        ``panel`` is the development expression matrix's genes (None without expression).
+        """
         spec, analysis = config.validation_model, config.analysis
         dumped = config.model_dump(mode="json")
-        return cls(spec, analysis.endpoint, tuple(analysis.landmarks), development, dumped, __version__)
+        sets = _term_gene_sets(config, panel)
+        return cls(spec, analysis.endpoint, tuple(analysis.landmarks), development, dumped, __version__, sets)
 
     def header(self) -> dict:
         """Plain data of everything but the development cohort."""
@@ -210,7 +222,17 @@ class ModelInfo:
             "horizons": list(self.horizons),
             "config": dict(self.config),
             "tmesurv_version": self.version,
+            "gene_sets": {term: list(genes) for term, genes in self.gene_sets.items()},
         }
+
+
+def _term_gene_sets(config: AnalysisConfig, panel: pd.Index | None) -> dict[str, tuple[str, ...]]:
+    """The model terms derived from a gene set, each with the set's genes in the development ``panel``."""
+    if panel is None:
+        return {}
+    sets = derived_gene_sets(config.data.derive)
+    terms = config.validation_model.terms
+    return {term: tuple(gene for gene in sets[term] if gene in panel) for term in terms if term in sets}
 
 
 def design_columns(spec: ValidationModelSpec) -> list[str]:
@@ -407,7 +429,7 @@ def fit_validation_model(cohort: Cohort, config: AnalysisConfig) -> tuple[CoxMod
     coef = fitter.params_[design.columns].to_numpy()
     centre = design.mean().to_numpy()
     baseline_time, baseline_hazard = breslow_baseline(time, event, (design.to_numpy() - centre) @ coef)
-    info = ModelInfo.of(config, Development.of(time, event, values))
+    info = ModelInfo.of(config, Development.of(time, event, values), _panel(cohort))
     covariance = fitter.variance_matrix_.loc[design.columns, design.columns].to_numpy()
     return CoxModel(info, coef, covariance, centre, baseline_time, baseline_hazard), exclusions, ""
 
@@ -590,7 +612,7 @@ def fit_validation_posterior(
     time, event = patients.time(endpoint), patients.event(endpoint)
     idata = fit_pwe(time, event, validation_design(values, patients.treated, spec), settings or config.bayes)
     idata.posterior.attrs[METADATA_ATTR] = json.dumps(
-        ModelInfo.of(config, Development.of(time, event, values)).header()
+        ModelInfo.of(config, Development.of(time, event, values), _panel(cohort)).header()
     )
     return idata
 
@@ -753,7 +775,13 @@ def _info(header: Mapping, development: Development) -> ModelInfo:
         development=development,
         config=dict(header["config"]),
         version=str(header["tmesurv_version"]),
+        gene_sets={term: tuple(genes) for term, genes in header.get("gene_sets", {}).items()},
     )
+
+
+def _panel(cohort: Cohort) -> pd.Index | None:
+    """The genes of the cohort's expression matrix (None without one)."""
+    return None if cohort.expression is None else cohort.expression.index
 
 
 def _inestimable(design: pd.DataFrame, event: np.ndarray) -> str | None:

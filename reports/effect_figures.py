@@ -1,8 +1,9 @@
 """The treatment hazard ratio as a function of a continuous biomarker, from the Bayesian interaction models.
 
 A panel per biomarker: the posterior mean treatment HR with its 95% credible interval at the biomarker's quartiles
-(``treatment_at`` rows of ``bayes.csv``), and, when ``cox.csv`` is given, the Cox interaction model's point estimate
-``exp(b_arm + b_arm:x * x)`` as a line over the same range.
+and chosen values (``treatment_at`` rows of ``bayes.csv``), the spline treatment-HR curve with its 95% credible band
+where it was fitted (``bayes_hr_curve.csv``), and, when ``cox.csv`` is given, the Cox interaction model's point
+estimate ``exp(b_arm + b_arm:x * x)`` as a line over the same range.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, NullLocator
 
 from tmesurv.cohort import CONTROL, TREATED
@@ -22,6 +24,7 @@ from tmesurv.reports.forest import BAYES_COLOUR, COX_COLOUR, HR_TICKS
 from tmesurv.reports.posterior_tables import treatment_at_rows
 
 MAX_COLUMNS = 3
+BAND_COLOUR = "#0072B233"  # the Bayesian colour, translucent
 
 
 def treatment_effect_figure(
@@ -29,6 +32,7 @@ def treatment_effect_figure(
     endpoint: str,
     cox: pd.DataFrame | None = None,
     arm_names: Mapping[str, str] | None = None,
+    curves: pd.DataFrame | None = None,
 ) -> Figure:
     """Treatment hazard ratio against the value of each biomarker, a panel per biomarker.
 
@@ -44,6 +48,9 @@ def treatment_effect_figure(
         ``interaction``, subgroup ``<biomarker>``) draw the Cox point estimate as a dashed line.
     arm_names
         Display name per arm value; default the raw values.
+    curves
+        ``bayes_hr_curve.csv``, optional: per biomarker the spline curve (``value``, median ``hr``, ``lower``,
+        ``upper``, ``converged``), drawn as a line with its band.
 
     Returns
     -------
@@ -53,35 +60,59 @@ def treatment_effect_figure(
     Raises
     ------
     ValueError
-        If there are no ``treatment_at`` rows for ``endpoint``.
+        If there are neither ``treatment_at`` rows nor curves for ``endpoint``.
     """
     rows = treatment_at_rows(bayes)
     rows = rows[rows["endpoint"] == endpoint]
-    if rows.empty:
-        raise ValueError(f"bayes table has no treatment_at rows for endpoint '{endpoint}'")
+    curves = _endpoint_curves(curves, endpoint)
+    if rows.empty and curves.empty:
+        raise ValueError(f"bayes table has no treatment_at rows or curves for endpoint '{endpoint}'")
     names = {TREATED: TREATED, CONTROL: CONTROL} | dict(arm_names or {})
-    biomarkers = list(pd.unique(rows["biomarker"]))
+    biomarkers = list(dict.fromkeys([*pd.unique(rows["biomarker"]), *pd.unique(curves["biomarker"])]))
     ncols = min(len(biomarkers), MAX_COLUMNS)
     nrows = math.ceil(len(biomarkers) / ncols)
-    figure = Figure(figsize=(3.9 * ncols + 0.4, 3.3 * nrows + 1.0), layout="constrained")
+    figure = Figure(figsize=(3.9 * ncols + 0.4, 3.3 * nrows + 1.4), layout="constrained")
     axes = figure.subplots(nrows, ncols, squeeze=False, sharey=True).ravel()
-    limit = _axis_limit(rows)
+    limit = _axis_limit(rows, curves)
     drew_cox = False
     for ax, biomarker in zip(axes, biomarkers, strict=False):
         points = rows[rows["biomarker"] == biomarker].sort_values("value")
+        curve = curves[curves["biomarker"] == biomarker].sort_values("value")
+        _draw_curve(ax, curve)
         _draw_posterior(ax, points)
-        drew_cox |= _draw_cox(ax, cox, endpoint, biomarker, points["value"].to_numpy(dtype=float))
+        span = np.concatenate([points["value"].to_numpy(dtype=float), curve["value"].to_numpy(dtype=float)])
+        drew_cox |= _draw_cox(ax, cox, endpoint, biomarker, span)
         _style_axes(ax, biomarker, limit)
     for ax in axes[len(biomarkers) :]:
         ax.remove()
     for ax in axes[::ncols][:nrows]:
         ax.set_ylabel(f"Treatment HR, {names[TREATED]} vs {names[CONTROL]}\n(log scale)", parse_math=False)
     figure.suptitle(f"{endpoint}: treatment effect along each biomarker", parse_math=False)
-    _legend(figure, drew_cox, bool((rows["converged"] == 0).any()))
+    unconverged = bool((rows["converged"] == 0).any() or (curves["converged"] == 0).any())
+    _legend(figure, drew_cox, unconverged, has_points=not rows.empty, has_curves=not curves.empty)
     return figure
 
 
+def _endpoint_curves(curves: pd.DataFrame | None, endpoint: str) -> pd.DataFrame:
+    columns = ["endpoint", "biomarker", "value", "hr", "lower", "upper", "converged"]
+    if curves is None:
+        return pd.DataFrame(columns=columns)
+    return curves[curves["endpoint"] == endpoint]
+
+
+def _draw_curve(ax: Axes, curve: pd.DataFrame) -> None:
+    """The spline curve's pointwise median and 95% band; dotted when the fit did not converge."""
+    if curve.empty:
+        return
+    x = curve["value"].to_numpy(dtype=float)
+    style = ":" if (curve["converged"] == 0).any() else "-"
+    ax.fill_between(x, curve["lower"].to_numpy(dtype=float), curve["upper"].to_numpy(dtype=float), color=BAND_COLOUR)
+    ax.plot(x, curve["hr"].to_numpy(dtype=float), color=BAYES_COLOUR, linewidth=1.8, linestyle=style)
+
+
 def _draw_posterior(ax: Axes, points: pd.DataFrame) -> None:
+    if points.empty:
+        return
     x = points["value"].to_numpy(dtype=float)
     hr, lower, upper = (points[column].to_numpy(dtype=float) for column in ("hr_mean", "hr_lower", "hr_upper"))
     errors = np.abs(np.vstack([hr - lower, upper - hr]))
@@ -122,21 +153,33 @@ def _style_axes(ax: Axes, biomarker: str, limit: float) -> None:
     ax.margins(x=0.12)
 
 
-def _legend(figure: Figure, drew_cox: bool, unconverged: bool) -> None:
-    handles = [Line2D([], [], color=BAYES_COLOUR, marker="o", linewidth=1.4)]
-    labels = ["Bayesian: posterior mean HR, 95% CrI, at the biomarker's quartiles"]
+def _legend(figure: Figure, drew_cox: bool, unconverged: bool, has_points: bool, has_curves: bool) -> None:
+    handles, labels = [], []
+    if has_curves:
+        handles.append(Patch(facecolor=BAND_COLOUR, edgecolor=BAYES_COLOUR, linewidth=1.8))
+        labels.append("Bayesian spline: posterior median HR, 95% band")
+    if has_points:
+        handles.append(Line2D([], [], color=BAYES_COLOUR, marker="o", linewidth=1.4))
+        labels.append("Bayesian linear interaction: posterior mean HR, 95% CrI")
     if drew_cox:
         handles.append(Line2D([], [], color=COX_COLOUR, linestyle="--", linewidth=1.1))
         labels.append("Cox interaction model: point estimate")
     if unconverged:
-        handles.append(Line2D([], [], color=BAYES_COLOUR, marker="o", markerfacecolor="white", linestyle=""))
-        labels.append("Bayesian fit not converged: do not interpret")
-    figure.legend(handles, labels, loc="outside lower center", frameon=False, fontsize=8)
+        handles.append(Line2D([], [], color=BAYES_COLOUR, marker="o", markerfacecolor="white", linestyle=":"))
+        labels.append("Bayesian fit not converged (hollow, dotted): do not interpret")
+    figure.legend(
+        handles, labels, loc="outside lower center", frameon=False, fontsize=8, ncols=1 if len(handles) > 2 else 2
+    )
 
 
-def _axis_limit(rows: pd.DataFrame) -> float:
-    """Symmetric log axis around 1 covering every interval, at least 1/2 to 2, at most 1/20 to 20."""
-    values = rows[["hr_mean", "hr_lower", "hr_upper"]].to_numpy(dtype=float).ravel()
+def _axis_limit(rows: pd.DataFrame, curves: pd.DataFrame) -> float:
+    """Symmetric log axis around 1 covering every interval and band, at least 1/2 to 2, at most 1/20 to 20."""
+    values = np.concatenate(
+        [
+            rows[["hr_mean", "hr_lower", "hr_upper"]].to_numpy(dtype=float).ravel(),
+            curves[["hr", "lower", "upper"]].to_numpy(dtype=float).ravel(),
+        ]
+    )
     values = values[np.isfinite(values) & (values > 0)]
     spread = float(np.max(np.abs(np.log(values)))) if values.size else 0.0
     return float(np.clip(np.exp(spread * 1.1), 2.0, 20.0))

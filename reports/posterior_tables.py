@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from tmesurv.reports.tables import (
     NOT_CONVERGED,
+    PER_UNIT,
     Column,
     Row,
     Table,
@@ -22,6 +24,9 @@ from tmesurv.reports.tables import (
     format_number,
     format_p,
     format_probability,
+    scale_of,
+    scaled_interval,
+    term_scales,
 )
 
 FIT_KEYS = ("endpoint", "analysis", "subgroup")
@@ -41,7 +46,10 @@ class Diagnostics:
 
 
 def interaction_table(
-    bayes: pd.DataFrame, cox: pd.DataFrame | None = None, interactions: pd.DataFrame | None = None
+    bayes: pd.DataFrame,
+    cox: pd.DataFrame | None = None,
+    interactions: pd.DataFrame | None = None,
+    biomarkers: pd.DataFrame | None = None,
 ) -> Table:
     """The posterior of every treatment-by-biomarker interaction, next to the Cox estimate and tests.
 
@@ -53,6 +61,9 @@ def interaction_table(
         ``cox.csv``, optional: the same terms' hazard ratio and Wald P.
     interactions
         ``interactions.csv``, optional: the likelihood-ratio P of the continuous biomarker.
+    biomarkers
+        ``biomarkers.csv``, optional: continuous biomarkers are then stated per interquartile range (see
+        :func:`~tmesurv.reports.tables.term_scales`), else per unit.
 
     Returns
     -------
@@ -62,18 +73,25 @@ def interaction_table(
     rows = bayes[(bayes["analysis"] == INTERACTION) & bayes["term"].astype(str).str.startswith("arm:")]
     cox_terms = {} if cox is None else {_term_key(row): row for _, row in cox.iterrows()}
     lrt = _continuous_lrt(interactions)
+    scales = term_scales(biomarkers)
     table_rows = []
     for _, row in rows.iterrows():
         flagged = bool(row["converged"] == 0)
+        scale = scale_of(row, scales) or PER_UNIT
         match = cox_terms.get(_term_key(row))
         cox_cells = ("", "")
         if match is not None:
-            cox_cells = (format_interval(match["hr"], match["hr_lower"], match["hr_upper"], 2), format_p(match["p"]))
+            cox_cells = (
+                scaled_interval(match["hr"], match["hr_lower"], match["hr_upper"], scale.factor),
+                format_p(match["p"]),
+            )
+        log_hr = float(row["mean"]) * scale.factor
         cells = (
             row["endpoint"],
             row["subgroup"],
-            f"{format_number(row['mean'], 3)} ({format_number(row['sd'], 3)})",
-            format_interval(row["hr_mean"], row["hr_lower"], row["hr_upper"], 2),
+            scale.label,
+            f"{format_number(log_hr, 3)} ({format_number(float(row['sd']) * scale.factor, 3)})",
+            scaled_interval(np.exp(float(row["mean"])), row["hr_lower"], row["hr_upper"], scale.factor),
             format_probability(row["prob_hr_below_1"]),
             *cox_cells,
             format_p(lrt.get((row["endpoint"], row["subgroup"]))),
@@ -83,24 +101,30 @@ def interaction_table(
     columns = (
         Column("Endpoint"),
         Column("Biomarker"),
+        Column("Scale"),
         Column("Posterior mean log HR (SD)", numeric=True),
-        Column("Posterior mean HR (95% CrI)", numeric=True),
+        Column("HR at posterior mean log HR (95% CrI)", numeric=True),
         Column("P(HR<1)", numeric=True),
         Column("HR (95% CI)", numeric=True),
         Column("Wald P", numeric=True),
         Column("LRT P", numeric=True),
         Column("Diagnostics", badge=True),
     )
-    keep = (True,) * 5 + (cox is not None,) * 2 + (interactions is not None, True)
+    keep = (True,) * 6 + (cox is not None,) * 2 + (interactions is not None, True)
     columns = tuple(column for column, kept in zip(columns, keep, strict=True) if kept)
     table_rows = [Row(tuple(c for c, k in zip(r.cells, keep, strict=True) if k), r.flagged) for r in table_rows]
-    frequentist = sum(keep[5:8])
-    groups = (("", 2), ("Bayesian", 3)) + ((("Cox", frequentist),) if frequentist else ()) + (("", 1),)
+    frequentist = sum(keep[6:9])
+    groups = (("", 3), ("Bayesian", 3)) + ((("Cox", frequentist),) if frequentist else ()) + (("", 1),)
     caption = (
         "The interaction term arm:<biomarker> of the model arm + biomarker + arm x biomarker: the ratio of the "
-        "treatment hazard ratios per one unit higher biomarker (biomarker on its own scale; for a 0/1 biomarker, "
-        "the treatment HR when it is 1 over the treatment HR when it is 0). P(HR<1): posterior probability that "
-        "the treatment benefit grows with the biomarker. LRT P: likelihood-ratio test of the interaction term."
+        "treatment hazard ratios between two biomarker values. Scale: for a continuous biomarker, between its 75th "
+        "and 25th percentile (per interquartile range, IQR, values given), i.e. the per-unit hazard ratio raised to "
+        "the power IQR, which transforms the estimate and both interval bounds exactly; for a 0/1 biomarker, the "
+        "treatment HR when it is 1 over the treatment HR when it is 0; per unit when the biomarker's quartiles are "
+        "not in the results (biomarkers.csv). Bayesian: posterior mean (SD) of the log HR and exp of the posterior "
+        "mean log HR with the 95% equal-tailed credible interval, both on that scale. P(HR<1): posterior "
+        "probability that the treatment benefit grows with the biomarker. LRT P: likelihood-ratio test of the "
+        "interaction term."
     )
     return Table(columns, tuple(table_rows), groups=groups, caption=caption)
 
@@ -159,6 +183,156 @@ def treatment_at_rows(bayes: pd.DataFrame) -> pd.DataFrame:
     value = pd.to_numeric(labels.map(lambda label: label.rpartition("=")[2]), errors="coerce")
     rows = rows.assign(biomarker=biomarker, value=value)
     return rows[rows["value"].notna() & (rows["biomarker"] != "")]
+
+
+def screen_table(screen: pd.DataFrame) -> Table:
+    """The interaction screen: per biomarker the shrunk interaction per SD, sorted by effect, with diagnostics.
+
+    Parameters
+    ----------
+    screen
+        ``bayes_screen.csv``.
+
+    Returns
+    -------
+    Table
+        One row per (endpoint, biomarker), the largest benefit-increasing interaction first; every row of an
+        unconverged fit flagged.
+    """
+    rows = []
+    for _, row in screen.sort_values(["endpoint", "mean"], kind="stable").iterrows():
+        flagged = bool(row["converged"] == 0)
+        cells = (
+            row["endpoint"],
+            row["biomarker"],
+            f"{format_number(row['mean'], 3)} ({format_number(row['sd'], 3)})",
+            format_interval(np.exp(float(row["mean"])), row["hr_lower"], row["hr_upper"], 2),
+            format_probability(row["prob_hr_below_1"]),
+            format_number(row["kappa"], 2),
+            format_number(row["biomarker_sd"], 3),
+            format_number(row["r_hat"], 3),
+            format_count(row["ess_bulk"]),
+            format_count(row["divergences"]),
+            NOT_CONVERGED if flagged else "",
+        )
+        rows.append(Row(cells, flagged=flagged))
+    columns = (
+        Column("Endpoint"),
+        Column("Biomarker"),
+        Column("Log HR per SD, mean (SD)", numeric=True),
+        Column("HR per SD at mean log HR (95% CrI)", numeric=True),
+        Column("P(HR<1)", numeric=True),
+        Column("Shrinkage factor", numeric=True),
+        Column("Biomarker SD", numeric=True),
+        Column("R-hat", numeric=True),
+        Column("ESS (bulk)", numeric=True),
+        Column("Divergences (fit)", numeric=True),
+        Column("Diagnostics", badge=True),
+    )
+    caption = (
+        "All listed biomarkers and their arm interactions in one model; the interactions share a shrinkage prior "
+        f"({_shrinkage_names(screen)}), so a screen of many biomarkers shrinks the null ones together instead of "
+        "testing each at its own level. Biomarkers standardised over the complete cases: the interaction is the "
+        "ratio of treatment hazard ratios per SD of the biomarker (SD given, in the biomarker's units). "
+        "Shrinkage factor: posterior mean of 1 / (1 + events x prior variance), 0 = left alone, 1 = shrunk to zero "
+        "(blank without a shrinkage prior). Divergences are those of the whole fit; a fit with any is flagged."
+    )
+    return Table(columns, tuple(rows), caption=caption)
+
+
+def time_varying_table(time_varying: pd.DataFrame) -> Table:
+    """The treatment hazard ratio per baseline interval of every treatment and subgroup fit.
+
+    Parameters
+    ----------
+    time_varying
+        ``bayes_time_varying.csv``.
+
+    Returns
+    -------
+    Table
+        One row per (endpoint, subgroup, interval); unconverged fits flagged.
+    """
+    rows = []
+    for _, row in time_varying.iterrows():
+        flagged = bool(row["converged"] == 0)
+        end = "" if not np.isfinite(row["end"]) else f"{row['end']:.1f}"
+        cells = (
+            row["endpoint"],
+            row["subgroup"],
+            f"{row['start']:.1f}\u2013{end}" if end else f"after {row['start']:.1f}",
+            format_count(row["events"]),
+            format_interval(row["hr_mean"], row["hr_lower"], row["hr_upper"], 2),
+            format_probability(row["prob_hr_below_1"]),
+            format_number(row["r_hat"], 3),
+            NOT_CONVERGED if flagged else "",
+        )
+        rows.append(Row(cells, flagged=flagged))
+    columns = (
+        Column("Endpoint"),
+        Column("Subgroup"),
+        Column("Interval (months)", numeric=True),
+        Column("Events", numeric=True),
+        Column("Treatment HR (95% CrI)", numeric=True),
+        Column("P(HR<1)", numeric=True),
+        Column("R-hat", numeric=True),
+        Column("Diagnostics", badge=True),
+    )
+    caption = (
+        "Time-varying treatment effect (bayes.time_varying): a treatment log hazard ratio per baseline interval, "
+        "a random walk over the intervals shrunk toward proportional hazards (priors.time_varying_sd). Posterior "
+        "mean hazard ratio with 95% equal-tailed credible interval; events of both arms in the interval."
+    )
+    return Table(columns, tuple(rows), caption=caption)
+
+
+def prior_predictive_table(check: pd.DataFrame, arm_names: dict[str, str] | None = None) -> Table:
+    """Prior predictive survival per arm at the landmarks and events in the follow-up, next to the data.
+
+    Parameters
+    ----------
+    check
+        ``bayes_prior_predictive.csv``.
+    arm_names
+        Display name per arm value.
+
+    Returns
+    -------
+    Table
+        One row per (endpoint, statistic, arm, landmark).
+    """
+    rows = []
+    for _, row in check.iterrows():
+        digits = 0 if row["statistic"] == "events" else 2
+        cells = (
+            row["endpoint"],
+            "Events in the follow-up" if row["statistic"] == "events" else _statistic_label("survival", row["time"]),
+            "both" if row["arm"] == "all" else arm_label(row["arm"], arm_names),
+            format_interval(row["estimate"], row["lower"], row["upper"], digits),
+            format_number(row["observed"], digits),
+            format_probability(row["prob_below_observed"]),
+        )
+        rows.append(Row(cells))
+    columns = (
+        Column("Endpoint"),
+        Column("Statistic"),
+        Column("Arm"),
+        Column("Prior predictive median (95% interval)", numeric=True),
+        Column("Observed", numeric=True),
+        Column("P(below observed)", numeric=True),
+    )
+    caption = (
+        "What the priors of the treatment model say before seeing the outcomes: parameters drawn from the priors, "
+        "each draw turned into the arm's average survival at the landmark and the number of events in the observed "
+        "follow-up. Observed: Kaplan-Meier survival and the event count. P(below observed) near 0 or 1 means the "
+        "priors do not expect the data; vague priors spread over the whole range, which is expected."
+    )
+    return Table(columns, tuple(rows), caption=caption)
+
+
+def _shrinkage_names(screen: pd.DataFrame) -> str:
+    names = [str(name) for name in pd.unique(screen["shrinkage"].dropna())]
+    return ", ".join(names) if names else "bayes.shrinkage"
 
 
 def diagnostics_table(bayes: pd.DataFrame) -> Diagnostics:

@@ -89,6 +89,45 @@ BAYES_CURVES = ResultFile("bayes_curves.csv", ("endpoint", "arm", "subgroup"), (
 BAYES_SURVIVAL = ResultFile(
     "bayes_survival.csv", ("endpoint", "subgroup", "arm", "statistic"), ("time", "estimate", "lower", "upper")
 )
+BAYES_HR_CURVE = ResultFile(
+    "bayes_hr_curve.csv",
+    ("endpoint", "biomarker"),
+    ("value", "hr", "lower", "upper"),
+    flags=("converged",),
+    unique=("endpoint", "biomarker", "value"),
+    optional_numbers=("prob_hr_below_1", "divergences"),
+)
+BAYES_SCREEN = ResultFile(
+    "bayes_screen.csv",
+    ("endpoint", "biomarker"),
+    ("mean", "sd", "hr_mean", "hr_lower", "hr_upper", "prob_hr_below_1", "r_hat", "ess_bulk", "divergences"),
+    flags=("converged",),
+    unique=("endpoint", "biomarker"),
+    optional_numbers=("n", "events", "biomarker_sd", "kappa", "ess_tail", "bfmi_min", "max_treedepth"),
+    optional_text=("shrinkage",),
+)
+BAYES_TIME_VARYING = ResultFile(
+    "bayes_time_varying.csv",
+    ("endpoint", "analysis", "subgroup"),
+    ("interval", "start", "end", "events", "hr_mean", "hr_lower", "hr_upper", "prob_hr_below_1", "r_hat"),
+    flags=("converged",),
+    unique=("endpoint", "analysis", "subgroup", "interval"),
+    optional_numbers=("mean", "sd", "ess_bulk", "ess_tail", "divergences"),
+)
+BAYES_PRIOR_PREDICTIVE = ResultFile(
+    "bayes_prior_predictive.csv",
+    ("endpoint", "statistic", "arm"),
+    ("estimate", "lower", "upper"),
+    optional_numbers=("time", "observed", "prob_below_observed"),
+)
+BIOMARKERS = ResultFile(
+    "biomarkers.csv",
+    ("biomarker",),
+    ("q1", "q3", "iqr"),
+    flags=("two_level",),
+    unique=("biomarker",),
+    optional_numbers=("n", "median"),
+)
 VALIDATION = ResultFile(
     "validation.csv",
     ("metric",),
@@ -151,6 +190,11 @@ class Results:
     interactions: pd.DataFrame | None = None
     bayes_curves: pd.DataFrame | None = None
     bayes_survival: pd.DataFrame | None = None
+    bayes_hr_curve: pd.DataFrame | None = None
+    bayes_screen: pd.DataFrame | None = None
+    bayes_time_varying: pd.DataFrame | None = None
+    bayes_prior_predictive: pd.DataFrame | None = None
+    biomarkers: pd.DataFrame | None = None
     validation: pd.DataFrame | None = None
     power: pd.DataFrame | None = None
     figures: dict[str, Path] = field(default_factory=dict)
@@ -191,6 +235,11 @@ def read_results(result_dir: Path) -> Results:
         interactions=read_result_csv(result_dir, INTERACTIONS),
         bayes_curves=read_result_csv(result_dir, BAYES_CURVES),
         bayes_survival=read_result_csv(result_dir, BAYES_SURVIVAL),
+        bayes_hr_curve=read_result_csv(result_dir, BAYES_HR_CURVE),
+        bayes_screen=read_result_csv(result_dir, BAYES_SCREEN),
+        bayes_time_varying=read_result_csv(result_dir, BAYES_TIME_VARYING),
+        bayes_prior_predictive=read_result_csv(result_dir, BAYES_PRIOR_PREDICTIVE),
+        biomarkers=read_result_csv(result_dir, BIOMARKERS),
         validation=read_lenient_csv(result_dir, VALIDATION, notes),
         power=read_lenient_csv(result_dir, POWER, notes),
         figures=find_figures(result_dir),

@@ -18,6 +18,7 @@ from tmesurv.reports.effect_figures import treatment_effect_figure
 from tmesurv.reports.figures import FigureImage, km_levels_figure, png_data_uri, png_file_uri
 from tmesurv.reports.forest import forest_figure, split_subgroup, treatment_rows
 from tmesurv.reports.methods import MethodsText, methods
+from tmesurv.reports.posterior_figures import prior_predictive_figure, screen_figure, time_varying_figure
 from tmesurv.reports.results import Results, RunInfo
 
 SCREEN_FIGURES = (  # (file-name prefix, gallery title, wide)
@@ -26,9 +27,9 @@ SCREEN_FIGURES = (  # (file-name prefix, gallery title, wide)
     ("signature_clusters", "Signature clusters", True),
     ("pca", "Principal components", True),
 )
-VALIDATION_PREFIXES = ("calibration", "benefit")
+VALIDATION_PREFIXES = ("calibration", "benefit", "survival_")
 POWER_PREFIXES = ("power",)
-VALIDATION_GALLERY = "Calibration and predicted benefit"
+VALIDATION_GALLERY = "Calibration, predicted benefit and survival"
 POWER_GALLERY = "Power curves"
 
 
@@ -105,6 +106,9 @@ class ReportContext:
     hazards: HazardSection | None
     interactions: InteractionSection | None
     screens: FigureSection | None
+    interaction_screen: FigureSection | None
+    time_varying: FigureSection | None
+    prior_predictive: FigureSection | None
     diagnostics: posterior_tables.Diagnostics | None
     validation: FigureSection | None
     power: FigureSection | None
@@ -116,7 +120,8 @@ class ReportContext:
     def empty(self) -> bool:
         """Whether no section has anything to show."""
         sections = (self.cohort, self.km, self.hazards, self.interactions, self.screens, self.diagnostics)
-        return all(section is None for section in (*sections, self.validation, self.power))
+        optional = (self.interaction_screen, self.time_varying, self.prior_predictive, self.validation, self.power)
+        return all(section is None for section in (*sections, *optional))
 
 
 def report_context(results: Results) -> ReportContext:
@@ -141,6 +146,9 @@ def report_context(results: Results) -> ReportContext:
         hazards=hazard_section(results, names),
         interactions=interaction_section(results, names),
         screens=screen_section(results),
+        interaction_screen=interaction_screen_section(results),
+        time_varying=time_varying_section(results, names),
+        prior_predictive=prior_predictive_section(results, names),
         diagnostics=None if results.bayes is None else posterior_tables.diagnostics_table(results.bayes),
         validation=_figure_section(
             results, validation_power.validation_table, results.validation, VALIDATION_PREFIXES, VALIDATION_GALLERY
@@ -222,7 +230,7 @@ def hazard_section(results: Results, names: dict[str, str]) -> HazardSection | N
         alt = _forest_alt(endpoint, cox is not None, bayes is not None)
         table = tables.forest_table(cox, bayes, endpoint, results.interactions, names)
         forests.append(Forest(str(endpoint), FigureImage(png_data_uri(figure), alt), table))
-    return HazardSection(tuple(forests), tables.comparison(cox, terms))
+    return HazardSection(tuple(forests), tables.comparison(cox, terms, results.biomarkers))
 
 
 def interaction_section(results: Results, names: dict[str, str]) -> InteractionSection | None:
@@ -233,23 +241,83 @@ def interaction_section(results: Results, names: dict[str, str]) -> InteractionS
     interactions = bayes[
         (bayes["analysis"] == posterior_tables.INTERACTION) & bayes["term"].astype(str).str.startswith("arm:")
     ]
-    along = posterior_tables.treatment_at_rows(bayes)
-    if interactions.empty and along.empty:
+    along, curves = posterior_tables.treatment_at_rows(bayes), results.bayes_hr_curve
+    if interactions.empty and along.empty and curves is None:
         return None
+    endpoints = _endpoints(*(frame for frame in (along, curves) if frame is not None))
     images = tuple(
         FigureImage(
-            png_data_uri(treatment_effect_figure(bayes, str(endpoint), results.cox, names)),
-            f"Treatment hazard ratio of {endpoint} against the value of each biomarker: posterior mean and 95% "
-            "credible interval at the biomarker's quartiles, log scale.",
+            png_data_uri(treatment_effect_figure(bayes, endpoint, results.cox, names, curves)),
+            _effect_alt(endpoint, curves is not None and (curves["endpoint"] == endpoint).any()),
         )
-        for endpoint in pd.unique(along["endpoint"])
+        for endpoint in endpoints
     )
     return InteractionSection(
         table=None
         if interactions.empty
-        else posterior_tables.interaction_table(bayes, results.cox, results.interactions),
+        else posterior_tables.interaction_table(bayes, results.cox, results.interactions, results.biomarkers),
         images=images,
         along=None if along.empty else posterior_tables.treatment_at_table(bayes),
+    )
+
+
+def interaction_screen_section(results: Results) -> FigureSection | None:
+    """The interaction screen under a shrinkage prior (``bayes_screen.csv``): dot-and-interval plot and table."""
+    screen = results.bayes_screen
+    if screen is None:
+        return None
+    images = tuple(
+        FigureImage(
+            png_data_uri(screen_figure(screen, endpoint)),
+            f"Interaction screen of {endpoint}: exp(posterior mean log ratio of treatment hazard ratios) per SD of "
+            "each biomarker with its 95% credible interval, sorted by effect, log scale; the title states the "
+            "prior, the fit's divergences and its convergence.",
+        )
+        for endpoint in _endpoints(screen)
+    )
+    return FigureSection(posterior_tables.screen_table(screen), (Gallery("Screened interactions", images, wide=True),))
+
+
+def time_varying_section(results: Results, names: dict[str, str]) -> FigureSection | None:
+    """The treatment HR per baseline interval (``bayes_time_varying.csv``): figure of all patients, every row."""
+    rows = results.bayes_time_varying
+    if rows is None:
+        return None
+    overall = rows[rows["analysis"] == "treatment"]
+    images = tuple(
+        FigureImage(
+            png_data_uri(time_varying_figure(rows, endpoint, names)),
+            f"Treatment hazard ratio of {endpoint} in each baseline interval (all patients): posterior mean and 95% "
+            "credible interval, log scale, against months since randomisation.",
+        )
+        for endpoint in _endpoints(overall)
+    )
+    galleries = (Gallery("All patients", images),) if images else ()
+    return FigureSection(posterior_tables.time_varying_table(rows), galleries)
+
+
+def prior_predictive_section(results: Results, names: dict[str, str]) -> FigureSection | None:
+    """The prior predictive check (``bayes_prior_predictive.csv``) against the Kaplan-Meier curves."""
+    check = results.bayes_prior_predictive
+    if check is None:
+        return None
+    images = tuple(
+        FigureImage(
+            png_data_uri(prior_predictive_figure(check, endpoint, results.km_curves, names)),
+            f"Prior predictive check of {endpoint}: survival per arm implied by the priors (median and 95% "
+            "interval at the landmarks) against the Kaplan-Meier curve.",
+        )
+        for endpoint in _endpoints(check[check["statistic"] == "survival"])
+    )
+    galleries = (Gallery("Prior predictive survival", images),) if images else ()
+    return FigureSection(posterior_tables.prior_predictive_table(check, names), galleries)
+
+
+def _effect_alt(endpoint: str, has_curves: bool) -> str:
+    curve = "the spline treatment-HR curve with its 95% credible band, and " if has_curves else ""
+    return (
+        f"Treatment hazard ratio of {endpoint} against the value of each biomarker: {curve}the linear interaction "
+        "model's posterior mean and 95% credible interval at the biomarker's quartiles and chosen values, log scale."
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from tmesurv.cohort import CONTROL, TREATED
@@ -48,6 +49,50 @@ class Table:
     groups: tuple[tuple[str, int], ...] = ()
     caption: str = ""
     empty_text: str = "No rows."
+
+
+@dataclass(frozen=True)
+class TermScale:
+    """How a biomarker's hazard ratios are stated: per ``factor`` units (its IQR, or 1), named by ``label``."""
+
+    factor: float
+    label: str
+
+
+PER_UNIT = TermScale(1.0, "per unit")
+
+
+def term_scales(biomarkers: pd.DataFrame | None) -> dict[str, TermScale]:
+    """Per biomarker of ``biomarkers.csv``: per IQR ``(q1-q3)`` when continuous, ``1 vs 0`` when two-level.
+
+    A biomarker not in the file (or with an IQR of 0) is stated per unit: :data:`PER_UNIT`.
+    """
+    if biomarkers is None:
+        return {}
+    scales = {}
+    for row in biomarkers.to_dict("records"):
+        if row["two_level"] == 1:
+            scales[str(row["biomarker"])] = TermScale(1.0, "1 vs 0")
+        elif row["iqr"] > 0:
+            scales[str(row["biomarker"])] = TermScale(
+                float(row["iqr"]), f"per IQR ({row['q1']:.4g}\u2013{row['q3']:.4g})"
+            )
+    return scales
+
+
+def scale_of(row: dict | pd.Series, scales: dict[str, TermScale]) -> TermScale | None:
+    """The scale of a biomarker term (``<biomarker>`` or ``arm:<biomarker>`` of an interaction model), else None."""
+    if row["analysis"] != "interaction":
+        return None
+    biomarker = str(row["subgroup"])
+    if str(row["term"]) not in (biomarker, f"arm:{biomarker}"):
+        return None
+    return scales.get(biomarker, PER_UNIT)
+
+
+def scaled_interval(estimate: object, lower: object, upper: object, factor: float) -> str:
+    """A hazard ratio and its bounds raised to ``factor``: ``exp(factor * log HR)``, exact for every bound."""
+    return format_interval(*(float(value) ** factor for value in (estimate, lower, upper)), digits=2)
 
 
 @dataclass(frozen=True)
@@ -153,7 +198,9 @@ def km_summary_table(km: pd.DataFrame, arm_names: dict[str, str] | None = None) 
     return Table(columns, tuple(rows), caption=caption)
 
 
-def comparison(cox: pd.DataFrame | None, bayes: pd.DataFrame | None) -> Comparison:
+def comparison(
+    cox: pd.DataFrame | None, bayes: pd.DataFrame | None, biomarkers: pd.DataFrame | None = None
+) -> Comparison:
     """Join Cox and Bayesian estimates on (endpoint, analysis, subgroup, term) into one table.
 
     Parameters
@@ -164,6 +211,9 @@ def comparison(cox: pd.DataFrame | None, bayes: pd.DataFrame | None) -> Comparis
     bayes
         ``bayes.csv``, or None if absent: ``endpoint, analysis, subgroup, term, mean, sd, hr_mean, hr_lower,
         hr_upper, prob_hr_below_1, r_hat, ess_bulk, converged`` (``converged`` as 1.0/0.0, NaN if unknown).
+    biomarkers
+        ``biomarkers.csv``, optional: the biomarker terms of interaction models are stated per interquartile range
+        (see :func:`term_scales`) instead of per unit.
 
     Returns
     -------
@@ -174,7 +224,11 @@ def comparison(cox: pd.DataFrame | None, bayes: pd.DataFrame | None) -> Comparis
     if cox is None and bayes is None:
         raise ValueError("comparison needs cox.csv or bayes.csv results")
     joined = join_on_terms({"cox": cox, "bayes": bayes})
-    rows = tuple(_comparison_row(record, cox is not None, bayes is not None) for record in joined.to_dict("records"))
+    scales = term_scales(biomarkers)
+    rows = tuple(
+        _comparison_row(record, cox is not None, bayes is not None, scale_of(record, scales))
+        for record in joined.to_dict("records")
+    )
     table = Table(
         _comparison_columns(cox is not None, bayes is not None),
         rows,
@@ -392,29 +446,32 @@ def _prefixed(frame: pd.DataFrame, prefix: str) -> pd.DataFrame:
     return pd.concat([keys, values], axis=1).assign(**{f"{prefix}_present": 1.0})
 
 
-def _comparison_row(record: dict, has_cox: bool, has_bayes: bool) -> Row:
-    keys = (record["endpoint"], record["analysis"], record["subgroup"] or ALL_PATIENTS, record["term"])
-    cells = keys + (_cox_cells(record) if has_cox else ()) + (_bayes_cells(record) if has_bayes else ())
+def _comparison_row(record: dict, has_cox: bool, has_bayes: bool, scale: TermScale | None) -> Row:
+    term = record["term"] if scale is None else f"{record['term']} {scale.label}"
+    keys = (record["endpoint"], record["analysis"], record["subgroup"] or ALL_PATIENTS, term)
+    factor = 1.0 if scale is None else scale.factor
+    cells = keys + (_cox_cells(record, factor) if has_cox else ()) + (_bayes_cells(record, factor) if has_bayes else ())
     flagged = has_bayes and record["bayes_converged"] == 0
     return Row(cells, flagged=bool(flagged))
 
 
-def _cox_cells(record: dict) -> tuple[str, ...]:
+def _cox_cells(record: dict, factor: float) -> tuple[str, ...]:
     if pd.isna(record["cox_present"]):
         return ("", "", "")
     events, n = format_count(record["cox_events"]), format_count(record["cox_n"])
     return (
-        format_interval(record["cox_hr"], record["cox_hr_lower"], record["cox_hr_upper"], digits=2),
+        scaled_interval(record["cox_hr"], record["cox_hr_lower"], record["cox_hr_upper"], factor),
         format_p(record["cox_p"]),
         f"{events}/{n}" if events and n else "",
     )
 
 
-def _bayes_cells(record: dict) -> tuple[str, ...]:
+def _bayes_cells(record: dict, factor: float) -> tuple[str, ...]:
     if pd.isna(record["bayes_present"]):
         return ("", "", "", "", "")
+    hr_at_mean = np.exp(float(record["bayes_mean"]))
     return (
-        format_interval(record["bayes_hr_mean"], record["bayes_hr_lower"], record["bayes_hr_upper"], digits=2),
+        scaled_interval(hr_at_mean, record["bayes_hr_lower"], record["bayes_hr_upper"], factor),
         format_probability(record["bayes_prob_hr_below_1"]),
         format_number(record["bayes_r_hat"], 3),
         format_count(record["bayes_ess_bulk"]),
@@ -430,7 +487,7 @@ def _comparison_columns(has_cox: bool, has_bayes: bool) -> tuple[Column, ...]:
         Column("Events/N", numeric=True),
     )
     bayes = (
-        Column("Posterior mean HR (95% CrI)", numeric=True),
+        Column("HR at posterior mean log HR (95% CrI)", numeric=True),
         Column("P(HR<1)", numeric=True),
         Column("R-hat", numeric=True),
         Column("ESS (bulk)", numeric=True),
@@ -454,9 +511,15 @@ def _comparison_caption(has_cox: bool, has_bayes: bool) -> str:
         parts.append("Cox: hazard ratio with 95% Wald confidence interval and Wald P value.")
     if has_bayes:
         parts.append(
-            "Bayesian: posterior mean hazard ratio with 95% credible interval (CrI), posterior probability "
-            "that the hazard ratio is below 1, R-hat and bulk effective sample size (ESS)."
+            "Bayesian: exp(posterior mean log hazard ratio) with the 95% equal-tailed credible interval (CrI), "
+            "posterior probability that the hazard ratio is below 1, R-hat and bulk effective sample size (ESS)."
         )
+    parts.append(
+        "A continuous biomarker's terms in its interaction model (<biomarker> and arm:<biomarker>) are stated per "
+        "interquartile range (IQR, 25th to 75th percentile, given after the term): the hazard ratio per unit raised "
+        "to the power IQR, which transforms the estimate and both interval bounds exactly; a two-level biomarker's "
+        "terms compare 1 with 0."
+    )
     return " ".join(parts)
 
 

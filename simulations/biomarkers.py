@@ -33,6 +33,8 @@ from pydantic import Field, model_validator
 from scipy.special import expit, ndtr, ndtri
 
 from tmesurv.config import StrictModel
+from tmesurv.models.clustering import cluster_index_values
+from tmesurv.signatures import B_CELL_GENES
 
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
 Correlation = Annotated[float, Field(gt=-1.0, lt=1.0)]
@@ -96,7 +98,6 @@ SIGNATURES: dict[str, tuple[str, ...]] = {
     ),
 }
 SIGNATURE_NAMES = tuple(name for members in SIGNATURES.values() for name in members)
-B_CELL_GENES = ("BLK", "CD19", "MS4A1", "TNFRSF17", "FCRL2", "FAM30A", "PNOC", "SPIB", "TCL1A")
 _OTHER_B_CELL_GENES = tuple(gene for gene in B_CELL_GENES if gene != "CD19")
 CLINICAL_LATENTS = (
     "b_cell_ges",
@@ -605,12 +606,9 @@ def _expression_columns(values: np.ndarray, present: np.ndarray, spec: Biomarker
     blank = np.where(present, 0.0, np.nan)  # added to a column, blanks the patients without expression
     scores = values[_SIGNATURE_ROWS] * expression.spread
     scores += expression.centre + blank
-    reference = expression.index_reference
-    squares = np.square(scores - reference if reference else scores)  # (one pass less over the scores by default)
     columns = dict(zip(SIGNATURE_NAMES, scores, strict=True))
     for cluster, members in zip(CLUSTERS, _CLUSTER_ROWS, strict=True):
-        mean_square = _row_sum(squares[members]) / (members.stop - members.start)
-        columns[cluster] = np.sqrt(mean_square)  # NaN where absent, as the scores
+        columns[cluster] = cluster_index_values(scores[members], expression.index_reference)  # NaN where absent
     cd19_gene = cd19.gene_spread * values[_ROW["cd19_gene"]]
     other_genes = _row_sum(values[_GENE_ROW_SLICE])
     other_genes *= spec.b_cell_genes.spread

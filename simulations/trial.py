@@ -24,6 +24,7 @@ from tmesurv.errors import InputError
 from tmesurv.simulations import biomarkers, product, response
 from tmesurv.simulations.biomarkers import B_CELL_GENES, LATENT_KEYS, biomarkers_from_draws
 from tmesurv.simulations.event_times import draw_event_times
+from tmesurv.simulations.pk_series import PK_SERIES_COLUMNS
 from tmesurv.simulations.product import product_from_draws
 from tmesurv.simulations.response import BEST_RESPONSES, RESPONSE_GROUPS, response_from_draws
 from tmesurv.simulations.scenario import DAYS_PER_MONTH, Scenario
@@ -410,12 +411,13 @@ def _subject_ids(n: int) -> np.ndarray:
     return ids
 
 
-def analysis_config(scenario: Scenario, data_file: str, seed: int) -> dict:
+def analysis_config(scenario: Scenario, data_file: str, seed: int, pk_file: str | None = None) -> dict:
     """The analysis config (YAML-ready data) that reads an export of ``scenario`` saved as ``data_file``.
 
     What the export fixes (path, id, arm, endpoints: EFS for everyone, duration of response for responders;
     strata) comes from here; the rest from the scenario's ``analysis`` section. The Bayesian sampler gets the
-    simulation's seed, so one seed reproduces the whole pipeline.
+    simulation's seed, so one seed reproduces the whole pipeline. ``pk_file``, when the export's CAR T level series
+    was written (:mod:`tmesurv.simulations.pk_series`), becomes ``data.pk``.
     """
     extra = copy.deepcopy(scenario.analysis)
     data = {
@@ -430,6 +432,8 @@ def analysis_config(scenario: Scenario, data_file: str, seed: int) -> dict:
         "strata": list(scenario.strata),
         **extra.pop("data", {}),
     }
+    if pk_file is not None:
+        data["pk"] = dict(zip(("path", "id", "day", "level"), [pk_file, *PK_SERIES_COLUMNS], strict=True))
     analysis = {"endpoint": "efs", "cutpoint": "median", "landmarks": [12, 18, 24], **extra.pop("analysis", {})}
     bayes = {"seed": seed, **extra.pop("bayes", {})}
     return {"data": data, "analysis": analysis, **extra, "bayes": bayes}

@@ -5,6 +5,7 @@ Bad input ends with one clear message on stderr and exit code 2, never a traceba
 
 from __future__ import annotations
 
+import enum
 import functools
 import logging
 import warnings
@@ -75,6 +76,7 @@ def check(config: ConfigArgument) -> None:
         typer.echo(f"excluded from {exclusion.analysis}: {exclusion.count} patients ({exclusion.reason})")
     if not exclusions:
         typer.echo("no exclusions")
+    _echo_notes(list(study.cohort.notes))
 
 
 @app.command()
@@ -131,7 +133,10 @@ def validate(
     out: OutOption,
     harmonise: Annotated[
         list[str] | None,
-        typer.Option(help="none, zscore or quantile for every term, or TERM=METHOD for one; repeatable."),
+        typer.Option(
+            help="none, zscore or quantile for every term, or TERM=METHOD for one; TERM=rederive recomputes a "
+            "gene-set score from the external cohort's genes. Repeatable."
+        ),
     ] = None,
     horizon: Annotated[
         list[float] | None, typer.Option(help="Horizon in months; repeatable. Default: the model's landmarks.")
@@ -205,6 +210,15 @@ simulate_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(simulate_app, name="simulate")
+
+
+class SimulateFormat(enum.StrEnum):
+    """Export formats of ``tmesurv simulate``."""
+
+    csv = "csv"
+    geo = "geo"
+
+
 ScenarioArgument = Annotated[Path, typer.Argument(help="Scenario YAML, or a shipped name (zuma7).", show_default=False)]
 
 
@@ -212,13 +226,22 @@ ScenarioArgument = Annotated[Path, typer.Argument(help="Scenario YAML, or a ship
 @_input_errors_exit_2
 def simulate_cohort(
     scenario: ScenarioArgument,
-    out: Annotated[Path, typer.Option("--out", "-o", help="The export to write (CSV); its config goes next to it.")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", "-o", help="The export to write (CSV; its config goes next to it), or for --format geo a folder."
+        ),
+    ],
     seed: Annotated[int, typer.Option(help="Seed; the same seed gives the same bytes.")] = 1,
+    export_format: Annotated[
+        SimulateFormat,
+        typer.Option("--format", help="csv: one flat export; geo: a GEO series matrix in the layout of GSE248835."),
+    ] = SimulateFormat.csv,
 ) -> None:
     """Write one simulated trial export and the analysis config that reads it."""
     from tmesurv.workflow import run_simulate
 
-    export, config = run_simulate(scenario, seed, out)
+    export, config = run_simulate(scenario, seed, out, export_format.value)
     typer.echo(f"wrote {export} and {config}")
 
 

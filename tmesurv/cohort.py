@@ -72,7 +72,11 @@ class Cohort:
     :meth:`with_endpoint` first. Biomarkers are floats and may be missing (analyses exclude and count those patients);
     a two-level biomarker is coded 0/1 and its original levels are in ``biomarker_levels``. ``features`` (floats) and
     ``responses`` (text) are the columns of the association screens, and may be missing. ``expression`` is an
-    optional genes x patients matrix.
+    optional genes x patients matrix (log2; columns are the ids of the patients with a sample).
+    ``data_exclusions`` are what the reader left out before the analyses (patients without an expression sample,
+    samples of another visit or of no patient; listed with every analysis's exclusions); ``notes`` what it noticed
+    (genes of a gene set missing from the panel). ``product`` (floats) are the treated arm's CAR T product, PK and
+    toxicity columns (``data.product`` and the columns derived from ``data.pk``), missing for control patients.
     """
 
     patients: pd.DataFrame
@@ -86,6 +90,9 @@ class Cohort:
     features: tuple[str, ...] = ()
     responses: tuple[str, ...] = ()
     partial_endpoints: tuple[str, ...] = ()
+    product: tuple[str, ...] = ()
+    data_exclusions: tuple[Exclusion, ...] = ()
+    notes: tuple[str, ...] = ()
 
     @property
     def n(self) -> int:
@@ -153,7 +160,7 @@ class Cohort:
         A missing stratum (stratified analysis) or biomarker (its analyses); with the analysis section ``spec``, also
         a missing value needed by a combined subgroup or a subgroup covariate.
         """
-        exclusions = []
+        exclusions = list(self.data_exclusions)
         if self.strata:
             exclusions += self.complete_cases(list(self.strata), analysis="treatment_stratified")[1]
         for biomarker in self.biomarkers:
@@ -207,7 +214,10 @@ def build_cohort(export: RawExport, spec: DataSpec) -> Cohort:
     features = _feature_columns(export, spec)
     for feature in features:
         if feature not in spec.biomarkers:
-            patients[feature] = _validated_feature(export, feature)
+            patients[feature] = _validated_feature(export, feature, "data.features")
+    for column in spec.product:
+        if column not in patients.columns:
+            patients[column] = _validated_feature(export, column, "data.product")
     for column in spec.responses:
         patients[column] = export.frame[column].astype("string").str.strip().to_numpy(dtype=object)
     cohort = Cohort(
@@ -220,6 +230,7 @@ def build_cohort(export: RawExport, spec: DataSpec) -> Cohort:
         biomarker_levels=levels,
         features=tuple(features),
         responses=tuple(spec.responses),
+        product=tuple(spec.product),
         partial_endpoints=tuple(name for name, endpoint in spec.endpoints.items() if not endpoint.required),
     )
     if spec.single_arm is None:
@@ -241,7 +252,7 @@ def _require_columns(export: RawExport, spec: DataSpec) -> None:
             (f"data.endpoints.{name}.time", time_column),
             (f"data.endpoints.{name}.event", event_column),
         ]
-    for role in ("biomarkers", "covariates", "strata", "responses"):
+    for role in ("biomarkers", "covariates", "strata", "responses", "product"):
         wanted += [(f"data.{role}", column) for column in getattr(spec, role)]
     wanted += [("data.features", name) for name in spec.features if not _is_pattern(name)]
     missing = [(key, column) for key, column in wanted if column not in export.frame.columns]
@@ -252,6 +263,22 @@ def _require_columns(export: RawExport, spec: DataSpec) -> None:
             f"file '{export.default_file}' has no column '{column}' (named by {key} in the config); "
             f"its columns are: {available}. Fix the column name in the config or in the file."
         )
+
+
+def patient_ids(export: RawExport, column: str) -> pd.Index:
+    """The export's patient ids (stripped text), checked as :func:`build_cohort` checks them.
+
+    Raises
+    ------
+    InputError
+        If the id column is missing, or an id is missing or repeated.
+    """
+    if column not in export.frame.columns:
+        raise InputError(
+            f"file '{export.default_file}' has no column '{column}' (named by data.id in the config); its columns "
+            f"are: {', '.join(map(str, export.frame.columns))}. Fix the column name in the config or in the file."
+        )
+    return pd.Index(_validated_ids(export, column), name="id")
 
 
 def _validated_ids(export: RawExport, column: str) -> list[str]:
@@ -364,15 +391,16 @@ def _feature_columns(export: RawExport, spec: DataSpec) -> list[str]:
     return features
 
 
-def _validated_feature(export: RawExport, column: str) -> np.ndarray:
+def _validated_feature(export: RawExport, column: str, listed_in: str) -> np.ndarray:
+    """A numeric column named in ``listed_in`` (data.features or data.product); missing values stay NaN."""
     raw = export.frame[column]
     numeric = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
     text = raw.notna().to_numpy() & np.isnan(numeric)
     if text.any():
         examples = ", ".join(repr(v) for v in raw[text].astype(str).unique()[:3])
         raise InputError(
-            f"{export.locate(column, text)}: a screened feature must be numeric, found {examples}. "
-            "Leave missing values empty, or remove the column from data.features."
+            f"{export.locate(column, text)}: a column of {listed_in} must be numeric, found {examples}. "
+            f"Leave missing values empty, or remove the column from {listed_in}."
         )
     return numeric
 

@@ -6,6 +6,7 @@ Unknown keys are errors, and every error names the key path and the file, so a t
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import typing
 from pathlib import Path
 from typing import Annotated, Literal
@@ -60,11 +61,136 @@ class AdamSpec(StrictModel):
     adtte: Path
 
 
+ExpressionScale = Literal["log2", "counts"]
+
+
+class PlatformColumns(StrictModel):
+    """Columns of a GEO platform (GPL) annotation table."""
+
+    id: str = Field("ID", description="the row id, matching ID_REF of the series matrix")
+    name: str = Field("ORF", description="gene symbol of an mRNA row, name of a signature row")
+    type: str = Field("Analyte Type", description="analyte type; signature_type marks a signature row")
+
+
+class VisitSpec(StrictModel):
+    """Which of a patient's samples to analyse: those whose characteristic ``key`` equals ``value``."""
+
+    key: str = Field("visit", description="the sample characteristic holding the visit")
+    value: str = Field(description="the visit analysed, e.g. baseline; samples of other visits are counted out")
+
+
+class GeoSpec(StrictModel):
+    """A GEO series matrix: sample characteristics become columns, its table expression and signature scores."""
+
+    series_matrix: Path = Field(description="the series matrix file (.txt or .txt.gz)")
+    characteristics: dict[str, str] = Field(
+        default_factory=dict,
+        description="cohort column -> characteristic key (the text before ':' in !Sample_characteristics_ch1)",
+    )
+    platform: Path | None = Field(
+        None, description="platform annotation table (tab-separated GPL full table) that says which rows are signatures"
+    )
+    platform_columns: PlatformColumns = PlatformColumns()
+    signature_type: str = Field("IO360 Signature", description="platform analyte type of a signature row")
+    signature_rows: list[str] = Field(
+        default_factory=list,
+        description="without a platform: ID_REF patterns (fnmatch, case-sensitive) of signature rows; others are genes",
+    )
+    signature_prefix: str = Field("sig_", description="prefix of signature columns (snake_case of the name)")
+    signature_names: dict[str, str] = Field(
+        default_factory=dict, description="signature name (platform name or ID_REF) -> its cohort column"
+    )
+    visit: VisitSpec | None = Field(None, description="with several samples per patient: the one visit analysed")
+    scale: ExpressionScale = Field("log2", description="gene rows: log2 normalised, or counts (log2(x + 1) taken)")
+
+    @model_validator(mode="after")
+    def _one_signature_rule(self) -> GeoSpec:
+        if self.platform is not None and self.signature_rows:
+            raise ValueError("give either 'platform' or 'signature_rows' to find the signature rows, not both")
+        return self
+
+
+class ExpressionSpec(StrictModel):
+    """A normalised gene-expression matrix (genes x samples) for a CSV, Parquet or ADaM export."""
+
+    path: Path | None = Field(None, description="CSV/TSV or Parquet, first column the gene, then one per sample")
+    rcc: str | None = Field(None, description="NanoString RCC files: a folder or a glob, relative to the config")
+    samples: str | dict[str, str] | None = Field(
+        None,
+        description="export column holding each patient's sample id, or a mapping sample id -> patient id; "
+        "default: the matrix's sample ids are the patient ids",
+    )
+    scale: ExpressionScale = Field(
+        "log2", description="log2 normalised values, or normalised counts (log2(x + 1) taken); RCC input is log2"
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ExpressionSpec:
+        if (self.path is None) == (self.rcc is None):
+            raise ValueError("give exactly one of 'path' (a genes x samples matrix) and 'rcc' (NanoString RCC files)")
+        if self.rcc is not None and self.scale != "log2":
+            raise ValueError("RCC input is normalised and log2-transformed by tmesurv: leave 'scale' at log2")
+        return self
+
+
+class HScoreSpec(StrictModel):
+    """An IHC H-score from the percentages of cells stained at intensity 1, 2 and 3."""
+
+    percent: Annotated[list[str], Field(min_length=3, max_length=3)] = Field(
+        description="the three columns: percent of tumor cells at intensity 1+, 2+ and 3+ (0-100 each)"
+    )
+    negative: str | None = Field(None, description="also write this 0/1 column: 1 when the H-score is below 5")
+
+
+class DeriveSpec(StrictModel):
+    """Columns computed before validation: gene-set scores, single genes, cluster indices, H-scores."""
+
+    signatures: dict[str, list[str] | str] = Field(
+        default_factory=dict,
+        description="column -> gene set (symbols, or a shipped set name such as zuma7_b_cell): the mean over the "
+        "set's genes of log2 expression centred at each gene's mean over the patients with expression",
+    )
+    genes: dict[str, str] = Field(
+        default_factory=dict, description="column -> gene symbol: that gene's log2 expression, not centred"
+    )
+    indices: dict[str, Annotated[list[str], Field(min_length=1)]] = Field(
+        default_factory=dict,
+        description="column -> member signature columns: root mean square of (member - index_centre) per patient",
+    )
+    index_centre: float = Field(0.0, description="subtracted from the signatures of a cluster index (paper: 0)")
+    hscores: dict[str, HScoreSpec] = Field(default_factory=dict, description="column -> H-score from percentages")
+
+
+PK_COLUMNS = ("car_t_peak", "car_t_time_to_peak", "car_t_auc_0_28")
+"""Per-patient columns derived from data.pk: peak (cells/uL), time to peak (days), AUC(0-28) (cells/uL x days)."""
+
+
+class PkSpec(StrictModel):
+    """CAR T levels over time, one row per sample (long format), from which :data:`PK_COLUMNS` are derived.
+
+    The derived columns hold the treated arm's values (control: missing); :mod:`tmesurv.models.pk` has the rules.
+    """
+
+    path: Path = Field(description="CSV/TSV or Parquet, relative to the config file")
+    id: str | None = Field(None, description="the patient id column (default: data.id)")
+    day: str = Field("day", description="days since infusion (day 0); a missing day-0 sample counts as level 0")
+    level: str = Field("level", description="CAR T cells/uL; an empty level is left out and counted")
+
+
 class DataSpec(StrictModel):
-    """Where the trial export is, and which columns play which role."""
+    """Where the trial export is, and which columns play which role.
+
+    The export is one of ``path`` (CSV/Parquet), ``adam`` or ``geo``; ``expression`` adds a gene matrix to the first
+    two, and ``derive`` computes columns (gene-set scores, cluster indices, H-scores) before validation.
+    """
 
     path: Path | None = None
     adam: AdamSpec | None = None
+    geo: GeoSpec | None = None
+    expression: ExpressionSpec | None = Field(
+        None, description="a gene-expression matrix for a CSV, Parquet or ADaM export (a GEO series has its own)"
+    )
+    derive: DeriveSpec = DeriveSpec()
     id: str = "USUBJID"
     arm: ArmSpec | None = None
     single_arm: Literal["treated", "control"] | None = Field(
@@ -84,11 +210,21 @@ class DataSpec(StrictModel):
     responses: list[str] = Field(
         default_factory=list, description="categorical outcome columns (best response, response group); may be missing"
     )
+    product: list[str] = Field(
+        default_factory=list,
+        description="numeric columns of the treated arm's CAR T product and toxicity (e.g. ccr7_cd45ra_fraction, "
+        "grade3_crs as 0/1); may be missing (control patients)",
+    )
+    pk: PkSpec | None = Field(None, description="CAR T level time series: derived PK columns join data.product")
 
     @model_validator(mode="after")
     def _one_export(self) -> DataSpec:
-        if (self.path is None) == (self.adam is None):
-            raise ValueError("give exactly one of 'path' (CSV or Parquet) and 'adam' (ADSL + ADTTE)")
+        if sum(source is not None for source in (self.path, self.adam, self.geo)) != 1:
+            raise ValueError(
+                "give exactly one of 'path' (CSV or Parquet), 'adam' (ADSL + ADTTE) and 'geo' (GEO series matrix)"
+            )
+        if self.geo is not None and self.expression is not None:
+            raise ValueError("a GEO series holds its own expression: remove 'expression' (or read the matrix via path)")
         if (self.arm is None) == (self.single_arm is None):
             raise ValueError("give exactly one of 'arm' (a randomized trial) and 'single_arm' (one-arm cohort)")
         for name, endpoint in self.endpoints.items():
@@ -239,6 +375,63 @@ class BayesSpec(StrictModel):
     spline_knots: int = Field(
         4, ge=2, description="knots (at quantiles) of the cubic B-spline basis of a continuous biomarker's HR curve"
     )
+    treatment_at: dict[str, list[float]] = Field(
+        default_factory=dict,
+        description="biomarker -> values at which to give the treatment HR from its interaction model "
+        "(treatment_at rows of bayes.csv, besides those at its quartiles)",
+    )
+    hr_curves: list[str] = Field(
+        default_factory=list,
+        description="continuous biomarkers whose treatment HR is fitted as a spline curve over the biomarker "
+        "(bayes_hr_curve.csv; spline_knots knots)",
+    )
+    screen: list[str] = Field(
+        default_factory=list,
+        description="biomarkers and features (names or patterns such as 'sig_*') screened in one model for arm "
+        "interactions under the shrinkage prior (bayes_screen.csv); empty: no screen",
+    )
+    prior_predictive: bool = Field(
+        False,
+        description="prior predictive check of the treatment model: survival per arm at the landmarks and the number "
+        "of events implied by the priors, next to the data (bayes_prior_predictive.csv)",
+    )
+
+
+class OutcomeSpec(StrictModel):
+    """A binary outcome: a level set of a categorical column, or a 0/1 column (without ``levels``)."""
+
+    column: str
+    levels: list[str] | None = Field(
+        None, description="values of a data.responses column that count as 1 (e.g. [CR, PR]); none: a 0/1 column"
+    )
+
+
+class ProductSubgroupSpec(StrictModel):
+    """A product attribute split at its median (treated arm) crossed with a biomarker at its analysis cut-point."""
+
+    attribute: str
+    biomarker: str
+
+
+class ProductAnalysisSpec(StrictModel):
+    """CAR T product and PK analyses of the treated arm (``tmesurv cox``: product_associations, product_subgroups)."""
+
+    attributes: Annotated[list[str], Field(min_length=1)] = Field(
+        description="columns of data.product (or derived from data.pk) associated with each outcome"
+    )
+    outcomes: dict[str, str | OutcomeSpec] = Field(
+        default_factory=dict,
+        description="outcome name -> a 0/1 column of data.product, or {column, levels} of a data.responses column",
+    )
+    subgroups: list[ProductSubgroupSpec] = Field(
+        default_factory=list, description="attribute high/low x biomarker high/low: Kaplan-Meier, log-rank and Cox"
+    )
+
+    def outcome_specs(self) -> dict[str, OutcomeSpec]:
+        """Every outcome as an :class:`OutcomeSpec` (a bare column name is a 0/1 column)."""
+        return {
+            name: OutcomeSpec(column=spec) if isinstance(spec, str) else spec for name, spec in self.outcomes.items()
+        }
 
 
 class AnalysisConfig(StrictModel):
@@ -248,6 +441,7 @@ class AnalysisConfig(StrictModel):
     analysis: AnalysisSpec
     screens: ScreenSpec | None = None
     validation_model: ValidationModelSpec | None = None
+    product: ProductAnalysisSpec | None = None
     bayes: BayesSpec = BayesSpec()
 
     @model_validator(mode="after")
@@ -264,8 +458,15 @@ class AnalysisConfig(StrictModel):
 
     @model_validator(mode="after")
     def _bayes_biomarkers_known(self) -> AnalysisConfig:
-        if self.bayes.biomarkers is not None:
-            _require_listed(self.bayes.biomarkers, self.data.biomarkers, "bayes.biomarkers", "data.biomarkers")
+        bayes, biomarkers = self.bayes, self.data.biomarkers
+        if bayes.biomarkers is not None:
+            _require_listed(bayes.biomarkers, biomarkers, "bayes.biomarkers", "data.biomarkers")
+        fitted = biomarkers if bayes.biomarkers is None else bayes.biomarkers
+        _require_listed(bayes.treatment_at, fitted, "bayes.treatment_at", "bayes.biomarkers or data.biomarkers")
+        _require_listed(bayes.hr_curves, biomarkers, "bayes.hr_curves", "data.biomarkers")
+        known = [*biomarkers, *self.data.features]
+        unknown = [name for name in bayes.screen if not _is_listed_or_pattern(name, known)]
+        _require_listed(unknown, known, "bayes.screen", "data.biomarkers or data.features")
         return self
 
     @model_validator(mode="after")
@@ -307,6 +508,24 @@ class AnalysisConfig(StrictModel):
         )
         return self
 
+    @model_validator(mode="after")
+    def _product_known(self) -> AnalysisConfig:
+        product, data = self.product, self.data
+        if product is None:
+            return self
+        columns = [*data.product, *(PK_COLUMNS if data.pk is not None else ())]
+        _require_listed(product.attributes, columns, "product.attributes", "data.product or derived from data.pk")
+        for name, outcome in product.outcome_specs().items():
+            known, where = (data.responses, "data.responses") if outcome.levels else (columns, "data.product")
+            _require_listed([outcome.column], known, f"product.outcomes.{name}.column", where)
+        for number, subgroup in enumerate(product.subgroups):
+            key = f"product.subgroups.{number}"
+            _require_listed([subgroup.attribute], columns, f"{key}.attribute", "data.product or derived from data.pk")
+            _require_listed([subgroup.biomarker], data.biomarkers, f"{key}.biomarker", "data.biomarkers")
+            if self.analysis.cutpoint_of(subgroup.biomarker) == "quartiles":
+                raise ValueError(f"{key}: '{subgroup.biomarker}' is cut at quartiles; give it a median or fixed cut")
+        return self
+
 
 def combined_subgroup_name(conditions: dict[str, str]) -> str:
     """How a combined subgroup is named in results, e.g. ``cd19_hscore=low & sii=high``."""
@@ -319,6 +538,11 @@ def _require_listed(names: object, known: list[str], key: str, where: str) -> No
         raise ValueError(
             f"{key}: '{unknown[0]}' is not listed in {where} ({', '.join(known) or 'empty'}); add it there"
         )
+
+
+def _is_listed_or_pattern(name: str, known: list[str]) -> bool:
+    """Whether ``name`` is a pattern, is in ``known``, or matches a pattern of ``known`` (such as 'sig_*')."""
+    return any(character in name for character in "*?[") or any(fnmatch.fnmatchcase(name, k) for k in known)
 
 
 def load_config(path: Path | str) -> tuple[AnalysisConfig, Path]:
@@ -414,4 +638,15 @@ def _resolve_paths(config: AnalysisConfig, folder: Path) -> AnalysisConfig:
     if data.adam is not None:
         adam = AdamSpec(adsl=folder / data.adam.adsl, adtte=folder / data.adam.adtte)
         data = data.model_copy(update={"adam": adam})
+    if data.geo is not None:
+        platform = None if data.geo.platform is None else folder / data.geo.platform
+        geo = data.geo.model_copy(update={"series_matrix": folder / data.geo.series_matrix, "platform": platform})
+        data = data.model_copy(update={"geo": geo})
+    if data.pk is not None:
+        data = data.model_copy(update={"pk": data.pk.model_copy(update={"path": folder / data.pk.path})})
+    if data.expression is not None:
+        expression = data.expression
+        located = {"path": None if expression.path is None else folder / expression.path}
+        located["rcc"] = None if expression.rcc is None else str(folder / expression.rcc)
+        data = data.model_copy(update={"expression": expression.model_copy(update=located)})
     return config.model_copy(update={"data": data})

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
 import yaml
@@ -18,14 +18,17 @@ from tmesurv.config import AnalysisConfig, load_config
 from tmesurv.errors import InputError
 from tmesurv.models.cox import cox_analyses
 from tmesurv.models.km import cohort_table, km_by_arm, logrank_table
+from tmesurv.models.product_analyses import ProductResults, product_analyses
 from tmesurv.models.screen_analyses import ScreenResults, screen_analyses
-from tmesurv.models.subgroups import analysis_groupings
+from tmesurv.models.subgroups import analysis_groupings, biomarker_table
 from tmesurv.models.validation_model import save_validation_model
 from tmesurv.outputs import record_run, write_atomically, write_table, write_text
 from tmesurv.readers import read_cohort
 from tmesurv.reports.figure_set import AnalysisTables, write_figure_set
+from tmesurv.reports.product_figures import write_product_figures
 
 if TYPE_CHECKING:
+    from tmesurv.simulations.scenario import Scenario
     from tmesurv.validation.external import ValidationResults, ValidationSettings
 
 EXCLUSION_COLUMNS = ["analysis", "reason", "count", "ids"]
@@ -73,12 +76,13 @@ def run_cox(study: LoadedStudy, out_dir: Path) -> list[str]:
     """Kaplan-Meier, log-rank and Cox analyses, and the association screens when the config has ``screens``.
 
     Writes cohort, exclusions, km, km_curves, logrank, cox and interactions tables, one table per screen
-    (see :func:`tmesurv.models.screen_analyses.screen_analyses`), and the figures (PNG and SVG) into ``figures/``.
+    (see :func:`tmesurv.models.screen_analyses.screen_analyses`) and per product analysis (config ``product``, see
+    :func:`tmesurv.models.product_analyses.product_analyses`), and the figures (PNG and SVG) into ``figures/``.
 
     Returns
     -------
     list[str]
-        Notes on fits that could not be estimated (for the console).
+        What the reader noticed (``Cohort.notes``) and notes on fits that could not be estimated (for the console).
     """
     cohort, analysis = study.cohort, study.config.analysis
     groupings = analysis_groupings(cohort, analysis)
@@ -87,21 +91,26 @@ def run_cox(study: LoadedStudy, out_dir: Path) -> list[str]:
     screens = screen_analyses(cohort, study.config.screens) if study.config.screens else ScreenResults()
     exclusions = cohort.analysis_exclusions(analysis) + screens.exclusions
     exclusions += save_validation_model(cohort, study.config, out_dir, results.notes)  # config validation_model
+    product = product_analyses(cohort, study.config) if study.config.product else ProductResults()
+    exclusions += product.exclusions
     write_table(out_dir / "cohort.csv", cohort_table(cohort, analysis.endpoint))
+    write_table(out_dir / "biomarkers.csv", biomarker_table(cohort))
     write_table(out_dir / "exclusions.csv", exclusion_table(exclusions))
     write_table(out_dir / "km.csv", summary)
     write_table(out_dir / "km_curves.csv", curves)
     write_table(out_dir / "logrank.csv", logrank_table(cohort, analysis.endpoint, groupings))
     write_table(out_dir / "cox.csv", results.table)
     write_table(out_dir / "interactions.csv", results.interactions)
-    for name, table in screens.tables.items():
+    for name, table in [*screens.tables.items(), *product.tables.items()]:
         write_table(out_dir / f"{name}.csv", table)
     tables = {"cox": results.table, "interactions": results.interactions, "km_curves": curves, **screens.tables}
     linkage = None if screens.clusters is None else screens.clusters.linkage
     figure_tables = AnalysisTables(tables, tuple(grouping.name for grouping in groupings), linkage)
     write_figure_set(out_dir, cohort, study.config, figure_tables)
+    treated_name = study.config.data.arm.treated if study.config.data.arm else "treated"
+    write_product_figures(out_dir, product.curves, analysis.endpoint, treated_name)
     record_run(out_dir, "cox", study.config_data(), study.config_path)
-    return results.notes + screens.notes
+    return [*cohort.notes, *results.notes, *screens.notes, *product.notes]
 
 
 def run_bayes(study: LoadedStudy, out_dir: Path, progress: Callable[[str], object] = print) -> list[str]:
@@ -119,6 +128,9 @@ def run_bayes(study: LoadedStudy, out_dir: Path, progress: Callable[[str], objec
     write_table(out_dir / "bayes.csv", results.table)
     write_table(out_dir / "bayes_curves.csv", results.curves)
     write_table(out_dir / "bayes_survival.csv", results.survival)
+    for name, table in results.optional_tables().items():
+        write_table(out_dir / f"{name}.csv", table)
+    write_table(out_dir / "biomarkers.csv", biomarker_table(study.cohort))
     if study.config.validation_model is not None:
         from tmesurv.models.validation_model import fit_validation_posterior, write_validation_posterior
 
@@ -151,27 +163,47 @@ def run_demo(out_dir: Path, seed: int, progress: Callable[[str], object] = print
     return write_report(out_dir)
 
 
-def run_simulate(scenario_path: Path, seed: int, out_csv: Path) -> tuple[Path, Path]:
+def run_simulate(
+    scenario_path: Path, seed: int, out_csv: Path, export_format: Literal["csv", "geo"] = "csv"
+) -> tuple[Path, Path]:
     """Write one simulated trial export and the analysis config that reads it.
+
+    With ``export_format="geo"``, ``out_csv`` is a folder that receives a GEO series in the layout of GSE248835
+    (``series_matrix.txt.gz``, ``platform.txt``) and ``analysis.yaml`` (see :mod:`tmesurv.simulations.geo`).
 
     Returns
     -------
     tuple[Path, Path]
         The CSV export and the config (same name, ``.yaml``); a gene matrix, when the scenario makes one, goes to
-        ``<name>.genes.csv``.
+        ``<name>.genes.csv``; the treated arm's CAR T levels over time to ``<name>_pk.csv`` (the config's data.pk).
+        For GEO: the series matrix and the config.
     """
+    from tmesurv.simulations.pk_series import trial_pk_series
     from tmesurv.simulations.scenario import load_scenario
     from tmesurv.simulations.trial import analysis_config, simulate_trial
 
     scenario = load_scenario(scenario_path)
+    if export_format == "geo":
+        return _simulate_geo(scenario, seed, out_csv)
     trial = simulate_trial(scenario, seed)
     write_table(out_csv, trial.to_frame())
     if trial.genes is not None:
         genes_path = out_csv.with_suffix(".genes.csv")
         write_atomically(genes_path, lambda temporary: trial.genes.to_csv(temporary))
-    config = analysis_config(scenario, out_csv.name, seed)
+    pk = trial_pk_series(trial.columns, scenario.product.time_to_peak_days)
+    pk_path = write_table(out_csv.with_name(f"{out_csv.stem}_pk.csv"), pk.samples)
+    config = analysis_config(scenario, out_csv.name, seed, pk_file=pk_path.name)
     config_path = write_text(out_csv.with_suffix(".yaml"), yaml.safe_dump(config, sort_keys=False))
     return out_csv, config_path
+
+
+def _simulate_geo(scenario: Scenario, seed: int, folder: Path) -> tuple[Path, Path]:
+    from tmesurv.simulations.geo import write_geo_series
+
+    if folder.suffix:
+        raise InputError(f"--out '{folder}': a GEO series is written into a folder; give a folder name")
+    series_matrix, _, config = write_geo_series(scenario, seed, folder)
+    return series_matrix, write_text(folder / "analysis.yaml", yaml.safe_dump(config, sort_keys=False))
 
 
 def run_calibrate(scenario_path: Path, replicates: int, seed: int, out_dir: Path) -> pd.DataFrame:

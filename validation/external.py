@@ -1,7 +1,8 @@
 """Score the saved fits of a validation model on an external cohort: ``tmesurv validate`` from cohort to results.
 
-Steps (:func:`validate_external`): keep the external patients the model applies to (its arm, every term known; each
-patient left out is counted), harmonise their terms onto the development distribution
+Steps (:func:`validate_external`): re-derive the terms harmonised by ``rederive`` from the external genes
+(:mod:`tmesurv.validation.rederive`), keep the external patients the model applies to (its arm, every term known;
+each patient left out is counted), harmonise their terms onto the development distribution
 (:mod:`tmesurv.validation.harmonise`), predict with every fit (Cox, Bayesian; see
 :mod:`tmesurv.models.validation_model`), and score the predictions (:func:`tmesurv.validation.score.validation_table`
 with one set of bootstrap resamples, drawn within arm for a two-arm cohort). On top of that table come the
@@ -35,6 +36,7 @@ from tmesurv.validation.case_mix import case_mix_rows, standardized_differences
 from tmesurv.validation.figures import write_validation_figures
 from tmesurv.validation.harmonise import harmonisation_notes, harmonise, parse_methods
 from tmesurv.validation.ipcw import horizon_note, weighted_curves
+from tmesurv.validation.rederive import rederive_terms
 from tmesurv.validation.score import ExternalPredictions, validation_table
 
 RESULT_COLUMNS = ["model", *VALIDATION_COLUMNS]
@@ -162,15 +164,23 @@ def validate_external(
     ------
     InputError
         If the cohort lacks a term, has no patient or no event the model applies to, or a horizon is not positive
-        or (Cox) not after the first development event.
+        or (Cox) not after the first development event; or a term cannot be re-derived
+        (:func:`tmesurv.validation.rederive.rederive_terms`).
     """
     reference = fits[0].info
     notes: list[str] = []
     endpoint = _endpoint(reference.endpoint, cohort, endpoint, notes)
-    patients, exclusions = _model_cohort(cohort, fits[0], endpoint)
     methods = parse_methods(settings.harmonise, reference.spec.terms)
+    rederived = rederive_terms(cohort, reference.gene_sets, methods)
+    patients, exclusions = _model_cohort(rederived.cohort, fits[0], endpoint)
+    exclusions = rederived.exclusions + exclusions
+    index = patients.patients.index
     values, harmonisation = harmonise(
-        patients.patients[list(reference.spec.terms)], reference.development.terms, methods
+        patients.patients[list(reference.spec.terms)],
+        reference.development.terms,
+        methods,
+        measured=rederived.measured.reindex(index),
+        notes=rederived.notes,
     )
     external = ExternalPatients(patients.time(endpoint), patients.event(endpoint), patients.treated, values)
     horizons = _horizons(settings.horizons or reference.horizons, fits)

@@ -13,12 +13,15 @@ One method per term (the development distribution comes with the saved model, se
   same level, ``x' = Q_dev((r - 1/2) / n)`` with r its rank among the external values (ties share their mean rank),
   ``Q_dev`` interpolated linearly between the saved development quantiles (0, 1, ..., 100 %); afterwards the
   external distribution is the development's, up to that grid.
+* ``rederive``: for a term development derived from a gene set, the score recomputed from the external cohort's
+  genes with the development genes and centring (:mod:`tmesurv.validation.rederive`, done before this step); here it
+  is kept as re-derived, and the ``external_*_before`` columns describe the external cohort's own column of the term
+  (empty when it has none). Not combined with ``zscore`` or ``quantile``.
 
 Both rescalings assume the cohorts differ in the term's scale only (another platform, another normalisation): they
 also remove any real difference in the term between the populations, so use them only when the scales differ. A
 two-level term (0/1 in development) and a term constant in the external cohort are kept as measured, whatever the
-method. Signature scores re-derived from gene expression are not done here: give the external cohort the score
-computed the same way as in development.
+method. The default is ``none`` for every term; a term that could be re-derived gets a note suggesting ``rederive``.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from scipy.stats import rankdata
 from tmesurv.errors import InputError
 from tmesurv.models.validation_model import QUANTILE_PROBABILITIES, TermDistribution
 
-Method = Literal["none", "zscore", "quantile"]
+Method = Literal["none", "zscore", "quantile", "rederive"]
 METHODS: tuple[str, ...] = get_args(Method)
 HARMONISATION_COLUMNS = [
     "term",
@@ -82,18 +85,26 @@ def parse_methods(specs: Sequence[str], terms: Sequence[str]) -> dict[str, Metho
 
 
 def harmonise(
-    values: pd.DataFrame, development: Mapping[str, TermDistribution], methods: Mapping[str, Method]
+    values: pd.DataFrame,
+    development: Mapping[str, TermDistribution],
+    methods: Mapping[str, Method],
+    measured: pd.DataFrame | None = None,
+    notes: Mapping[str, str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Harmonise every term of an external cohort onto its development distribution.
 
     Parameters
     ----------
     values
-        External values, one numeric column per term, no missing values.
+        External values, one numeric column per term, no missing values (``rederive`` terms: already re-derived).
     development
         Each term's development distribution.
     methods
         Each term's method (see :func:`parse_methods`).
+    measured
+        The external cohort's own values of the ``rederive`` terms, same index as ``values`` (NaN where missing).
+    notes
+        Notes on terms (what re-derivation did, a suggestion), put before the method's own.
 
     Returns
     -------
@@ -101,11 +112,12 @@ def harmonise(
         The harmonised values (same index and columns), and one row per term saying what was done (columns
         ``HARMONISATION_COLUMNS``; the method actually applied, and why it differs from the one asked for).
     """
-    harmonised, rows = values.copy(), []
+    harmonised, rows, notes = values.copy(), [], notes or {}
     for term, distribution in development.items():
-        before = values[term].to_numpy(dtype=float)
-        method, note = _applicable(methods.get(term, "none"), distribution, before)
-        after = harmonise_term(before, distribution, method)
+        external = values[term].to_numpy(dtype=float)
+        method, note = _applicable(methods.get(term, "none"), distribution, external)
+        after = harmonise_term(external, distribution, method)
+        before = measured[term] if method == "rederive" and measured is not None else pd.Series(external)
         harmonised[term] = after
         rows.append(
             {
@@ -117,14 +129,14 @@ def harmonise(
                 "external_sd_before": before.std(ddof=1),
                 "external_mean_after": after.mean(),
                 "external_sd_after": after.std(ddof=1),
-                "note": note,
+                "note": "; ".join(text for text in (notes.get(term, ""), note) if text),
             }
         )
     return harmonised, pd.DataFrame(rows, columns=HARMONISATION_COLUMNS)
 
 
 def harmonise_term(values: np.ndarray, distribution: TermDistribution, method: Method) -> np.ndarray:
-    """One term's external ``values`` mapped by ``method`` onto the development ``distribution``."""
+    """One term's external ``values`` mapped by ``method`` onto the development ``distribution`` (rederive: as is)."""
     values = np.asarray(values, dtype=float)
     if method == "zscore":
         return distribution.mean + distribution.sd * (values - values.mean()) / values.std(ddof=1)
@@ -138,9 +150,14 @@ def harmonisation_notes(table: pd.DataFrame) -> list[str]:
     """One line per term for the console: the method, the means and sds before and after, and any note."""
     lines = []
     for row in table.itertuples(index=False):
+        before = (
+            "not measured"
+            if np.isnan(row.external_mean_before)
+            else f"{row.external_mean_before:.3g}, {row.external_sd_before:.3g}"
+        )
         line = (
             f"{row.term}: {row.method} (development mean {row.development_mean:.3g}, sd {row.development_sd:.3g}; "
-            f"external {row.external_mean_before:.3g}, {row.external_sd_before:.3g}"
+            f"external {before}"
         )
         if row.method != "none":
             line += f" -> {row.external_mean_after:.3g}, {row.external_sd_after:.3g}"
@@ -150,6 +167,8 @@ def harmonisation_notes(table: pd.DataFrame) -> list[str]:
 
 def _applicable(method: Method, distribution: TermDistribution, values: np.ndarray) -> tuple[Method, str]:
     """The method that can be applied to a term, and a note when it is not the one asked for or looks wrong."""
+    if method == "rederive":
+        return method, ""
     if distribution.binary:
         return "none", "two-level term (0/1): kept as coded" if method != "none" else ""
     if np.ptp(values) == 0:

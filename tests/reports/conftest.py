@@ -150,6 +150,64 @@ def write_bayes(folder: Path) -> None:
     write_csv(folder, "bayes.csv", rows)
 
 
+BIOMARKER_IQR = 2.0  # b_cell_ges: quartiles -0.6 and 1.4; the other biomarker is two-level
+
+
+def write_biomarkers(folder: Path) -> None:
+    write_csv(
+        folder,
+        "biomarkers.csv",
+        [
+            {"biomarker": "b_cell_ges", "n": 95, "two_level": False, "q1": -0.6, "median": 0.1, "q3": 1.4}
+            | {"iqr": BIOMARKER_IQR},
+            {"biomarker": XSS, "n": 97, "two_level": True, "q1": 0.0, "median": 0.0, "q3": 1.0, "iqr": 1.0},
+        ],
+    )
+
+
+def write_bayes_options(folder: Path) -> None:
+    """The optional Bayesian outputs: spline curve, interaction screen, time-varying effect, prior check."""
+    values = np.linspace(-1.0, 1.5, 20)
+    hr = np.exp(-0.2 - 0.4 * values)
+    curve = {"endpoint": "efs", "biomarker": "b_cell_ges", "value": values, "hr": hr, "lower": hr * 0.7}
+    write_csv(
+        folder,
+        "bayes_hr_curve.csv",
+        pd.DataFrame(curve | {"upper": hr * 1.4})
+        .assign(prob_hr_below_1=0.9, converged=True, divergences=0)
+        .to_dict("records"),
+    )
+    screen = [
+        {"endpoint": "efs", "shrinkage": "horseshoe", "biomarker": name, "term": f"arm:{name}", "n": 90}
+        | {"events": 60, "biomarker_mean": 0.0, "biomarker_sd": 1.5, "mean": np.log(hr), "sd": 0.1}
+        | {"hr_mean": hr, "hr_lower": hr * 0.8, "hr_upper": hr * 1.25, "prob_hr_below_1": 0.7, "kappa": 0.9}
+        | {"r_hat": 1.02, "ess_bulk": 300, "ess_tail": 250, "bfmi_min": 0.8, "converged": False, "divergences": 2}
+        | {"max_treedepth": 0}
+        for name, hr in (("b_cell_ges", 0.6), (XSS, 1.05), ("sig_ifng", 0.97))
+    ]
+    write_csv(folder, "bayes_screen.csv", screen)
+    intervals = [(0, 0.0, 3.0, 0.3), (1, 3.0, 9.0, 0.5), (2, 9.0, np.inf, 0.8)]
+    time_varying = [
+        {"endpoint": "efs", "analysis": analysis, "subgroup": subgroup, "interval": k, "start": start, "end": end}
+        | {"events": 20, "mean": np.log(hr), "sd": 0.2, "hr_mean": hr, "hr_lower": hr * 0.6, "hr_upper": hr * 1.5}
+        | {"prob_hr_below_1": 0.9, "r_hat": 1.001, "ess_bulk": 900, "ess_tail": 800, "bfmi_min": 0.9}
+        | {"converged": True, "divergences": 0}
+        for analysis, subgroup in (("treatment", "all"), ("subgroup", "b_cell_ges=high"))
+        for k, start, end, hr in intervals
+    ]
+    write_csv(folder, "bayes_time_varying.csv", time_varying)
+    prior = [
+        {"endpoint": "efs", "statistic": "survival", "arm": arm, "time": time, "estimate": 0.5, "lower": 0.02}
+        | {"upper": 0.98, "observed": observed, "prob_below_observed": 0.4}
+        for arm, time, observed in (("control", 12.0, 0.38), ("treated", 12.0, 0.62), ("control", 24.0, 0.15))
+    ]
+    prior.append(
+        {"endpoint": "efs", "statistic": "events", "arm": "all", "time": np.nan, "estimate": 150, "lower": 20}
+        | {"upper": 198, "observed": 118, "prob_below_observed": 0.3}
+    )
+    write_csv(folder, "bayes_prior_predictive.csv", prior)
+
+
 def write_run(folder: Path) -> None:
     config = {
         "data": {
@@ -223,8 +281,9 @@ def write_other_runs(folder: Path) -> None:
 
 
 def write_all(folder: Path) -> Path:
-    """Every result file of cox, bayes, validate and power into ``folder``."""
-    for writer in (write_cohort, write_km, write_cox, write_bayes, write_run, write_other_runs):
+    """Every result file of cox, bayes (with every option), validate and power into ``folder``."""
+    writers = (write_cohort, write_km, write_cox, write_bayes, write_biomarkers, write_bayes_options, write_run)
+    for writer in (*writers, write_other_runs):
         writer(folder)
     return folder
 
@@ -251,6 +310,8 @@ def writers() -> SimpleNamespace:
         km=write_km,
         cox=write_cox,
         bayes=write_bayes,
+        biomarkers=write_biomarkers,
+        bayes_options=write_bayes_options,
         run=write_run,
         other_runs=write_other_runs,
         csv=write_csv,

@@ -516,5 +516,5 @@ def test_treatment_effect_figure_labels_axes_and_overlays_cox(cox: pd.DataFrame)
     assert legend[1] == "Cox interaction model: point estimate"
     assert "not converged" in legend[2]
     assert_axes_labelled(effect_figure)
-    with pytest.raises(ValueError, match="no treatment_at rows for endpoint 'os'"):
+    with pytest.raises(ValueError, match="no treatment_at rows or curves for endpoint 'os'"):
         effect_figures.treatment_effect_figure(bayes, "os")

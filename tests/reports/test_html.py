@@ -43,14 +43,16 @@ def test_report_is_one_self_contained_file(full_report: Path) -> None:
     assert "<link" not in page
     assert "<script" not in page
     sources = re.findall(r'src="([^"]*)"', page)
-    # KM overall + 2 groupings, forest, treatment effect, volcano, PCA, calibration, benefit, power curve
-    assert len(sources) == 10
+    # KM overall + 2 groupings, forest, treatment effect, interaction screen, time-varying effect, prior predictive
+    # check, volcano, PCA, calibration, benefit, power curve
+    assert len(sources) == 13
     assert all(source.startswith("data:image/png;base64,") for source in sources)
 
 
 def test_sections_in_order(full_report: Path) -> None:
     page = full_report.read_text(encoding="utf-8")
-    names = ["cohort", "kaplan-meier", "hazard-ratios", "interactions", "screens", "diagnostics", "validation"]
+    names = ["cohort", "kaplan-meier", "hazard-ratios", "interactions", "interaction-screen", "time-varying"]
+    names += ["screens", "prior-predictive", "diagnostics", "validation"]
     positions = [page.index(f'<section id="{name}"') for name in [*names, "power", "methods"]]
     assert positions == sorted(positions)
     assert page.index('id="unconverged-banner"') < positions[0]
@@ -99,8 +101,11 @@ def test_unconverged_fit_is_flagged_everywhere(full_report: Path) -> None:
 def test_interaction_posteriors_and_treatment_effect_along_the_biomarker(full_report: Path) -> None:
     interactions = section(full_report.read_text(encoding="utf-8"), "interactions")
     row = row_with(interactions, "b_cell_ges")
-    assert "0.61 (0.43\u20130.86)" in row  # posterior mean HR (95% CrI)
-    assert "0.55 (0.38\u20130.77)" in row  # Cox HR of the same term
+    # per IQR = 2 (biomarkers.csv): every HR squared; synthetic hr 0.612 (bounds x0.7, x1.4), Cox 0.549
+    assert "per IQR (-0.6\u20131.4)" in row
+    assert "-0.982 (0.340)" in row  # 2 log(0.612), 2 x 0.17
+    assert "0.37 (0.18\u20130.73)" in row  # 0.612^2 (0.4284^2-0.8568^2)
+    assert "0.30 (0.15\u20130.59)" in row  # Cox: 0.549^2 (0.3843^2-0.7686^2)
     assert "&lt;0.001" in row  # Wald P
     assert "0.012" in row  # LRT P of the continuous interaction
     assert "Treatment hazard ratio of efs against the value of each biomarker" in interactions
@@ -119,7 +124,7 @@ def test_only_cox_results_give_no_bayesian_sections(tmp_path: Path, writers: Sim
     page = report_text(tmp_path)
     assert 'id="hazard-ratios"' in page
     assert "HR (95% CI)" in page
-    assert "Posterior mean HR" not in page
+    assert "posterior mean" not in page
     assert "Mean HR (95% CrI)" not in page
     for absent in ("interactions", "diagnostics", "kaplan-meier", "cohort", "methods"):
         assert f'id="{absent}"' not in page
@@ -130,7 +135,7 @@ def test_only_cox_results_give_no_bayesian_sections(tmp_path: Path, writers: Sim
 def test_only_bayes_results_give_bayes_columns_only(tmp_path: Path, writers: SimpleNamespace) -> None:
     writers.bayes(tmp_path)
     page = report_text(tmp_path)
-    assert "Posterior mean HR" in page
+    assert "HR at posterior mean log HR" in page
     assert "Wald P" not in page
     assert 'id="unconverged-banner"' in page
     assert 'id="diagnostics"' in page
@@ -321,3 +326,67 @@ def test_power_folder_alone(result_folder: Path) -> None:
     assert "Software." in methods_text
     assert "Bayesian models" not in methods_text
     assert "<dt>Seed: run.json seed</dt><dd>11</dd>" in page
+
+
+def test_two_level_biomarker_is_stated_one_versus_zero_and_unchanged(full_report: Path) -> None:
+    row = row_with(section(full_report.read_text(encoding="utf-8"), "interactions"), ESCAPED)
+    assert "1 vs 0" in row
+    assert "0.61 (0.43\u20130.86)" in row  # exp(mean) = 0.612 with its bounds, per unit
+
+
+def test_all_terms_table_states_continuous_terms_per_iqr(full_report: Path) -> None:
+    hazards = section(full_report.read_text(encoding="utf-8"), "hazard-ratios")
+    row = row_with(hazards, "interaction", "arm:b_cell_ges per IQR (-0.6\u20131.4)")
+    assert "0.30 (0.15\u20130.59)" in row  # Cox 0.549^2
+    assert "0.37 (0.18\u20130.73)" in row  # Bayesian exp(2 mean log HR)
+    main = row_with(hazards, "interaction", "b_cell_ges per IQR (-0.6\u20131.4)")
+    assert "1.21 (0.59\u20132.37)" in main  # 1.1^2 (0.77^2-1.54^2) for both
+    assert row_with(hazards, "treatment", "arm")  # the treatment term has no scale
+
+
+def test_without_biomarker_quartiles_interactions_are_per_unit(tmp_path: Path, writers: SimpleNamespace) -> None:
+    writers.bayes(tmp_path)
+    row = row_with(section(report_text(tmp_path), "interactions"), "b_cell_ges")
+    assert "per unit" in row
+    assert "0.61 (0.43\u20130.86)" in row
+
+
+def test_optional_bayesian_sections_state_divergences(full_report: Path) -> None:
+    page = full_report.read_text(encoding="utf-8")
+    screen = section(page, "interaction-screen")
+    rows = table_rows(screen)
+    assert [cells for cells in rows if "sig_ifng" in cells]
+    first = row_with(screen, "b_cell_ges")
+    assert "0.60 (0.48\u20130.75)" in first  # exp(mean), bounds x0.8 and x1.25
+    assert "not converged" in first
+    assert ">2<" in first  # the whole fit's 2 divergences, on every row
+    assert screen.index("b_cell_ges") < screen.index("sig_ifng")  # sorted by effect, most benefit first
+    time_varying = section(page, "time-varying")
+    assert "after 9.0" in time_varying
+    assert "0.50 (0.30\u20130.75)" in row_with(time_varying, "3.0\u20139.0")
+    prior = section(page, "prior-predictive")
+    assert "Events in the follow-up" in prior
+    assert "150 (20\u2013198)" in prior
+    assert "Treatment hazard ratio of efs against the value of each biomarker: the spline" in page
+
+
+def test_optional_sections_absent_when_not_computed(tmp_path: Path, writers: SimpleNamespace) -> None:
+    writers.bayes(tmp_path)
+    page = report_text(tmp_path)
+    for absent in ("interaction-screen", "time-varying", "prior-predictive"):
+        assert f'id="{absent}"' not in page
+
+
+def test_validation_folder_shows_its_survival_figure(result_folder: Path) -> None:
+    """A folder of tmesurv validate: metrics, calibration, benefit and the survival_<model> figure."""
+    from tests.reports.conftest import write_png
+
+    folder = result_folder / "validation_run"
+    (folder / "figures").mkdir(parents=True)
+    (folder / "validation.csv").write_bytes((result_folder / "validation.csv").read_bytes())
+    for stem in ("calibration_cox_12", "benefit_cox_12", "survival_cox"):
+        write_png(folder / "figures" / f"{stem}.png", stem)
+    validation = section(report_text(folder), "validation")
+    assert "harrell_c" in validation
+    for stem in ("calibration_cox_12", "benefit_cox_12", "survival_cox"):
+        assert f"{stem}.png" in validation

@@ -96,7 +96,11 @@ BAD_INPUTS = [
         _half_missing_dor,
         r"column 'dor_event', row 6: missing, while the endpoint's other column \('dor_time'\) is not",
     ),
-    ("text in a screened feature", _text_feature, r"column 'sig_stroma', row 8: a screened feature must be numeric"),
+    (
+        "text in a screened feature",
+        _text_feature,
+        r"column 'sig_stroma', row 8: a column of data.features must be numeric",
+    ),
     ("feature pattern matching nothing", _pattern_matches_nothing, r"the pattern 'io360_\*' in data.features matches"),
     (
         "one-valued biomarker",

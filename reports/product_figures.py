@@ -1,0 +1,43 @@
+"""Kaplan-Meier figures of the CAR T product attribute x biomarker groups (treated arm), one per pair."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from tmesurv.cohort import TREATED
+from tmesurv.models.product_analyses import LEVELS
+from tmesurv.reports.figure_set import safe_name
+from tmesurv.reports.figures import km_subgroup_figure, save_figure
+
+
+def write_product_figures(
+    out_dir: Path, curves: Mapping[str, pd.DataFrame], endpoint: str, arm_name: str = TREATED
+) -> list[Path]:
+    """Draw ``figures/km_product_<attribute>_<biomarker>`` (PNG and SVG) for every product subgroup pair.
+
+    Parameters
+    ----------
+    out_dir
+        The result folder.
+    curves
+        Grouping name (``attribute/biomarker``) -> step curves with ``endpoint, arm, subgroup, time, survival,
+        lower, upper, at_risk`` (:attr:`tmesurv.models.product_analyses.ProductResults.curves`).
+    endpoint
+        The endpoint drawn.
+    arm_name
+        Display name of the treated arm (data.arm.treated).
+
+    Returns
+    -------
+    list[pathlib.Path]
+        The files written.
+    """
+    written: list[Path] = []
+    levels = [f"{a}/{b}" for a in LEVELS for b in LEVELS]
+    for name, rows in curves.items():
+        figure = km_subgroup_figure(rows, endpoint, name, {TREATED: arm_name}, levels=levels)
+        written += save_figure(figure, out_dir / "figures" / f"km_product_{safe_name(name)}")
+    return written
