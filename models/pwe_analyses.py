@@ -263,10 +263,16 @@ def _summary_rows(fit: PweFit, notes: list[str]) -> pd.DataFrame:
         notes.append(
             f"{fit.endpoint} {fit.analysis} {fit.subgroup}: NOT CONVERGED (R-hat max {summary['r_hat'].max():.3f}, "
             f"ESS min {summary[['ess_bulk', 'ess_tail']].min().min():.0f}, {divergences} divergences, "
-            f"BFMI min {summary['bfmi_min'].min():.2f}); increase draws/tune or check the model before reading these "
-            "numbers"
+            f"BFMI min {summary['bfmi_min'].min():.2f}); {_remedy(divergences)} before reading these numbers"
         )
     return summary.assign(endpoint=fit.endpoint, analysis=fit.analysis, subgroup=fit.subgroup, divergences=divergences)
+
+
+def _remedy(divergences: int) -> str:
+    """What to change when a fit fails its diagnostics: divergences call for smaller steps, else longer chains."""
+    if divergences > 0:
+        return "raise bayes.target_accept (e.g. 0.95-0.99) or check the model"
+    return "increase bayes.draws/tune or check the model"
 
 
 def _treatment_at(fit: PweFit, values: np.ndarray, chosen: Sequence[float], summary: pd.DataFrame) -> pd.DataFrame:

@@ -62,6 +62,19 @@ def test_hand_worked_harrell_c_with_ties():
     assert harrell_c(time, event, risk) == pytest.approx(6.5 / 10)
 
 
+def test_heavily_tied_times_and_risks_equal_sksurv():
+    """Integer times and five risk levels: most pairs tie in time, risk or both (the sweep's hardest case)."""
+    rng = np.random.default_rng(3)
+    time, event, risk = rng.integers(1, 8, 400).astype(float), rng.integers(0, 2, 400), rng.integers(0, 5, 400)
+    event[time == 7] = 1  # censoring survival stays above zero (scikit-survival's IPCW needs it)
+    y = Surv.from_arrays(event == 1, time)
+    assert harrell_c(time, event, risk) == pytest.approx(concordance_index_censored(event == 1, time, risk)[0], abs=TOL)
+    expected_uno = concordance_index_ipcw(y, y, risk.astype(float), tau=5.5)[0]
+    assert uno_c(time, event, risk, 5.5, limit="at") == pytest.approx(expected_uno, abs=TOL)
+    expected_auc = cumulative_dynamic_auc(y, y, risk.astype(float), [4.0])[0][0]
+    assert time_auc(time, event, risk, 4.0, limit="at") == pytest.approx(expected_auc, abs=TOL)
+
+
 def test_weights_equal_resampled_data(external, resampled):
     """Bootstrap counts as case weights give the estimator on the resampled data, replicate by replicate."""
     time, event = outcome(external)
