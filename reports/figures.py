@@ -246,14 +246,16 @@ def km_subgroup_figure(
         raise ValueError(f"no {endpoint} curves for grouping '{grouping}'; subgroups in the table: {found}")
     order = _level_order(list(subgroups.values()), levels)
     drawn = []
-    for index, arm in enumerate(ordered_arms(rows["arm"])):
+    arms = ordered_arms(rows["arm"])
+    for index, arm in enumerate(arms):
         for subgroup, level in sorted(subgroups.items(), key=lambda item: order.index(item[1])):
             curve = rows[(rows["arm"] == arm) & (rows["subgroup"] == subgroup)]
             if not curve.empty:
                 style = LEVEL_LINESTYLES[order.index(level) % len(LEVEL_LINESTYLES)]
                 label = f"{_arm_name(arm, arm_names)} {level}"
                 drawn.append(_Curve(label, arm_colour(arm, index), style, _sorted_by_time(curve)))
-    return _km_layout(drawn, f"{endpoint} by arm and {grouping}: Kaplan-Meier estimate", bands=False)
+    within = f"arm and {grouping}" if len(arms) > 1 else f"{grouping}, {_arm_name(arms[0], arm_names)} arm only"
+    return _km_layout(drawn, f"{endpoint} by {within}: Kaplan-Meier estimate", bands=False)
 
 
 def subgroup_level(subgroup: str, grouping: str) -> str | None:

@@ -30,7 +30,8 @@ def write_report(result_dir: Path) -> Path:
     result_dir
         A folder written by tmesurv runs: any of ``run.json``, ``cohort.csv``, ``exclusions.csv``,
         ``km_curves.csv``, ``km.csv``, ``cox.csv``, ``interactions.csv``, ``bayes.csv``, ``bayes_curves.csv``,
-        ``bayes_survival.csv``, ``validation.csv``, ``power.csv`` and PNG figures in ``figures/``.
+        ``bayes_survival.csv``, ``product_associations.csv``, ``product_subgroups.csv``, ``validation.csv``,
+        ``power.csv`` and PNG figures in ``figures/``.
 
     Returns
     -------

@@ -30,7 +30,7 @@ class MethodsText:
     software: tuple[tuple[str, str], ...]
 
 
-def methods(config: Mapping, bayesian: bool, cox: bool = True) -> MethodsText:
+def methods(config: Mapping, bayesian: bool, cox: bool = True, product: bool = False) -> MethodsText:
     """The methods paragraphs for a result folder.
 
     Parameters
@@ -41,6 +41,8 @@ def methods(config: Mapping, bayesian: bool, cox: bool = True) -> MethodsText:
         Whether the folder holds Bayesian results (adds the Bayesian paragraph).
     cox
         Whether the folder holds Kaplan-Meier and Cox results (adds their paragraphs).
+    product
+        Whether the folder holds the CAR T product analyses (adds their paragraph).
 
     Returns
     -------
@@ -51,6 +53,8 @@ def methods(config: Mapping, bayesian: bool, cox: bool = True) -> MethodsText:
     paragraphs = [("Data and subgroups", data_text(data, analysis))]
     if cox:
         paragraphs += [("Kaplan-Meier", km_text(analysis)), ("Cox models", cox_text(data))]
+    if product:
+        paragraphs.append(("CAR T product and expansion", product_text(_section(config, "product"), data)))
     if bayesian:
         paragraphs.append(("Bayesian models", bayes_text(bayes)))
     return MethodsText(tuple((title, text) for title, text in paragraphs if text), software_versions())
@@ -107,6 +111,32 @@ def cox_text(data: Mapping) -> str:
         "subgroup. Treatment-by-biomarker interactions were tested by Wald and by likelihood-ratio (LRT) tests, for "
         "the continuous biomarker and for the levels of its subgroups. P values are not adjusted for multiplicity."
     )
+
+
+def product_text(product: Mapping, data: Mapping) -> str:
+    """CAR T levels, the associations with outcomes and the product x biomarker subgroups (treated arm)."""
+    sentences = ["Treated arm only."]
+    if data.get("pk"):
+        sentences.append(
+            "From each patient's CAR T levels on days 0-28: the peak, the first day at the peak, and AUC(0-28) by "
+            "the linear trapezoid with the day-28 level interpolated (a missing day-0 sample taken as 0; a series "
+            "ending before day 28 has no AUC)."
+        )
+    attributes, outcomes = list(product.get("attributes") or []), list(product.get("outcomes") or {})
+    if attributes and outcomes:
+        sentences.append(
+            f"Each of {_listing(attributes)} was compared between patients with and without {_listing(outcomes)} "
+            "by the Wilcoxon rank-sum test (R's exact/normal rule) and by univariable logistic regression (odds ratio "
+            "per interquartile range, Wald 95% CI); Benjamini-Hochberg q over the table, per test."
+        )
+    pairs = [f"{pair['attribute']} x {pair['biomarker']}" for pair in product.get("subgroups") or []]
+    if pairs:
+        sentences.append(
+            f"Subgroups {_listing(pairs)}: the attribute split at its treated-arm median and the biomarker at its "
+            "analysis cut-point; Kaplan-Meier, log-rank test across the four groups, and Cox hazard ratios against "
+            "low/low."
+        )
+    return " ".join(sentences)
 
 
 def bayes_text(bayes: Mapping) -> str:

@@ -26,6 +26,7 @@ from tmesurv.reports.tables import (
     format_probability,
     scale_of,
     scaled_interval,
+    statistic_label,
     term_scales,
 )
 
@@ -306,7 +307,7 @@ def prior_predictive_table(check: pd.DataFrame, arm_names: dict[str, str] | None
         digits = 0 if row["statistic"] == "events" else 2
         cells = (
             row["endpoint"],
-            "Events in the follow-up" if row["statistic"] == "events" else _statistic_label("survival", row["time"]),
+            "Events in the follow-up" if row["statistic"] == "events" else statistic_label("survival", row["time"]),
             "both" if row["arm"] == "all" else arm_label(row["arm"], arm_names),
             format_interval(row["estimate"], row["lower"], row["upper"], digits),
             format_number(row["observed"], digits),
@@ -396,7 +397,7 @@ def posterior_survival_table(
     for (endpoint, subgroup, statistic, time), group in _statistic_groups(rows):
         by_arm = {str(arm): record for arm, record in zip(group["arm"], group.to_dict("records"), strict=True)}
         cells = tuple(_statistic_cell(by_arm.get(arm), statistic) for arm in POSTERIOR_ARMS)
-        table_rows.append(Row((endpoint, subgroup, _statistic_label(statistic, time), *cells)))
+        table_rows.append(Row((endpoint, subgroup, statistic_label(statistic, time), *cells)))
     columns = (
         Column("Endpoint"),
         Column("Subgroup"),
@@ -431,16 +432,6 @@ def _statistic_cell(record: dict | None, statistic: str) -> str:
         return ""
     digits = 2 if statistic == "survival" else 1
     return format_interval(record["estimate"], record["lower"], record["upper"], digits, missing="NR")
-
-
-def _statistic_label(statistic: str, time: object) -> str:
-    if statistic == "median":
-        return "Median (months)"
-    if statistic == "survival" and not pd.isna(time):
-        return f"Survival at {float(time):g} months"
-    if statistic == "rmst" and not pd.isna(time):
-        return f"RMST to {float(time):g} months (months)"
-    return str(statistic)
 
 
 def _fit_row(keys: tuple, group: pd.DataFrame) -> Row:

@@ -12,6 +12,13 @@ from tmesurv.models.product_analyses import LEVELS
 from tmesurv.reports.figure_set import safe_name
 from tmesurv.reports.figures import km_subgroup_figure, save_figure
 
+FIGURE_PREFIX = "km_product_"
+
+
+def figure_stem(name: str) -> str:
+    """The file stem of the figure of grouping ``name`` (``attribute/biomarker``): ``km_product_<safe name>``."""
+    return FIGURE_PREFIX + safe_name(name)
+
 
 def write_product_figures(
     out_dir: Path, curves: Mapping[str, pd.DataFrame], endpoint: str, arm_name: str = TREATED
@@ -39,5 +46,5 @@ def write_product_figures(
     levels = [f"{a}/{b}" for a in LEVELS for b in LEVELS]
     for name, rows in curves.items():
         figure = km_subgroup_figure(rows, endpoint, name, {TREATED: arm_name}, levels=levels)
-        written += save_figure(figure, out_dir / "figures" / f"km_product_{safe_name(name)}")
+        written += save_figure(figure, out_dir / "figures" / figure_stem(name))
     return written

@@ -155,6 +155,33 @@ POWER = ResultFile(
     ),
     optional_text=("design",),
 )
+PRODUCT_ASSOCIATIONS = ResultFile(
+    "product_associations.csv",
+    ("attribute", "outcome"),
+    (
+        "n",
+        "events",
+        "median_with",
+        "median_without",
+        "wilcoxon_p",
+        "wilcoxon_q",
+        "iqr",
+        "or_per_iqr",
+        "or_per_iqr_lower",
+        "or_per_iqr_upper",
+        "logistic_p",
+        "logistic_q",
+    ),
+    unique=("attribute", "outcome"),
+    optional_numbers=("wilcoxon_w", "coef", "se", "odds_ratio", "or_lower", "or_upper"),
+    optional_text=("wilcoxon_method", "note"),
+)
+PRODUCT_SUBGROUPS = ResultFile(
+    "product_subgroups.csv",
+    ("endpoint", "attribute", "biomarker", "group", "statistic", "rule"),
+    ("n", "events", "time", "estimate", "lower", "upper", "df", "p"),
+    unique=("endpoint", "attribute", "biomarker", "group", "statistic", "time"),
+)
 FIGURE_FOLDER = "figures"
 
 
@@ -197,6 +224,8 @@ class Results:
     biomarkers: pd.DataFrame | None = None
     validation: pd.DataFrame | None = None
     power: pd.DataFrame | None = None
+    product_associations: pd.DataFrame | None = None
+    product_subgroups: pd.DataFrame | None = None
     figures: dict[str, Path] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
 
@@ -242,6 +271,8 @@ def read_results(result_dir: Path) -> Results:
         biomarkers=read_result_csv(result_dir, BIOMARKERS),
         validation=read_lenient_csv(result_dir, VALIDATION, notes),
         power=read_lenient_csv(result_dir, POWER, notes),
+        product_associations=read_result_csv(result_dir, PRODUCT_ASSOCIATIONS),
+        product_subgroups=read_result_csv(result_dir, PRODUCT_SUBGROUPS),
         figures=find_figures(result_dir),
         notes=tuple(notes),
     )

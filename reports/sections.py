@@ -13,12 +13,13 @@ import pandas as pd
 
 from tmesurv.cohort import CONTROL, TREATED
 from tmesurv.models.km import ALL_PATIENTS
-from tmesurv.reports import figures, posterior_tables, tables, validation_power
+from tmesurv.reports import figures, posterior_tables, product_tables, tables, validation_power
 from tmesurv.reports.effect_figures import treatment_effect_figure
 from tmesurv.reports.figures import FigureImage, km_levels_figure, png_data_uri, png_file_uri
 from tmesurv.reports.forest import forest_figure, split_subgroup, treatment_rows
 from tmesurv.reports.methods import MethodsText, methods
 from tmesurv.reports.posterior_figures import prior_predictive_figure, screen_figure, time_varying_figure
+from tmesurv.reports.product_figures import figure_stem
 from tmesurv.reports.results import Results, RunInfo
 
 SCREEN_FIGURES = (  # (file-name prefix, gallery title, wide)
@@ -96,6 +97,23 @@ class FigureSection:
 
 
 @dataclass(frozen=True)
+class ProductPair:
+    """One product attribute x biomarker pair: heading, subgroup table and Kaplan-Meier figure (None if absent)."""
+
+    heading: str
+    table: tables.Table
+    image: FigureImage | None
+
+
+@dataclass(frozen=True)
+class ProductSection:
+    """The CAR T product and PK analyses of the treated arm; either part may be absent."""
+
+    associations: tables.Table | None
+    pairs: tuple[ProductPair, ...]
+
+
+@dataclass(frozen=True)
 class ReportContext:
     """Everything the template shows; None for each section whose files are absent."""
 
@@ -106,6 +124,7 @@ class ReportContext:
     hazards: HazardSection | None
     interactions: InteractionSection | None
     screens: FigureSection | None
+    product: ProductSection | None
     interaction_screen: FigureSection | None
     time_varying: FigureSection | None
     prior_predictive: FigureSection | None
@@ -121,7 +140,7 @@ class ReportContext:
         """Whether no section has anything to show."""
         sections = (self.cohort, self.km, self.hazards, self.interactions, self.screens, self.diagnostics)
         optional = (self.interaction_screen, self.time_varying, self.prior_predictive, self.validation, self.power)
-        return all(section is None for section in (*sections, *optional))
+        return all(section is None for section in (*sections, *optional, self.product))
 
 
 def report_context(results: Results) -> ReportContext:
@@ -146,6 +165,7 @@ def report_context(results: Results) -> ReportContext:
         hazards=hazard_section(results, names),
         interactions=interaction_section(results, names),
         screens=screen_section(results),
+        product=product_section(results),
         interaction_screen=interaction_screen_section(results),
         time_varying=time_varying_section(results, names),
         prior_predictive=prior_predictive_section(results, names),
@@ -331,12 +351,28 @@ def screen_section(results: Results) -> FigureSection | None:
     return FigureSection(None, tuple(galleries)) if galleries else None
 
 
+def product_section(results: Results) -> ProductSection | None:
+    """The CAR T product and PK analyses of ``tmesurv cox``: ``product_associations.csv``, ``product_subgroups.csv``.
+
+    Each attribute x biomarker pair of the subgroups gets its table and its Kaplan-Meier figure from
+    ``figures/km_product_*.png`` (figures of pairs not in the table, e.g. of an earlier run, are not shown).
+    """
+    associations, subgroups = results.product_associations, results.product_subgroups
+    if associations is None and subgroups is None:
+        return None
+    return ProductSection(
+        associations=None if associations is None else product_tables.product_associations_table(associations),
+        pairs=() if subgroups is None else _product_pairs(results, subgroups),
+    )
+
+
 def methods_section(results: Results) -> MethodsText | None:
     """The methods paragraphs from run.json's config; None without run.json."""
     if results.run is None:
         return None
     frequentist = results.cox is not None or results.km is not None or results.km_curves is not None
-    return methods(results.run.config, bayesian=results.bayes is not None, cox=frequentist)
+    product = results.product_associations is not None or results.product_subgroups is not None
+    return methods(results.run.config, bayesian=results.bayes is not None, cox=frequentist, product=product)
 
 
 def _figure_section(
@@ -362,6 +398,30 @@ def _file_images(results: Results, prefixes: tuple[str, ...], title: str) -> tup
             if source is not None:
                 images.append(FigureImage(source, f"{title}: {path.name}"))
     return tuple(images)
+
+
+def _product_pairs(results: Results, subgroups: pd.DataFrame) -> tuple[ProductPair, ...]:
+    pairs = []
+    ci_method = _km_ci(results.run)
+    keys = ["endpoint", "attribute", "biomarker"]
+    for (endpoint, attribute, biomarker), rows in subgroups.groupby(keys, sort=False, dropna=False):
+        path = results.figures.get(figure_stem(f"{attribute}/{biomarker}"))
+        source = None if path is None else png_file_uri(path)
+        alt = (
+            f"Kaplan-Meier curves of {endpoint} in the treated arm by {attribute} and {biomarker} group (low/low, "
+            "low/high, high/low, high/high; line style per group, no confidence bands), numbers at risk below."
+        )
+        image = None if source is None else FigureImage(source, alt)
+        heading = f"{endpoint} by {attribute} and {biomarker} group"
+        pairs.append(ProductPair(heading, product_tables.product_subgroup_table(rows, ci_method), image))
+    return tuple(pairs)
+
+
+def _km_ci(run: RunInfo | None) -> str | None:
+    """The Kaplan-Meier confidence interval scale of run.json's config (``analysis.km_ci``), if stated."""
+    analysis = (run.config.get("analysis") or {}) if run is not None else {}
+    scale = analysis.get("km_ci") if isinstance(analysis, Mapping) else None
+    return None if scale is None else str(scale)
 
 
 def _endpoints(*frames: pd.DataFrame) -> list[str]:

@@ -423,7 +423,7 @@ def _km_row(record: dict, several_methods: bool, arm_names: dict[str, str] | Non
     cells = (
         record["endpoint"],
         arm_label(record["arm"], arm_names),
-        _statistic_label(record["statistic"], record["time"]),
+        statistic_label(record["statistic"], record["time"]),
         estimate,
         format_count(record["n"]),
         format_count(record["events"]),
@@ -432,11 +432,14 @@ def _km_row(record: dict, several_methods: bool, arm_names: dict[str, str] | Non
     return Row((*cells, method) if several_methods else cells)
 
 
-def _statistic_label(statistic: str, time: object) -> str:
+def statistic_label(statistic: str, time: object) -> str:
+    """A survival statistic's row label: ``Median (months)``, ``Survival at 12 months``, ``RMST to 24 months``."""
     if statistic == "median":
         return "Median (months)"
     if statistic == "survival" and not pd.isna(time):
         return f"Survival at {float(time):g} months"
+    if statistic == "rmst" and not pd.isna(time):
+        return f"RMST to {float(time):g} months (months)"
     return str(statistic)
 
 
