@@ -20,7 +20,7 @@ from tmesurv.workflow import load_study
 SEED = 5
 TINY_BAYES = {"intervals": 4, "draws": 20, "tune": 20, "chains": 1, "seed": 11, "biomarkers": ["b_cell_ges"]}
 GENES = load_scenario("zuma7").biomarkers.model_copy(update={"genes": True})
-PUBLISHED = Path(__file__).parents[3] / "shared" / "reference" / "zuma7_published.yaml"
+PUBLISHED = Path(__file__).parents[1] / "reference" / "zuma7_published.yaml"  # copy of the shared published figures
 
 
 def _run(arguments: list[str]) -> None:
