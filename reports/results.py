@@ -53,7 +53,7 @@ class ResultFile:
 
 
 COHORT = ResultFile("cohort.csv", ("arm",), ("patients", "events", "median_follow_up"), unique=("arm",))
-EXCLUSIONS = ResultFile("exclusions.csv", ("analysis", "reason", "ids"), ("count",))
+EXCLUSIONS = ResultFile("exclusions.csv", ("analysis", "reason", "ids"), ("count",), optional_text=("unit",))
 KM_CURVES = ResultFile(
     "km_curves.csv", ("endpoint", "arm", "subgroup"), ("time", "survival", "lower", "upper", "at_risk")
 )

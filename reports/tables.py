@@ -156,12 +156,15 @@ def exclusions_table(exclusions: pd.DataFrame) -> Table:
     Table
         One row per exclusion, in file order.
     """
+    units = exclusions["unit"] if "unit" in exclusions else pd.Series("patients", index=exclusions.index)
     rows = [
-        Row((analysis, reason, format_count(count)))
-        for analysis, reason, count in exclusions[["analysis", "reason", "count"]].itertuples(index=False)
+        Row((analysis, reason, f"{format_count(count)} {unit}"))
+        for analysis, reason, count, unit in zip(
+            exclusions["analysis"], exclusions["reason"], exclusions["count"], units.fillna("patients"), strict=True
+        )
     ]
-    columns = (Column("Analysis"), Column("Reason"), Column("Patients excluded", numeric=True))
-    caption = "Patient identifiers of each exclusion are listed in exclusions.csv."
+    columns = (Column("Analysis"), Column("Reason"), Column("Excluded", numeric=True))
+    caption = "Identifiers of each exclusion (patients, or expression samples) are listed in exclusions.csv."
     return Table(columns, tuple(rows), caption=caption, empty_text="No patients were excluded.")
 
 

@@ -73,7 +73,7 @@ def check(config: ConfigArgument) -> None:
     typer.echo(cohort_table(study.cohort, endpoint).to_string(index=False, float_format="{:.1f}".format))
     exclusions = study.cohort.analysis_exclusions(study.config.analysis)
     for exclusion in exclusions:
-        typer.echo(f"excluded from {exclusion.analysis}: {exclusion.count} patients ({exclusion.reason})")
+        typer.echo(f"excluded from {exclusion.analysis}: {exclusion.count} {exclusion.unit} ({exclusion.reason})")
     if not exclusions:
         typer.echo("no exclusions")
     _echo_notes(list(study.cohort.notes))

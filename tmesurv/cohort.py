@@ -50,15 +50,16 @@ class RawExport:
 
 @dataclass(frozen=True)
 class Exclusion:
-    """Patients left out of one analysis, and why."""
+    """Patients (or, reading expression, samples) left out of one analysis, and why."""
 
     analysis: str
     reason: str
     ids: tuple[str, ...]
+    unit: str = "patients"  # what the ids count: "samples" for GEO/expression samples matched to no patient
 
     @property
     def count(self) -> int:
-        """Number of patients excluded."""
+        """Number of patients (or samples) excluded."""
         return len(self.ids)
 
 

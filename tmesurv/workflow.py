@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from tmesurv.simulations.scenario import Scenario
     from tmesurv.validation.external import ValidationResults, ValidationSettings
 
-EXCLUSION_COLUMNS = ["analysis", "reason", "count", "ids"]
+EXCLUSION_COLUMNS = ["analysis", "reason", "count", "unit", "ids"]
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def load_study(config_path: Path, two_arms: bool = True) -> LoadedStudy:
 
 def exclusion_table(exclusions: list[Exclusion]) -> pd.DataFrame:
     """Exclusions as the rows of ``exclusions.csv`` (ids joined by ``;``)."""
-    rows = [[e.analysis, e.reason, e.count, ";".join(e.ids)] for e in exclusions]
+    rows = [[e.analysis, e.reason, e.count, e.unit, ";".join(e.ids)] for e in exclusions]
     return pd.DataFrame(rows, columns=EXCLUSION_COLUMNS)
 
 

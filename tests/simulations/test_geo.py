@@ -94,6 +94,7 @@ def test_geo_run_counts_the_samples_of_other_visits(runs: tuple[Path, Path]):
     visits = exclusions[exclusions["analysis"] == "GEO samples"]
     expressed = simulate_trial(load_scenario("zuma7"), seed=SEED).to_frame()["b_cell_ges"].notna().sum()
     assert list(visits["count"]) == [len(range(0, expressed, 10))]  # every tenth patient has a progression sample
+    assert list(visits["unit"]) == ["samples"]
 
 
 def test_series_matrix_has_the_gse248835_layout(tmp_path: Path):

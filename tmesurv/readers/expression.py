@@ -224,5 +224,5 @@ def _sample_exclusions(ids: pd.Index, with_sample: pd.Index, unmatched: list[str
         exclusions.append(Exclusion(EXPRESSION, "no expression sample", without))
     if unmatched:
         reason = "sample matches no patient of the export (not used)"
-        exclusions.append(Exclusion(EXPRESSION, reason, tuple(map(str, unmatched))))
+        exclusions.append(Exclusion(EXPRESSION, reason, tuple(map(str, unmatched)), "samples"))
     return exclusions

@@ -257,7 +257,9 @@ def _visit_samples(matrix: SeriesMatrix, visit) -> tuple[list[str], list[Exclusi
         raise InputError(f"series matrix '{matrix.name}' has no sample characteristic '{visit.key}' (data.geo.visit).")
     visits = matrix.samples[visit.key].fillna("<missing>")
     exclusions = [
-        Exclusion(GEO_SAMPLES, f"visit '{other}', not the analysed visit '{visit.value}'", tuple(group.index))
+        Exclusion(
+            GEO_SAMPLES, f"visit '{other}', not the analysed visit '{visit.value}'", tuple(group.index), "samples"
+        )
         for other, group in visits[visits != visit.value].groupby(visits, sort=True)
     ]
     used = list(visits.index[visits == visit.value])

@@ -45,6 +45,7 @@ def test_samples_by_export_column(tmp_path: Path, export: pd.DataFrame, config: 
     without, unmatched = cohort.data_exclusions
     assert (without.reason, without.count) == ("no expression sample", len(export) - 2)
     assert (unmatched.ids, unmatched.reason) == (("X9",), "sample matches no patient of the export (not used)")
+    assert (without.unit, unmatched.unit) == ("patients", "samples")
     assert without in cohort.analysis_exclusions()  # listed with the analyses' exclusions
 
 

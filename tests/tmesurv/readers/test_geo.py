@@ -137,6 +137,7 @@ def test_cohort_from_geo_with_platform(tmp_path: Path):
     pd.testing.assert_frame_equal(cohort.expression, expected, check_names=False)
     [visit] = cohort.data_exclusions
     assert (visit.ids, visit.reason) == (("GSM5",), "visit 'relapse', not the analysed visit 'baseline'")
+    assert visit.unit == "samples"  # GSM ids: counted as samples, not patients
 
 
 def test_signature_columns_without_platform_by_pattern(tmp_path: Path):
