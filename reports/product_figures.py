@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -16,8 +18,15 @@ FIGURE_PREFIX = "km_product_"
 
 
 def figure_stem(name: str) -> str:
-    """The file stem of the figure of grouping ``name`` (``attribute/biomarker``): ``km_product_<safe name>``."""
-    return FIGURE_PREFIX + safe_name(name)
+    """The file stem of the figure of grouping ``name`` (``attribute/biomarker``): ``km_product_<safe name>``.
+
+    A name with characters beyond letters, digits, ``_`` and the ``/`` between the two columns gets 8 hex digits of
+    its SHA-1 appended, so that columns such as ``CCR7+CD45RA-`` and ``CCR7-CD45RA+`` keep figures of their own.
+    """
+    stem = FIGURE_PREFIX + safe_name(name)
+    if re.fullmatch(r"[A-Za-z0-9_]+/[A-Za-z0-9_]+", name):
+        return stem
+    return f"{stem}_{hashlib.sha1(name.encode('utf-8')).hexdigest()[:8]}"
 
 
 def write_product_figures(

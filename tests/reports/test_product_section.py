@@ -133,3 +133,9 @@ def test_associations_alone_give_the_section_without_figures(product_run: Path, 
     product = section(page, "product")
     assert row_with(product, ESCAPED, "grade3_ne")
     assert "<img" not in product
+
+
+def test_attributes_differing_only_in_punctuation_get_figures_of_their_own() -> None:
+    stems = {figure_stem(f"{attribute}/cd19_hscore") for attribute in ("CCR7+CD45RA-", "CCR7-CD45RA+", "ccr7_cd45ra")}
+    assert len(stems) == 3
+    assert figure_stem("ccr7_cd45ra/cd19_hscore") == "km_product_ccr7_cd45ra_cd19_hscore"  # plain names stay plain
