@@ -191,10 +191,10 @@ def screen_columns(cohort: Cohort, names: Sequence[str]) -> list[str]:
 def _check_hr_curves(cohort: Cohort, config: AnalysisConfig) -> None:
     """Fail before any fit if a ``bayes.hr_curves`` biomarker cannot carry a spline (e.g. a 0/1 biomarker)."""
     for biomarker in config.bayes.hr_curves:
-        values = cohort.patients[biomarker].dropna().to_numpy(dtype=float)
-        if np.unique(values).size <= config.bayes.spline_knots + pwe_spline.DEGREE:
+        distinct = cohort.patients[biomarker].dropna().nunique()
+        if distinct <= config.bayes.spline_knots + pwe_spline.DEGREE:
             raise InputError(
-                f"bayes.hr_curves: '{biomarker}' has {np.unique(values).size} distinct values, too few for a spline "
+                f"bayes.hr_curves: '{biomarker}' has {distinct} distinct values, too few for a spline "
                 f"with {config.bayes.spline_knots} knots; remove it from bayes.hr_curves (a two-level biomarker has "
                 "its treatment HR per level in bayes.csv) or lower bayes.spline_knots"
             )
@@ -212,7 +212,7 @@ def _add_hr_curves(cohort: Cohort, config: AnalysisConfig, results: PweResults, 
         if not facts["converged"]:
             results.notes.append(
                 f"{endpoint} treatment-HR curve {biomarker}: NOT CONVERGED ({facts['divergences']} divergences); "
-                "increase draws/tune or bayes.target_accept before reading the curve"
+                f"{_remedy(facts['divergences'])} before reading the curve"
             )
         curves.append(
             curve.table.assign(endpoint=endpoint, converged=facts["converged"], divergences=facts["divergences"])

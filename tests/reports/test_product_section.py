@@ -15,6 +15,7 @@ import yaml
 from tests.conftest import small_config, small_export
 from tmesurv.reports import html
 from tmesurv.reports.product_figures import figure_stem
+from tmesurv.reports.tables import format_p
 from tmesurv.workflow import load_study, run_cox
 
 ATTRIBUTE = "<b>x</b>"  # a product column named like HTML
@@ -81,7 +82,7 @@ def test_associations_row_matches_the_csv(product_run: Path, product: str) -> No
     assert f">{csv['n']}</td>" in row
     assert f">{csv['events']}</td>" in row
     assert f">{csv['median_with']:.2f}</td>" in row
-    assert f">{csv['logistic_p']:.3g}</td>" in row
+    assert f">{format_p(csv['logistic_p'])}</td>" in row
     assert "Wilcoxon rank-sum test" in product
     assert "Benjamini-Hochberg" in product
 
@@ -91,10 +92,10 @@ def test_subgroup_table_matches_the_csv(product_run: Path, product: str) -> None
     hr = csv[(csv["group"] == "high/high") & (csv["statistic"] == "hr_vs_low/low")].iloc[0]
     row = row_with(product, "high/high")
     assert interval(hr["estimate"], hr["lower"], hr["upper"]) in row
-    assert f">{hr['p']:.3g}</td>" in row
+    assert f">{format_p(hr['p'])}</td>" in row
     assert "reference" in row_with(product, "low/low")
     logrank = csv[csv["statistic"] == "logrank"].iloc[0]
-    assert f">{logrank['p']:.3g}</td>" in row_with(product, "All")
+    assert f">{format_p(logrank['p'])}</td>" in row_with(product, "All")
     assert "Survival at 12 months (95% CI)" in product
     assert "high above median" in product  # the cut rule
 

@@ -19,7 +19,7 @@ import pandas as pd
 from tmesurv.cohort import Exclusion, RawExport
 from tmesurv.config import ExpressionScale, ExpressionSpec
 from tmesurv.errors import InputError, describe_rows
-from tmesurv.readers.tabular import CSV_SUFFIXES, PARQUET_SUFFIXES
+from tmesurv.readers.tabular import read_frame
 
 LOG2_MAX = 40.0
 """A log2 value above this (10^12 counts) means the matrix holds counts, not log2 expression."""
@@ -53,15 +53,7 @@ def read_matrix(path: Path) -> pd.DataFrame:
     InputError
         If the file is missing or unreadable, a gene repeats, or a value is not a number.
     """
-    if not path.is_file():
-        raise InputError(f"expression file '{path}' does not exist: check data.expression.path in the config")
-    suffix = path.suffix.lower()
-    if suffix in PARQUET_SUFFIXES:
-        raw, first_row = pd.read_parquet(path), 1
-    elif suffix in CSV_SUFFIXES:
-        raw, first_row = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", dtype=str), 2
-    else:
-        raise InputError(f"expression file '{path}': unknown extension '{suffix}'. Use .csv, .tsv or .parquet.")
+    raw, first_row = read_frame(path, "expression file", "data.expression.path")
     genes = raw.iloc[:, 0].astype(str).str.strip()
     repeated = genes.duplicated(keep=False).to_numpy()
     if repeated.any():

@@ -12,7 +12,7 @@ from tmesurv.cohort import TREATED, Cohort, Exclusion
 from tmesurv.config import PK_COLUMNS, PkSpec
 from tmesurv.errors import InputError, describe_rows
 from tmesurv.models.pk import pk_parameters
-from tmesurv.readers.tabular import CSV_SUFFIXES, PARQUET_SUFFIXES
+from tmesurv.readers.tabular import read_frame
 
 PK_ANALYSIS = "pk"
 
@@ -74,7 +74,7 @@ def join_pk(cohort: Cohort, spec: PkSpec, id_column: str) -> Cohort:
 
 def read_pk_samples(spec: PkSpec, id_column: str) -> tuple[pd.DataFrame, str]:
     """The samples as columns ``id, day, level, row`` (level NaN where empty; ``row`` in the file), checked."""
-    frame, first_row = _read(Path(spec.path), spec.id or id_column)
+    frame, first_row = read_frame(Path(spec.path), "CAR T level file", "data.pk.path", [spec.id or id_column])
     file = Path(spec.path).name
     columns = {"id": spec.id or id_column, "day": spec.day, "level": spec.level}
     missing = [column for column in columns.values() if column not in frame.columns]
@@ -91,21 +91,6 @@ def read_pk_samples(spec: PkSpec, id_column: str) -> tuple[pd.DataFrame, str]:
     repeated = samples.duplicated(["id", "day"], keep=False).to_numpy()
     _require(repeated, file, columns["day"], rows, "two samples of one patient on the same day. Keep one per day")
     return samples.astype({"id": str}).assign(row=rows), file
-
-
-def _read(path: Path, id_column: str) -> tuple[pd.DataFrame, int]:
-    """The file's rows, ids as text, and the row number of its first record (CSV: the header is line 1)."""
-    if not path.is_file():
-        raise InputError(f"CAR T level file '{path}' does not exist: check data.pk.path in the config")
-    suffix = path.suffix.lower()
-    if suffix in CSV_SUFFIXES:
-        try:
-            return pd.read_csv(path, dtype={id_column: str}, sep="\t" if suffix == ".tsv" else ","), 2
-        except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as error:
-            raise InputError(f"CAR T level file '{path}' could not be read as CSV: {error}") from None
-    if suffix in PARQUET_SUFFIXES:
-        return pd.read_parquet(path), 1
-    raise InputError(f"CAR T level file '{path}': unknown extension '{suffix}'. Use .csv, .tsv or .parquet.")
 
 
 def _numbers(raw: pd.Series, file: str, column: str, rows: np.ndarray, allow_missing: bool) -> np.ndarray:

@@ -10,6 +10,7 @@ import yaml
 from tmesurv.config import load_config
 from tmesurv.errors import InputError
 from tmesurv.readers import read_cohort
+from tmesurv.readers.expression import read_matrix
 
 MATRIX = pd.DataFrame(  # genes x samples; sample X9 belongs to no patient
     {"gene": ["BLK", "CD19", "MS4A1"], "X1": [6.0, 5.0, 10.0], "X2": [8.0, 4.0, 12.0], "X9": [1.0, 1.0, 1.0]}
@@ -114,3 +115,12 @@ def test_rcc_folder_goes_through_the_nanostring_reader(tmp_path, export, config,
     assert [path.name for path in seen] == ["a.RCC", "b.RCC"]
     assert list(cohort.expression.columns) == list(export["subject_id"][:2])
     assert cohort.notes == ("RCC lane QC flags samples X2 (kept; see their QC metrics)",)
+
+
+def test_unreadable_matrix_names_the_file(tmp_path: Path):
+    path = tmp_path / "genes.csv"
+    path.write_bytes(b"gene,S1\nCD19,\xff\xfe\n")
+    with pytest.raises(InputError, match=r"expression file '.*genes\.csv' could not be read as CSV"):
+        read_matrix(path)
+    with pytest.raises(InputError, match=r"expression file '.*absent\.csv' does not exist: check data\.expression"):
+        read_matrix(tmp_path / "absent.csv")
