@@ -156,6 +156,27 @@ def wald_p(fit: BatchCoxFit) -> np.ndarray:
     return 2 * stats.norm.sf(np.abs(fit.coef / fit.se))
 
 
+def cox_information(time: np.ndarray, event: np.ndarray, covariates: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """The Cox partial-likelihood information (Breslow ties) of one data set at ``beta``.
+
+    Parameters
+    ----------
+    time, event
+        ``(n,)`` follow-up times and 0/1 event indicators.
+    covariates
+        ``(n, p)`` design.
+    beta
+        ``(p,)`` coefficients.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(p, p)``; the same whatever the order of the rows.
+    """
+    layout = _layout(time[None].astype(float), event[None].astype(float), covariates[None].astype(float), "breslow")
+    return _derivatives(layout, beta[None].astype(float))[2][0]
+
+
 def _validated(
     time: np.ndarray, event: np.ndarray, covariates: np.ndarray, ties: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -47,6 +47,7 @@ import xarray as xr
 
 from tmesurv.config import BayesSpec
 from tmesurv.errors import InputError
+from tmesurv.models.batched_cox import cox_information
 
 SUMMARY_COLUMNS = [
     "term",
@@ -297,7 +298,7 @@ def pwe_data(
         centre=centre,
         scale=scale,
         cuts=cuts,
-        rotation=principal_axes(z, event[order]),
+        rotation=principal_axes(time[order], event[order], z),
         **arm_statistics,
     )
 
@@ -654,33 +655,26 @@ def diagnostics(idata: az.InferenceData, var_name: str) -> dict[str, np.ndarray]
     return {"r_hat": r_hat, "ess_bulk": ess_bulk, "ess_tail": ess_tail, "bfmi_min": bfmi, "converged": converged}
 
 
-def principal_axes(z: np.ndarray, event: np.ndarray) -> np.ndarray:
+def principal_axes(time: np.ndarray, event: np.ndarray, z: np.ndarray) -> np.ndarray:
     """Orthogonal rotation to the eigenvectors of the Cox information at zero, a proxy of the posterior precision.
 
-    The information is ``sum over events of the covariance of z over the risk set`` (patients in time order, a risk
-    set is the patient and everyone after; ties are approximated by the order). The Normal(0, coef_sd) prior on the
-    standardised coefficients is isotropic, so sampling ``coef_rotated`` with the same prior and setting
-    ``coef_std = rotation @ coef_rotated`` is the same model; along these axes the posterior is nearly uncorrelated,
-    which NUTS's diagonal mass matrix samples well (an arm and its product with an uncentred biomarker are nearly
-    collinear otherwise).
+    The information is :func:`~tmesurv.models.batched_cox.cox_information` (Breslow ties), so the rotation does not
+    depend on the order of the rows. The Normal(0, coef_sd) prior on the standardised coefficients is isotropic, so
+    sampling ``coef_rotated`` with the same prior and setting ``coef_std = rotation @ coef_rotated`` is the same model;
+    along these axes the posterior is nearly uncorrelated, which NUTS's diagonal mass matrix samples well (an arm and
+    its product with an uncentred biomarker are nearly collinear otherwise).
 
     Parameters
     ----------
+    time, event
+        Follow-up times and event indicators.
     z
-        Standardised design ``(n, p)``, patients in time order.
-    event
-        Event indicators in the same order.
+        Standardised design ``(n, p)``, rows as ``time``.
     """
     p = z.shape[1]
     if p == 1 or event.sum() < 2:
         return np.eye(p)
-    at_risk = np.arange(z.shape[0], 0, -1)
-    events = event == 1
-    risk_set_means = (np.cumsum(z[::-1], axis=0)[::-1] / at_risk[:, None])[events]
-    # sum over events e of mean(z z' over patients j >= e) = z' diag(w) z, w_j = sum over events e <= j of 1 / at_risk_e
-    weight = np.cumsum(np.where(events, 1.0 / at_risk, 0.0))
-    information = (z * weight[:, None]).T @ z - risk_set_means.T @ risk_set_means
-    _, axes = np.linalg.eigh(information)
+    _, axes = np.linalg.eigh(cox_information(time, event, z, np.zeros(p)))
     return np.ascontiguousarray(axes)
 
 
