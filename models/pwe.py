@@ -48,6 +48,7 @@ import xarray as xr
 from tmesurv.config import BayesSpec
 from tmesurv.errors import InputError
 from tmesurv.models.batched_cox import cox_information
+from tmesurv.models.pwe_likelihood import pwe_log_likelihood_op
 
 SUMMARY_COLUMNS = [
     "term",
@@ -202,9 +203,9 @@ class PweData:
 
     The statistics are the events per interval and where each interval's patients start and end in the time order.
     The log-likelihood is ``sum_k D_k a_k + (sum_i d_i z_i) . b - sum_k exp(a_k) E_k(b)`` with
-    ``E_k(b) = width_k sum_{i beyond k} w_i + sum_{i in k} w_i offset_i`` and ``w_i = exp(z_i . b)``: two cumulative
-    sums of ``w`` read at the interval boundaries, so the cost is O(n) per evaluation and nothing is ever split into
-    patient-intervals.
+    ``E_k(b) = width_k sum_{i beyond k} w_i + sum_{i in k} w_i offset_i`` and ``w_i = exp(z_i . b)``, summed in one
+    pass over the patients (:mod:`tmesurv.models.pwe_likelihood`): O(n) per evaluation, and nothing is ever split
+    into patient-intervals. With a time-varying arm effect the arms are two strata, each with its own baseline.
     """
 
     z: np.ndarray  # (n, p) standardised design, time order
@@ -217,26 +218,25 @@ class PweData:
     centre: np.ndarray  # (p,) design means
     scale: np.ndarray  # (p,) design standard deviations (ddof = 0)
     cuts: np.ndarray  # (K - 1,) interior cut points
-    treated: np.ndarray | None = None  # (n,) 0/1 arm in time order: only for a time-varying arm effect
-    interval_event_arm: np.ndarray | None = None  # (K,) per interval, sum over events of the standardised arm
+    stratum: np.ndarray  # (n,) baseline stratum in time order: all 0, or the 0/1 arm for a time-varying arm effect
+    stratum_events: np.ndarray  # (strata, K) events per stratum and interval
     rotation: np.ndarray | None = None  # (p, p) orthogonal: principal axes of z over the events (see below)
 
     @property
     def time_varying(self) -> bool:
-        """Whether the statistics of a time-varying arm effect are present."""
-        return self.treated is not None
+        """Whether the arms are strata of a time-varying arm effect."""
+        return self.stratum_events.shape[0] == 2
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The model's data containers by name (to rebind a compiled model to a new cohort of the same shape)."""
-        extra = {}
-        if self.time_varying:
-            extra = {"treated": self.treated, "interval_event_arm": self.interval_event_arm}
-        return extra | {
+        return {
             "z": self.z,
             "offset": self.offset,
+            "stratum": self.stratum,
             "boundaries": self.boundaries,
             "width": self.width,
             "interval_events": self.interval_events,
+            "stratum_events": self.stratum_events,
             "event_z": self.event_z,
             "crude_log_rate": np.asarray(self.crude_log_rate),
             "centre": self.centre,
@@ -281,12 +281,9 @@ def pwe_data(
     n_intervals = cuts.size + 1
     centre, scale = x.mean(axis=0), x.std(axis=0)
     z = (x[order] - centre) / scale
-    arm_statistics = {}
-    if time_varying:
-        arm_statistics = {
-            "treated": x[order, 0],
-            "interval_event_arm": np.bincount(index, weights=event[order] * z[:, 0], minlength=n_intervals),
-        }
+    stratum = x[order, 0].astype(np.int64) if time_varying else np.zeros(time.size, dtype=np.int64)
+    stratum_events = np.zeros((2 if time_varying else 1, n_intervals))
+    np.add.at(stratum_events, (stratum, index), event[order])
     return PweData(
         z=z,
         offset=offset,
@@ -298,8 +295,9 @@ def pwe_data(
         centre=centre,
         scale=scale,
         cuts=cuts,
+        stratum=stratum,
+        stratum_events=stratum_events,
         rotation=principal_axes(time[order], event[order], z),
-        **arm_statistics,
     )
 
 
@@ -407,24 +405,11 @@ def _time_varying_effect(
     return _pwe_log_likelihood_time_varying(data, coef_std, arm_effect_std, log_hazard)
 
 
-def _interval_exposure(data: dict[str, pt.TensorVariable], weight: pt.TensorVariable) -> pt.TensorVariable:
-    """``E_k = width_k sum_{i beyond k} w_i + sum_{i in k} w_i offset_i`` from two cumulative sums of ``w``."""
-    zero = pt.zeros(1)
-    cumulative = pt.concatenate([zero, pt.cumsum(weight)])
-    cumulative_offset = pt.concatenate([zero, pt.cumsum(weight * data["offset"])])
-    starts, stops = data["boundaries"][:-1], data["boundaries"][1:]
-    beyond = cumulative[-1] - cumulative[stops]
-    within = cumulative_offset[stops] - cumulative_offset[starts]
-    return data["width"] * beyond + within
-
-
 def _pwe_log_likelihood(
     data: dict[str, pt.TensorVariable], coef_std: pt.TensorVariable, log_hazard: pt.TensorVariable
 ) -> pt.TensorVariable:
-    """The summed PWE log-likelihood from the interval statistics (see :class:`PweData`)."""
-    exposure = _interval_exposure(data, pt.exp(pt.dot(data["z"], coef_std)))
-    events = pt.dot(data["interval_events"], log_hazard) + pt.dot(data["event_z"], coef_std)
-    return events - pt.dot(pt.exp(log_hazard), exposure)
+    """The summed PWE log-likelihood from the interval statistics (see :class:`PweData`), one stratum."""
+    return pwe_log_likelihood_op(coef_std, log_hazard[None, :], data)
 
 
 def _pwe_log_likelihood_time_varying(
@@ -433,28 +418,17 @@ def _pwe_log_likelihood_time_varying(
     arm_effect_std: pt.TensorVariable,
     log_hazard: pt.TensorVariable,
 ) -> pt.TensorVariable:
-    """The summed PWE log-likelihood with a per-interval arm effect (first column): still two cumulative sums per arm.
+    """The summed PWE log-likelihood with a per-interval arm effect (first column): the arms as two strata.
 
-    ``sum_k D_k a_k + sum_k b_k S_k + (sum_i d_i z_i) . beta
-    - sum_k exp(a_k) (exp(b_k z_T) E_k^T + exp(b_k z_C) E_k^C)`` with ``b_k`` the arm effect per sd, ``S_k`` the sum of
-    the standardised arm over interval ``k``'s events, ``z_T`` and ``z_C`` the standardised arm of a treated and a
-    control patient, and ``beta`` the other terms' coefficients.
+    The control arm's log baseline is ``a_k + b_k z_C`` and the treated arm's ``a_k + b_k z_T``, with ``b_k`` the arm
+    effect per sd, ``z_T`` and ``z_C`` the standardised arm of a treated and a control patient; the other terms enter
+    through their coefficients ``beta``.
     """
-    weight = pt.exp(pt.dot(data["z"][:, 1:], coef_std[1:]))
-    treated = data["treated"]
-    exposure_treated = _interval_exposure(data, weight * treated)
-    exposure_control = _interval_exposure(data, weight * (1.0 - treated))
     z_treated = (1.0 - data["centre"][0]) / data["scale"][0]
     z_control = -data["centre"][0] / data["scale"][0]
-    arm_exposure = (
-        pt.exp(arm_effect_std * z_treated) * exposure_treated + pt.exp(arm_effect_std * z_control) * exposure_control
-    )
-    events = (
-        pt.dot(data["interval_events"], log_hazard)
-        + pt.dot(data["interval_event_arm"], arm_effect_std)
-        + pt.dot(data["event_z"][1:], coef_std[1:])
-    )
-    return events - pt.dot(pt.exp(log_hazard), arm_exposure)
+    strata = pt.stack([log_hazard + arm_effect_std * z_control, log_hazard + arm_effect_std * z_treated])
+    others = data | {"z": data["z"][:, 1:], "event_z": data["event_z"][1:]}
+    return pwe_log_likelihood_op(coef_std[1:], strata, others)
 
 
 def fit_pwe(
