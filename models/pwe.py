@@ -40,6 +40,7 @@ from typing import Protocol
 
 import arviz as az
 import numpy as np
+import nutpie
 import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
@@ -49,6 +50,7 @@ from tmesurv.config import BayesSpec
 from tmesurv.errors import InputError
 from tmesurv.models.batched_cox import cox_information
 from tmesurv.models.pwe_likelihood import pwe_log_likelihood_op
+from tmesurv.models.pwe_posterior import nutpie_model
 
 SUMMARY_COLUMNS = [
     "term",
@@ -485,27 +487,16 @@ _COMPILED: dict[tuple, object] = {}
 
 
 def _sample_nutpie(data: PweData, settings: BayesSpec, coefficient_prior: CoefficientPrior | None) -> az.InferenceData:
-    """Sample with nutpie, compiling the model once per (terms, intervals, priors, structure) and rebinding its data."""
-    import nutpie
-    from numba.core.errors import NumbaPerformanceWarning
+    """Sample with nutpie: the default prior's hand-coded density, or the PyMC model compiled once per structure.
 
-    key = (
-        data.z.shape[1],
-        data.width.size,
-        centred_steps(data),
-        settings.priors,
-        settings.time_varying,
-        coefficient_prior,
-    )
-    if key not in _COMPILED:
-        generic_terms = [f"term_{j}" for j in range(data.z.shape[1])]  # shared by fits whose terms differ
-        model = pwe_model(data, generic_terms, settings, coefficient_prior)
-        with warnings.catch_warnings():
-            # numba's hint that a transposed (non-contiguous) operand of a small dot in the gradient is slower
-            warnings.filterwarnings("ignore", category=NumbaPerformanceWarning)
-            _COMPILED[key] = nutpie.compile_pymc_model(model, freeze_model=False)
-    used = _COMPILED[key].shared_data  # a coefficient prior of its own leaves the rotation unused
-    compiled = _COMPILED[key].with_data(**{name: value for name, value in data.arrays().items() if name in used})
+    Compiling the PyMC graph costs 40 s or more the first time on a machine; the default prior's density
+    (:mod:`tmesurv.models.pwe_posterior`, equal to the PyMC model's) needs no compilation. A model with another
+    coefficient prior is compiled once per (terms, intervals, priors, structure) and rebound to each cohort's data.
+    """
+    if coefficient_prior is None:
+        compiled = nutpie_model(data, settings, centred_steps(data))
+    else:
+        compiled = _compiled_pymc_model(data, settings, coefficient_prior)
     return nutpie.sample(
         compiled,
         draws=settings.draws,
@@ -517,6 +508,23 @@ def _sample_nutpie(data: PweData, settings: BayesSpec, coefficient_prior: Coeffi
         progress_bar=False,
         save_warmup=False,
     )
+
+
+def _compiled_pymc_model(data: PweData, settings: BayesSpec, coefficient_prior: CoefficientPrior):
+    """The nutpie compilation of the PyMC model with this prior, cached by structure and bound to ``data``."""
+    from numba.core.errors import NumbaPerformanceWarning
+
+    key = (data.z.shape[1], data.width.size, centred_steps(data), settings.priors, settings.time_varying)
+    key += (coefficient_prior,)
+    if key not in _COMPILED:
+        generic_terms = [f"term_{j}" for j in range(data.z.shape[1])]  # shared by fits whose terms differ
+        model = pwe_model(data, generic_terms, settings, coefficient_prior)
+        with warnings.catch_warnings():
+            # numba's hint that a transposed (non-contiguous) operand of a small dot in the gradient is slower
+            warnings.filterwarnings("ignore", category=NumbaPerformanceWarning)
+            _COMPILED[key] = nutpie.compile_pymc_model(model, freeze_model=False)
+    used = _COMPILED[key].shared_data  # a coefficient prior of its own leaves the rotation unused
+    return _COMPILED[key].with_data(**{name: value for name, value in data.arrays().items() if name in used})
 
 
 def _sample_pymc(model: pm.Model, settings: BayesSpec) -> az.InferenceData:

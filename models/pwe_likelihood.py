@@ -20,6 +20,8 @@ patients in time order: O(n p) per evaluation.
 
 from __future__ import annotations
 
+import math
+
 import numba
 import numpy as np
 import pytensor.tensor as pt
@@ -28,7 +30,7 @@ from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
 from pytensor.link.numba.dispatch.basic import numba_njit, register_funcify_default_op_cache_key
 
-KERNEL_VERSION = 1  # bump when the kernel changes, so PyTensor's numba cache is not reused
+KERNEL_VERSION = 2  # bump when the kernel changes, so PyTensor's numba cache is not reused
 
 
 @numba.njit(cache=True, nogil=True)
@@ -51,22 +53,31 @@ def pwe_value_and_gradient(
     """
     n_patients, n_terms = z.shape
     n_strata, n_intervals = log_hazard.shape
-    hazard = np.exp(log_hazard)
+    value = 0.0
+    hazard = np.empty((n_strata, n_intervals))
+    gradient_log_hazard = np.empty((n_strata, n_intervals))
+    for s in range(n_strata):
+        for k in range(n_intervals):
+            hazard[s, k] = math.exp(log_hazard[s, k])
+            value += stratum_events[s, k] * log_hazard[s, k]
+            gradient_log_hazard[s, k] = stratum_events[s, k]
+    gradient_coef = np.empty(n_terms)
+    for j in range(n_terms):
+        value += event_z[j] * coef[j]
+        gradient_coef[j] = event_z[j]
     weight = np.empty(n_patients)
     beyond = np.zeros(n_strata)  # per stratum, sum of w over the patients of intervals k and later
     for i in range(n_patients):
         eta = 0.0
         for j in range(n_terms):
             eta += z[i, j] * coef[j]
-        weight[i] = np.exp(eta)
+        weight[i] = math.exp(eta)
         beyond[stratum[i]] += weight[i]
-    value = np.sum(stratum_events * log_hazard) + np.sum(event_z * coef)
-    gradient_coef = event_z.copy()
-    gradient_log_hazard = stratum_events.copy()
     cumulative_before = np.zeros(n_strata)  # baseline cumulative hazard at the start of interval k
-    within = np.empty(n_strata)
+    within = np.zeros(n_strata)
     for k in range(n_intervals):
-        within[:] = 0.0
+        for s in range(n_strata):
+            within[s] = 0.0
         for i in range(boundaries[k], boundaries[k + 1]):
             s = stratum[i]
             beyond[s] -= weight[i]
