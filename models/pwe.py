@@ -72,6 +72,10 @@ ESS_MIN = 400
 CI_PROB = 0.95
 TARGET_ACCEPT = 0.9  # the default of BayesSpec.target_accept
 CENTRED_EVENTS_PER_INTERVAL = 10
+# Patients x terms from which chains of the hand-coded density run on two threads: below, the threads' contention for
+# Python's GIL costs more than the second core gives (measured: 4 chains at n = 3,000 x 3 terms take 4.5 s on one
+# thread and 5.0 s on two; at 5,000 x 3, 5.8 s and 5.4 s; at 20,000 x 3, 28 s and 14 s).
+PARALLEL_CHAINS_MIN_WORK = 12_000
 ARM = "arm"
 
 
@@ -448,9 +452,10 @@ def fit_pwe(
     ----------
     time, event, design, settings
         As for :func:`build_pwe_model`; ``settings`` also gives the sampler (nutpie, or PyMC's NUTS), draws, tune,
-        chains, target acceptance and the seed (the same seed gives identical draws). With nutpie the compiled model
-        is kept and reused for the next fit with the same number of terms and intervals, the same priors and the same
-        structure (time-varying arm effect, coefficient prior).
+        chains, target acceptance and the seed (the same seed gives identical draws). With nutpie and the default
+        coefficient prior the density is :mod:`tmesurv.models.pwe_posterior`'s (nothing to compile); with another
+        coefficient prior the compiled PyMC model is kept and reused for the next fit with the same number of terms and
+        intervals, the same priors and the same structure.
     log_likelihood
         Store the per-patient log-likelihood (for LOO); ``chains x draws x n`` values.
     coefficient_prior
@@ -493,8 +498,11 @@ def _sample_nutpie(data: PweData, settings: BayesSpec, coefficient_prior: Coeffi
     (:mod:`tmesurv.models.pwe_posterior`, equal to the PyMC model's) needs no compilation. A model with another
     coefficient prior is compiled once per (terms, intervals, priors, structure) and rebound to each cohort's data.
     """
+    cores = min(settings.chains, 2)
     if coefficient_prior is None:
         compiled = nutpie_model(data, settings, centred_steps(data))
+        if data.z.size < PARALLEL_CHAINS_MIN_WORK:  # Python calls the density: two threads would contend for the GIL
+            cores = 1
     else:
         compiled = _compiled_pymc_model(data, settings, coefficient_prior)
     return nutpie.sample(
@@ -502,7 +510,7 @@ def _sample_nutpie(data: PweData, settings: BayesSpec, coefficient_prior: Coeffi
         draws=settings.draws,
         tune=settings.tune,
         chains=settings.chains,
-        cores=min(settings.chains, 2),
+        cores=cores,
         seed=settings.seed,
         target_accept=settings.target_accept,
         progress_bar=False,
