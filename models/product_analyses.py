@@ -19,14 +19,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from tmesurv.cohort import TREATED, Cohort, Exclusion
 from tmesurv.config import AnalysisConfig, Cutpoint, OutcomeSpec
 from tmesurv.errors import InputError, describe_rows
 from tmesurv.models.cox import level_contrasts
 from tmesurv.models.km import fit_km, km_summary, logrank
-from tmesurv.models.screens import bh_qvalues, logistic_screen, rank_sum_screen
+from tmesurv.models.screens import bh_qvalues, logistic_screen, rank_sum_screen, wald_ratio
 from tmesurv.models.subgroups import Grouping, biomarker_grouping, biomarker_levels
 
 ASSOCIATION_COLUMNS = [
@@ -133,11 +132,10 @@ def _associations(
     ranks = rank_sum_screen(values, y == 1).set_index("feature").rename(columns=WILCOXON_NAMES)
     table = logistic.join(ranks[list(WILCOXON_NAMES.values())]).rename_axis("attribute").reset_index()
     table["outcome"] = name
-    table["iqr"] = [_iqr(values[a].to_numpy(dtype=float)[~np.isnan(y)]) for a in attributes]
-    z = stats.norm.ppf(0.975)
-    for suffix, sign in (("", 0), ("_lower", -1), ("_upper", 1)):
-        table[f"or_per_iqr{suffix}"] = np.exp((table["coef"] + sign * z * table["se"]) * table["iqr"])
-    return table
+    table["iqr"] = [_iqr(values[a].to_numpy(dtype=float)) for a in attributes]
+    names = ("or_per_iqr", "or_per_iqr_lower", "or_per_iqr_upper")
+    per_iqr = wald_ratio(table["coef"] * table["iqr"], table["se"] * table["iqr"], 0.05, names)
+    return table.assign(**{name: per_iqr[name] for name in names})
 
 
 def _binary_outcome(cohort: Cohort, outcome: OutcomeSpec) -> np.ndarray:

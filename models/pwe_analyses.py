@@ -29,7 +29,7 @@ from tmesurv.models.designs import interaction_design, treatment_design
 from tmesurv.models.pwe import CI_PROB, SUMMARY_COLUMNS, fit_pwe, summarize_pwe
 from tmesurv.models.pwe_prior_predictive import PRIOR_PREDICTIVE_COLUMNS, prior_predictive, summarize_prior_predictive
 from tmesurv.models.pwe_screen import SCREEN_COLUMNS, fit_interaction_screen
-from tmesurv.models.pwe_shrinkage import global_scale
+from tmesurv.models.pwe_shrinkage import check_expected_interactions
 from tmesurv.models.pwe_survival import CURVE_COLUMNS, SURVIVAL_COLUMNS, posterior_survival, survival_statistics
 from tmesurv.models.pwe_time_varying import TIME_VARYING_COLUMNS, summarize_time_varying
 from tmesurv.models.subgroups import analysis_groupings
@@ -120,7 +120,7 @@ def pwe_analyses(
     biomarkers = cohort.biomarkers if config.bayes.biomarkers is None else tuple(config.bayes.biomarkers)
     screened = screen_columns(cohort, config.bayes.screen)
     if screened and config.bayes.shrinkage == "horseshoe":
-        global_scale(config.bayes.priors.expected_interactions, len(screened), 1.0)  # fail before any fit
+        check_expected_interactions(config.bayes.priors.expected_interactions, len(screened))  # before any fit
     _check_hr_curves(cohort, config)
     models = [("treatment", "all", cohort, treatment_design(cohort))]
     for biomarker in biomarkers:
@@ -191,13 +191,8 @@ def screen_columns(cohort: Cohort, names: Sequence[str]) -> list[str]:
 def _check_hr_curves(cohort: Cohort, config: AnalysisConfig) -> None:
     """Fail before any fit if a ``bayes.hr_curves`` biomarker cannot carry a spline (e.g. a 0/1 biomarker)."""
     for biomarker in config.bayes.hr_curves:
-        distinct = cohort.patients[biomarker].dropna().nunique()
-        if distinct <= config.bayes.spline_knots + pwe_spline.DEGREE:
-            raise InputError(
-                f"bayes.hr_curves: '{biomarker}' has {distinct} distinct values, too few for a spline "
-                f"with {config.bayes.spline_knots} knots; remove it from bayes.hr_curves (a two-level biomarker has "
-                "its treatment HR per level in bayes.csv) or lower bayes.spline_knots"
-            )
+        values = cohort.patients[biomarker].dropna().to_numpy(dtype=float)
+        pwe_spline.check_spline_values(values, config.bayes.spline_knots, biomarker)
 
 
 def _add_hr_curves(cohort: Cohort, config: AnalysisConfig, results: PweResults, progress: Callable) -> None:

@@ -23,7 +23,7 @@ import pandas as pd
 from tmesurv.config import BayesSpec
 from tmesurv.errors import InputError
 from tmesurv.models.pwe import ARM, count_divergences, diagnostics, fit_pwe, log_hr_summary
-from tmesurv.models.pwe_shrinkage import SHRUNK_DIM, ShrinkagePrior, global_scale
+from tmesurv.models.pwe_shrinkage import SHRUNK_DIM, ShrinkagePrior, check_expected_interactions, global_scale
 
 SCREEN_COLUMNS = [
     "biomarker",
@@ -142,7 +142,7 @@ def _prior(settings: BayesSpec, size: int, events: float) -> ShrinkagePrior | No
     if settings.shrinkage == "normal":
         return None
     if settings.shrinkage == "horseshoe":
-        global_scale(settings.priors.expected_interactions, size, max(events, 1.0))  # fail early on a bad p0
+        check_expected_interactions(settings.priors.expected_interactions, size)  # fail before compiling
     return ShrinkagePrior(settings.shrinkage, tuple(range(1 + size, 1 + 2 * size)), 1 + 2 * size)
 
 

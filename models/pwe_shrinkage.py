@@ -81,15 +81,20 @@ def global_scale(expected: float, terms: int, events: float | pt.TensorVariable)
     Raises
     ------
     InputError
-        If ``p0`` is not below the number of terms ``D``.
+        If ``p0`` is not below the number of terms ``D`` (see :func:`check_expected_interactions`).
     """
+    check_expected_interactions(expected, terms)
+    return expected / (terms - expected) / events**0.5
+
+
+def check_expected_interactions(expected: float, terms: int) -> None:
+    """Raise :class:`InputError` unless the horseshoe's ``p0`` is positive and below the number of terms ``D``."""
     if not 0 < expected < terms:
         raise InputError(
             f"bayes.priors.expected_interactions ({expected}) must be positive and below the number of screened "
             f"biomarkers ({terms}): lower it (the prior guess of how many of them truly interact with the arm) or "
             "screen more biomarkers"
         )
-    return expected / (terms - expected) / events**0.5
 
 
 def _half_cauchy(name: str, size: int | None) -> pt.TensorVariable:

@@ -132,12 +132,19 @@ def curve_table(idata: az.InferenceData, basis: SplineTransformer, grid: np.ndar
     )
 
 
-def _basis(values: np.ndarray, knots: int, biomarker: str) -> SplineTransformer:
-    if np.unique(values).size <= knots + DEGREE:
+def check_spline_values(values: np.ndarray, knots: int, biomarker: str) -> None:
+    """Raise :class:`InputError` if ``values`` have too few distinct values for a spline with ``knots`` knots."""
+    distinct = np.unique(values).size
+    if distinct <= knots + DEGREE:
         raise InputError(
-            f"{biomarker} has {np.unique(values).size} distinct values, too few for a spline with {knots} knots: "
-            "lower bayes.spline_knots or model it as a grouped biomarker"
+            f"bayes.hr_curves: '{biomarker}' has {distinct} distinct values, too few for a spline with {knots} knots; "
+            "remove it from bayes.hr_curves (a two-level biomarker has its treatment HR per level in bayes.csv) or "
+            "lower bayes.spline_knots"
         )
+
+
+def _basis(values: np.ndarray, knots: int, biomarker: str) -> SplineTransformer:
+    check_spline_values(values, knots, biomarker)
     transformer = SplineTransformer(
         n_knots=knots, degree=DEGREE, knots="quantile", extrapolation="linear", include_bias=False
     )

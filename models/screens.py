@@ -120,7 +120,7 @@ def cox_screen(features: pd.DataFrame, time: np.ndarray, event: np.ndarray, alph
         columns = np.flatnonzero(which.ravel() == k)
         coef[columns], se[columns], note[columns] = _cox_batch(time[rows], event[rows], values[rows][:, columns])
     counts = {"n": observed.sum(axis=0), "events": (observed & (event == 1)[:, None]).sum(axis=0)}
-    wald = _wald(coef, se, alpha, ("hr", "hr_lower", "hr_upper"))
+    wald = wald_ratio(coef, se, alpha, ("hr", "hr_lower", "hr_upper"))
     table = pd.DataFrame({"feature": features.columns, **counts, "coef": coef, "se": se, **wald, "note": note})
     return table.assign(q=bh_qvalues(table["p"]))[COX_SCREEN_COLUMNS]
 
@@ -356,7 +356,7 @@ def logistic_screen(features: pd.DataFrame, outcome: np.ndarray, alpha: float = 
         rows.append({"n": int(keep.sum()), "events": int(y[keep].sum()), "coef": coef, "se": se, "note": note})
     table = pd.DataFrame(rows, columns=LOGISTIC_COLUMNS).assign(feature=features.columns)
     coef, se = table["coef"].to_numpy(float), table["se"].to_numpy(float)
-    table = table.assign(**_wald(coef, se, alpha, ("odds_ratio", "or_lower", "or_upper")))
+    table = table.assign(**wald_ratio(coef, se, alpha, ("odds_ratio", "or_lower", "or_upper")))
     return table.assign(q=bh_qvalues(table["p"]))[LOGISTIC_COLUMNS]
 
 
@@ -395,7 +395,7 @@ def _logistic_problem(x: np.ndarray, y: np.ndarray) -> str:
     return ""
 
 
-def _wald(coef: np.ndarray, se: np.ndarray, alpha: float, names: tuple[str, str, str]) -> dict[str, np.ndarray]:
+def wald_ratio(coef: np.ndarray, se: np.ndarray, alpha: float, names: tuple[str, str, str]) -> dict[str, np.ndarray]:
     """Exponentiated estimate and Wald interval under ``names``, and the two-sided Wald P under ``p``."""
     z = stats.norm.ppf(1 - alpha / 2)
     ratio, lower, upper = names

@@ -147,9 +147,10 @@ BIOMARKER_COLUMNS = ["biomarker", "n", "two_level", "q1", "median", "q3", "iqr"]
 
 
 def biomarker_table(cohort: Cohort) -> pd.DataFrame:
-    """Per biomarker the patients with a value, whether it is two-level (0/1), and its quartiles (type 7).
+    """Per biomarker the patients with a value, whether it is two-level, and its quartiles (R's type 7).
 
-    The report states continuous interaction hazard ratios per interquartile range (``iqr = q3 - q1``) with these.
+    Two-level biomarkers are those of ``cohort.biomarker_levels`` (coded 0/1 when read). The report states continuous
+    interaction hazard ratios per interquartile range (``iqr = q3 - q1``) with these.
 
     Returns
     -------
@@ -160,6 +161,5 @@ def biomarker_table(cohort: Cohort) -> pd.DataFrame:
     for biomarker in cohort.biomarkers:
         values = cohort.patients[biomarker].dropna().to_numpy(dtype=float)
         q1, median, q3 = np.quantile(values, [0.25, 0.5, 0.75]) if values.size else (np.nan,) * 3
-        two_level = bool(values.size) and bool(np.isin(values, [0.0, 1.0]).all())
-        rows.append([biomarker, values.size, two_level, q1, median, q3, q3 - q1])
+        rows.append([biomarker, values.size, biomarker in cohort.biomarker_levels, q1, median, q3, q3 - q1])
     return pd.DataFrame(rows, columns=BIOMARKER_COLUMNS)
