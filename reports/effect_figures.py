@@ -1,9 +1,9 @@
 """The treatment hazard ratio as a function of a continuous biomarker, from the Bayesian interaction models.
 
-A panel per biomarker: the posterior mean treatment HR with its 95% credible interval at the biomarker's quartiles
-and chosen values (``treatment_at`` rows of ``bayes.csv``), the spline treatment-HR curve with its 95% credible band
-where it was fitted (``bayes_hr_curve.csv``), and, when ``cox.csv`` is given, the Cox interaction model's point
-estimate ``exp(b_arm + b_arm:x * x)`` as a line over the same range.
+A panel per biomarker: the treatment HR at the posterior mean log HR with its 95% credible interval at the
+biomarker's quartiles and chosen values (``treatment_at`` rows of ``bayes.csv``), the spline treatment-HR curve with
+its 95% credible band where it was fitted (``bayes_hr_curve.csv``), and, when ``cox.csv`` is given, the Cox
+interaction model's point estimate ``exp(b_arm + b_arm:x * x)`` as a line over the same range.
 """
 
 from __future__ import annotations
@@ -17,14 +17,19 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.ticker import FuncFormatter, NullLocator
 
 from tmesurv.cohort import CONTROL, TREATED
-from tmesurv.reports.forest import BAYES_COLOUR, COX_COLOUR, HR_TICKS
+from tmesurv.reports.forest import (
+    BAND_COLOUR,
+    BAYES_COLOUR,
+    COX_COLOUR,
+    hr_at_posterior_mean,
+    hr_axis_limit,
+    log_hr_axis,
+)
 from tmesurv.reports.posterior_tables import treatment_at_rows
 
 MAX_COLUMNS = 3
-BAND_COLOUR = "#0072B233"  # the Bayesian colour, translucent
 
 
 def treatment_effect_figure(
@@ -39,8 +44,9 @@ def treatment_effect_figure(
     Parameters
     ----------
     bayes
-        ``bayes.csv``: rows of analysis ``treatment_at`` (subgroup ``<biomarker>=<value>``, ``hr_mean``,
-        ``hr_lower``, ``hr_upper``, ``converged``).
+        ``bayes.csv``: rows of analysis ``treatment_at`` (subgroup ``<biomarker>=<value>``, ``mean`` (log HR),
+        ``hr_lower``, ``hr_upper``, ``converged``), drawn at
+        :func:`~tmesurv.reports.forest.hr_at_posterior_mean`.
     endpoint
         The endpoint.
     cox
@@ -114,7 +120,8 @@ def _draw_posterior(ax: Axes, points: pd.DataFrame) -> None:
     if points.empty:
         return
     x = points["value"].to_numpy(dtype=float)
-    hr, lower, upper = (points[column].to_numpy(dtype=float) for column in ("hr_mean", "hr_lower", "hr_upper"))
+    hr = hr_at_posterior_mean(points["mean"])
+    lower, upper = points["hr_lower"].to_numpy(dtype=float), points["hr_upper"].to_numpy(dtype=float)
     errors = np.abs(np.vstack([hr - lower, upper - hr]))
     ax.plot(x, hr, color=BAYES_COLOUR, linewidth=1.0, alpha=0.6)
     ax.errorbar(x, hr, yerr=errors, fmt="none", ecolor=BAYES_COLOUR, elinewidth=1.4, capsize=4)
@@ -140,11 +147,7 @@ def _draw_cox(ax: Axes, cox: pd.DataFrame | None, endpoint: str, biomarker: str,
 
 
 def _style_axes(ax: Axes, biomarker: str, limit: float) -> None:
-    ax.set_yscale("log")
-    ax.set_ylim(1 / limit, limit)
-    ax.set_yticks([tick for tick in HR_TICKS if 1 / limit <= tick <= limit])
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
-    ax.yaxis.set_minor_locator(NullLocator())
+    log_hr_axis(ax, limit, "y")
     ax.axhline(1.0, color="#555555", linewidth=0.9)
     ax.set_xlabel(f"{biomarker} (value in the data's units)", parse_math=False)
     ax.set_title(biomarker, parse_math=False, fontsize=10)
@@ -160,7 +163,7 @@ def _legend(figure: Figure, drew_cox: bool, unconverged: bool, has_points: bool,
         labels.append("Bayesian spline: posterior median HR, 95% band")
     if has_points:
         handles.append(Line2D([], [], color=BAYES_COLOUR, marker="o", linewidth=1.4))
-        labels.append("Bayesian linear interaction: posterior mean HR, 95% CrI")
+        labels.append("Bayesian linear interaction: HR at posterior mean log HR, 95% CrI")
     if drew_cox:
         handles.append(Line2D([], [], color=COX_COLOUR, linestyle="--", linewidth=1.1))
         labels.append("Cox interaction model: point estimate")
@@ -173,13 +176,12 @@ def _legend(figure: Figure, drew_cox: bool, unconverged: bool, has_points: bool,
 
 
 def _axis_limit(rows: pd.DataFrame, curves: pd.DataFrame) -> float:
-    """Symmetric log axis around 1 covering every interval and band, at least 1/2 to 2, at most 1/20 to 20."""
+    """The axis limit covering every interval and band (see :func:`~tmesurv.reports.forest.hr_axis_limit`)."""
     values = np.concatenate(
         [
-            rows[["hr_mean", "hr_lower", "hr_upper"]].to_numpy(dtype=float).ravel(),
+            hr_at_posterior_mean(rows["mean"]),
+            rows[["hr_lower", "hr_upper"]].to_numpy(dtype=float).ravel(),
             curves[["hr", "lower", "upper"]].to_numpy(dtype=float).ravel(),
         ]
     )
-    values = values[np.isfinite(values) & (values > 0)]
-    spread = float(np.max(np.abs(np.log(values)))) if values.size else 0.0
-    return float(np.clip(np.exp(spread * 1.1), 2.0, 20.0))
+    return hr_axis_limit(values)

@@ -3,15 +3,18 @@
 Layout as in the ZUMA-7 biomarker paper: one row per subgroup under a header row per grouping, the events/N of each
 arm as text, the hazard ratio and its interval on a log axis with a line at 1, and the interval in words. Given the
 Bayesian results too, each row holds a dodged pair on the same axis: the Cox estimate (black square, 95% confidence
-interval) above the posterior mean (blue circle, 95% credible interval), each with its interval in words.
+interval) above the Bayesian one (blue circle: the hazard ratio at the posterior mean log hazard ratio,
+:func:`hr_at_posterior_mean`, with the 95% credible interval), each with its interval in words.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -34,9 +37,10 @@ PAIR_ROW_HEIGHT = 0.36  # inches, a row with a Cox and a Bayesian estimate
 DODGE = 0.17  # rows: the Cox estimate sits this much above the row's centre, the Bayesian one as much below
 COX_COLOUR = "black"
 BAYES_COLOUR = "#0072B2"
+BAND_COLOUR = f"{BAYES_COLOUR}33"  # the Bayesian colour, translucent: credible bands
 UNCONVERGED_MARK = "\u2020"  # dagger after the Bayesian interval of a fit that failed its diagnostics
 COX_LABEL = "Cox: HR, 95% CI"
-BAYES_LABEL = "Bayesian: posterior mean HR, 95% CrI"
+BAYES_LABEL = "Bayesian: HR at posterior mean log HR, 95% CrI"
 UNCONVERGED_LABEL = f"{UNCONVERGED_MARK} Bayesian fit not converged: do not interpret"
 
 
@@ -100,9 +104,9 @@ def forest_figure(
     arm_names
         Display name per arm value, e.g. ``{"treated": "axi-cel", "control": "SOC"}``; default the raw values.
     bayes
-        ``bayes.csv`` (``endpoint, analysis, subgroup, term, hr_mean, hr_lower, hr_upper, converged``), optional:
-        the rows of the same analyses and subgroups are drawn beside the Cox estimates, on the same axis; a fit with
-        ``converged`` false gets a hollow marker and a dagger.
+        ``bayes.csv`` (``endpoint, analysis, subgroup, term, mean, hr_lower, hr_upper, converged``), optional:
+        the rows of the same analyses and subgroups are drawn beside the Cox estimates, on the same axis, at
+        :func:`hr_at_posterior_mean`; a fit with ``converged`` false gets a hollow marker and a dagger.
 
     Returns
     -------
@@ -138,6 +142,26 @@ def forest_figure(
     if paired:
         _pair_legend(figure, rows)
     return figure
+
+
+def hr_at_posterior_mean(mean_log_hr: npt.ArrayLike) -> np.ndarray:
+    """The Bayesian point estimate of a hazard ratio: exp(posterior mean log HR), as Cox's is exp(beta).
+
+    The one definition the report uses in every table and figure; the 95% credible interval is the equal-tailed
+    one of the HR (``hr_lower``, ``hr_upper``), whose bounds are those of the log HR, exponentiated.
+
+    Parameters
+    ----------
+    mean_log_hr
+        The posterior mean of the log hazard ratio: the ``mean`` column of ``bayes.csv``, ``bayes_screen.csv`` or
+        ``bayes_time_varying.csv`` (not ``hr_mean``, the posterior mean of the HR itself, which is never smaller).
+
+    Returns
+    -------
+    numpy.ndarray
+        The hazard ratios, shaped like ``mean_log_hr`` (0-dimensional for a number).
+    """
+    return np.exp(np.asarray(mean_log_hr, dtype=float))
 
 
 def split_subgroup(subgroup: str, groupings: Collection[str] = ()) -> tuple[str, str]:
@@ -221,13 +245,14 @@ def _estimate_row(label: str, cox: pd.Series | None, bayes: pd.Series | None) ->
             "treated": _events_text(cox.get("events_treated"), cox.get("n_treated")),
             "control": _events_text(cox.get("events_control"), cox.get("n_control")),
         }
-    return _Row(label=label, cox=_estimate(cox, "hr"), bayes=_estimate(bayes, "hr_mean"), **counts)
+    cox_estimate = None if cox is None else _estimate(cox, float(cox["hr"]))
+    bayes_estimate = None if bayes is None else _estimate(bayes, float(hr_at_posterior_mean(bayes["mean"])))
+    return _Row(label=label, cox=cox_estimate, bayes=bayes_estimate, **counts)
 
 
-def _estimate(row: pd.Series | None, point: str) -> _Estimate | None:
-    if row is None:
-        return None
-    hr, lower, upper = (float(row[column]) for column in (point, "hr_lower", "hr_upper"))
+def _estimate(row: pd.Series, hr: float) -> _Estimate:
+    """The estimate ``hr`` with the row's interval; flagged when the row's fit failed its diagnostics."""
+    lower, upper = float(row["hr_lower"]), float(row["hr_upper"])
     flagged = bool(row.get("converged", np.nan) == 0)
     return _Estimate(hr, lower, upper, _hr_text(hr, lower, upper), flagged)
 
@@ -305,11 +330,7 @@ def _draw_intervals(ax: Axes, rows: list[_Row], names: Mapping[str, str]) -> Non
                 _draw_interval(ax, y + offset, estimate, limit, colour, marker)
     ax.vlines(1.0, -0.5, len(rows) - 0.5, color="#555555", linewidth=0.9)
     ax.axhline(-0.55, color="#999999", linewidth=0.8)
-    ax.set_xscale("log")
-    ax.set_xlim(1 / limit, limit)
-    ax.set_xticks([tick for tick in HR_TICKS if 1 / limit <= tick <= limit])
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
-    ax.xaxis.set_minor_locator(NullLocator())
+    log_hr_axis(ax, limit, "x")
     ax.tick_params(axis="y", left=False, labelleft=False)
     ax.spines[["left", "right", "top"]].set_visible(False)
     ax.set_xlabel("Hazard ratio (log scale)")
@@ -351,9 +372,57 @@ def _pair_legend(figure: Figure, rows: list[_Row]) -> None:
 
 
 def _axis_limit(rows: list[_Row]) -> float:
-    """Symmetric log axis around 1 covering every hazard ratio and bound, at least 1/2 to 2, at most 1/20 to 20."""
+    """The axis limit covering every hazard ratio and bound (see :func:`hr_axis_limit`)."""
     estimates = [e for row in rows for e in (row.cox, row.bayes) if e is not None]
-    values = np.array([v for e in estimates for v in (e.hr, e.lower, e.upper)], dtype=float)
+    return hr_axis_limit(np.array([v for e in estimates for v in (e.hr, e.lower, e.upper)], dtype=float), margin=1.08)
+
+
+def hr_axis_limit(values: npt.ArrayLike, margin: float = 1.1) -> float:
+    """The upper limit of a symmetric log hazard-ratio axis around 1 that covers ``values``.
+
+    Parameters
+    ----------
+    values
+        Hazard ratios and bounds; missing, infinite and non-positive ones are ignored.
+    margin
+        The largest distance of a value from 1 on the log scale is widened by this factor.
+
+    Returns
+    -------
+    float
+        ``limit``: the axis runs from ``1 / limit`` to ``limit``, at least 1/2 to 2 and at most
+        1/:data:`MAX_HR_AXIS` to :data:`MAX_HR_AXIS`.
+    """
+    values = np.asarray(values, dtype=float)
     values = values[np.isfinite(values) & (values > 0)]
     spread = float(np.max(np.abs(np.log(values)))) if values.size else 0.0
-    return float(np.clip(np.exp(spread * 1.08), 2.0, MAX_HR_AXIS))
+    return float(np.clip(np.exp(spread * margin), 2.0, MAX_HR_AXIS))
+
+
+def log_hr_axis(ax: Axes, limit: float, axis: Literal["x", "y"] = "x") -> None:
+    """Make one axis of ``ax`` a log hazard-ratio axis from ``1 / limit`` to ``limit``.
+
+    Parameters
+    ----------
+    ax
+        The axes.
+    limit
+        The upper limit, e.g. from :func:`hr_axis_limit`.
+    axis
+        Which axis: ``"x"`` or ``"y"``.
+
+    Notes
+    -----
+    Ticks at the :data:`HR_TICKS` within the limits, labelled as plain numbers (``0.5``, ``2``), no minor ticks.
+    The line at 1 is left to the caller.
+    """
+    if axis == "x":
+        ax.set_xscale("log")
+        ax.set_xlim(1 / limit, limit)
+    else:
+        ax.set_yscale("log")
+        ax.set_ylim(1 / limit, limit)
+    scale = ax.xaxis if axis == "x" else ax.yaxis
+    scale.set_ticks([tick for tick in HR_TICKS if 1 / limit <= tick <= limit])
+    scale.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    scale.set_minor_locator(NullLocator())

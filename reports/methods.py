@@ -160,10 +160,11 @@ def bayes_text(bayes: Mapping) -> str:
         f"its logarithm {walk_text}.",
         _prior_text(priors),
         _sampler_text(bayes),
-        "Hazard ratios are summarised by the posterior mean of exp(coefficient) with a 95% equal-tailed credible "
-        "interval (CrI), and the posterior probability that the hazard ratio is below 1. The models are the Cox "
-        "models' (treatment, arm x biomarker, treatment within each subgroup); posterior survival curves are the "
-        "posterior median and 95% band per arm.",
+        "Each hazard ratio is reported as exp(posterior mean log hazard ratio), the counterpart of the Cox "
+        "exp(beta), with a 95% equal-tailed credible interval (CrI), and the posterior probability that the hazard "
+        "ratio is below 1. The models are the Cox models' (treatment, arm x biomarker, treatment within each "
+        "subgroup); posterior survival curves per arm, and spline treatment-HR curves where fitted, are the pointwise "
+        "posterior median and 95% band.",
         f"A fit is reported as converged only with {CONVERGENCE_RULE}; other fits are flagged.",
     ]
     biomarkers = bayes.get("biomarkers")

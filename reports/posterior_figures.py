@@ -8,21 +8,23 @@ fit is drawn with hollow markers and says so in its title.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import FuncFormatter, NullLocator
 
 from tmesurv.cohort import CONTROL, TREATED
 from tmesurv.models.km import ALL_PATIENTS
-from tmesurv.reports.figures import ARM_COLOURS, ordered_arms
-from tmesurv.reports.forest import BAYES_COLOUR, HR_TICKS
+from tmesurv.reports.figures import arm_colour, ordered_arms
+from tmesurv.reports.forest import BAND_COLOUR, BAYES_COLOUR, hr_at_posterior_mean, hr_axis_limit, log_hr_axis
+from tmesurv.reports.tables import CONVERGED, fit_status
 
 SCREEN_ROW_HEIGHT = 0.24  # inches per screened biomarker
 OPEN_END_SHARE = 0.25  # the last, open-ended interval is drawn this share of the follow-up beyond its start
+UNCONVERGED_TITLE = "NOT CONVERGED: do not interpret"
 
 
 def screen_figure(screen: pd.DataFrame, endpoint: str) -> Figure:
@@ -46,15 +48,15 @@ def screen_figure(screen: pd.DataFrame, endpoint: str) -> Figure:
     figure = Figure(figsize=(7.5, SCREEN_ROW_HEIGHT * len(rows) + 1.6), layout="constrained")
     ax = figure.add_subplot()
     y = np.arange(len(rows))
-    point = np.exp(rows["mean"].to_numpy(dtype=float))
+    point = hr_at_posterior_mean(rows["mean"])
     lower, upper = rows["hr_lower"].to_numpy(dtype=float), rows["hr_upper"].to_numpy(dtype=float)
-    converged = bool((rows["converged"] == 1).all())
+    converged = _converged(rows)
     ax.hlines(y, lower, upper, color=BAYES_COLOUR, linewidth=1.4)
     face = BAYES_COLOUR if converged else "white"
     ax.plot(point, y, "o", color=BAYES_COLOUR, markerfacecolor=face, markersize=5, linestyle="")
     ax.set_yticks(y, rows["biomarker"].astype(str).tolist())
     ax.set_ylim(-0.7, len(rows) - 0.3)
-    _log_hr_axis(ax, np.concatenate([lower, upper]), "x")
+    _hr_axis_around_one(ax, np.concatenate([lower, upper]), "x")
     ax.set_xlabel("Ratio of treatment HRs per SD of the biomarker (log scale)")
     ax.set_title(_screen_title(rows, endpoint, converged), parse_math=False, fontsize=10)
     return figure
@@ -63,13 +65,14 @@ def screen_figure(screen: pd.DataFrame, endpoint: str) -> Figure:
 def time_varying_figure(
     time_varying: pd.DataFrame, endpoint: str, arm_names: Mapping[str, str] | None = None
 ) -> Figure:
-    """The treatment HR per baseline interval (all patients): posterior mean and 95% CrI over each interval.
+    """The treatment HR per baseline interval (all patients): HR at the posterior mean log HR and 95% CrI.
 
     Parameters
     ----------
     time_varying
         ``bayes_time_varying.csv``: rows of analysis ``treatment`` (subgroup ``all``) with ``start``, ``end``
-        (months; the last is infinite), ``hr_mean``, ``hr_lower``, ``hr_upper``, ``converged``, ``divergences``.
+        (months; the last is infinite), ``mean`` (log HR), ``hr_lower``, ``hr_upper``, ``converged``,
+        ``divergences``.
     endpoint
         The endpoint.
     arm_names
@@ -86,25 +89,26 @@ def time_varying_figure(
     end = rows["end"].to_numpy(dtype=float)
     last = start[-1] + OPEN_END_SHARE * max(start[-1], 1.0)
     end = np.where(np.isfinite(end), end, last)
-    hr, lower, upper = (rows[column].to_numpy(dtype=float) for column in ("hr_mean", "hr_lower", "hr_upper"))
-    converged = bool((rows["converged"] == 1).all())
+    hr = hr_at_posterior_mean(rows["mean"])
+    lower, upper = rows["hr_lower"].to_numpy(dtype=float), rows["hr_upper"].to_numpy(dtype=float)
+    converged = _converged(rows)
     figure = Figure(figsize=(7.0, 3.8), layout="constrained")
     ax = figure.add_subplot()
     middle = (start + end) / 2
     for left, right, low, high in zip(start, end, lower, upper, strict=True):
-        ax.fill_between([left, right], low, high, color="#0072B233", linewidth=0)
+        ax.fill_between([left, right], low, high, color=BAND_COLOUR, linewidth=0)
     ax.hlines(hr, start, end, color=BAYES_COLOUR, linewidth=2.0)
     face = BAYES_COLOUR if converged else "white"
     ax.plot(middle, hr, "o", color=BAYES_COLOUR, markerfacecolor=face, markersize=5, linestyle="")
     ax.annotate("", xy=(end[-1], hr[-1]), xytext=(middle[-1], hr[-1]), arrowprops={"arrowstyle": "->"})
-    _log_hr_axis(ax, np.concatenate([lower, upper]), "y")
+    _hr_axis_around_one(ax, np.concatenate([lower, upper]), "y")
     ax.set_xlim(0, end[-1] * 1.02)
     ax.set_xlabel("Months since randomisation (baseline intervals; the last is open-ended)")
     ax.set_ylabel(f"Treatment HR, {names[TREATED]} vs {names[CONTROL]}\n(log scale)", parse_math=False)
     divergences = int(np.nan_to_num(rows["divergences"].max()))
-    status = "converged" if converged else "NOT CONVERGED: do not interpret"
     ax.set_title(
-        f"{endpoint}: treatment HR per interval, posterior mean and 95% CrI\n{divergences} divergences, {status}",
+        f"{endpoint}: treatment HR per interval at the posterior mean log HR, 95% CrI\n"
+        f"{divergences} divergences, {_status_text(converged)}",
         parse_math=False,
         fontsize=10,
     )
@@ -142,8 +146,9 @@ def prior_predictive_figure(
     names = dict(arm_names or {})
     figure = Figure(figsize=(4.2 * len(arms) + 0.4, 3.9), layout="constrained")
     axes = np.atleast_1d(figure.subplots(1, len(arms), sharey=True, squeeze=False).ravel())
-    for ax, arm in zip(axes, arms, strict=True):
-        _prior_panel(ax, survival[survival["arm"] == arm], _km_curve(km_curves, endpoint, arm), arm)
+    for index, (ax, arm) in enumerate(zip(axes, arms, strict=True)):
+        km_colour = arm_colour(str(arm), index)
+        _prior_panel(ax, survival[survival["arm"] == arm], _km_curve(km_curves, endpoint, arm), km_colour)
         ax.set_title(names.get(str(arm), str(arm)), parse_math=False, fontsize=10)
         ax.set_xlabel("Months since randomisation")
     axes[0].set_ylabel("Survival probability")
@@ -158,10 +163,9 @@ def prior_predictive_figure(
     return figure
 
 
-def _prior_panel(ax: Axes, rows: pd.DataFrame, km: pd.DataFrame | None, arm: str) -> None:
+def _prior_panel(ax: Axes, rows: pd.DataFrame, km: pd.DataFrame | None, km_colour: str) -> None:
     if km is not None and not km.empty:
-        colour = ARM_COLOURS.get(str(arm), "#555555")
-        ax.step(km["time"], km["survival"], where="post", color=colour, linewidth=1.2)
+        ax.step(km["time"], km["survival"], where="post", color=km_colour, linewidth=1.2)
     time = rows["time"].to_numpy(dtype=float)
     estimate = rows["estimate"].to_numpy(dtype=float)
     errors = np.abs(np.vstack([estimate - rows["lower"].to_numpy(dtype=float), rows["upper"] - estimate]))
@@ -202,28 +206,22 @@ def _overall(time_varying: pd.DataFrame, endpoint: str) -> pd.DataFrame:
 def _screen_title(rows: pd.DataFrame, endpoint: str, converged: bool) -> str:
     prior = str(rows["shrinkage"].iloc[0]) if rows["shrinkage"].notna().any() else "shrinkage"
     divergences = int(rows["divergences"].max())
-    status = "converged" if converged else "NOT CONVERGED: do not interpret"
-    return f"{endpoint}: interaction screen, {prior} prior\n{divergences} divergences, {status}"
+    return f"{endpoint}: interaction screen, {prior} prior\n{divergences} divergences, {_status_text(converged)}"
 
 
-def _log_hr_axis(ax: Axes, values: np.ndarray, axis: str) -> None:
-    """A symmetric log HR axis around 1 (a line at 1) covering ``values``, at least 1/2 to 2, at most 1/20 to 20."""
-    values = values[np.isfinite(values) & (values > 0)]
-    spread = float(np.max(np.abs(np.log(values)))) if values.size else 0.0
-    limit = float(np.clip(np.exp(spread * 1.1), 2.0, 20.0))
-    ticks = [tick for tick in HR_TICKS if 1 / limit <= tick <= limit]
-    scale = ax.xaxis if axis == "x" else ax.yaxis
-    if axis == "x":
-        ax.set_xscale("log")
-        ax.set_xlim(1 / limit, limit)
-        ax.set_xticks(ticks)
-        ax.axvline(1.0, color="#555555", linewidth=0.9)
-    else:
-        ax.set_yscale("log")
-        ax.set_ylim(1 / limit, limit)
-        ax.set_yticks(ticks)
-        ax.axhline(1.0, color="#555555", linewidth=0.9)
-    scale.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
-    scale.set_minor_locator(NullLocator())
+def _converged(rows: pd.DataFrame) -> bool:
+    """Whether the fit of ``rows`` converged (:func:`~tmesurv.reports.tables.fit_status`); not recorded is not."""
+    return fit_status(rows["converged"]) == CONVERGED
+
+
+def _status_text(converged: bool) -> str:
+    return CONVERGED if converged else UNCONVERGED_TITLE
+
+
+def _hr_axis_around_one(ax: Axes, values: np.ndarray, axis: Literal["x", "y"]) -> None:
+    """A symmetric log HR axis covering ``values`` (:func:`~tmesurv.reports.forest.hr_axis_limit`), a line at 1."""
+    log_hr_axis(ax, hr_axis_limit(values), axis)
+    reference = ax.axvline if axis == "x" else ax.axhline
+    reference(1.0, color="#555555", linewidth=0.9)
     ax.grid(color="#eeeeee", linewidth=0.8)
     ax.spines[["top", "right"]].set_visible(False)

@@ -19,10 +19,15 @@ from tmesurv.reports.tables import (
     Row,
     Table,
     arm_label,
+    diagnostics_badge,
+    failed_diagnostics,
+    fit_status,
     format_count,
     format_interval,
+    format_mean_sd,
     format_number,
     format_p,
+    format_posterior_hr,
     format_probability,
     scale_of,
     scaled_interval,
@@ -77,7 +82,6 @@ def interaction_table(
     scales = term_scales(biomarkers)
     table_rows = []
     for _, row in rows.iterrows():
-        flagged = bool(row["converged"] == 0)
         scale = scale_of(row, scales) or PER_UNIT
         match = cox_terms.get(_term_key(row))
         cox_cells = ("", "")
@@ -86,19 +90,18 @@ def interaction_table(
                 scaled_interval(match["hr"], match["hr_lower"], match["hr_upper"], scale.factor),
                 format_p(match["p"]),
             )
-        log_hr = float(row["mean"]) * scale.factor
         cells = (
             row["endpoint"],
             row["subgroup"],
             scale.label,
-            f"{format_number(log_hr, 3)} ({format_number(float(row['sd']) * scale.factor, 3)})",
-            scaled_interval(np.exp(float(row["mean"])), row["hr_lower"], row["hr_upper"], scale.factor),
+            format_mean_sd(float(row["mean"]) * scale.factor, float(row["sd"]) * scale.factor),
+            format_posterior_hr(row["mean"], row["hr_lower"], row["hr_upper"], scale.factor),
             format_probability(row["prob_hr_below_1"]),
             *cox_cells,
             format_p(lrt.get((row["endpoint"], row["subgroup"]))),
-            NOT_CONVERGED if flagged else "",
+            diagnostics_badge(row["converged"]),
         )
-        table_rows.append(Row(cells, flagged=flagged))
+        table_rows.append(Row(cells, flagged=failed_diagnostics(row["converged"])))
     columns = (
         Column("Endpoint"),
         Column("Biomarker"),
@@ -145,27 +148,27 @@ def treatment_at_table(bayes: pd.DataFrame) -> Table:
     """
     rows = []
     for _, row in treatment_at_rows(bayes).iterrows():
-        flagged = bool(row["converged"] == 0)
         cells = (
             row["endpoint"],
             row["biomarker"],
             f"{row['value']:.4g}",
-            format_interval(row["hr_mean"], row["hr_lower"], row["hr_upper"], 2),
+            format_posterior_hr(row["mean"], row["hr_lower"], row["hr_upper"]),
             format_probability(row["prob_hr_below_1"]),
-            NOT_CONVERGED if flagged else "",
+            diagnostics_badge(row["converged"]),
         )
-        rows.append(Row(cells, flagged=flagged))
+        rows.append(Row(cells, flagged=failed_diagnostics(row["converged"])))
     columns = (
         Column("Endpoint"),
         Column("Biomarker"),
         Column("Biomarker value", numeric=True),
-        Column("Treatment HR (95% CrI)", numeric=True),
+        Column("Treatment HR at posterior mean log HR (95% CrI)", numeric=True),
         Column("P(HR<1)", numeric=True),
         Column("Diagnostics", badge=True),
     )
     caption = (
         "Treatment hazard ratio exp(b_arm + b_arm:x * x) at the 25th, 50th and 75th percentile x of the biomarker "
-        "(distinct values only), posterior mean with 95% credible interval."
+        "(distinct values only): exp of the posterior mean of the log HR b_arm + b_arm:x * x, with the 95% "
+        "equal-tailed credible interval."
     )
     return Table(columns, tuple(rows), caption=caption)
 
@@ -202,26 +205,25 @@ def screen_table(screen: pd.DataFrame) -> Table:
     """
     rows = []
     for _, row in screen.sort_values(["endpoint", "mean"], kind="stable").iterrows():
-        flagged = bool(row["converged"] == 0)
         cells = (
             row["endpoint"],
             row["biomarker"],
-            f"{format_number(row['mean'], 3)} ({format_number(row['sd'], 3)})",
-            format_interval(np.exp(float(row["mean"])), row["hr_lower"], row["hr_upper"], 2),
+            format_mean_sd(row["mean"], row["sd"]),
+            format_posterior_hr(row["mean"], row["hr_lower"], row["hr_upper"]),
             format_probability(row["prob_hr_below_1"]),
             format_number(row["kappa"], 2),
             format_number(row["biomarker_sd"], 3),
             format_number(row["r_hat"], 3),
             format_count(row["ess_bulk"]),
             format_count(row["divergences"]),
-            NOT_CONVERGED if flagged else "",
+            diagnostics_badge(row["converged"]),
         )
-        rows.append(Row(cells, flagged=flagged))
+        rows.append(Row(cells, flagged=failed_diagnostics(row["converged"])))
     columns = (
         Column("Endpoint"),
         Column("Biomarker"),
         Column("Log HR per SD, mean (SD)", numeric=True),
-        Column("HR per SD at mean log HR (95% CrI)", numeric=True),
+        Column("HR per SD at posterior mean log HR (95% CrI)", numeric=True),
         Column("P(HR<1)", numeric=True),
         Column("Shrinkage factor", numeric=True),
         Column("Biomarker SD", numeric=True),
@@ -256,33 +258,33 @@ def time_varying_table(time_varying: pd.DataFrame) -> Table:
     """
     rows = []
     for _, row in time_varying.iterrows():
-        flagged = bool(row["converged"] == 0)
         end = "" if not np.isfinite(row["end"]) else f"{row['end']:.1f}"
         cells = (
             row["endpoint"],
             row["subgroup"],
             f"{row['start']:.1f}\u2013{end}" if end else f"after {row['start']:.1f}",
             format_count(row["events"]),
-            format_interval(row["hr_mean"], row["hr_lower"], row["hr_upper"], 2),
+            format_posterior_hr(row["mean"], row["hr_lower"], row["hr_upper"]),
             format_probability(row["prob_hr_below_1"]),
             format_number(row["r_hat"], 3),
-            NOT_CONVERGED if flagged else "",
+            diagnostics_badge(row["converged"]),
         )
-        rows.append(Row(cells, flagged=flagged))
+        rows.append(Row(cells, flagged=failed_diagnostics(row["converged"])))
     columns = (
         Column("Endpoint"),
         Column("Subgroup"),
         Column("Interval (months)", numeric=True),
         Column("Events", numeric=True),
-        Column("Treatment HR (95% CrI)", numeric=True),
+        Column("Treatment HR at posterior mean log HR (95% CrI)", numeric=True),
         Column("P(HR<1)", numeric=True),
         Column("R-hat", numeric=True),
         Column("Diagnostics", badge=True),
     )
     caption = (
         "Time-varying treatment effect (bayes.time_varying): a treatment log hazard ratio per baseline interval, "
-        "a random walk over the intervals shrunk toward proportional hazards (priors.time_varying_sd). Posterior "
-        "mean hazard ratio with 95% equal-tailed credible interval; events of both arms in the interval."
+        "a random walk over the intervals shrunk toward proportional hazards (priors.time_varying_sd). Hazard "
+        "ratio at the posterior mean log hazard ratio, exp(mean), with the 95% equal-tailed credible interval; "
+        "events of both arms in the interval."
     )
     return Table(columns, tuple(rows), caption=caption)
 
@@ -435,9 +437,7 @@ def _statistic_cell(record: dict | None, statistic: str) -> str:
 
 
 def _fit_row(keys: tuple, group: pd.DataFrame) -> Row:
-    converged = group["converged"]
-    flagged = bool((converged == 0).any())
-    status = NOT_CONVERGED if flagged else ("converged" if converged.notna().all() else "not recorded")
+    status = fit_status(group["converged"])
     cells = (
         *(str(key) for key in keys),
         format_count(len(group)),
@@ -448,7 +448,7 @@ def _fit_row(keys: tuple, group: pd.DataFrame) -> Row:
         format_count(group["divergences"].max()),
         status,
     )
-    return Row(cells, flagged=flagged)
+    return Row(cells, flagged=status == NOT_CONVERGED)
 
 
 def _term_key(row: pd.Series) -> tuple[str, str, str, str]:

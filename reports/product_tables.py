@@ -14,6 +14,7 @@ from tmesurv.reports.tables import (
     format_interval,
     format_number,
     format_p,
+    format_text,
     statistic_label,
 )
 
@@ -98,14 +99,10 @@ def product_subgroup_table(rows: pd.DataFrame, ci_method: str | None = None) -> 
     return Table(columns, tuple(table_rows), caption=_product_subgroup_caption(rows, ci_method))
 
 
-def _text(value: object) -> str:
-    return "" if pd.isna(value) else str(value)
-
-
 def _association_row(record: dict, has_notes: bool) -> Row:
     cells = (
-        _text(record["attribute"]),
-        _text(record["outcome"]),
+        format_text(record["attribute"]),
+        format_text(record["outcome"]),
         format_count(record["n"]),
         format_count(record["events"]),
         format_number(record["median_with"], 2),
@@ -117,7 +114,7 @@ def _association_row(record: dict, has_notes: bool) -> Row:
         format_p(record["logistic_p"]),
         format_p(record["logistic_q"]),
     )
-    return Row(cells + ((_text(record["note"]),) if has_notes else ()))
+    return Row(cells + ((format_text(record["note"]),) if has_notes else ()))
 
 
 def _product_statistic(rows: pd.DataFrame, statistic: str, time: float | None = None) -> dict | None:
@@ -162,11 +159,11 @@ def _product_estimate(record: dict | None, digits: int, missing: str = "") -> st
 
 def _product_subgroup_caption(rows: pd.DataFrame, ci_method: str | None) -> str:
     first = rows.iloc[0]
-    attribute, biomarker = _text(first["attribute"]), _text(first["biomarker"])
+    attribute, biomarker, rule = (format_text(first[column]) for column in ("attribute", "biomarker", "rule"))
     scale = f" (Greenwood, {ci_method} scale)" if ci_method else ""
     caption = (
         f"Treated arm, patients with both {attribute} and {biomarker} known, in groups named by the level of "
-        f"{attribute}, then of {biomarker}: {_text(first['rule'])}. Kaplan-Meier median in months ({NOT_REACHED}: "
+        f"{attribute}, then of {biomarker}: {rule}. Kaplan-Meier median in months ({NOT_REACHED}: "
         f"not reached) and landmark survival with pointwise 95% confidence intervals{scale}. Cox hazard ratio (Efron "
         f"ties) of each group against {REFERENCE} with its 95% Wald confidence interval and Wald P (NE: not "
         "estimable)."

@@ -109,10 +109,10 @@ BAYES_SCREEN = ResultFile(
 BAYES_TIME_VARYING = ResultFile(
     "bayes_time_varying.csv",
     ("endpoint", "analysis", "subgroup"),
-    ("interval", "start", "end", "events", "hr_mean", "hr_lower", "hr_upper", "prob_hr_below_1", "r_hat"),
+    ("interval", "start", "end", "events", "mean", "hr_mean", "hr_lower", "hr_upper", "prob_hr_below_1", "r_hat"),
     flags=("converged",),
     unique=("endpoint", "analysis", "subgroup", "interval"),
-    optional_numbers=("mean", "sd", "ess_bulk", "ess_tail", "divergences"),
+    optional_numbers=("sd", "ess_bulk", "ess_tail", "divergences"),
 )
 BAYES_PRIOR_PREDICTIVE = ResultFile(
     "bayes_prior_predictive.csv",

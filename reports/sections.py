@@ -307,8 +307,8 @@ def time_varying_section(results: Results, names: dict[str, str]) -> FigureSecti
     images = tuple(
         FigureImage(
             png_data_uri(time_varying_figure(rows, endpoint, names)),
-            f"Treatment hazard ratio of {endpoint} in each baseline interval (all patients): posterior mean and 95% "
-            "credible interval, log scale, against months since randomisation.",
+            f"Treatment hazard ratio of {endpoint} in each baseline interval (all patients): exp(posterior mean log "
+            "hazard ratio) and 95% credible interval, log scale, against months since randomisation.",
         )
         for endpoint in _endpoints(overall)
     )
@@ -337,7 +337,8 @@ def _effect_alt(endpoint: str, has_curves: bool) -> str:
     curve = "the spline treatment-HR curve with its 95% credible band, and " if has_curves else ""
     return (
         f"Treatment hazard ratio of {endpoint} against the value of each biomarker: {curve}the linear interaction "
-        "model's posterior mean and 95% credible interval at the biomarker's quartiles and chosen values, log scale."
+        "model's exp(posterior mean log hazard ratio) and 95% credible interval at the biomarker's quartiles and "
+        "chosen values, log scale."
     )
 
 
@@ -467,7 +468,7 @@ def _forest_alt(endpoint: str, has_cox: bool, has_bayes: bool) -> str:
         text
         for text, present in (
             ("Cox hazard ratios with 95% confidence intervals", has_cox),
-            ("Bayesian posterior mean hazard ratios with 95% credible intervals", has_bayes),
+            ("Bayesian hazard ratios at the posterior mean log hazard ratio with 95% credible intervals", has_bayes),
         )
         if present
     )

@@ -1,25 +1,27 @@
 """Report tables: result frames turned into rows of formatted text, ready for the template to escape.
 
 Formatting rules live here: hazard ratios to 2 decimals, P values to 3 significant digits (``<0.001`` below
-that), medians in months to 1 decimal (``NR`` when not reached), and blanks for missing values.
+that), medians in months to 1 decimal (``NR`` when not reached), and blanks for missing values. A Bayesian hazard
+ratio is always exp(posterior mean log HR) with its 95% credible interval (:func:`format_posterior_hr`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from tmesurv.cohort import CONTROL, TREATED
 from tmesurv.reports.figures import ordered_arms
-from tmesurv.reports.forest import OVERALL, split_subgroup, treatment_rows
+from tmesurv.reports.forest import OVERALL, hr_at_posterior_mean, split_subgroup, treatment_rows
 from tmesurv.reports.results import TERM_KEYS
 
 P_FLOOR = 0.001
 NOT_REACHED = "NR"
 ALL_PATIENTS = "All"
 NOT_CONVERGED = "not converged"
+CONVERGED = "converged"
+NOT_RECORDED = "not recorded"
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,61 @@ def scale_of(row: dict | pd.Series, scales: dict[str, TermScale]) -> TermScale |
 def scaled_interval(estimate: object, lower: object, upper: object, factor: float) -> str:
     """A hazard ratio and its bounds raised to ``factor``: ``exp(factor * log HR)``, exact for every bound."""
     return format_interval(*(float(value) ** factor for value in (estimate, lower, upper)), digits=2)
+
+
+def format_posterior_hr(mean_log_hr: object, hr_lower: object, hr_upper: object, factor: float = 1.0) -> str:
+    """The Bayesian hazard ratio cell: exp(posterior mean log HR) with its 95% credible interval.
+
+    Parameters
+    ----------
+    mean_log_hr
+        The posterior mean of the log hazard ratio (the point is
+        :func:`~tmesurv.reports.forest.hr_at_posterior_mean`).
+    hr_lower, hr_upper
+        The 95% equal-tailed credible interval of the hazard ratio.
+    factor
+        The point and both bounds are raised to this power (see :func:`scaled_interval`); 1 leaves them as they are.
+
+    Returns
+    -------
+    str
+        ``"0.61 (0.43-0.86)"`` (en dash), ``""`` when the mean is missing.
+    """
+    return scaled_interval(float(hr_at_posterior_mean(mean_log_hr)), hr_lower, hr_upper, factor)
+
+
+def format_mean_sd(mean: object, sd: object, digits: int = 3) -> str:
+    """Format a posterior ``"mean (SD)"`` to ``digits`` decimals; a missing part is blank."""
+    return f"{format_number(mean, digits)} ({format_number(sd, digits)})"
+
+
+def failed_diagnostics(converged: object) -> bool:
+    """Whether a row's ``converged`` flag says its fit failed the diagnostics: 0 (false); 1 or blank do not."""
+    return bool(converged == 0)
+
+
+def diagnostics_badge(converged: object) -> str:
+    """The Diagnostics cell of a Bayesian row: :data:`NOT_CONVERGED` when its fit failed, else blank."""
+    return NOT_CONVERGED if failed_diagnostics(converged) else ""
+
+
+def fit_status(converged: pd.Series) -> str:
+    """The convergence status of one Bayesian fit from the ``converged`` flags of its rows.
+
+    Parameters
+    ----------
+    converged
+        The flags: 1.0 (true), 0.0 (false) or NaN (not recorded).
+
+    Returns
+    -------
+    str
+        :data:`NOT_CONVERGED` when any flag is false, :data:`CONVERGED` when every flag is true, else
+        :data:`NOT_RECORDED`. Only :data:`CONVERGED` means the fit may be read as converged.
+    """
+    if (converged == 0).any():
+        return NOT_CONVERGED
+    return CONVERGED if (converged == 1).all() else NOT_RECORDED
 
 
 @dataclass(frozen=True)
@@ -289,7 +346,7 @@ def forest_table(
         Column(f"{names[CONTROL]} events/N", numeric=True),
         Column("HR (95% CI)", numeric=True),
         Column("Wald P", numeric=True),
-        Column("Mean HR (95% CrI)", numeric=True),
+        Column("HR at posterior mean log HR (95% CrI)", numeric=True),
         Column("P(HR<1)", numeric=True),
         Column("Diagnostics", badge=True),
         Column("P interaction (LRT)", numeric=True),
@@ -305,8 +362,8 @@ def forest_table(
         caption += " Cox: 95% Wald confidence interval and Wald P."
     if has_bayes:
         caption += (
-            " Bayesian: posterior mean with 95% equal-tailed credible interval, and the posterior probability that "
-            "the hazard ratio is below 1."
+            " Bayesian: exp(posterior mean log hazard ratio) with the 95% equal-tailed credible interval, and the "
+            "posterior probability that the hazard ratio is below 1."
         )
     if has_p:
         caption += " P interaction: likelihood-ratio test of the treatment-by-grouping interaction (its levels)."
@@ -338,6 +395,11 @@ def arm_label(arm: object, arm_names: dict[str, str] | None) -> str:
     """An arm as shown: ``axi-cel (treated)`` when the data's name is known, else the arm value."""
     name = (arm_names or {}).get(str(arm))
     return f"{name} ({arm})" if name and name != arm else str(arm)
+
+
+def format_text(value: object) -> str:
+    """Format ``value`` as text, or ``""`` if missing."""
+    return "" if pd.isna(value) else str(value)
 
 
 def format_number(value: object, digits: int) -> str:
@@ -400,11 +462,11 @@ def _forest_table_row(label: str, cox: pd.Series | None, bayes: pd.Series | None
         )
     bayes_cells, flagged = ("", "", ""), False
     if bayes is not None:
-        flagged = bool(bayes["converged"] == 0)
+        flagged = failed_diagnostics(bayes["converged"])
         bayes_cells = (
-            format_interval(bayes["hr_mean"], bayes["hr_lower"], bayes["hr_upper"], digits=2),
+            format_posterior_hr(bayes["mean"], bayes["hr_lower"], bayes["hr_upper"]),
             format_probability(bayes["prob_hr_below_1"]),
-            NOT_CONVERGED if flagged else "",
+            diagnostics_badge(bayes["converged"]),
         )
     return Row((label, *cox_cells[:2], *cox_cells[2:], *bayes_cells, ""), flagged=flagged)
 
@@ -457,8 +519,7 @@ def _comparison_row(record: dict, has_cox: bool, has_bayes: bool, scale: TermSca
     keys = (record["endpoint"], record["analysis"], record["subgroup"] or ALL_PATIENTS, term)
     factor = 1.0 if scale is None else scale.factor
     cells = keys + (_cox_cells(record, factor) if has_cox else ()) + (_bayes_cells(record, factor) if has_bayes else ())
-    flagged = has_bayes and record["bayes_converged"] == 0
-    return Row(cells, flagged=bool(flagged))
+    return Row(cells, flagged=has_bayes and failed_diagnostics(record["bayes_converged"]))
 
 
 def _cox_cells(record: dict, factor: float) -> tuple[str, ...]:
@@ -475,13 +536,12 @@ def _cox_cells(record: dict, factor: float) -> tuple[str, ...]:
 def _bayes_cells(record: dict, factor: float) -> tuple[str, ...]:
     if pd.isna(record["bayes_present"]):
         return ("", "", "", "", "")
-    hr_at_mean = np.exp(float(record["bayes_mean"]))
     return (
-        scaled_interval(hr_at_mean, record["bayes_hr_lower"], record["bayes_hr_upper"], factor),
+        format_posterior_hr(record["bayes_mean"], record["bayes_hr_lower"], record["bayes_hr_upper"], factor),
         format_probability(record["bayes_prob_hr_below_1"]),
         format_number(record["bayes_r_hat"], 3),
         format_count(record["bayes_ess_bulk"]),
-        NOT_CONVERGED if record["bayes_converged"] == 0 else "",
+        diagnostics_badge(record["bayes_converged"]),
     )
 
 

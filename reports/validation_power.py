@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from tmesurv.reports.results import POWER_SETTINGS
-from tmesurv.reports.tables import Column, Row, Table, format_count, format_interval, format_number
+from tmesurv.reports.tables import Column, Row, Table, format_count, format_interval, format_number, format_text
 
 SETTING_LABELS = {
     "design": "Design",
@@ -45,10 +45,10 @@ def validation_table(validation: pd.DataFrame) -> Table:
             "" if pd.isna(record["horizon"]) else f"{float(record['horizon']):g}",
             format_count(record["n"]),
             format_count(record["events"]),
-            _text(record["note"]),
+            format_text(record["note"]),
         )
-        keys = (_text(record["metric"]), _text(record["group"]))
-        rows.append(Row(((_text(record["model"]),) if has_model else ()) + keys + cells))
+        keys = (format_text(record["metric"]), format_text(record["group"]))
+        rows.append(Row(((format_text(record["model"]),) if has_model else ()) + keys + cells))
     columns = (
         *((Column("Model"),) if has_model else ()),
         Column("Metric"),
@@ -103,7 +103,7 @@ def _power_row(record: dict, varying: list[str]) -> Row:
     mcse = format_number(record["power_mcse"], 3)
     cells = (
         *(_setting(record[column]) for column in varying),
-        _text(record["method"]),
+        format_text(record["method"]),
         f"{power} ({mcse})" if mcse else power,
         format_number(record["mean_events"], 1),
         format_number(record["analytic_power"], 3),
@@ -115,7 +115,3 @@ def _setting(value: object) -> str:
     if pd.isna(value):
         return ""
     return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def _text(value: object) -> str:
-    return "" if pd.isna(value) else str(value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -18,6 +19,21 @@ ARM_NAMES = {"treated": "axi-cel", "control": "SOC"}
 LEVEL_FACTOR = {"low": 1.3, "high": 0.75}
 KM_COLUMNS = ["endpoint", "arm", "subgroup", "statistic", "time", "estimate", "lower", "upper", "n", "events"]
 KM_COLUMNS.append("ci_method")
+
+
+def section(page: str, name: str) -> str:
+    """The HTML inside the report's ``<section id="name">``."""
+    return page.split(f'<section id="{name}"')[1].split("</section>")[0]
+
+
+def table_rows(text: str) -> list[str]:
+    """Every ``<tr>`` of ``text``, in order."""
+    return re.findall(r"<tr[^>]*>.*?</tr>", text, flags=re.DOTALL)
+
+
+def row_with(text: str, *cells: str) -> str:
+    """The first table row of ``text`` that has a cell reading exactly each of ``cells``."""
+    return next(row for row in table_rows(text) if all(f">{cell}</td>" in row for cell in cells))
 
 
 def subgroups() -> list[str]:

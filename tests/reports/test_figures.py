@@ -425,9 +425,9 @@ def test_every_figure_labels_its_axes(name: str, cox: pd.DataFrame) -> None:
 def bayes_rows(cox: pd.DataFrame) -> pd.DataFrame:
     """Bayesian estimates of the same treatment and subgroup rows, one fit not converged."""
     rows = cox[cox["term"] == "arm"].copy()
-    rows = rows.assign(hr_mean=rows["hr"] * 1.05, converged=1.0)
+    rows = rows.assign(mean=np.log(rows["hr"] * 1.05), hr_mean=rows["hr"] * 1.3, converged=1.0)
     rows.loc[rows["subgroup"] == "b_cell_ges=high", "converged"] = 0.0
-    return rows[["endpoint", "analysis", "subgroup", "term", "hr_mean", "hr_lower", "hr_upper", "converged"]]
+    return rows[["endpoint", "analysis", "subgroup", "term", "mean", "hr_mean", "hr_lower", "hr_upper", "converged"]]
 
 
 def test_forest_with_bayes_draws_a_dodged_pair_on_one_axis(cox: pd.DataFrame) -> None:
@@ -435,7 +435,7 @@ def test_forest_with_bayes_draws_a_dodged_pair_on_one_axis(cox: pd.DataFrame) ->
     drawn = texts(figure)
     assert "Cox HR\n(95% CI)" in drawn
     assert "Bayesian HR\n(95% CrI)" in drawn
-    assert "0.37 (0.21\u20130.56) \u2020" in drawn  # b_cell_ges=high: posterior mean 0.35 x 1.05, not converged
+    assert "0.37 (0.21\u20130.56) \u2020" in drawn  # b_cell_ges=high: exp(mean) = 0.35 x 1.05, not converged
     assert "0.35 (0.21\u20130.56)" in drawn  # its Cox estimate
     assert forest.COX_LABEL in drawn
     assert forest.BAYES_LABEL in drawn
@@ -445,6 +445,7 @@ def test_forest_with_bayes_draws_a_dodged_pair_on_one_axis(cox: pd.DataFrame) ->
     assert {-forest.DODGE, forest.DODGE} <= {round(h, 2) for h in heights}  # overall row: Cox above, Bayes below
     hollow = [line for line in plot.get_lines() if line.get_markerfacecolor() == "white"]
     assert len(hollow) == 1
+    assert hollow[0].get_xdata()[0] == pytest.approx(0.35 * 1.05)  # exp(posterior mean log HR), not hr_mean
     assert plot.get_xlabel() == "Hazard ratio (log scale)"
 
 
@@ -492,7 +493,8 @@ def treatment_at(biomarker: str, converged: float = 1.0) -> pd.DataFrame:
             "analysis": "treatment_at",
             "subgroup": [f"{biomarker}={value:g}" for value in values],
             "term": "arm",
-            "hr_mean": hrs,
+            "mean": np.log(hrs),
+            "hr_mean": [hr * 1.2 for hr in hrs],  # the posterior mean of the HR: not what is drawn
             "hr_lower": [hr * 0.7 for hr in hrs],
             "hr_upper": [hr * 1.4 for hr in hrs],
             "converged": converged,
@@ -510,6 +512,8 @@ def test_treatment_effect_figure_labels_axes_and_overlays_cox(cox: pd.DataFrame)
     assert first.get_xlabel() == "b_cell_ges (value in the data's units)"
     assert first.get_ylabel() == "Treatment HR, axi-cel vs SOC\n(log scale)"
     assert second.get_title() == XSS
+    points = next(line for line in first.get_lines() if line.get_marker() == "o" and len(line.get_ydata()))
+    np.testing.assert_allclose(points.get_ydata(), np.exp(treatment_at("b_cell_ges")["mean"]))
     assert any(line.get_linestyle() == "--" for line in first.get_lines())  # the Cox point estimate
     assert not any(line.get_linestyle() == "--" for line in second.get_lines())
     legend = [t.get_text() for t in effect_figure.legends[0].get_texts()]

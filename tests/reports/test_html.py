@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
+from tests.reports.conftest import row_with, section, table_rows
 from tmesurv import outputs
 from tmesurv.errors import InputError
 from tmesurv.reports import figures, html, methods, posterior_tables
@@ -21,18 +22,6 @@ ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
 
 def report_text(folder: Path) -> str:
     return html.write_report(folder).read_text(encoding="utf-8")
-
-
-def section(page: str, name: str) -> str:
-    return page.split(f'<section id="{name}"')[1].split("</section>")[0]
-
-
-def table_rows(text: str) -> list[str]:
-    return re.findall(r"<tr[^>]*>.*?</tr>", text, flags=re.DOTALL)
-
-
-def row_with(text: str, *cells: str) -> str:
-    return next(row for row in table_rows(text) if all(f">{cell}</td>" in row for cell in cells))
 
 
 def test_report_is_one_self_contained_file(full_report: Path) -> None:
@@ -74,14 +63,14 @@ def test_forest_table_has_cox_and_bayes_side_by_side(full_report: Path) -> None:
     hazards = section(full_report.read_text(encoding="utf-8"), "hazard-ratios")
     overall = row_with(hazards, "All patients")
     assert "0.67 (0.47\u20130.94)" in overall  # Cox HR (95% CI)
-    assert "0.68 (0.48\u20130.96)" in overall  # posterior mean HR (95% CrI)
+    assert "0.68 (0.48\u20130.96)" in overall  # exp(posterior mean log HR) (95% CrI)
     assert "25/50" in overall
     assert "&gt;0.99" in overall
     header = row_with(hazards, ESCAPED)
     assert 'class="grouping"' in header
     assert "0.012" in header  # P interaction on the grouping's header row
     assert "Cox hazard ratios" in hazards
-    assert "Bayesian posterior mean hazard ratios" in hazards
+    assert "Bayesian hazard ratios at the posterior mean log hazard ratio" in hazards
 
 
 def test_unconverged_fit_is_flagged_everywhere(full_report: Path) -> None:
@@ -180,6 +169,7 @@ def test_methods_paragraph_from_the_config(full_report: Path) -> None:
         "gamma prior with mean 1",
         "Normal(0, 10)",
         "nutpie (NUTS), 2 chains of 300 draws after 300 tuning steps, seed 3",
+        "reported as exp(posterior mean log hazard ratio), the counterpart of the Cox exp(beta)",
         "installed when this report was written",
     ):
         assert expected in text, expected

@@ -10,7 +10,7 @@ import pytest
 from matplotlib.collections import PolyCollection
 
 from tests.reports.conftest import ARM_NAMES, XSS, write_all
-from tmesurv.reports import effect_figures, posterior_figures
+from tmesurv.reports import effect_figures, figures, forest, posterior_figures
 from tmesurv.reports.results import read_results
 
 
@@ -33,17 +33,49 @@ def test_screen_figure_sorts_by_effect_and_states_divergences(results) -> None:
 
 
 def test_time_varying_figure_draws_each_interval_over_its_months(results) -> None:
-    figure = posterior_figures.time_varying_figure(results.bayes_time_varying, "efs", ARM_NAMES)
+    rows = results.bayes_time_varying.assign(hr_mean=lambda frame: np.exp(frame["mean"]) * 1.3)
+    figure = posterior_figures.time_varying_figure(rows, "efs", ARM_NAMES)
     (ax,) = figure.get_axes()
     segments = ax.collections[-1].get_segments()  # the hlines of the posterior means
     starts_ends = [(segment[0][0], segment[1][0]) for segment in segments]
     assert starts_ends[:2] == [(0.0, 3.0), (3.0, 9.0)]
     assert starts_ends[2][0] == 9.0
     assert starts_ends[2][1] == pytest.approx(9.0 * 1.25)  # the open interval drawn a quarter beyond its start
-    assert [segment[0][1] for segment in segments] == pytest.approx([0.3, 0.5, 0.8])
+    overall = rows[(rows["analysis"] == "treatment")].sort_values("interval")
+    assert [segment[0][1] for segment in segments] == pytest.approx(np.exp(overall["mean"]))  # not hr_mean
     assert ax.get_ylabel().startswith("Treatment HR, axi-cel vs SOC")
     assert "Months since randomisation" in ax.get_xlabel()
     assert "0 divergences, converged" in ax.get_title()
+    assert "at the posterior mean log HR" in ax.get_title()
+
+
+def test_screen_figure_without_a_recorded_status_is_not_called_converged(results) -> None:
+    screen = results.bayes_screen.assign(converged=np.nan)
+    (ax,) = posterior_figures.screen_figure(screen, "efs").get_axes()
+    assert ax.get_lines()[0].get_markerfacecolor() == "white"
+    assert ax.get_title().endswith("NOT CONVERGED: do not interpret")
+
+
+def test_log_hr_axes_share_limits_and_ticks(results) -> None:
+    (ax,) = posterior_figures.screen_figure(results.bayes_screen, "efs").get_axes()
+    screen = results.bayes_screen
+    limit = forest.hr_axis_limit(np.concatenate([screen["hr_lower"], screen["hr_upper"]]))
+    assert ax.get_xlim() == pytest.approx((1 / limit, limit))
+    assert list(ax.get_xticks()) == [tick for tick in forest.HR_TICKS if 1 / limit <= tick <= limit]
+    assert [label.get_text() for label in ax.get_xticklabels()] == ["0.5", "1", "2"]
+    assert forest.hr_axis_limit(np.array([np.nan, 0.0, -1.0])) == 2.0  # nothing to cover: 1/2 to 2
+    assert forest.hr_axis_limit(np.array([1000.0])) == forest.MAX_HR_AXIS
+
+
+def test_prior_predictive_figure_colours_every_arm_like_the_km_figures(results) -> None:
+    check = results.bayes_prior_predictive
+    third = check[check["arm"] == "control"].assign(arm="placebo")
+    km = results.km_curves
+    km = pd.concat([km, km[(km["arm"] == "control") & (km["subgroup"] == "all")].assign(arm="placebo")])
+    figure = posterior_figures.prior_predictive_figure(pd.concat([check, third]), "efs", km)
+    colours = [ax.get_lines()[0].get_color() for ax in figure.get_axes()]  # the Kaplan-Meier step of each panel
+    assert colours == [figures.arm_colour(arm, index) for index, arm in enumerate(["treated", "control", "placebo"])]
+    assert colours[2] == figures.OTHER_COLOURS[2]
 
 
 def test_prior_predictive_figure_has_a_panel_per_arm_with_the_km(results) -> None:

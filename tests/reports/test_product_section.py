@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from tests.conftest import small_config, small_export
+from tests.reports.conftest import row_with, section
 from tmesurv.reports import html
 from tmesurv.reports.product_figures import figure_stem
 from tmesurv.reports.tables import format_p
@@ -21,15 +22,6 @@ from tmesurv.workflow import load_study, run_cox
 ATTRIBUTE = "<b>x</b>"  # a product column named like HTML
 ESCAPED = "&lt;b&gt;x&lt;/b&gt;"
 PAIR = f"{ATTRIBUTE}/cd19_hscore"
-
-
-def section(page: str, name: str) -> str:
-    return page.split(f'<section id="{name}"')[1].split("</section>")[0]
-
-
-def row_with(text: str, *cells: str) -> str:
-    rows = re.findall(r"<tr[^>]*>.*?</tr>", text, flags=re.DOTALL)
-    return next(row for row in rows if all(f">{cell}</td>" in row for cell in cells))
 
 
 def interval(estimate: float, lower: float, upper: float) -> str:
