@@ -7,7 +7,7 @@ Targets (2 cores):
   connection, reading chunks back, writing power.nc and power.csv) do not dominate: 4 settings x 1,000 replicates x
   three Cox-based methods;
 * with ``--bayes``: 200 Bayesian replicates (PWE, nutpie: 6 intervals, 500 draws, 500 tuning steps, 2 chains) on 2
-  workers in under 10 minutes, each worker compiling the model once (included).
+  workers in under 10 minutes (numba's compile of the PWE density, once per machine, included when its cache is empty).
 
 Two workers can only be faster than one when two cores are free: the benchmark first measures the speed-up the
 machine gives right now to a trivially parallel numpy job in 1 vs 2 processes, and prints the study's speed-up next

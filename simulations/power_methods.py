@@ -26,8 +26,8 @@ Methods and the designs they apply to (NaN for the others):
     within the treated arm (two-sided P < alpha) and not within the control arm. Single-arm: the within-arm log
     HR of the treated arm, scored against ``log(prognostic_hr * interaction_hr)``; ``reject``: P < alpha.
 ``bayes_interaction`` (randomized)
-    The Bayesian piecewise-exponential model (:func:`~tmesurv.models.pwe.fit_pwe`, nutpie, the compiled model
-    reused across replicates) with ``arm, positive, arm:positive``; estimate and ``se`` are the posterior mean and
+    The Bayesian piecewise-exponential model (:func:`~tmesurv.models.pwe.fit_pwe`, nutpie on the hand-coded density,
+    nothing compiled per replicate) with ``arm, positive, arm:positive``; estimate and ``se`` are the posterior mean and
     sd of the interaction's log HR, the interval its equal-tailed ``1 - alpha`` credible interval, and ``reject`` is
     ``P(interaction HR < 1) > threshold`` - one-sided: with threshold 0.975 it matches the lower tail of a two-sided
     5% test, so its type I error is about 0.025. Estimand: ``log interaction_hr``.
