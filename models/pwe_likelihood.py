@@ -30,10 +30,10 @@ from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
 from pytensor.link.numba.dispatch.basic import numba_njit, register_funcify_default_op_cache_key
 
-KERNEL_VERSION = 2  # bump when the kernel changes, so PyTensor's numba cache is not reused
+KERNEL_VERSION = 3  # bump when the kernel changes, so PyTensor's numba cache is not reused
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def pwe_value_and_gradient(
     coef: np.ndarray,
     log_hazard: np.ndarray,

@@ -7,7 +7,9 @@ principal axes), this module computes the same density on the same unconstrained
 normalising constants and the log-transform Jacobians of the scales -- with one numba function that compiles once per
 machine (``cache=True``) and never again, whatever the cohort, priors or number of intervals. A test holds its value and
 gradient equal to the PyMC model's at random points for every baseline form, with and without a time-varying arm
-effect. Models with other coefficient priors (the shrinkage screens) are compiled from PyMC.
+effect. Models with other coefficient priors (the shrinkage screens) are compiled from PyMC. The functions use numpy's
+error model: far out in an early trajectory a scale can underflow to 0, and the density is then infinite or NaN, which
+NUTS rejects as a divergence, instead of raising ZeroDivisionError (which would abort the sampler).
 
 Unconstrained parameters, in the order of the PyMC model's free variables:
 
@@ -85,13 +87,13 @@ def prior_scales(settings: BayesSpec) -> np.ndarray:
     return np.array([priors.coef_sd, priors.baseline_sd, priors.random_walk_sd, priors.time_varying_sd])
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _normal(value: float, mean: float, sd: float) -> float:
     """Normal log density."""
     return -LOG_SQRT_TWO_PI - math.log(sd) - 0.5 * ((value - mean) / sd) ** 2
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def log_posterior_and_gradient(
     point: np.ndarray,
     form: int,
@@ -165,7 +167,7 @@ def log_posterior_and_gradient(
     return value, gradient
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _baseline(point: np.ndarray, start: int, form: int, log_hazard: np.ndarray) -> int:
     """Fill ``log_hazard`` with the centred log baseline of the form; return where the next parameters start."""
     n_intervals = log_hazard.size
@@ -181,7 +183,7 @@ def _baseline(point: np.ndarray, start: int, form: int, log_hazard: np.ndarray) 
     return start + 1 + n_intervals
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _baseline_prior(
     point: np.ndarray,
     gradient: np.ndarray,
@@ -227,7 +229,7 @@ def _baseline_prior(
     return value
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _arm_effect(point: np.ndarray, start: int, first: float, arm_scale: float, effect: np.ndarray) -> float:
     """Fill ``effect`` with the arm's per-interval log HR per sd of the arm; return the step sd (1 if one interval)."""
     effect[0] = first
@@ -239,7 +241,7 @@ def _arm_effect(point: np.ndarray, start: int, first: float, arm_scale: float, e
     return step_sd
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _arm_effect_prior(
     point: np.ndarray,
     gradient: np.ndarray,

@@ -83,3 +83,16 @@ def test_expanded_draw_equals_the_pymc_deterministics(pwe_cohort, time_varying):
     expected = function(as_point(model, layout, vector))
     for name, value in zip(names, expected, strict=True):
         np.testing.assert_allclose(ours[name], value, rtol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("time_varying", [False, True])
+def test_an_underflowing_scale_gives_a_non_finite_density_not_an_error(pwe_cohort, time_varying):
+    """Early trajectories can send a log scale far negative: NUTS must see a rejectable value, not an exception."""
+    data, settings, _ = prepared(pwe_cohort, 5, False, time_varying, 200)
+    compiled = nutpie_model(data, settings, centred_steps(data))
+    layout = posterior_layout(data.z.shape[1], data.width.size, settings, centred_steps(data))
+    vector = np.zeros(layout.size)
+    names = [name for name, _ in layout.parameters]
+    vector[sum(length for _, length in layout.parameters[: names.index("random_walk_sd_log__")])] = -800.0
+    value, _ = compiled._make_logp_func()(vector, **compiled._shared_data)
+    assert not np.isfinite(value)
