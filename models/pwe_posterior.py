@@ -269,6 +269,22 @@ def _arm_effect_prior(
     return value
 
 
+SCALARS = (  # the draw values without an axis
+    "baseline_start",
+    "random_walk_sd",
+    "time_varying_sd",
+)
+EXPANDED_DIMS = {
+    "coef_rotated": ("term",),
+    "baseline_levels": ("interval",),
+    "coef_std": ("term",),
+    "log_baseline_centred": ("interval",),
+    "coef": ("term",),
+    "log_baseline": ("interval",),
+    "coef_time": ("interval",),
+}
+
+
 DENSITY_DATA = (
     "crude_log_rate", "rotation", "centre", "scale", "z", "offset", "stratum", "boundaries", "width", "stratum_events",
     "event_z",
@@ -282,7 +298,7 @@ def nutpie_model(data: PweData, settings: BayesSpec, centred: bool) -> PyFuncMod
 
     The draws hold the unconstrained parameters (the scales on their own scale, not their logs) and the PyMC model's
     deterministics ``coef_std``, ``coef``, ``log_baseline_centred``, ``log_baseline`` and with a time-varying arm
-    effect ``coef_time``. ``with_data`` rebinds the model to another cohort of the same shape.
+    effect ``coef_time``. Building it costs nothing: a new cohort gets a new model.
     """
     layout = posterior_layout(data.z.shape[1], data.width.size, settings, centred)
     form, scales = BASELINE_FORMS.index(layout.baseline_form), prior_scales(settings)
@@ -314,18 +330,6 @@ def nutpie_model(data: PweData, settings: BayesSpec, centred: bool) -> PyFuncMod
         shared_data=shared,
         make_initial_point_fn=partial(initial_point, layout=layout, settings=settings, data=data),
     )
-
-
-SCALARS = ("baseline_start", "random_walk_sd", "time_varying_sd")
-EXPANDED_DIMS = {
-    "coef_rotated": ("term",),
-    "baseline_levels": ("interval",),
-    "coef_std": ("term",),
-    "log_baseline_centred": ("interval",),
-    "coef": ("term",),
-    "log_baseline": ("interval",),
-    "coef_time": ("interval",),
-}
 
 
 def _expanded_shapes(layout: PosteriorLayout) -> list[tuple[str, tuple[int, ...]]]:
