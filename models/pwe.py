@@ -218,7 +218,6 @@ class PweData:
     offset: np.ndarray  # (n,) time since the start of the patient's interval
     boundaries: np.ndarray  # (K + 1,) first position of each interval in time order, then n
     width: np.ndarray  # (K,) interval widths; 0 for the last, open interval
-    interval_events: np.ndarray  # (K,) events per interval
     event_z: np.ndarray  # (p,) sum over events of z
     crude_log_rate: float
     centre: np.ndarray  # (p,) design means
@@ -227,6 +226,11 @@ class PweData:
     stratum: np.ndarray  # (n,) baseline stratum in time order: all 0, or the 0/1 arm for a time-varying arm effect
     stratum_events: np.ndarray  # (strata, K) events per stratum and interval
     rotation: np.ndarray | None = None  # (p, p) orthogonal: principal axes of z over the events (see below)
+
+    @property
+    def interval_events(self) -> np.ndarray:
+        """Events per interval, summed over the strata."""
+        return self.stratum_events.sum(axis=0)
 
     @property
     def time_varying(self) -> bool:
@@ -295,7 +299,6 @@ def pwe_data(
         offset=offset,
         boundaries=np.searchsorted(index, np.arange(n_intervals + 1), side="left"),
         width=np.concatenate([width, [0.0]]),
-        interval_events=np.bincount(index, weights=event[order], minlength=n_intervals),
         event_z=event[order] @ z,
         crude_log_rate=float(np.log(event.sum() / time.sum())),
         centre=centre,

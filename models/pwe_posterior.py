@@ -367,7 +367,7 @@ def expanded_draw(point: np.ndarray, layout: PosteriorLayout, **arrays: np.ndarr
     arm_effect = np.empty(layout.n_intervals)
     _arm_effect(point, after_baseline, coef_std[0], scale[0], arm_effect)
     coef_time = arm_effect / scale[0]
-    events = arrays["stratum_events"].sum(axis=0)
+    events = arrays["stratum_events"].sum(axis=0)  # per interval
     coef[0] = events @ coef_time / events.sum()  # the event-weighted average, comparable to a Cox estimate
     log_baseline = log_hazard - centre[0] * coef_time - centre[1:] @ coef[1:]
     return values | {"coef": coef, "log_baseline": log_baseline, "coef_time": coef_time}
