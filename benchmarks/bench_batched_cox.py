@@ -2,8 +2,8 @@
 
 Targets: at least 30x faster than lifelines' ``CoxPHFitter`` per fit, at least 3x faster than R's ``coxph`` per fit.
 All three fit Efron ties to the same tightness (relative log-likelihood change 1e-10 for ours and R; lifelines with
-the options ``tmesurv.models.cox`` uses). Lifelines is timed on a subset of the cohorts and scaled per fit; R is
-timed inside R with ``system.time`` around the loop over all cohorts (reading the data is not timed), and skipped
+the options ``tmesurv.models.cox.analyses`` uses). Lifelines is timed on a subset of the cohorts and scaled per fit; R
+is timed inside R with ``system.time`` around the loop over all cohorts (reading the data is not timed), and skipped
 with a note when ``Rscript`` is not on PATH.
 
 Run: ``.venv/bin/python benchmarks/bench_batched_cox.py``
@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 from lifelines import CoxPHFitter
 
-from tmesurv.models.batched_cox import fit_cox_batch
-from tmesurv.models.cox import FIT_OPTIONS
+from tmesurv.models.cox.analyses import FIT_OPTIONS
+from tmesurv.models.cox.batched import fit_cox_batch
 
 COHORTS, PATIENTS, LIFELINES_FITS, BATCHED_REPEATS = 1000, 359, 50, 3
 TERMS = ["x1", "x2", "x3"]

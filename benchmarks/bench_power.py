@@ -34,8 +34,8 @@ import numpy as np
 import yaml
 from dask.distributed import Client
 
-from tmesurv.simulations.power import local_cluster, run_chunk, run_power_study
-from tmesurv.simulations.power_study import load_power_study
+from tmesurv.simulations.power.run import local_cluster, run_chunk, run_power_study
+from tmesurv.simulations.power.study import load_power_study
 
 RUNS = 3
 COX_STUDY = {

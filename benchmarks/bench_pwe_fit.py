@@ -47,7 +47,7 @@ def simulated(n: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray, pd.DataFra
 def fit_tmesurv(n: int, intervals: int) -> None:
     """The tmesurv fit: nutpie on the interval statistics (compiles once)."""
     from tmesurv.config import BayesSpec, PriorSpec
-    from tmesurv.models.pwe import fit_pwe
+    from tmesurv.models.pwe.model import fit_pwe
 
     time_, event, design = simulated(n)
     priors = PriorSpec(random_walk_sd=10.0, random_walk_sd_fixed=True)
@@ -103,7 +103,7 @@ def brms_seconds(n: int, intervals: int) -> float | None:
     """Wall seconds of brms on the same patient-interval rows (compile + sample), or None without R and brms."""
     if shutil.which("Rscript") is None:
         return None
-    from tmesurv.models.pwe import interval_cuts
+    from tmesurv.models.pwe.model import interval_cuts
 
     time_, event, design = simulated(n)
     with tempfile.TemporaryDirectory() as folder:

@@ -17,7 +17,7 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from tmesurv.config import BayesSpec
-from tmesurv.models.pwe import build_pwe_model, interval_cuts, interval_layout
+from tmesurv.models.pwe.model import build_pwe_model, interval_cuts, interval_layout
 
 REPEATS = 2000
 

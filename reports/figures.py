@@ -28,7 +28,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from tmesurv.cohort import CONTROL, TREATED
-from tmesurv.models.km import ALL_PATIENTS
+from tmesurv.models.cox.km import ALL_PATIENTS
 from tmesurv.outputs import write_atomically
 
 ARM_ORDER = (TREATED, CONTROL)

@@ -22,7 +22,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, NullLocator
 
 from tmesurv.cohort import CONTROL, TREATED
-from tmesurv.models.km import ALL_PATIENTS
+from tmesurv.models.cox.km import ALL_PATIENTS
 from tmesurv.reports.figures import IN_SUBGROUP, NOT_IN_SUBGROUP, is_combined_subgroup
 
 NOT_ESTIMABLE = "not estimable"

@@ -13,7 +13,8 @@ from importlib import metadata
 
 from tmesurv.config import combined_subgroup_name
 
-# The convergence rule of tmesurv.models.pwe.summarize_pwe, in words (tests/reports check it against the constants).
+# The convergence rule of tmesurv.models.pwe.model.summarize_pwe, in words (tests/reports check it against the
+# constants).
 CONVERGENCE_RULE = (
     "R-hat below 1.01, bulk and tail effective sample sizes of at least 400, an energy BFMI of at least 0.3 in "
     "every chain and no divergent transitions"

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from tmesurv.cohort import CONTROL, TREATED
-from tmesurv.models.km import ALL_PATIENTS
+from tmesurv.models.cox.km import ALL_PATIENTS
 from tmesurv.reports.figures import arm_colour, ordered_arms
 from tmesurv.reports.forest import BAND_COLOUR, BAYES_COLOUR, hr_at_posterior_mean, hr_axis_limit, log_hr_axis
 from tmesurv.reports.tables import CONVERGED, fit_status

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from tmesurv.cohort import TREATED
-from tmesurv.models.product_analyses import LEVELS
+from tmesurv.models.product.analyses import LEVELS
 from tmesurv.reports.figure_set import safe_name
 from tmesurv.reports.figures import km_subgroup_figure, save_figure
 
@@ -40,7 +40,7 @@ def write_product_figures(
         The result folder.
     curves
         Grouping name (``attribute/biomarker``) -> step curves with ``endpoint, arm, subgroup, time, survival,
-        lower, upper, at_risk`` (:attr:`tmesurv.models.product_analyses.ProductResults.curves`).
+        lower, upper, at_risk`` (:attr:`tmesurv.models.product.analyses.ProductResults.curves`).
     endpoint
         The endpoint drawn.
     arm_name

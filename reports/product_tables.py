@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from tmesurv.models.product_analyses import REFERENCE
+from tmesurv.models.product.analyses import REFERENCE
 from tmesurv.reports.tables import (
     NOT_REACHED,
     Column,

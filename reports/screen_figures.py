@@ -1,8 +1,9 @@
 """Figures of the association screens: volcano plot, box plots by response group, correlation heatmap, PCA.
 
-Each function takes the tidy tables of :mod:`tmesurv.models.screens`, :mod:`tmesurv.models.clustering` and
-:mod:`tmesurv.models.pca` and returns a :class:`matplotlib.figure.Figure` (write it with
-:func:`tmesurv.reports.figures.save_figure`). Feature names and group levels are drawn literally.
+Each function takes the tidy tables of :mod:`tmesurv.models.screens.association`,
+:mod:`tmesurv.models.screens.clustering` and :mod:`tmesurv.models.screens.pca` and returns a
+:class:`matplotlib.figure.Figure` (write it with :func:`tmesurv.reports.figures.save_figure`). Feature names and group
+levels are drawn literally.
 """
 
 from __future__ import annotations

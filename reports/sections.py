@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from tmesurv.cohort import CONTROL, TREATED
-from tmesurv.models.km import ALL_PATIENTS
+from tmesurv.models.cox.km import ALL_PATIENTS
 from tmesurv.reports import figures, posterior_tables, product_tables, tables, validation_power
 from tmesurv.reports.effect_figures import treatment_effect_figure
 from tmesurv.reports.figures import FigureImage, km_levels_figure, png_data_uri, png_file_uri

@@ -6,8 +6,8 @@ peak)`` on the later sample days. The rise is the straight line from day 0 when 
 decline ``r`` in [0, 1] is then solved (bisection, all patients at once) so that the linear-trapezoid AUC(0-28) of
 the samples equals the simulated AUC. When even r = 0 (nothing left the day after the peak's next sample) leaves too
 much area, the decline is r = 0 and the rise is made convex instead, ``peak (day / time to peak)^k`` with k >= 1
-solved the same way (the expansion of CAR T cells is exponential-like). So the rules of :mod:`tmesurv.models.pk` give
-back the simulated peak and time to peak always, and the AUC wherever a profile has it.
+solved the same way (the expansion of CAR T cells is exponential-like). So the rules of :mod:`tmesurv.models.product.pk`
+give back the simulated peak and time to peak always, and the AUC wherever a profile has it.
 
 Not every simulated (peak, time to peak, AUC) triple has a profile: the simulation draws peak and AUC from
 correlated distributions (:mod:`tmesurv.simulations.product`) without the constraints of a curve whose maximum is the

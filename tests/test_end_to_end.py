@@ -10,9 +10,9 @@ import yaml
 from typer.testing import CliRunner
 
 from tmesurv.cli import app
-from tmesurv.models.cox import COX_COLUMNS
-from tmesurv.models.pwe import summarize_pwe
-from tmesurv.models.pwe_analyses import BAYES_COLUMNS, load_posteriors
+from tmesurv.models.cox.analyses import COX_COLUMNS
+from tmesurv.models.pwe.analyses import BAYES_COLUMNS, load_posteriors
+from tmesurv.models.pwe.model import summarize_pwe
 from tmesurv.simulations.scenario import load_scenario
 from tmesurv.simulations.trial import analysis_config, simulate_trial
 

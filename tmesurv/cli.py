@@ -64,7 +64,7 @@ def _echo_notes(notes: list[str]) -> None:
 @_input_errors_exit_2
 def check(config: ConfigArgument) -> None:
     """Validate a config and its data; print patients, events, follow-up and exclusions per arm."""
-    from tmesurv.models.km import cohort_table
+    from tmesurv.models.cox.km import cohort_table
     from tmesurv.workflow import load_study
 
     study = load_study(config, two_arms=False)
@@ -173,7 +173,7 @@ def power(
     fresh: Annotated[bool, typer.Option("--fresh", help="Discard every chunk saved in DIR and start over.")] = False,
 ) -> None:
     """Power study of validation cohorts on Dask -> power.nc, power.csv, power_curve.png; rerun to resume."""
-    from tmesurv.simulations.power import run_power_study
+    from tmesurv.simulations.power.run import run_power_study
 
     run = run_power_study(study, out, workers=workers, scheduler=scheduler, fresh=fresh, progress=_progress_bar())
     typer.echo(f"{run.computed} chunks computed, {run.reused} reused from an earlier run")

@@ -168,7 +168,8 @@ PK_COLUMNS = ("car_t_peak", "car_t_time_to_peak", "car_t_auc_0_28")
 class PkSpec(StrictModel):
     """CAR T levels over time, one row per sample (long format), from which :data:`PK_COLUMNS` are derived.
 
-    The derived columns hold the treated arm's values (control: missing); :mod:`tmesurv.models.pk` has the rules.
+    The derived columns hold the treated arm's values (control: missing); :mod:`tmesurv.models.product.pk` has the
+    rules.
     """
 
     path: Path = Field(description="CSV/TSV or Parquet, relative to the config file")

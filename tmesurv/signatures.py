@@ -7,9 +7,9 @@ so the derived values go through the same validator as any other column.
 - A gene-set score is the mean over the set's genes of log2 expression, each gene centred at its mean over the
   patients of the export that have expression (after the visit is chosen; before any analysis exclusion). A patient
   missing any of the set's genes gets no score. Genes absent from the panel are left out with a note.
-- A cluster index is the root mean square of its member signatures (:func:`tmesurv.models.clustering.cluster_index`).
-- An H-score is the sum over intensity 1..3 of intensity x percent of tumor cells stained at it (0-300); below 5 is
-  CD19-negative in the ZUMA-7 analysis.
+- A cluster index is the root mean square of its member signatures
+(:func:`tmesurv.models.screens.clustering.cluster_index`). - An H-score is the sum over intensity 1..3 of intensity x
+  percent of tumor cells stained at it (0-300); below 5 is CD19-negative in the ZUMA-7 analysis.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import pandas as pd
 from tmesurv.cohort import RawExport
 from tmesurv.config import DeriveSpec, HScoreSpec
 from tmesurv.errors import InputError
-from tmesurv.models.clustering import cluster_index
+from tmesurv.models.screens.clustering import cluster_index
 
 B_CELL_GENES = ("BLK", "CD19", "MS4A1", "TNFRSF17", "FCRL2", "FAM30A", "PNOC", "SPIB", "TCL1A")
 """The B cell gene-expression signature of the ZUMA-7 biomarker analysis (Locke, Filosto et al., Nat Med 2024)."""

@@ -16,12 +16,12 @@ import yaml
 from tmesurv.cohort import Cohort, Exclusion
 from tmesurv.config import AnalysisConfig, load_config
 from tmesurv.errors import InputError
-from tmesurv.models.cox import cox_analyses
-from tmesurv.models.km import cohort_table, km_by_arm, logrank_table
-from tmesurv.models.product_analyses import ProductResults, product_analyses
-from tmesurv.models.screen_analyses import ScreenResults, screen_analyses
-from tmesurv.models.subgroups import analysis_groupings, biomarker_table
-from tmesurv.models.validation_model import save_validation_model
+from tmesurv.models.cox.analyses import cox_analyses
+from tmesurv.models.cox.km import cohort_table, km_by_arm, logrank_table
+from tmesurv.models.cox.subgroups import analysis_groupings, biomarker_table
+from tmesurv.models.prediction.model import save_validation_model
+from tmesurv.models.product.analyses import ProductResults, product_analyses
+from tmesurv.models.screens.analyses import ScreenResults, screen_analyses
 from tmesurv.outputs import record_run, write_atomically, write_table, write_text
 from tmesurv.readers import read_cohort
 from tmesurv.reports.figure_set import AnalysisTables, write_figure_set
@@ -76,8 +76,8 @@ def run_cox(study: LoadedStudy, out_dir: Path) -> list[str]:
     """Kaplan-Meier, log-rank and Cox analyses, and the association screens when the config has ``screens``.
 
     Writes cohort, exclusions, km, km_curves, logrank, cox and interactions tables, one table per screen
-    (see :func:`tmesurv.models.screen_analyses.screen_analyses`) and per product analysis (config ``product``, see
-    :func:`tmesurv.models.product_analyses.product_analyses`), and the figures (PNG and SVG) into ``figures/``.
+    (see :func:`tmesurv.models.screens.analyses.screen_analyses`) and per product analysis (config ``product``, see
+    :func:`tmesurv.models.product.analyses.product_analyses`), and the figures (PNG and SVG) into ``figures/``.
 
     Returns
     -------
@@ -121,7 +121,7 @@ def run_bayes(study: LoadedStudy, out_dir: Path, progress: Callable[[str], objec
     list[str]
         Warnings for fits that failed the convergence diagnostics (also flagged in bayes.csv).
     """
-    from tmesurv.models.pwe_analyses import pwe_analyses, save_posteriors
+    from tmesurv.models.pwe.analyses import pwe_analyses, save_posteriors
 
     results = pwe_analyses(study.cohort, study.config, progress=progress)
     save_posteriors(out_dir / "posterior.nc", results.fits, study.config_data())
@@ -132,7 +132,7 @@ def run_bayes(study: LoadedStudy, out_dir: Path, progress: Callable[[str], objec
         write_table(out_dir / f"{name}.csv", table)
     write_table(out_dir / "biomarkers.csv", biomarker_table(study.cohort))
     if study.config.validation_model is not None:
-        from tmesurv.models.validation_model import fit_validation_posterior, write_validation_posterior
+        from tmesurv.models.prediction.model import fit_validation_posterior, write_validation_posterior
 
         progress("  fit: validation model")
         write_validation_posterior(fit_validation_posterior(study.cohort, study.config), out_dir)
@@ -225,7 +225,7 @@ def run_validate(
     exclusions tables, validation_settings.json, the figures and run.json (see
     :func:`tmesurv.validation.external.write_validation`).
     """
-    from tmesurv.models.validation_model import load_validation_fits
+    from tmesurv.models.prediction.model import load_validation_fits
     from tmesurv.validation.external import validate_external, write_validation
 
     if Path(out_dir).resolve() == Path(model_dir).resolve():

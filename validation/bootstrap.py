@@ -6,7 +6,7 @@ drawn within strata when given) and are used as case weights, so every estimator
 evaluated for all B replicates in one vectorised pass over a ``(B, n)`` array: there is no Python loop over
 replicates and no refit per replicate. Estimators that need the resampled data themselves (the Cox fits of the
 calibration slope and curve) turn the counts back into an index matrix with :func:`counts_to_indices` and fit all
-replicates at once with :func:`tmesurv.models.batched_cox.fit_cox_batch`.
+replicates at once with :func:`tmesurv.models.cox.batched.fit_cox_batch`.
 
 Weighting by resampling counts gives the same value as evaluating the estimator on the resampled data set (a
 patient drawn twice is two patients with identical data); the tests check this for every estimator.

@@ -20,7 +20,7 @@ curves and the integrated calibration index (ICI) for survival models"):
 
 The Cox fits use the full external follow-up (Austin et al.), or follow-up administratively censored at ``censor_at``
 (McLernon et al. censor at the horizon). Case weights must be integer bootstrap counts for the Cox-based metrics: the
-replicates are refitted all at once by :func:`tmesurv.models.batched_cox.fit_cox_batch` on the resampled data.
+replicates are refitted all at once by :func:`tmesurv.models.cox.batched.fit_cox_batch` on the resampled data.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tmesurv.models.batched_cox import fit_cox_batch
+from tmesurv.models.cox.batched import fit_cox_batch
 from tmesurv.validation.bootstrap import counts_to_indices
 from tmesurv.validation.ipcw import followed_beyond, km_risk, survival_inputs
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tmesurv.models.pk import AUC, PEAK, TIME_TO_PEAK, pk_parameters
+from tmesurv.models.product.pk import AUC, PEAK, TIME_TO_PEAK, pk_parameters
 from tmesurv.simulations.pk_series import pk_series, sample_days, trial_pk_series
 from tmesurv.simulations.scenario import load_scenario
 from tmesurv.simulations.trial import simulate_trial

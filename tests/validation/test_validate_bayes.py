@@ -17,8 +17,7 @@ from typer.testing import CliRunner
 from tmesurv.cli import app
 from tmesurv.config import BayesSpec
 from tmesurv.errors import InputError
-from tmesurv.models.pwe import pwe_log_likelihood
-from tmesurv.models.validation_model import (
+from tmesurv.models.prediction.model import (
     METADATA_ATTR,
     MODEL_FILE,
     POSTERIOR_FILE,
@@ -30,6 +29,7 @@ from tmesurv.models.validation_model import (
     write_validation_model,
     write_validation_posterior,
 )
+from tmesurv.models.pwe.model import pwe_log_likelihood
 from tmesurv.validation.brier import brier_score
 from tmesurv.validation.discrimination import harrell_c
 from tmesurv.workflow import load_study

@@ -11,7 +11,7 @@ import pandas as pd
 from tmesurv.cohort import TREATED, Cohort, Exclusion
 from tmesurv.config import PK_COLUMNS, PkSpec
 from tmesurv.errors import InputError, describe_rows
-from tmesurv.models.pk import pk_parameters
+from tmesurv.models.product.pk import pk_parameters
 from tmesurv.readers.tabular import read_frame
 
 PK_ANALYSIS = "pk"

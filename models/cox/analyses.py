@@ -1,0 +1,317 @@
+"""Cox proportional-hazards analyses of a treatment-by-biomarker question, in the published style.
+
+Fits use lifelines' ``CoxPHFitter`` (Efron ties, Wald tests), converged tightly enough to agree with R's
+``coxph`` to 1e-6. The analyses per endpoint: the treatment effect (and, when the config names strata, the
+treatment effect stratified by them, as the primary analysis of a stratified trial is); per biomarker the interaction
+model (arm, biomarker, arm x biomarker) on the biomarker's own scale; and per grouping (a biomarker's cut-point, a
+combined biomarker subgroup, a covariate's levels; see :mod:`tmesurv.models.cox.subgroups`) the groups compared within
+each arm (``within_arm``) and the treatment effect within each group (``subgroup``, the rows of a forest plot).
+
+Interactions are tested by Wald and by likelihood ratio (:func:`interaction_tests`): the biomarker as a continuous
+term, and every grouping's levels (``levels - 1`` degrees of freedom).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from lifelines import CoxPHFitter
+from lifelines.exceptions import ConvergenceError, ConvergenceWarning
+from scipy import stats
+
+from tmesurv.cohort import CONTROL, TREATED, Cohort
+from tmesurv.config import AnalysisSpec
+from tmesurv.models.cox.subgroups import Grouping, analysis_groupings
+from tmesurv.models.designs import interaction_design, treatment_design
+
+COX_COLUMNS = [
+    "endpoint",
+    "analysis",
+    "subgroup",
+    "term",
+    "n",
+    "events",
+    "n_treated",
+    "events_treated",
+    "n_control",
+    "events_control",
+    "coef",
+    "se",
+    "hr",
+    "hr_lower",
+    "hr_upper",
+    "p",
+]
+FIT_OPTIONS = {"precision": 1e-14, "r_precision": 1e-15, "max_steps": 200}
+_TIME, _EVENT = "__time__", "__event__"
+
+
+INTERACTION_COLUMNS = [
+    "endpoint",
+    "grouping",
+    "scale",
+    "n",
+    "events",
+    "df",
+    "wald_chisq",
+    "wald_p",
+    "lrt_chisq",
+    "lrt_p",
+    "rule",
+]
+
+
+@dataclass
+class CoxResults:
+    """The rows of ``cox.csv``, of ``interactions.csv``, and the fits that need a caveat."""
+
+    table: pd.DataFrame
+    interactions: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=INTERACTION_COLUMNS))
+    notes: list[str] = field(default_factory=list)
+
+
+def fit_cox(
+    time: np.ndarray,
+    event: np.ndarray,
+    design: pd.DataFrame,
+    alpha: float = 0.05,
+    strata: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Fit a Cox model with Efron ties and return Wald statistics per term.
+
+    Parameters
+    ----------
+    time, event
+        Follow-up times and event indicators (1 = event).
+    design
+        One numeric column per term; column names become term names.
+    strata
+        Columns whose combinations get their own baseline hazard (R's ``strata()``); None for one baseline.
+    alpha
+        One minus the confidence level of the hazard-ratio interval.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by term, columns ``coef, se, hr, hr_lower, hr_upper, p``.
+
+    Raises
+    ------
+    ConvergenceWarning
+        Re-raised by lifelines when the likelihood is monotone (a term separates events); callers decide.
+    """
+    fitter = fitted_cox(time, event, design, strata)
+    coef = fitter.params_.to_numpy()
+    se = fitter.standard_errors_.to_numpy()
+    z = stats.norm.ppf(1 - alpha / 2)
+    return pd.DataFrame(
+        {
+            "coef": coef,
+            "se": se,
+            "hr": np.exp(coef),
+            "hr_lower": np.exp(coef - z * se),
+            "hr_upper": np.exp(coef + z * se),
+            "p": 2 * stats.norm.sf(np.abs(coef / se)),
+        },
+        index=pd.Index(design.columns, name="term"),
+    )
+
+
+def fitted_cox(
+    time: np.ndarray, event: np.ndarray, design: pd.DataFrame, strata: pd.DataFrame | None = None
+) -> CoxPHFitter:
+    """The lifelines fit behind :func:`fit_cox` (log-likelihood, covariance), Efron ties, tight convergence."""
+    frame = design.reset_index(drop=True).assign(**{_TIME: time, _EVENT: event})
+    strata_columns = None
+    if strata is not None:
+        strata_columns = [f"__stratum_{i}__" for i in range(strata.shape[1])]
+        frame[strata_columns] = strata.to_numpy()
+    return CoxPHFitter().fit(
+        frame, duration_col=_TIME, event_col=_EVENT, strata=strata_columns, fit_options=FIT_OPTIONS
+    )
+
+
+def cox_analyses(cohort: Cohort, spec: AnalysisSpec) -> CoxResults:
+    """Run the treatment, interaction, within-arm and subgroup analyses and the interaction tests.
+
+    Parameters
+    ----------
+    cohort
+        The validated cohort.
+    spec
+        The ``analysis`` section of the config (endpoint, cut-points, combined subgroups, subgroup covariates).
+
+    Returns
+    -------
+    CoxResults
+        Rows with columns ``COX_COLUMNS`` and ``INTERACTION_COLUMNS``. Each analysis uses the patients with the values
+        it needs; who is left out is listed by :meth:`tmesurv.cohort.Cohort.analysis_exclusions`.
+    """
+    results = CoxResults(table=pd.DataFrame(columns=COX_COLUMNS))
+    endpoint = spec.endpoint
+    rows = [_fit_rows(cohort, endpoint, "treatment", "all", treatment_design(cohort), results)]
+    if cohort.strata:
+        stratified, _ = cohort.complete_cases(list(cohort.strata), analysis="treatment_stratified")
+        design = treatment_design(stratified)
+        strata = stratified.patients[list(stratified.strata)]
+        rows.append(_fit_rows(stratified, endpoint, "treatment_stratified", "all", design, results, strata))
+    groupings = analysis_groupings(cohort, spec)
+    for grouping in groupings:
+        rows += _grouping_rows(grouping, endpoint, results)
+    results.table = pd.concat([r for r in rows if not r.empty], ignore_index=True)[COX_COLUMNS]
+    results.interactions = interaction_tests(groupings, endpoint, results.notes)
+    return results
+
+
+def _grouping_rows(grouping: Grouping, endpoint: str, results: CoxResults) -> list[pd.DataFrame]:
+    cohort = grouping.cohort
+    rows = []
+    if grouping.kind == "biomarker":
+        design = interaction_design(cohort, grouping.name)
+        rows.append(_fit_rows(cohort, endpoint, "interaction", grouping.name, design, results))
+    for arm in (TREATED, CONTROL):
+        in_arm = cohort.patients["arm"].to_numpy() == arm
+        within = pd.DataFrame(grouping.indicators()).loc[in_arm]
+        rows.append(_fit_rows(cohort.subset(in_arm), endpoint, "within_arm", arm, within, results))
+    for level in grouping.levels:
+        subset = cohort.subset(grouping.labels == level)
+        design = treatment_design(subset)
+        rows.append(_fit_rows(subset, endpoint, "subgroup", grouping.subgroup(level), design, results))
+    return rows
+
+
+def level_contrasts(grouping: Grouping, endpoint: str, analysis: str, notes: list[str]) -> pd.DataFrame:
+    """Cox model of a grouping's levels against its first (reference) level, within the grouping's patients.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows with columns ``COX_COLUMNS``, one per level but the reference (term ``<name>=<level>``); NaN estimates
+        and a note appended to ``notes`` when the model cannot be estimated (e.g. an empty level).
+    """
+    results = CoxResults(table=pd.DataFrame(columns=COX_COLUMNS))
+    design = pd.DataFrame(grouping.indicators())
+    rows = _fit_rows(grouping.cohort, endpoint, analysis, grouping.name, design, results)
+    notes += results.notes
+    return rows[COX_COLUMNS]
+
+
+def interaction_tests(groupings: list[Grouping], endpoint: str, notes: list[str]) -> pd.DataFrame:
+    """Treatment-by-grouping interaction tests, by Wald and by likelihood ratio.
+
+    For a continuous biomarker, the model ``arm + x + arm:x`` against ``arm + x`` (scale ``continuous``, 1 df); for
+    every grouping, ``arm + levels + arm:levels`` against ``arm + levels`` (scale ``groups``, ``levels - 1`` df).
+
+    Parameters
+    ----------
+    groupings
+        From :func:`tmesurv.models.cox.subgroups.analysis_groupings`.
+    endpoint
+        Endpoint name.
+    notes
+        Where to append a note for a test that cannot be computed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``INTERACTION_COLUMNS``.
+    """
+    rows = []
+    for grouping in groupings:
+        cohort = grouping.cohort
+        treated = cohort.treated.astype(float)
+        if grouping.kind == "biomarker" and grouping.name not in cohort.biomarker_levels:
+            values = cohort.patients[grouping.name].to_numpy(dtype=float)
+            main = pd.DataFrame({"arm": treated, grouping.name: values})
+            rows.append(_interaction_row(cohort, endpoint, grouping, "continuous", main, notes))
+        levels = pd.DataFrame(grouping.indicators())
+        main = pd.concat([pd.DataFrame({"arm": treated}), levels], axis=1)
+        rows.append(_interaction_row(cohort, endpoint, grouping, "groups", main, notes))
+    return pd.DataFrame(rows, columns=INTERACTION_COLUMNS)
+
+
+def _interaction_row(
+    cohort: Cohort, endpoint: str, grouping: Grouping, scale: str, main: pd.DataFrame, notes: list[str]
+) -> dict:
+    """Wald and likelihood-ratio test of the arm x (every non-arm column of ``main``) terms."""
+    products = main.drop(columns="arm").mul(main["arm"], axis=0).add_prefix("arm:")
+    full = pd.concat([main, products], axis=1)
+    time, event = cohort.time(endpoint), cohort.event(endpoint)
+    row = {"endpoint": endpoint, "grouping": grouping.name, "scale": scale, "n": cohort.n}
+    row |= {"events": int(event.sum()), "df": products.shape[1], "rule": grouping.rule}
+    problem = _inestimable(full, event)
+    if problem is None:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", ConvergenceWarning)
+                reduced_fit, full_fit = fitted_cox(time, event, main), fitted_cox(time, event, full)
+        except (ConvergenceWarning, ConvergenceError) as warning:
+            problem = f"the fit did not converge (monotone likelihood?): {str(warning).splitlines()[0]}"
+    if problem is not None:
+        notes.append(f"{endpoint} interaction {grouping.name} ({scale}): not tested, {problem}")
+        return row | dict.fromkeys(["wald_chisq", "wald_p", "lrt_chisq", "lrt_p"], np.nan)
+    coef = full_fit.params_[products.columns].to_numpy()
+    covariance = full_fit.variance_matrix_.loc[products.columns, products.columns].to_numpy()
+    wald = float(coef @ np.linalg.solve(covariance, coef))
+    lrt = 2 * (full_fit.log_likelihood_ - reduced_fit.log_likelihood_)
+    df = products.shape[1]
+    return row | {
+        "wald_chisq": wald,
+        "wald_p": stats.chi2.sf(wald, df),
+        "lrt_chisq": lrt,
+        "lrt_p": stats.chi2.sf(lrt, df),
+    }
+
+
+def _fit_rows(
+    cohort: Cohort,
+    endpoint: str,
+    analysis: str,
+    subgroup: str,
+    design: pd.DataFrame,
+    results: CoxResults,
+    strata: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Fit one model and label its rows; a model that cannot be estimated gives NaN rows and a note."""
+    time, event = cohort.time(endpoint), cohort.event(endpoint)
+    label = {"endpoint": endpoint, "analysis": analysis, "subgroup": subgroup, **_counts(cohort, endpoint)}
+    problem = _inestimable(design, event)
+    if problem is None:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", ConvergenceWarning)
+                fitted = fit_cox(time, event, design, strata=strata)
+        except (ConvergenceWarning, ConvergenceError) as warning:
+            problem = f"the fit did not converge (monotone likelihood?): {str(warning).splitlines()[0]}"
+    if problem is not None:
+        results.notes.append(f"{endpoint} {analysis} {subgroup}: not estimated, {problem}")
+        fitted = pd.DataFrame(np.nan, index=pd.Index(design.columns, name="term"), columns=COX_COLUMNS[10:])
+    return fitted.reset_index().assign(**label)
+
+
+def _counts(cohort: Cohort, endpoint: str) -> dict[str, int]:
+    """Patients and events, overall and per arm."""
+    event, treated = cohort.event(endpoint), cohort.treated == 1
+    return {
+        "n": cohort.n,
+        "events": int(event.sum()),
+        "n_treated": int(treated.sum()),
+        "events_treated": int(event[treated].sum()),
+        "n_control": int((~treated).sum()),
+        "events_control": int(event[~treated].sum()),
+    }
+
+
+def _inestimable(design: pd.DataFrame, event: np.ndarray) -> str | None:
+    if event.sum() == 0:
+        return "no events"
+    for column in design.columns:
+        values = design[column].to_numpy()
+        if np.ptp(values) == 0:
+            return f"'{column}' takes one value only"
+        if np.isin(values, (0.0, 1.0)).all() and min(event[values == 1].sum(), event[values == 0].sum()) == 0:
+            return f"no events in one level of '{column}' (monotone likelihood)"
+    return None

@@ -1,0 +1,1 @@
+"""Prediction models saved for external validation: a Cox or Bayesian risk (or treatment-benefit) model."""

@@ -1,0 +1,1 @@
+"""Bayesian piecewise-exponential (PWE) survival models with treatment-by-biomarker interactions (PyMC, nutpie)."""

@@ -1,0 +1,358 @@
+"""The Bayesian piecewise-exponential analyses of a cohort, and the one file that keeps their posteriors.
+
+Per endpoint: the treatment model (``arm``), per biomarker the interaction model (``arm``, ``<biomarker>``,
+``arm:<biomarker>``), and the treatment model within every subgroup -- the same terms and subgroups as the Cox
+analyses, so the two answers can be put side by side (forest plot). On request (``bayes`` config): the treatment HR at
+chosen biomarker values, a spline treatment-HR curve per continuous biomarker, one interaction screen under a
+shrinkage prior, the per-interval treatment HR of a time-varying effect, and a prior predictive check.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from tmesurv import __version__
+from tmesurv.cohort import Cohort
+from tmesurv.config import AnalysisConfig
+from tmesurv.errors import InputError
+from tmesurv.models.cox.subgroups import analysis_groupings
+from tmesurv.models.designs import interaction_design, treatment_design
+from tmesurv.models.pwe import spline as pwe_spline
+from tmesurv.models.pwe.model import CI_PROB, SUMMARY_COLUMNS, fit_pwe, summarize_pwe
+from tmesurv.models.pwe.prior_predictive import PRIOR_PREDICTIVE_COLUMNS, prior_predictive, summarize_prior_predictive
+from tmesurv.models.pwe.screen import SCREEN_COLUMNS, fit_interaction_screen
+from tmesurv.models.pwe.shrinkage import check_expected_interactions
+from tmesurv.models.pwe.survival import CURVE_COLUMNS, SURVIVAL_COLUMNS, posterior_survival, survival_statistics
+from tmesurv.models.pwe.time_varying import TIME_VARYING_COLUMNS, summarize_time_varying
+from tmesurv.outputs import write_atomically
+
+BAYES_COLUMNS = ["endpoint", "analysis", "subgroup", *SUMMARY_COLUMNS, "divergences"]
+HR_CURVE_COLUMNS = ["endpoint", *pwe_spline.CURVE_COLUMNS, "converged", "divergences"]
+BAYES_SCREEN_COLUMNS = ["endpoint", "shrinkage", *SCREEN_COLUMNS, "max_treedepth"]
+BAYES_TIME_VARYING_COLUMNS = ["endpoint", "analysis", "subgroup", *TIME_VARYING_COLUMNS, "divergences"]
+BAYES_PRIOR_PREDICTIVE_COLUMNS = ["endpoint", *PRIOR_PREDICTIVE_COLUMNS]
+PRIOR_PREDICTIVE_DRAWS = 1000
+
+
+@dataclass(frozen=True)
+class PweFit:
+    """One fitted model and what it answers."""
+
+    endpoint: str
+    analysis: str
+    subgroup: str
+    idata: az.InferenceData
+
+
+@dataclass
+class PweResults:
+    """The rows of ``bayes.csv``, ``bayes_curves.csv`` and ``bayes_survival.csv``, the fits, and diagnostics notes.
+
+    The optional tables are None unless the config asks for them: ``hr_curve`` (``bayes.hr_curves``), ``screen``
+    (``bayes.screen``), ``time_varying`` (``bayes.time_varying``) and ``prior_predictive``
+    (``bayes.prior_predictive``).
+    """
+
+    table: pd.DataFrame
+    curves: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CURVE_COLUMNS))
+    survival: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SURVIVAL_COLUMNS))
+    fits: list[PweFit] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    hr_curve: pd.DataFrame | None = None
+    screen: pd.DataFrame | None = None
+    time_varying: pd.DataFrame | None = None
+    prior_predictive: pd.DataFrame | None = None
+
+    def optional_tables(self) -> dict[str, pd.DataFrame]:
+        """The optional tables that were computed, by file stem (``bayes_hr_curve``, ...)."""
+        tables = {
+            "bayes_hr_curve": self.hr_curve,
+            "bayes_screen": self.screen,
+            "bayes_time_varying": self.time_varying,
+            "bayes_prior_predictive": self.prior_predictive,
+        }
+        return {name: table for name, table in tables.items() if table is not None}
+
+
+def pwe_analyses(
+    cohort: Cohort, config: AnalysisConfig, progress: Callable[[str], object] = lambda message: None
+) -> PweResults:
+    """Fit the treatment model, one interaction model per biomarker, and the treatment model in every subgroup.
+
+    Parameters
+    ----------
+    cohort
+        The validated cohort.
+    config
+        The analysis config (endpoint, subgroups, Bayesian settings and priors; ``bayes.biomarkers`` limits the
+        interaction models and the biomarker subgroups).
+    progress
+        Called with a one-line message before each fit.
+
+    Returns
+    -------
+    PweResults
+        ``table`` has columns ``BAYES_COLUMNS`` -- the fits' terms, and per biomarker the treatment effect at its
+        quartiles and at the values of ``bayes.treatment_at`` from the interaction model (analysis
+        ``treatment_at``); ``curves`` and ``survival`` hold the posterior survival per arm (overall and per
+        subgroup) with 95% bands, and its medians, landmark survival and RMST difference. A fit that fails the
+        convergence rule of :func:`~tmesurv.models.pwe.model.summarize_pwe` has ``converged`` False on its rows and a
+        note. The optional tables (see :class:`PweResults`) have columns ``HR_CURVE_COLUMNS``,
+        ``BAYES_SCREEN_COLUMNS``, ``BAYES_TIME_VARYING_COLUMNS`` and ``BAYES_PRIOR_PREDICTIVE_COLUMNS``.
+
+    Raises
+    ------
+    InputError
+        Before any fit, if a ``bayes.hr_curves`` biomarker has too few distinct values for its spline or a
+        ``bayes.screen`` pattern matches no biomarker or feature, or the horseshoe's expected number of interactions is
+        not below the number of screened biomarkers.
+    """
+    endpoint = config.analysis.endpoint
+    biomarkers = cohort.biomarkers if config.bayes.biomarkers is None else tuple(config.bayes.biomarkers)
+    screened = screen_columns(cohort, config.bayes.screen)
+    if screened and config.bayes.shrinkage == "horseshoe":
+        check_expected_interactions(config.bayes.priors.expected_interactions, len(screened))  # before any fit
+    _check_hr_curves(cohort, config)
+    models = [("treatment", "all", cohort, treatment_design(cohort))]
+    for biomarker in biomarkers:
+        complete, _ = cohort.complete_cases([biomarker], analysis=f"biomarker {biomarker}")
+        models.append(("interaction", biomarker, complete, interaction_design(complete, biomarker)))
+    for grouping in analysis_groupings(cohort, config.analysis):
+        if grouping.kind == "biomarker" and grouping.name not in biomarkers:
+            continue
+        for level in grouping.levels:
+            members = grouping.cohort.subset(grouping.labels == level)
+            models.append(("subgroup", grouping.subgroup(level), members, treatment_design(members)))
+    results = PweResults(table=pd.DataFrame(columns=BAYES_COLUMNS))
+    tables, curves, survival = [], [], []
+    for number, (analysis, subgroup, patients, design) in enumerate(models, start=1):
+        progress(f"  fit {number}/{len(models)}: {analysis} {subgroup} (n = {patients.n})")
+        fit = PweFit(
+            endpoint,
+            analysis,
+            subgroup,
+            fit_pwe(patients.time(endpoint), patients.event(endpoint), design, config.bayes),
+        )
+        summary = _summary_rows(fit, results.notes)
+        tables.append(summary)
+        if analysis == "interaction":
+            values = patients.patients[subgroup].to_numpy(dtype=float)
+            tables.append(_treatment_at(fit, values, config.bayes.treatment_at.get(subgroup, []), summary))
+        else:
+            arm_curves = posterior_survival(fit.idata, _curve_times(cohort, endpoint))
+            curves.append(arm_curves.assign(endpoint=endpoint, subgroup=subgroup))
+            statistics = survival_statistics(fit.idata, config.analysis.landmarks)
+            survival.append(statistics.assign(endpoint=endpoint, subgroup=subgroup))
+        results.fits.append(fit)
+    results.table = pd.concat(tables, ignore_index=True)[BAYES_COLUMNS]
+    results.curves = pd.concat(curves, ignore_index=True)[CURVE_COLUMNS]
+    results.survival = pd.concat(survival, ignore_index=True)[SURVIVAL_COLUMNS]
+    if config.bayes.time_varying:
+        results.time_varying = _time_varying_table(results.fits)
+    _add_hr_curves(cohort, config, results, progress)
+    if screened:
+        _add_screen(cohort, config, screened, results, progress)
+    if config.bayes.prior_predictive:
+        progress("  prior predictive check of the treatment model")
+        results.prior_predictive = _prior_predictive_table(cohort, config)
+    return results
+
+
+def screen_columns(cohort: Cohort, names: Sequence[str]) -> list[str]:
+    """The biomarkers and features that ``bayes.screen`` names or matches (patterns such as ``sig_*``), in order.
+
+    Raises
+    ------
+    InputError
+        If a name or pattern matches no biomarker or feature of the cohort.
+    """
+    known = [*cohort.biomarkers, *(f for f in cohort.features if f not in cohort.biomarkers)]
+    found: list[str] = []
+    for name in names:
+        matches = [column for column in known if fnmatch.fnmatchcase(column, name)]
+        if not matches:
+            raise InputError(
+                f"bayes.screen: '{name}' matches no biomarker or feature of '{cohort.source}'; list it in "
+                "data.biomarkers or data.features"
+            )
+        found += [match for match in matches if match not in found]
+    return found
+
+
+def _check_hr_curves(cohort: Cohort, config: AnalysisConfig) -> None:
+    """Fail before any fit if a ``bayes.hr_curves`` biomarker cannot carry a spline (e.g. a 0/1 biomarker)."""
+    for biomarker in config.bayes.hr_curves:
+        values = cohort.patients[biomarker].dropna().to_numpy(dtype=float)
+        pwe_spline.check_spline_values(values, config.bayes.spline_knots, biomarker)
+
+
+def _add_hr_curves(cohort: Cohort, config: AnalysisConfig, results: PweResults, progress: Callable) -> None:
+    endpoint, curves = config.analysis.endpoint, []
+    for number, biomarker in enumerate(config.bayes.hr_curves, start=1):
+        progress(f"  treatment-HR curve {number}/{len(config.bayes.hr_curves)}: {biomarker}")
+        complete, _ = cohort.complete_cases([biomarker], analysis=f"biomarker {biomarker}")
+        values = complete.patients[biomarker].to_numpy(dtype=float)
+        time, event = complete.time(endpoint), complete.event(endpoint)
+        curve = pwe_spline.fit_hr_curve(time, event, complete.treated, values, config.bayes, biomarker)
+        facts = curve.table.attrs
+        if not facts["converged"]:
+            results.notes.append(
+                f"{endpoint} treatment-HR curve {biomarker}: NOT CONVERGED ({facts['divergences']} divergences); "
+                f"{_remedy(facts['divergences'])} before reading the curve"
+            )
+        curves.append(
+            curve.table.assign(endpoint=endpoint, converged=facts["converged"], divergences=facts["divergences"])
+        )
+        results.fits.append(PweFit(endpoint, "hr_curve", biomarker, curve.idata))
+    if curves:
+        results.hr_curve = pd.concat(curves, ignore_index=True)[HR_CURVE_COLUMNS]
+
+
+def _add_screen(
+    cohort: Cohort, config: AnalysisConfig, columns: list[str], results: PweResults, progress: Callable
+) -> None:
+    endpoint, settings = config.analysis.endpoint, config.bayes
+    progress(f"  interaction screen of {len(columns)} biomarkers ({settings.shrinkage} prior)")
+    time, event = cohort.time(endpoint), cohort.event(endpoint)
+    screen = fit_interaction_screen(time, event, cohort.treated, cohort.patients[columns], settings)
+    results.notes += [f"{endpoint} interaction screen: {note}" for note in screen.notes]
+    results.screen = screen.table.assign(
+        endpoint=endpoint, shrinkage=settings.shrinkage, max_treedepth=screen.diagnostics["max_treedepth"]
+    )[BAYES_SCREEN_COLUMNS]
+    results.fits.append(PweFit(endpoint, "screen", "all", screen.idata))
+
+
+def _time_varying_table(fits: list[PweFit]) -> pd.DataFrame:
+    """Per-interval treatment HR of the treatment and subgroup fits (columns ``BAYES_TIME_VARYING_COLUMNS``)."""
+    tables = []
+    for fit in fits:
+        if fit.analysis in ("treatment", "subgroup"):
+            summary = summarize_time_varying(fit.idata)
+            keys = {"endpoint": fit.endpoint, "analysis": fit.analysis, "subgroup": fit.subgroup}
+            tables.append(summary.assign(**keys, divergences=summary.attrs["divergences"]))
+    return pd.concat(tables, ignore_index=True)[BAYES_TIME_VARYING_COLUMNS]
+
+
+def _prior_predictive_table(cohort: Cohort, config: AnalysisConfig) -> pd.DataFrame:
+    endpoint = config.analysis.endpoint
+    time, event = cohort.time(endpoint), cohort.event(endpoint)
+    check = prior_predictive(
+        time, event, treatment_design(cohort), config.bayes, PRIOR_PREDICTIVE_DRAWS, config.analysis.landmarks
+    )
+    return summarize_prior_predictive(check).assign(endpoint=endpoint)[BAYES_PRIOR_PREDICTIVE_COLUMNS]
+
+
+def _summary_rows(fit: PweFit, notes: list[str]) -> pd.DataFrame:
+    summary = summarize_pwe(fit.idata)
+    divergences = summary.attrs["divergences"]
+    if not summary["converged"].all():
+        notes.append(
+            f"{fit.endpoint} {fit.analysis} {fit.subgroup}: NOT CONVERGED (R-hat max {summary['r_hat'].max():.3f}, "
+            f"ESS min {summary[['ess_bulk', 'ess_tail']].min().min():.0f}, {divergences} divergences, "
+            f"BFMI min {summary['bfmi_min'].min():.2f}); {_remedy(divergences)} before reading these numbers"
+        )
+    return summary.assign(endpoint=fit.endpoint, analysis=fit.analysis, subgroup=fit.subgroup, divergences=divergences)
+
+
+def _remedy(divergences: int) -> str:
+    """What to change when a fit fails its diagnostics: divergences call for smaller steps, else longer chains."""
+    if divergences > 0:
+        return "raise bayes.target_accept (e.g. 0.95-0.99) or check the model"
+    return "increase bayes.draws/tune or check the model"
+
+
+def _treatment_at(fit: PweFit, values: np.ndarray, chosen: Sequence[float], summary: pd.DataFrame) -> pd.DataFrame:
+    """Treatment log HR ``b_arm + b_arm:x * x`` at the biomarker's quartiles and at ``chosen`` values, one row each.
+
+    Analysis ``treatment_at``, subgroup ``<biomarker>=<value>`` (quartiles to 4 significant digits, chosen values to
+    6; a chosen value that names a quartile's row again is given once). The convergence columns are those of the
+    interaction model's ``arm:x`` term (the least precise of the two).
+    """
+    biomarker = fit.subgroup
+    posterior = fit.idata.posterior["coef"]
+    arm, interaction = posterior.sel(term="arm"), posterior.sel(term=f"arm:{biomarker}")
+    labelled = {f"{biomarker}={value:.4g}": value for value in np.unique(np.quantile(values, [0.25, 0.5, 0.75]))}
+    for value in chosen:
+        labelled.setdefault(f"{biomarker}={value:.6g}", value)
+    diagnostics = summary.set_index("term").loc[f"arm:{biomarker}"]
+    rows = []
+    for label, value in labelled.items():
+        draws = (arm + interaction * value).to_numpy().reshape(-1)
+        rows.append(_draw_summary(draws) | {"subgroup": label})
+    frame = pd.DataFrame(rows).assign(endpoint=fit.endpoint, analysis="treatment_at", term="arm")
+    for column in ["r_hat", "ess_bulk", "ess_tail", "bfmi_min", "converged", "divergences"]:
+        frame[column] = diagnostics[column]
+    return frame
+
+
+def _draw_summary(draws: np.ndarray) -> dict:
+    """Mean, sd and HR summaries of log-HR draws, as in :func:`~tmesurv.models.pwe.model.summarize_pwe`."""
+    hr = np.exp(draws)
+    tail = (1 - CI_PROB) / 2
+    return {
+        "mean": draws.mean(),
+        "sd": draws.std(ddof=1),
+        "hr_mean": hr.mean(),
+        "hr_lower": np.quantile(hr, tail),
+        "hr_upper": np.quantile(hr, 1 - tail),
+        "prob_hr_below_1": (draws < 0).mean(),
+    }
+
+
+def _curve_times(cohort: Cohort, endpoint: str, points: int = 121) -> np.ndarray:
+    """A grid from 0 to the last follow-up time."""
+    return np.linspace(0.0, float(cohort.time(endpoint).max()), points)
+
+
+def save_posteriors(path: Path, fits: list[PweFit], config: dict) -> Path:
+    """Write every fit into one NetCDF tree: node ``fit_<i>`` per model, config and version at the root.
+
+    Parameters
+    ----------
+    path
+        The ``posterior.nc`` file (written atomically).
+    fits
+        The fitted models.
+    config
+        The analysis config as plain data; stored as JSON in the root's ``config`` attribute.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    children = {}
+    for number, fit in enumerate(fits):
+        node = fit.idata.to_datatree()
+        node.attrs.update({"endpoint": fit.endpoint, "analysis": fit.analysis, "subgroup": fit.subgroup})
+        children[f"fit_{number}"] = node
+    tree = xr.DataTree(children=children)
+    tree.attrs.update({"config": json.dumps(config), "tmesurv_version": __version__, "model": "piecewise-exponential"})
+    return write_atomically(path, lambda temporary: tree.to_netcdf(temporary, engine="h5netcdf"))
+
+
+def load_posteriors(path: Path) -> tuple[dict, list[PweFit]]:
+    """Read a ``posterior.nc`` written by :func:`save_posteriors`.
+
+    Returns
+    -------
+    tuple[dict, list[PweFit]]
+        The config it was fitted with, and the fits in their original order.
+    """
+    with xr.open_datatree(path, engine="h5netcdf") as tree:
+        tree = tree.load()
+    fits = []
+    for name in sorted(tree.children, key=lambda child: int(child.split("_")[1])):
+        node = tree[name]
+        idata = az.InferenceData.from_datatree(node)
+        fits.append(PweFit(node.attrs["endpoint"], node.attrs["analysis"], node.attrs["subgroup"], idata))
+    return json.loads(tree.attrs["config"]), fits

@@ -1,0 +1,163 @@
+"""The PWE log-likelihood and its gradient as one PyTensor Op, computed by a cached numba kernel.
+
+Written as PyTensor operations, the likelihood of :class:`tmesurv.models.pwe.model.PweData` and its automatic gradient
+are about a hundred nodes (exponentials, cumulative sums, gathers at the interval boundaries and their adjoints); numba
+spends most of a fit's wall time compiling them, afresh for every new model structure. Here one loop over the
+patients gives the value and both gradients, compiled once per machine (``cache=True``) and reused by every model
+that contains the Op, whatever its priors.
+
+Each patient follows the log baseline ``a_{s,k}`` of a stratum ``s`` (one stratum, or with a time-varying arm effect
+the two arms, whose baselines differ by the per-interval arm effect). With ``w_i = exp(z_i . b)`` and
+``H_i = sum_{k < k(i)} exp(a_{s,k}) width_k + exp(a_{s,k(i)}) offset_i`` (the baseline cumulative hazard at patient
+``i``'s time, ``s`` its stratum), the log-likelihood is
+
+    L = sum_{s,k} D_{s,k} a_{s,k} + (sum_i d_i z_i) . b - sum_i w_i H_i
+
+so ``dL/db = sum_i d_i z_i - sum_i w_i H_i z_i`` and ``dL/da_{s,k} = D_{s,k} - exp(a_{s,k}) E_{s,k}`` with the
+exposure ``E_{s,k} = width_k sum_{i in s beyond k} w_i + sum_{i in s and k} w_i offset_i``. One pass over the
+patients in time order: O(n p) per evaluation.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+import pytensor.tensor as pt
+from pytensor.gradient import DisconnectedType, disconnected_type
+from pytensor.graph.basic import Apply
+from pytensor.graph.op import Op
+from pytensor.link.numba.dispatch.basic import numba_njit, register_funcify_default_op_cache_key
+
+KERNEL_VERSION = 3  # bump when the kernel changes, so PyTensor's numba cache is not reused
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def pwe_value_and_gradient(
+    coef: np.ndarray,
+    log_hazard: np.ndarray,
+    z: np.ndarray,
+    offset: np.ndarray,
+    stratum: np.ndarray,
+    boundaries: np.ndarray,
+    width: np.ndarray,
+    stratum_events: np.ndarray,
+    event_z: np.ndarray,
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """The summed PWE log-likelihood and its gradients in ``coef`` and ``log_hazard`` (see the module docstring).
+
+    ``log_hazard`` and ``stratum_events`` are (strata x intervals); patient ``i`` follows the baseline of
+    ``stratum[i]``. Patients are in time order, interval ``k`` holding positions ``boundaries[k]`` to
+    ``boundaries[k + 1] - 1``.
+    """
+    n_patients, n_terms = z.shape
+    n_strata, n_intervals = log_hazard.shape
+    value = 0.0
+    hazard = np.empty((n_strata, n_intervals))
+    gradient_log_hazard = np.empty((n_strata, n_intervals))
+    for s in range(n_strata):
+        for k in range(n_intervals):
+            hazard[s, k] = math.exp(log_hazard[s, k])
+            value += stratum_events[s, k] * log_hazard[s, k]
+            gradient_log_hazard[s, k] = stratum_events[s, k]
+    gradient_coef = np.empty(n_terms)
+    for j in range(n_terms):
+        value += event_z[j] * coef[j]
+        gradient_coef[j] = event_z[j]
+    weight = np.empty(n_patients)
+    beyond = np.zeros(n_strata)  # per stratum, sum of w over the patients of intervals k and later
+    for i in range(n_patients):
+        eta = 0.0
+        for j in range(n_terms):
+            eta += z[i, j] * coef[j]
+        weight[i] = math.exp(eta)
+        beyond[stratum[i]] += weight[i]
+    cumulative_before = np.zeros(n_strata)  # baseline cumulative hazard at the start of interval k
+    within = np.zeros(n_strata)
+    for k in range(n_intervals):
+        for s in range(n_strata):
+            within[s] = 0.0
+        for i in range(boundaries[k], boundaries[k + 1]):
+            s = stratum[i]
+            beyond[s] -= weight[i]
+            within[s] += weight[i] * offset[i]
+            loss = weight[i] * (cumulative_before[s] + hazard[s, k] * offset[i])
+            value -= loss
+            for j in range(n_terms):
+                gradient_coef[j] -= loss * z[i, j]
+        for s in range(n_strata):
+            gradient_log_hazard[s, k] -= hazard[s, k] * (width[k] * beyond[s] + within[s])
+            cumulative_before[s] += hazard[s, k] * width[k]
+    return value, gradient_coef, gradient_log_hazard
+
+
+class PweLogLikelihood(Op):
+    """Outputs the summed log-likelihood and its gradients in ``coef`` and ``log_hazard``, from one kernel call.
+
+    Inputs, in order: ``coef`` (p), ``log_hazard`` (S x K) and the data ``z`` (n x p), ``offset`` (n), ``stratum``
+    (n, integer), ``boundaries`` (K + 1, integer), ``width`` (K), ``stratum_events`` (S x K), ``event_z`` (p) of
+    :class:`~tmesurv.models.pwe.model.PweData`. Only the value is differentiable (first derivatives); the data are not.
+    """
+
+    __props__ = ()
+    n_parameters = 2
+
+    def make_node(self, *inputs) -> Apply:
+        """Float64 parameters and data, integer boundaries; outputs the value and the two gradients."""
+        coef, log_hazard, z, offset, stratum, boundaries, width, stratum_events, event_z = inputs
+        floats = [pt.as_tensor_variable(x, dtype="float64") for x in (coef, log_hazard, z, offset)]
+        integers = [pt.as_tensor_variable(x, dtype="int64") for x in (stratum, boundaries)]
+        rest = [pt.as_tensor_variable(x, dtype="float64") for x in (width, stratum_events, event_z)]
+        outputs = [pt.dscalar(), pt.dvector(), pt.dmatrix()]
+        return Apply(self, [*floats, *integers, *rest], outputs)
+
+    def perform(self, node: Apply, inputs: list[np.ndarray], output_storage: list[list]) -> None:
+        """Evaluate with the numba kernel (the C and Python backends, and PyMC's NUTS)."""
+        value, gradient_coef, gradient_log_hazard = pwe_value_and_gradient(*inputs)
+        output_storage[0][0] = np.asarray(value)
+        output_storage[1][0] = gradient_coef
+        output_storage[2][0] = gradient_log_hazard
+
+    def connection_pattern(self, node: Apply) -> list[list[bool]]:
+        """Every output depends on the parameters; gradients never flow to the data."""
+        connected = [True] * len(node.outputs)
+        return [connected] * self.n_parameters + [[False] * len(node.outputs)] * (len(node.inputs) - self.n_parameters)
+
+    def L_op(self, inputs, outputs, output_grads):  # noqa: N802 -- PyTensor's name
+        """Chain rule through the value; the gradient outputs themselves are not differentiable."""
+        if not all(isinstance(grad.type, DisconnectedType) for grad in output_grads[1:]):
+            raise NotImplementedError("second derivatives of the PWE log-likelihood are not implemented")
+        value_grad = output_grads[0]
+        parameter_grads = [value_grad * outputs[1], value_grad * outputs[2]]
+        return parameter_grads + [disconnected_type() for _ in inputs[self.n_parameters :]]
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        """Scalar value; gradients shaped like the parameters."""
+        return [(), input_shapes[0], input_shapes[1]]
+
+
+def pwe_log_likelihood_op(
+    coef: pt.TensorVariable, log_hazard: pt.TensorVariable, data: dict[str, pt.TensorVariable]
+) -> pt.TensorVariable:
+    """The summed PWE log-likelihood of standardised coefficients and the centred log baselines, as a graph.
+
+    ``log_hazard`` is (strata x intervals); ``data`` holds the model's containers named as in
+    :meth:`tmesurv.models.pwe.model.PweData.arrays`, whose ``z`` and ``event_z`` columns match ``coef``.
+    """
+    names = ("z", "offset", "stratum", "boundaries", "width", "stratum_events", "event_z")
+    return PweLogLikelihood()(coef, log_hazard, *(data[name] for name in names))[0]
+
+
+@register_funcify_default_op_cache_key(PweLogLikelihood)
+def _numba_pwe_log_likelihood(op: PweLogLikelihood, node: Apply, **kwargs):
+    """The Op in PyTensor's numba backend: the cached kernel, with the value as a 0-d array."""
+
+    @numba_njit
+    def pwe_log_likelihood(coef, log_hazard, z, offset, stratum, boundaries, width, stratum_events, event_z):
+        value, gradient_coef, gradient_log_hazard = pwe_value_and_gradient(
+            coef, log_hazard, z, offset, stratum, boundaries, width, stratum_events, event_z
+        )
+        return np.array(value), gradient_coef, gradient_log_hazard
+
+    return pwe_log_likelihood, KERNEL_VERSION

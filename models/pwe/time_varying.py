@@ -1,0 +1,96 @@
+"""Summaries of a piecewise-exponential fit with a time-varying treatment effect (``bayes.time_varying``).
+
+The fit (see :func:`~tmesurv.models.pwe.model.fit_pwe`) holds ``coef_time`` (chain, draw, interval): the arm's log
+hazard ratio in every baseline interval, and ``time_varying_sd``, the sd of its steps from one interval to the next
+(near 0: proportional hazards).
+"""
+
+from __future__ import annotations
+
+import arviz as az
+import numpy as np
+import pandas as pd
+
+from tmesurv.models.pwe.model import ARM, CI_PROB, count_divergences, diagnostics, log_hr_summary
+
+TIME_VARYING_COLUMNS = [
+    "interval",
+    "start",
+    "end",
+    "events",
+    "mean",
+    "sd",
+    "hr_mean",
+    "hr_lower",
+    "hr_upper",
+    "prob_hr_below_1",
+    "r_hat",
+    "ess_bulk",
+    "ess_tail",
+    "bfmi_min",
+    "converged",
+]
+
+
+def summarize_time_varying(idata: az.InferenceData) -> pd.DataFrame:
+    """Posterior summary of the arm's log hazard ratio per baseline interval.
+
+    Parameters
+    ----------
+    idata
+        A fit with a time-varying arm effect (posterior ``coef_time``; ``constant_data`` with ``time``, ``event`` and
+        ``cuts``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per interval: ``interval``, ``start`` and ``end`` (months; the last ends at infinity), ``events`` in
+        the interval, and the columns of :func:`~tmesurv.models.pwe.model.summarize_pwe` for ``coef_time``. ``attrs``
+        holds ``divergences`` and ``time_varying_sd``: the posterior mean and 95% interval of the step sd (``None`` with
+        one interval).
+    """
+    if "coef_time" not in idata.posterior:
+        raise ValueError("the fit has no time-varying arm effect (coef_time): fit it with bayes.time_varying: true")
+    coef_time = idata.posterior["coef_time"]
+    cuts = idata.constant_data["cuts"].to_numpy()
+    starts, ends = np.concatenate([[0.0], cuts]), np.concatenate([cuts, [np.inf]])
+    summary = pd.DataFrame(
+        {"interval": np.arange(starts.size), "start": starts, "end": ends, "events": _events_per_interval(idata)}
+        | log_hr_summary(coef_time, "interval")
+        | diagnostics(idata, "coef_time"),
+        columns=TIME_VARYING_COLUMNS,
+    )
+    summary.attrs["divergences"] = count_divergences(idata)
+    summary.attrs["time_varying_sd"] = _step_sd_summary(idata)
+    return summary
+
+
+def arm_log_hazard_ratio(idata: az.InferenceData) -> np.ndarray:
+    """The arm's log hazard ratio per draw and interval, shape ``(draws, K)``: ``coef_time``, or ``coef`` repeated.
+
+    A fit without a time-varying effect has one arm effect for every interval; this lets survival curves and other
+    derived quantities treat both kinds of fit alike.
+    """
+    posterior = idata.posterior
+    if "coef_time" in posterior:
+        values = posterior["coef_time"].transpose("chain", "draw", "interval").to_numpy()
+        return values.reshape(-1, values.shape[-1])
+    intervals = posterior["log_baseline"].sizes["interval"]
+    arm = posterior["coef"].sel(term=ARM).to_numpy().reshape(-1, 1)
+    return np.repeat(arm, intervals, axis=1)
+
+
+def _events_per_interval(idata: az.InferenceData) -> np.ndarray:
+    constant = idata.constant_data
+    cuts = constant["cuts"].to_numpy()
+    index = np.searchsorted(cuts, constant["time"].to_numpy(), side="left")
+    return np.bincount(index, weights=constant["event"].to_numpy(), minlength=cuts.size + 1).astype(int)
+
+
+def _step_sd_summary(idata: az.InferenceData) -> dict[str, float] | None:
+    if "time_varying_sd" not in idata.posterior:
+        return None
+    draws = idata.posterior["time_varying_sd"].to_numpy().ravel()
+    tail = (1 - CI_PROB) / 2
+    lower, upper = np.quantile(draws, [tail, 1 - tail])
+    return {"mean": float(draws.mean()), "lower": float(lower), "upper": float(upper)}

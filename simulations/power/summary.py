@@ -1,0 +1,248 @@
+"""Operating characteristics of a power study with Monte Carlo standard errors, as an xarray Dataset, and its figure.
+
+Per setting and method, over the ``R`` replicates (``R_ok`` of them with an estimate), following Morris, White &
+Crowther (2019, Stat Med 38:2074, table 6):
+
+* ``power``: share of all ``R`` replicates that reject (a failed analysis does not confirm); it is the type I error
+  where ``interaction_hr`` is 1 (and, for the single-arm median split, ``prognostic_hr * interaction_hr`` is 1).
+  MCSE ``sqrt(p (1 - p) / R)``.
+* ``bias``: mean of ``estimate - truth``; MCSE ``sd(estimate) / sqrt(R_ok)``.
+* ``rmse``: ``sqrt(mean((estimate - truth)^2))``; MCSE by the delta method, ``MCSE(MSE) / (2 rmse)`` with
+  ``MCSE(MSE) = sd((estimate - truth)^2) / sqrt(R_ok)``.
+* ``coverage``: share of intervals containing the truth (nominal ``1 - alpha``); MCSE ``sqrt(c (1 - c) / R_ok)``.
+* ``failed_share``, ``flagged_share``: shares of replicates without an estimate, and with an unvouched one.
+
+Over settings only: ``mean_events`` (and its MCSE), and ``analytic_power``, the power of the Cox interaction test
+from the analytic events formula at the simulated mean events (randomized designs; NaN for single-arm ones).
+Methods that do not apply to a design are NaN there. Select a method with ``dataset.sel({"method": "median_split"})``:
+in ``dataset.sel(method=...)`` xarray takes ``method`` as its own argument (the inexact-match method).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from tmesurv import __version__
+from tmesurv.simulations.power.methods import FIELDS, analytic_power, build_methods
+from tmesurv.simulations.power.study import DIMS, PowerStudy
+
+METRICS = ("power", "bias", "rmse", "coverage")
+METHOD_VARIABLES = (
+    *(name for metric in METRICS for name in (metric, f"{metric}_mcse")),
+    "failed_share",
+    "flagged_share",
+    "truth",
+)
+DESCRIPTIONS = {
+    "power": "share of replicates that confirm the biomarker (type I error where the truth is no effect)",
+    "bias": "mean of estimate - truth (log hazard ratio)",
+    "rmse": "root mean squared error of the estimate (log hazard ratio)",
+    "coverage": "share of 1 - alpha intervals containing the truth",
+    "failed_share": "share of replicates without an estimate (monotone likelihood, empty group, no events)",
+    "flagged_share": "share of replicates whose estimate did not converge",
+    "truth": "the method's estimand (log hazard ratio)",
+    "mean_events": "mean events per cohort",
+    "analytic_power": "power of the Cox interaction test from the analytic events formula at mean_events",
+}
+METHOD_COLOURS = {
+    "cox_interaction": "#0072B2",
+    "cox_interaction_stratified": "#56B4E9",
+    "median_split": "#D55E00",
+    "bayes_interaction": "#009E73",
+}
+MARKERS = ("o", "s", "^", "D", "v", "P")
+
+
+def operating_characteristics(result: dict[str, np.ndarray], truth: float) -> dict[str, float]:
+    """Metrics and their Monte Carlo standard errors for one method and setting (see the module docstring).
+
+    Parameters
+    ----------
+    result
+        Per-replicate ``estimate, se, lower, upper, reject, failed, flagged``.
+    truth
+        The method's estimand.
+
+    Returns
+    -------
+    dict[str, float]
+        One value per name of :data:`METHOD_VARIABLES`.
+    """
+    replicates = result["reject"].size
+    ok = ~result["failed"]
+    estimate = result["estimate"][ok]
+    error = estimate - truth
+    power = float(result["reject"].mean())
+    out = {"power": power, "power_mcse": _share_mcse(power, replicates), "truth": truth}
+    out |= _error_metrics(error, estimate)
+    if ok.sum() > 0:
+        coverage = float(((result["lower"][ok] <= truth) & (truth <= result["upper"][ok])).mean())
+        out |= {"coverage": coverage, "coverage_mcse": _share_mcse(coverage, int(ok.sum()))}
+    else:
+        out |= {"coverage": math.nan, "coverage_mcse": math.nan}
+    return out | {"failed_share": float(result["failed"].mean()), "flagged_share": float(result["flagged"].mean())}
+
+
+def _share_mcse(share: float, count: int) -> float:
+    return math.sqrt(share * (1 - share) / count)
+
+
+def _error_metrics(error: np.ndarray, estimate: np.ndarray) -> dict[str, float]:
+    count = error.size
+    if count < 2:
+        return {name: math.nan for name in ("bias", "bias_mcse", "rmse", "rmse_mcse")}
+    squared = error**2
+    rmse = math.sqrt(squared.mean())
+    mse_mcse = squared.std(ddof=1) / math.sqrt(count)
+    return {
+        "bias": float(error.mean()),
+        "bias_mcse": float(estimate.std(ddof=1) / math.sqrt(count)),
+        "rmse": rmse,
+        "rmse_mcse": mse_mcse / (2 * rmse) if rmse > 0 else math.nan,
+    }
+
+
+def summarize_power(study: PowerStudy, results: dict[int, dict[str, np.ndarray]]) -> xr.Dataset:
+    """The study's operating characteristics over (setting dims..., method).
+
+    Parameters
+    ----------
+    study
+        The study.
+    results
+        Per setting index: ``events`` and ``<method>.<field>`` arrays over all its replicates, in replicate order.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims :data:`~tmesurv.simulations.power.study.DIMS` and ``method``; see the module docstring.
+    """
+    coords = study.coords
+    shape = tuple(len(values) for values in coords.values())
+    methods = build_methods(study.spec)
+    per_method = {name: np.full((*shape, len(methods)), np.nan) for name in METHOD_VARIABLES}
+    per_setting = {name: np.full(shape, np.nan) for name in ("mean_events", "mean_events_mcse", "analytic_power")}
+    for setting in study.settings():
+        where = np.unravel_index(setting.index, shape)
+        arrays, model = results[setting.index], study.cohort_model(setting)
+        events = arrays["events"]
+        per_setting["mean_events"][where] = events.mean()
+        per_setting["mean_events_mcse"][where] = events.std(ddof=1) / math.sqrt(events.size)
+        if setting.design == "randomized":
+            power = analytic_power(events.mean(), setting.interaction_hr, setting.prevalence, study.allocation)
+            per_setting["analytic_power"][where] = power
+        for position, (name, method) in enumerate(methods.items()):
+            if method.applies_to(setting.design):
+                result = {field: arrays[f"{name}.{field}"] for field in FIELDS}
+                for variable, value in operating_characteristics(result, method.truth(model)).items():
+                    per_method[variable][(*where, position)] = value
+    variables = {name: ((*DIMS, "method"), values) for name, values in per_method.items()}
+    variables |= {name: (DIMS, values) for name, values in per_setting.items()}
+    dataset = xr.Dataset(variables, coords={**coords, "method": list(methods)})
+    for name, variable in dataset.data_vars.items():
+        base = name.removesuffix("_mcse")
+        variable.attrs["description"] = DESCRIPTIONS[base] + (" (Monte Carlo standard error)" if base != name else "")
+    dataset.attrs = _attributes(study)
+    return dataset
+
+
+def _attributes(study: PowerStudy) -> dict[str, object]:
+    spec = study.spec
+    return {
+        "study": spec.name,
+        "study_hash": study.digest,
+        "scenario": study.scenario.name,
+        "seed": spec.seed,
+        "replicates": spec.replicates,
+        "alpha": spec.alpha,
+        "allocation": study.allocation,
+        "biomarker_kind": spec.biomarker.kind,
+        "tmesurv_version": __version__,
+    }
+
+
+def power_table(dataset: xr.Dataset) -> pd.DataFrame:
+    """The Dataset as one flat table: a row per (setting, method), setting-only variables repeated."""
+    table = dataset.to_dataframe().reset_index()
+    return table[[*DIMS, "method", *METHOD_VARIABLES, "mean_events", "mean_events_mcse", "analytic_power"]]
+
+
+def power_curve_figure(dataset: xr.Dataset) -> Figure:
+    """Power against mean events: a row per (design, prognostic HR, prevalence), a column per interaction HR.
+
+    Points are the simulated power of each method at each cohort size (error bars: 2 Monte Carlo SE), one marker per
+    (follow-up, dropout) pair; the black dashed line is the analytic power of the Cox interaction test (randomized
+    rows only); dotted lines mark alpha and 0.8.
+
+    Parameters
+    ----------
+    dataset
+        A result of :func:`summarize_power`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
+    rows = list(itertools.product(*(dataset[dim].to_numpy() for dim in ("design", "prognostic_hr", "prevalence"))))
+    hrs = dataset["interaction_hr"].to_numpy()
+    figure = Figure(figsize=(3.4 * len(hrs) + 3.2, 2.7 * len(rows) + 0.5), layout="constrained")
+    axes = figure.subplots(len(rows), len(hrs), squeeze=False, sharey=True)
+    for (design, prognostic, prevalence), row in zip(rows, axes, strict=True):
+        for hr, ax in zip(hrs, row, strict=True):
+            panel = dataset.sel(design=design, prognostic_hr=prognostic, prevalence=prevalence, interaction_hr=hr)
+            _draw_panel(ax, panel, dataset.attrs)
+            name = design.replace("_", "-")
+            ax.set_title(f"{name}, prevalence {prevalence:g}\nHR_int {hr:g}, prognostic HR {prognostic:g}", fontsize=8)
+    for ax in axes[-1]:
+        ax.set_xlabel("Mean events per cohort")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("Power (rejection rate)")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="outside right center", fontsize=7, frameon=False)
+    figure.suptitle(f"Power study {dataset.attrs['study']}: {dataset.attrs['replicates']} replicates per setting")
+    return figure
+
+
+def _draw_panel(ax: Axes, panel: xr.Dataset, attrs: dict) -> None:
+    """Simulated points of every method and (follow-up, dropout) pair, and the analytic curve."""
+    combos = [(f, d) for f in panel["follow_up"].to_numpy() for d in panel["dropout_per_year"].to_numpy()]
+    for method in panel["method"].to_numpy():
+        for number, (follow_up, dropout) in enumerate(combos):
+            point = panel.sel({"method": method, "follow_up": follow_up, "dropout_per_year": dropout})
+            order = np.argsort(point["mean_events"].to_numpy())
+            label = (
+                str(method) if len(combos) == 1 else f"{method} (follow-up {follow_up:.3g} mo, dropout {dropout:.3g}/y)"
+            )
+            ax.errorbar(
+                point["mean_events"].to_numpy()[order],
+                point["power"].to_numpy()[order],
+                yerr=2 * point["power_mcse"].to_numpy()[order],
+                color=METHOD_COLOURS.get(str(method), "grey"),
+                marker=MARKERS[number % len(MARKERS)],
+                markersize=4,
+                linewidth=1,
+                capsize=2,
+                label=label,
+            )
+    if str(panel["design"].to_numpy()) == "randomized":
+        _analytic_curve(ax, panel, attrs)
+    for level in (attrs["alpha"], 0.8):
+        ax.axhline(level, color="grey", linestyle=":", linewidth=0.8)
+    ax.set_ylim(0, 1)
+
+
+def _analytic_curve(ax: Axes, panel: xr.Dataset, attrs: dict) -> None:
+    top = float(np.nanmax(panel["mean_events"].to_numpy())) * 1.1
+    events = np.linspace(1, max(top, 2.0), 200)
+    power = analytic_power(
+        events, float(panel["interaction_hr"]), float(panel["prevalence"]), attrs["allocation"], attrs["alpha"]
+    )
+    ax.plot(events, power, color="black", linestyle="--", linewidth=1, label="analytic (Cox interaction)")
