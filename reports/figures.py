@@ -29,7 +29,7 @@ from matplotlib.patches import Patch
 
 from tmesurv.cohort import CONTROL, TREATED
 from tmesurv.models.cox.km import ALL_PATIENTS
-from tmesurv.outputs import write_atomically
+from tmesurv.outputs.atomic import write_atomically
 
 ARM_ORDER = (TREATED, CONTROL)
 ARM_COLOURS = {TREATED: "#0072B2", CONTROL: "#D55E00"}

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import jinja2
 
-from tmesurv.outputs import write_text
+from tmesurv.outputs.atomic import write_text
 from tmesurv.reports.results import Results, read_results
 from tmesurv.reports.sections import report_context
 

@@ -9,7 +9,6 @@ report says why (:attr:`Results.notes`). Figures are the PNG files of ``figures/
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,184 +16,35 @@ import numpy as np
 import pandas as pd
 
 from tmesurv.errors import InputError, describe_rows
+from tmesurv.outputs.files import (
+    BAYES,
+    BAYES_CURVES,
+    BAYES_HR_CURVE,
+    BAYES_PRIOR_PREDICTIVE,
+    BAYES_SCREEN,
+    BAYES_SURVIVAL,
+    BAYES_TIME_VARYING,
+    BIOMARKERS,
+    COHORT,
+    COX,
+    EXCLUSIONS,
+    INTERACTIONS,
+    KM,
+    KM_CURVES,
+    POWER,
+    PRODUCT_ASSOCIATIONS,
+    PRODUCT_SUBGROUPS,
+    VALIDATION,
+    ResultFile,
+)
+from tmesurv.outputs.run_record import RUN_RECORD, RunRecord, read_run_record
 
-TERM_KEYS = ("endpoint", "analysis", "subgroup", "term")
 NUMBER_NA = ("", "NA", "N/A", "NaN", "nan", "null", "None")
 FLAG_VALUES = {"true": 1.0, "false": 0.0, "1": 1.0, "0": 0.0, "1.0": 1.0, "0.0": 0.0, "yes": 1.0, "no": 0.0}
 FIRST_DATA_LINE = 2  # CSV line of the first data row, after the header
 
 
-@dataclass(frozen=True)
-class ResultFile:
-    """The contract of one result CSV: its name, its columns by kind, and the columns that identify a row."""
-
-    name: str
-    text: tuple[str, ...] = ()
-    numbers: tuple[str, ...] = ()
-    flags: tuple[str, ...] = ()
-    unique: tuple[str, ...] = ()
-    optional_numbers: tuple[str, ...] = ()
-    optional_text: tuple[str, ...] = ()
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        """Every column the report needs, in contract order."""
-        return self.text + self.numbers + self.flags
-
-    @property
-    def all_text(self) -> tuple[str, ...]:
-        """Required and optional text columns."""
-        return self.text + self.optional_text
-
-    @property
-    def all_numbers(self) -> tuple[str, ...]:
-        """Required and optional number columns."""
-        return self.numbers + self.optional_numbers
-
-
-COHORT = ResultFile("cohort.csv", ("arm",), ("patients", "events", "median_follow_up"), unique=("arm",))
-EXCLUSIONS = ResultFile("exclusions.csv", ("analysis", "reason", "ids"), ("count",), optional_text=("unit",))
-KM_CURVES = ResultFile(
-    "km_curves.csv", ("endpoint", "arm", "subgroup"), ("time", "survival", "lower", "upper", "at_risk")
-)
-KM = ResultFile(
-    "km.csv",
-    ("endpoint", "arm", "subgroup", "statistic", "ci_method"),
-    ("time", "estimate", "lower", "upper", "n", "events"),
-)
-COX = ResultFile(
-    "cox.csv",
-    TERM_KEYS,
-    ("n", "events", "coef", "se", "hr", "hr_lower", "hr_upper", "p"),
-    unique=TERM_KEYS,
-    optional_numbers=("n_treated", "events_treated", "n_control", "events_control"),
-)
-BAYES = ResultFile(
-    "bayes.csv",
-    TERM_KEYS,
-    ("mean", "sd", "hr_mean", "hr_lower", "hr_upper", "prob_hr_below_1", "r_hat", "ess_bulk"),
-    flags=("converged",),
-    unique=TERM_KEYS,
-    optional_numbers=("ess_tail", "bfmi_min", "divergences"),
-)
-INTERACTIONS = ResultFile(
-    "interactions.csv",
-    ("endpoint", "grouping", "scale"),
-    ("wald_p", "lrt_p"),
-    unique=("endpoint", "grouping", "scale"),
-    optional_numbers=("n", "events", "df", "wald_chisq", "lrt_chisq"),
-    optional_text=("rule",),
-)
-BAYES_CURVES = ResultFile("bayes_curves.csv", ("endpoint", "arm", "subgroup"), ("time", "survival", "lower", "upper"))
-BAYES_SURVIVAL = ResultFile(
-    "bayes_survival.csv", ("endpoint", "subgroup", "arm", "statistic"), ("time", "estimate", "lower", "upper")
-)
-BAYES_HR_CURVE = ResultFile(
-    "bayes_hr_curve.csv",
-    ("endpoint", "biomarker"),
-    ("value", "hr", "lower", "upper"),
-    flags=("converged",),
-    unique=("endpoint", "biomarker", "value"),
-    optional_numbers=("prob_hr_below_1", "divergences"),
-)
-BAYES_SCREEN = ResultFile(
-    "bayes_screen.csv",
-    ("endpoint", "biomarker"),
-    ("mean", "sd", "hr_mean", "hr_lower", "hr_upper", "prob_hr_below_1", "r_hat", "ess_bulk", "divergences"),
-    flags=("converged",),
-    unique=("endpoint", "biomarker"),
-    optional_numbers=("n", "events", "biomarker_sd", "kappa", "ess_tail", "bfmi_min", "max_treedepth"),
-    optional_text=("shrinkage",),
-)
-BAYES_TIME_VARYING = ResultFile(
-    "bayes_time_varying.csv",
-    ("endpoint", "analysis", "subgroup"),
-    ("interval", "start", "end", "events", "mean", "hr_mean", "hr_lower", "hr_upper", "prob_hr_below_1", "r_hat"),
-    flags=("converged",),
-    unique=("endpoint", "analysis", "subgroup", "interval"),
-    optional_numbers=("sd", "ess_bulk", "ess_tail", "divergences"),
-)
-BAYES_PRIOR_PREDICTIVE = ResultFile(
-    "bayes_prior_predictive.csv",
-    ("endpoint", "statistic", "arm"),
-    ("estimate", "lower", "upper"),
-    optional_numbers=("time", "observed", "prob_below_observed"),
-)
-BIOMARKERS = ResultFile(
-    "biomarkers.csv",
-    ("biomarker",),
-    ("q1", "q3", "iqr"),
-    flags=("two_level",),
-    unique=("biomarker",),
-    optional_numbers=("n", "median"),
-)
-VALIDATION = ResultFile(
-    "validation.csv",
-    ("metric",),
-    ("estimate",),
-    optional_numbers=("horizon", "lower", "upper", "n", "events"),
-    optional_text=("model", "group", "note"),
-)
-POWER_SETTINGS = ("design", "n", "interaction_hr", "prognostic_hr", "prevalence", "follow_up", "dropout_per_year")
-POWER = ResultFile(
-    "power.csv",
-    ("method",),
-    ("power",),
-    optional_numbers=(
-        "n",
-        "interaction_hr",
-        "prognostic_hr",
-        "prevalence",
-        "follow_up",
-        "dropout_per_year",
-        "power_mcse",
-        "mean_events",
-        "analytic_power",
-        "failed_share",
-        "flagged_share",
-    ),
-    optional_text=("design",),
-)
-PRODUCT_ASSOCIATIONS = ResultFile(
-    "product_associations.csv",
-    ("attribute", "outcome"),
-    (
-        "n",
-        "events",
-        "median_with",
-        "median_without",
-        "wilcoxon_p",
-        "wilcoxon_q",
-        "iqr",
-        "or_per_iqr",
-        "or_per_iqr_lower",
-        "or_per_iqr_upper",
-        "logistic_p",
-        "logistic_q",
-    ),
-    unique=("attribute", "outcome"),
-    optional_numbers=("wilcoxon_w", "coef", "se", "odds_ratio", "or_lower", "or_upper"),
-    optional_text=("wilcoxon_method", "note"),
-)
-PRODUCT_SUBGROUPS = ResultFile(
-    "product_subgroups.csv",
-    ("endpoint", "attribute", "biomarker", "group", "statistic", "rule"),
-    ("n", "events", "time", "estimate", "lower", "upper", "df", "p"),
-    unique=("endpoint", "attribute", "biomarker", "group", "statistic", "time"),
-)
 FIGURE_FOLDER = "figures"
-
-
-@dataclass(frozen=True)
-class RunInfo:
-    """What ``run.json`` says about how the results were made."""
-
-    version: str
-    config_hash: str
-    seed: int | None
-    config: dict
-    config_json: str
-    commands: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -207,7 +57,7 @@ class Results:
     """
 
     name: str
-    run: RunInfo | None
+    run: RunRecord | None
     cohort: pd.DataFrame | None
     exclusions: pd.DataFrame | None
     km_curves: pd.DataFrame | None
@@ -254,7 +104,7 @@ def read_results(result_dir: Path) -> Results:
     notes: list[str] = []
     return Results(
         name=result_dir.resolve().name,
-        run=read_run(result_dir / "run.json"),
+        run=read_run_record(result_dir / RUN_RECORD),
         cohort=read_result_csv(result_dir, COHORT),
         exclusions=read_result_csv(result_dir, EXCLUSIONS),
         km_curves=read_result_csv(result_dir, KM_CURVES),
@@ -302,9 +152,10 @@ def read_lenient_csv(result_dir: Path, spec: ResultFile, notes: list[str]) -> pd
         return None
     if frame is None:
         return None
-    frame = frame.dropna(subset=list(spec.numbers)).reset_index(drop=True)
+    needed = [column for column in spec.numbers if column in spec.required]
+    frame = frame.dropna(subset=needed).reset_index(drop=True)
     if frame.empty:
-        notes.append(f"{spec.name} is left out: it has no rows with a value in {', '.join(spec.numbers)}.")
+        notes.append(f"{spec.name} is left out: it has no rows with a value in {', '.join(needed)}.")
         return None
     return frame
 
@@ -337,16 +188,16 @@ def read_result_csv(result_dir: Path, spec: ResultFile) -> pd.DataFrame | None:
     if not path.is_file():
         return None
     frame = _read_csv(path, spec)
-    missing = [column for column in spec.columns if column not in frame.columns]
+    missing = [column for column in spec.required if column not in frame.columns]
     if missing:
         raise InputError(
             f"file '{path}' has no column(s) {', '.join(missing)}; its columns are: "
             f"{', '.join(map(str, frame.columns))}. Rerun the analysis that writes it, or remove the file."
         )
-    for column in spec.optional_numbers + spec.optional_text:
+    for column in spec.optional:
         if column not in frame.columns:
             frame[column] = np.nan
-    for column in spec.all_numbers:
+    for column in spec.numbers:
         frame[column] = _numbers(frame[column], path, column)
     for column in spec.flags:
         frame[column] = _flags(frame[column], path, column)
@@ -354,35 +205,14 @@ def read_result_csv(result_dir: Path, spec: ResultFile) -> pd.DataFrame | None:
     return frame
 
 
-def read_run(path: Path) -> RunInfo | None:
-    """Read ``run.json``; None if absent. Missing fields are shown as blanks."""
-    if not path.is_file():
-        return None
-    try:
-        run = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise InputError(f"file '{path}' is not valid JSON ({error}); rerun the analysis to rewrite it.") from error
-    if not isinstance(run, dict):
-        raise InputError(f"file '{path}' should hold a JSON object; rerun the analysis to rewrite it.")
-    commands = run.get("commands") or []
-    return RunInfo(
-        version=str(run.get("tmesurv_version", "")),
-        config_hash=str(run.get("config_hash", "")),
-        seed=run.get("seed"),
-        config=run.get("config") if isinstance(run.get("config"), dict) else {},
-        config_json=json.dumps(run.get("config", {}), indent=2, sort_keys=True, ensure_ascii=False),
-        commands=tuple(_command_text(command) for command in commands),
-    )
-
-
 def _read_csv(path: Path, spec: ResultFile) -> pd.DataFrame:
-    na_values = {column: list(NUMBER_NA) for column in spec.all_numbers} | {
-        column: [""] for column in spec.all_text + spec.flags
+    na_values = {column: list(NUMBER_NA) for column in spec.numbers} | {
+        column: [""] for column in spec.text + spec.flags
     }
     try:
         return pd.read_csv(
             path,
-            dtype={column: str for column in spec.all_text + spec.flags},
+            dtype={column: str for column in spec.text + spec.flags},
             keep_default_na=False,
             na_values=na_values,
         )
@@ -414,17 +244,11 @@ def _flags(values: pd.Series, path: Path, column: str) -> pd.Series:
 
 
 def _require_unique(frame: pd.DataFrame, spec: ResultFile, path: Path) -> None:
-    if not spec.unique:
+    if not spec.keys:
         return
-    duplicated = frame.duplicated(list(spec.unique), keep=False).to_numpy()
+    duplicated = frame.duplicated(list(spec.keys), keep=False).to_numpy()
     if duplicated.any():
         raise InputError(
-            f"file '{path}', {describe_rows(_csv_rows(duplicated))}: the same {', '.join(spec.unique)} appears "
+            f"file '{path}', {describe_rows(_csv_rows(duplicated))}: the same {', '.join(spec.keys)} appears "
             "more than once; each may appear once."
         )
-
-
-def _command_text(command: object) -> str:
-    if isinstance(command, list | tuple):
-        return " ".join(map(str, command))
-    return str(command)

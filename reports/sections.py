@@ -13,6 +13,7 @@ import pandas as pd
 
 from tmesurv.cohort import CONTROL, TREATED
 from tmesurv.models.cox.km import ALL_PATIENTS
+from tmesurv.outputs.run_record import RunRecord
 from tmesurv.reports import figures, posterior_tables, product_tables, tables, validation_power
 from tmesurv.reports.effect_figures import treatment_effect_figure
 from tmesurv.reports.figures import FigureImage, km_levels_figure, png_data_uri, png_file_uri
@@ -20,7 +21,7 @@ from tmesurv.reports.forest import forest_figure, split_subgroup, treatment_rows
 from tmesurv.reports.methods import MethodsText, methods
 from tmesurv.reports.posterior_figures import prior_predictive_figure, screen_figure, time_varying_figure
 from tmesurv.reports.product_figures import figure_stem
-from tmesurv.reports.results import Results, RunInfo
+from tmesurv.reports.results import Results
 
 SCREEN_FIGURES = (  # (file-name prefix, gallery title, wide)
     ("volcano_", "Volcano plots", False),
@@ -132,7 +133,7 @@ class ReportContext:
     validation: FigureSection | None
     power: FigureSection | None
     methods: MethodsText | None
-    run: RunInfo | None
+    run: RunRecord | None
     seeds: tuple[tuple[str, str], ...]
 
     @property
@@ -180,7 +181,7 @@ def report_context(results: Results) -> ReportContext:
     )
 
 
-def arm_names(run: RunInfo | None) -> dict[str, str]:
+def arm_names(run: RunRecord | None) -> dict[str, str]:
     """Display names of the arms from the config's ``data.arm`` (``treated``/``control`` labels of the data)."""
     arm = (run.config.get("data") or {}).get("arm") if run is not None else None
     if not isinstance(arm, Mapping):
@@ -188,7 +189,7 @@ def arm_names(run: RunInfo | None) -> dict[str, str]:
     return {key: str(arm[key]) for key in (TREATED, CONTROL) if arm.get(key)}
 
 
-def seeds(run: RunInfo | None) -> tuple[tuple[str, str], ...]:
+def seeds(run: RunRecord | None) -> tuple[tuple[str, str], ...]:
     """The seeds behind the results: the run's seed and the Bayesian sampler's."""
     if run is None:
         return ()
@@ -418,7 +419,7 @@ def _product_pairs(results: Results, subgroups: pd.DataFrame) -> tuple[ProductPa
     return tuple(pairs)
 
 
-def _km_ci(run: RunInfo | None) -> str | None:
+def _km_ci(run: RunRecord | None) -> str | None:
     """The Kaplan-Meier confidence interval scale of run.json's config (``analysis.km_ci``), if stated."""
     analysis = (run.config.get("analysis") or {}) if run is not None else {}
     scale = analysis.get("km_ci") if isinstance(analysis, Mapping) else None

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 from tmesurv.cohort import CONTROL, TREATED
+from tmesurv.outputs.files import COX
 from tmesurv.reports.figures import ordered_arms
 from tmesurv.reports.forest import OVERALL, hr_at_posterior_mean, split_subgroup, treatment_rows
-from tmesurv.reports.results import TERM_KEYS
 
 P_FLOOR = 0.001
 NOT_REACHED = "NR"
@@ -371,7 +371,7 @@ def forest_table(
 
 
 def join_on_terms(frames: dict[str, pd.DataFrame | None]) -> pd.DataFrame:
-    """Outer-join result frames on :data:`TERM_KEYS`, keeping first-seen key order.
+    """Outer-join result frames on the keys of cox.csv, keeping first-seen key order.
 
     Parameters
     ----------
@@ -385,9 +385,9 @@ def join_on_terms(frames: dict[str, pd.DataFrame | None]) -> pd.DataFrame:
         One row per distinct key; blank keys are empty strings.
     """
     keyed = [_prefixed(frame, prefix) for prefix, frame in frames.items() if frame is not None]
-    joined = pd.concat([frame[list(TERM_KEYS)] for frame in keyed], ignore_index=True).drop_duplicates()
+    joined = pd.concat([frame[list(COX.keys)] for frame in keyed], ignore_index=True).drop_duplicates()
     for frame in keyed:
-        joined = joined.merge(frame, on=list(TERM_KEYS), how="left")
+        joined = joined.merge(frame, on=list(COX.keys), how="left")
     return joined
 
 
@@ -509,8 +509,8 @@ def statistic_label(statistic: str, time: object) -> str:
 
 
 def _prefixed(frame: pd.DataFrame, prefix: str) -> pd.DataFrame:
-    keys = frame[list(TERM_KEYS)].fillna("").astype(str)
-    values = frame.drop(columns=list(TERM_KEYS)).add_prefix(f"{prefix}_")
+    keys = frame[list(COX.keys)].fillna("").astype(str)
+    values = frame.drop(columns=list(COX.keys)).add_prefix(f"{prefix}_")
     return pd.concat([keys, values], axis=1).assign(**{f"{prefix}_present": 1.0})
 
 
@@ -563,7 +563,7 @@ def _comparison_columns(has_cox: bool, has_bayes: bool) -> tuple[Column, ...]:
 
 
 def _comparison_groups(has_cox: bool, has_bayes: bool) -> tuple[tuple[str, int], ...]:
-    groups = [("", len(TERM_KEYS))]
+    groups = [("", len(COX.keys))]
     if has_cox:
         groups.append(("Cox proportional hazards", 3))
     if has_bayes:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from tmesurv.reports.results import POWER_SETTINGS
+from tmesurv.outputs.files import POWER_SETTINGS
 from tmesurv.reports.tables import Column, Row, Table, format_count, format_interval, format_number, format_text
 
 SETTING_LABELS = {

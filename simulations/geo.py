@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tmesurv.outputs import write_atomically
+from tmesurv.outputs.atomic import write_atomically
 from tmesurv.simulations.biomarkers import CLUSTERS, EXPRESSION_COLUMNS, SIGNATURE_NAMES, SIGNATURES
 from tmesurv.simulations.scenario import Scenario
 from tmesurv.simulations.trial import SimulatedTrial, analysis_config, simulate_trial

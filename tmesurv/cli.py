@@ -1,6 +1,7 @@
-"""The ``tmesurv`` command: parse arguments, run a workflow step, print what happened.
+"""The ``tmesurv`` command: parse arguments, call the Python API (:mod:`tmesurv.api`), print what happened.
 
-Bad input ends with one clear message on stderr and exit code 2, never a traceback.
+Every command is one API call and ``.write(DIR)``, so what the command writes is what the API returns. Bad input ends
+with one clear message on stderr and exit code 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -64,28 +65,31 @@ def _echo_notes(notes: list[str]) -> None:
 @_input_errors_exit_2
 def check(config: ConfigArgument) -> None:
     """Validate a config and its data; print patients, events, follow-up and exclusions per arm."""
+    from tmesurv.cohort import Cohort
     from tmesurv.models.cox.km import cohort_table
-    from tmesurv.workflow import load_study
 
-    study = load_study(config, two_arms=False)
-    endpoint = study.config.analysis.endpoint
-    typer.echo(f"{study.cohort.source}: {study.cohort.n} patients; endpoint {endpoint} (months)")
-    typer.echo(cohort_table(study.cohort, endpoint).to_string(index=False, float_format="{:.1f}".format))
-    exclusions = study.cohort.analysis_exclusions(study.config.analysis)
+    cohort = Cohort.from_config(config)
+    endpoint = cohort.config.analysis.endpoint
+    typer.echo(f"{cohort.source}: {cohort.n} patients; endpoint {endpoint} (months)")
+    typer.echo(cohort_table(cohort, endpoint).to_string(index=False, float_format="{:.1f}".format))
+    exclusions = cohort.analysis_exclusions(cohort.config.analysis)
     for exclusion in exclusions:
         typer.echo(f"excluded from {exclusion.analysis}: {exclusion.count} {exclusion.unit} ({exclusion.reason})")
     if not exclusions:
         typer.echo("no exclusions")
-    _echo_notes(list(study.cohort.notes))
+    _echo_notes(list(cohort.notes))
 
 
 @app.command()
 @_input_errors_exit_2
 def cox(config: ConfigArgument, out: OutOption) -> None:
     """Kaplan-Meier and Cox analyses (treatment, interaction, within-arm, subgroup) -> cox.csv, km.csv."""
-    from tmesurv.workflow import load_study, run_cox
+    from tmesurv.api.cox import fit_cox
+    from tmesurv.cohort import Cohort
 
-    _echo_notes(run_cox(load_study(config), out))
+    result = fit_cox(Cohort.from_config(config))
+    result.write(out)
+    _echo_notes(list(result.notes))
     typer.echo(f"wrote {out / 'cox.csv'} and {out / 'km.csv'}")
 
 
@@ -93,10 +97,13 @@ def cox(config: ConfigArgument, out: OutOption) -> None:
 @_input_errors_exit_2
 def bayes(config: ConfigArgument, out: OutOption) -> None:
     """Bayesian piecewise-exponential models with arm x biomarker interactions -> posterior.nc, bayes.csv."""
-    from tmesurv.workflow import load_study, run_bayes
+    from tmesurv.api.bayes import fit_pwe
+    from tmesurv.cohort import Cohort
 
     _quiet_sampler_logs()
-    _echo_notes(run_bayes(load_study(config), out, progress=typer.echo))
+    result = fit_pwe(Cohort.from_config(config), progress=typer.echo)
+    result.write(out)
+    _echo_notes(list(result.notes))
     typer.echo(f"wrote {out / 'posterior.nc'} and {out / 'bayes.csv'}")
 
 
@@ -104,10 +111,8 @@ def bayes(config: ConfigArgument, out: OutOption) -> None:
 @_input_errors_exit_2
 def report(result_dir: Annotated[Path, typer.Argument(help="A result folder of cox/bayes.")]) -> None:
     """Write DIR/report.html: KM curves and Cox next to Bayesian hazard ratios."""
-    from tmesurv.reports.html import write_report
+    from tmesurv.api.report import report as write_report
 
-    if not result_dir.is_dir():
-        raise InputError(f"result folder '{result_dir}' does not exist: run 'tmesurv cox CONFIG --out DIR' first")
     typer.echo(f"wrote {write_report(result_dir)}")
 
 
@@ -118,10 +123,10 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seed of the synthetic cohort and the sampler.")] = 7,
 ) -> None:
     """Simulate the ZUMA-7-like trial (scenario zuma7), then run cox, bayes and report on it."""
-    from tmesurv.workflow import run_demo
+    from tmesurv.api.simulate import demo as run_demo
 
     _quiet_sampler_logs()
-    report_path = run_demo(out, seed, progress=typer.echo)
+    report_path = run_demo(out, seed=seed, progress=typer.echo)
     typer.echo(f"report: {report_path.resolve()}")
 
 
@@ -145,14 +150,18 @@ def validate(
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap and the posterior predictive draws.")] = 1,
 ) -> None:
     """Score a saved validation model on an external cohort -> validation.csv, figures."""
-    from tmesurv.validation.external import ValidationSettings, console_lines
-    from tmesurv.workflow import run_validate
+    from tmesurv.api.validate import validate as validate_model
+    from tmesurv.cohort import Cohort
 
-    settings = ValidationSettings(tuple(horizon or ()), tuple(harmonise or ()), n_boot=bootstrap, seed=seed)
-    results = run_validate(model_dir, external_config, out, settings)
-    for line in console_lines(results):
+    if out.resolve() == model_dir.resolve():
+        raise InputError(f"--out '{out}' is the model folder: write the validation into a folder of its own")
+    cohort = Cohort.from_config(external_config)
+    result = validate_model(model_dir, cohort, horizons=horizon or (), harmonise=harmonise or (), bootstrap=bootstrap,
+                            seed=seed)  # fmt: skip
+    result.write(out)
+    for line in result.console_lines():
         typer.echo(line)
-    shown = results.table.drop(columns="note")
+    shown = result.metrics.drop(columns="note")
     typer.echo(shown.to_string(index=False, float_format="{:.4g}".format, na_rep="-"))
     typer.echo(f"wrote {out / 'validation.csv'}, the other tables and {out / 'figures'}")
 
@@ -173,10 +182,11 @@ def power(
     fresh: Annotated[bool, typer.Option("--fresh", help="Discard every chunk saved in DIR and start over.")] = False,
 ) -> None:
     """Power study of validation cohorts on Dask -> power.nc, power.csv, power_curve.png; rerun to resume."""
-    from tmesurv.simulations.power.run import run_power_study
+    from tmesurv.api.power import power as run_power
 
-    run = run_power_study(study, out, workers=workers, scheduler=scheduler, fresh=fresh, progress=_progress_bar())
-    typer.echo(f"{run.computed} chunks computed, {run.reused} reused from an earlier run")
+    dataset = run_power(study, out=out, workers=workers, scheduler=scheduler, fresh=fresh, progress=_progress_bar())
+    computed, reused = dataset.attrs["chunks_computed"], dataset.attrs["chunks_reused"]
+    typer.echo(f"{computed} chunks computed, {reused} reused from an earlier run")
     typer.echo(f"wrote {out / 'power.nc'}, {out / 'power.csv'} and {out / 'power_curve.png'}")
 
 
@@ -239,9 +249,9 @@ def simulate_cohort(
     ] = SimulateFormat.csv,
 ) -> None:
     """Write one simulated trial export and the analysis config that reads it."""
-    from tmesurv.workflow import run_simulate
+    from tmesurv.api.simulate import simulate
 
-    export, config = run_simulate(scenario, seed, out, export_format.value)
+    export, config = simulate(scenario, out, seed=seed, export_format=export_format.value)
     typer.echo(f"wrote {export} and {config}")
 
 
@@ -254,9 +264,10 @@ def simulate_calibrate(
     seed: Annotated[int, typer.Option(help="Seed of the run.")] = 1,
 ) -> None:
     """Compare the scenario's simulated statistics with the published figures -> calibration.csv."""
-    from tmesurv.workflow import run_calibrate
+    from tmesurv.api.simulate import calibrate, write_calibration
 
-    table = run_calibrate(scenario, replicates, seed, out)
+    table = calibrate(scenario, replicates, seed=seed)
+    write_calibration(table, out)
     typer.echo(table.to_string(index=False, float_format="{:.4g}".format))
     failed = int((~table["ok"]).sum())
     typer.echo(f"{len(table) - failed} of {len(table)} targets within tolerance; wrote {out / 'calibration.csv'}")

@@ -1,19 +1,20 @@
-"""The ``Cohort`` data contract and its one validator.
+"""The ``Cohort`` data contract: one row per patient with arm, endpoints, biomarkers, covariates and strata.
 
-Every reader (CSV, Parquet, ADaM, simulation) ends in :func:`build_cohort`, so a model never knows where its data
-came from, and every problem is reported the same way: file, column, rows, and what to do.
+A cohort is built from a config file (:meth:`Cohort.from_config`, what the command line does) or from a DataFrame in
+memory (:meth:`Cohort.from_frame`); both end in the one validator, :func:`tmesurv.contract.build_cohort`.
 """
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from tmesurv.config import MONTHS_PER_UNIT, AnalysisSpec, DataSpec, combined_subgroup_name
+from tmesurv.config import IN_MEMORY, AnalysisConfig, AnalysisSpec, DataSpec, combined_subgroup_name, load_config
 from tmesurv.errors import InputError, describe_rows
 
 TREATED, CONTROL = "treated", "control"
@@ -63,6 +64,15 @@ class Exclusion:
         return len(self.ids)
 
 
+EXCLUSION_COLUMNS = ("analysis", "reason", "count", "unit", "ids")
+
+
+def exclusion_table(exclusions: Sequence[Exclusion]) -> pd.DataFrame:
+    """Exclusions as the rows of ``exclusions.csv`` (ids joined by ``;``)."""
+    rows = [[e.analysis, e.reason, e.count, e.unit, ";".join(e.ids)] for e in exclusions]
+    return pd.DataFrame(rows, columns=list(EXCLUSION_COLUMNS))
+
+
 @dataclass(frozen=True)
 class Cohort:
     """One row per patient: arm, endpoints (time in months, event 1/0), biomarkers, covariates, strata.
@@ -94,6 +104,105 @@ class Cohort:
     product: tuple[str, ...] = ()
     data_exclusions: tuple[Exclusion, ...] = ()
     notes: tuple[str, ...] = ()
+    config: AnalysisConfig | None = None
+    config_path: Path | None = None
+
+    @classmethod
+    def from_config(cls, path: Path | str) -> Cohort:
+        """Read and validate the cohort that a config file describes: the same cohort ``tmesurv cox CONFIG`` analyses.
+
+        Parameters
+        ----------
+        path
+            The analysis config (YAML); data paths in it are relative to its folder.
+
+        Returns
+        -------
+        Cohort
+            The validated cohort; ``config`` holds the whole config, whose analysis and Bayesian sections are the
+            defaults of :func:`tmesurv.fit_cox` and :func:`tmesurv.fit_pwe`.
+
+        Raises
+        ------
+        InputError
+            Naming the file, key, column and rows of any problem.
+        """
+        from tmesurv.readers import read_cohort  # the readers build cohorts
+
+        config, resolved = load_config(path)
+        return replace(read_cohort(config.data), config=config, config_path=resolved)
+
+    @classmethod
+    def from_frame(
+        cls,
+        frame: pd.DataFrame,
+        *,
+        id: str | None = "id",
+        arm: str | None = "arm",
+        treated: str | int | bool = "treated",
+        control: str | int | bool = "control",
+        time: str = "time",
+        event: str = "event",
+        endpoint: str = "survival",
+        time_unit: Literal["days", "weeks", "months", "years"] = "months",
+        biomarkers: Sequence[str] = (),
+        covariates: Sequence[str] = (),
+        strata: Sequence[str] = (),
+        single_arm: Literal["treated", "control"] | None = None,
+    ) -> Cohort:
+        """Validate a DataFrame (one row per patient) into a cohort, as a config's ``data`` section would.
+
+        Parameters
+        ----------
+        frame
+            One row per patient.
+        id
+            The patient id column; None: the frame's index.
+        arm, treated, control
+            The arm column and its treated and control values (compared as text, so ``1``/``0`` work).
+        time, event
+            The endpoint's columns: follow-up time in ``time_unit`` and the event indicator (1 event, 0 censored).
+        endpoint
+            The endpoint's name in results (e.g. ``"efs"``).
+        time_unit
+            ``days``, ``weeks``, ``months`` or ``years``; times are converted to months (1 month = 365.25/12 days).
+        biomarkers, covariates, strata
+            Columns with these roles (biomarkers numeric, or two levels coded 0/1).
+        single_arm
+            For a one-arm cohort (external validation) instead of ``arm``: the arm every patient is in.
+
+        Returns
+        -------
+        Cohort
+            The validated cohort; ``config`` holds the equivalent config (``data.path`` empty), whose analysis section
+            (endpoint, median cut-points, landmarks 12 and 24 months) is the default of :func:`tmesurv.fit_cox`.
+
+        Raises
+        ------
+        InputError
+            Naming the column and the rows (the frame's index labels) of any problem, as for a file.
+        """
+        from tmesurv.contract import build_cohort  # the validator needs this class
+
+        if id is None:
+            id = "__index__"
+            frame = frame.rename_axis(id).reset_index()
+        data = {
+            "id": id,
+            "time_unit": time_unit,
+            "endpoints": {endpoint: {"time": time, "event": event}},
+            "biomarkers": list(biomarkers),
+            "covariates": list(covariates),
+            "strata": list(strata),
+        }
+        if single_arm is None:
+            data["arm"] = {"column": arm, "treated": str(treated), "control": str(control)}
+        else:
+            data["single_arm"] = single_arm
+        config = _in_memory_config(data, endpoint)
+        export = RawExport(frame=frame.reset_index(drop=True), default_file=IN_MEMORY_SOURCE,
+                           default_rows=np.asarray(frame.index))  # fmt: skip
+        return replace(build_cohort(export, config.data), config=config)
 
     @property
     def n(self) -> int:
@@ -175,282 +284,17 @@ class Cohort:
         return exclusions
 
 
-def build_cohort(export: RawExport, spec: DataSpec) -> Cohort:
-    """Validate a raw export against the data spec and turn it into a :class:`Cohort`.
-
-    Parameters
-    ----------
-    export
-        The export as read by a reader.
-    spec
-        The ``data`` section of the analysis config.
-
-    Returns
-    -------
-    Cohort
-        The validated cohort; times converted to months.
-
-    Raises
-    ------
-    InputError
-        Naming file, column and rows, for every kind of bad input the contract rules out.
-    """
-    _require_columns(export, spec)
-    ids = _validated_ids(export, spec.id)
-    patients = pd.DataFrame(index=pd.Index(ids, name="id"))
-    patients["arm"] = _validated_arm(export, spec) if spec.arm is not None else spec.single_arm
-    months_per_unit = MONTHS_PER_UNIT[spec.time_unit]
-    for name, endpoint in spec.endpoints.items():
-        time_column, event_column = _endpoint_columns(name, endpoint)
-        present = _endpoint_present(export, time_column, event_column, endpoint.required)
-        patients[f"{name}.time"] = _validated_time(export, time_column, present) * months_per_unit
-        patients[f"{name}.event"] = _validated_event(export, event_column, present)
-    levels = {}
-    for biomarker in spec.biomarkers:
-        patients[biomarker], coded_levels = _validated_biomarker(export, biomarker)
-        if coded_levels is not None:
-            levels[biomarker] = coded_levels
-    for column in [*spec.covariates, *spec.strata]:
-        patients[column] = export.frame[column].to_numpy()
-    features = _feature_columns(export, spec)
-    for feature in features:
-        if feature not in spec.biomarkers:
-            patients[feature] = _validated_feature(export, feature, "data.features")
-    for column in spec.product:
-        if column not in patients.columns:
-            patients[column] = _validated_feature(export, column, "data.product")
-    for column in spec.responses:
-        patients[column] = export.frame[column].astype("string").str.strip().to_numpy(dtype=object)
-    cohort = Cohort(
-        patients=patients,
-        endpoints=tuple(spec.endpoints),
-        biomarkers=tuple(spec.biomarkers),
-        covariates=tuple(spec.covariates),
-        strata=tuple(spec.strata),
-        source=export.default_file,
-        biomarker_levels=levels,
-        features=tuple(features),
-        responses=tuple(spec.responses),
-        product=tuple(spec.product),
-        partial_endpoints=tuple(name for name, endpoint in spec.endpoints.items() if not endpoint.required),
-    )
-    if spec.single_arm is None:
-        _require_two_arms_with_events(cohort)
-    return cohort
+IN_MEMORY_SOURCE = "<DataFrame>"  # how errors and results name a cohort built from a DataFrame
 
 
-def _endpoint_columns(name: str, endpoint) -> tuple[str, str]:
-    if endpoint.paramcd is not None:  # ADaM readers name the assembled columns after the endpoint
-        return f"{name}.time", f"{name}.event"
-    return endpoint.time, endpoint.event
+def _in_memory_config(data: dict, endpoint: str) -> AnalysisConfig:
+    """The config of a DataFrame cohort: its data section (no file) and the default analysis of ``endpoint``."""
+    from pydantic import ValidationError
 
+    from tmesurv.config import describe_validation_error
 
-def _require_columns(export: RawExport, spec: DataSpec) -> None:
-    wanted = [("data.id", spec.id)] + ([("data.arm.column", spec.arm.column)] if spec.arm is not None else [])
-    for name, endpoint in spec.endpoints.items():
-        time_column, event_column = _endpoint_columns(name, endpoint)
-        wanted += [
-            (f"data.endpoints.{name}.time", time_column),
-            (f"data.endpoints.{name}.event", event_column),
-        ]
-    for role in ("biomarkers", "covariates", "strata", "responses", "product"):
-        wanted += [(f"data.{role}", column) for column in getattr(spec, role)]
-    wanted += [("data.features", name) for name in spec.features if not _is_pattern(name)]
-    missing = [(key, column) for key, column in wanted if column not in export.frame.columns]
-    if missing:
-        key, column = missing[0]
-        available = ", ".join(map(str, export.frame.columns))
-        raise InputError(
-            f"file '{export.default_file}' has no column '{column}' (named by {key} in the config); "
-            f"its columns are: {available}. Fix the column name in the config or in the file."
-        )
-
-
-def patient_ids(export: RawExport, column: str) -> pd.Index:
-    """The export's patient ids (stripped text), checked as :func:`build_cohort` checks them.
-
-    Raises
-    ------
-    InputError
-        If the id column is missing, or an id is missing or repeated.
-    """
-    if column not in export.frame.columns:
-        raise InputError(
-            f"file '{export.default_file}' has no column '{column}' (named by data.id in the config); its columns "
-            f"are: {', '.join(map(str, export.frame.columns))}. Fix the column name in the config or in the file."
-        )
-    return pd.Index(_validated_ids(export, column), name="id")
-
-
-def _validated_ids(export: RawExport, column: str) -> list[str]:
-    values = export.frame[column]
-    missing = values.isna().to_numpy()
-    if missing.any():
-        raise InputError(f"{export.locate(column, missing)}: patient id is missing. Give every patient an id.")
-    ids = values.astype(str).str.strip()
-    duplicated = ids.duplicated(keep=False).to_numpy()
-    if duplicated.any():
-        examples = ", ".join(sorted(set(ids[duplicated]))[:5])
-        raise InputError(
-            f"{export.locate(column, duplicated)}: duplicated patient ids ({examples}). "
-            "Each patient must appear once; for long-format data keep one row per patient."
-        )
-    return list(ids)
-
-
-def _validated_arm(export: RawExport, spec: DataSpec) -> np.ndarray:
-    column = spec.arm.column
-    values = export.frame[column].astype("string").str.strip()
-    coding = {spec.arm.treated: TREATED, spec.arm.control: CONTROL}
-    arm = values.map(coding).to_numpy(dtype=object)
-    unknown = pd.isna(arm)
-    if unknown.any():
-        seen = ", ".join(repr(v) for v in pd.unique(values[unknown].fillna("<missing>"))[:5])
-        raise InputError(
-            f"{export.locate(column, unknown)}: arm value {seen} is neither the treated value "
-            f"'{spec.arm.treated}' nor the control value '{spec.arm.control}'. "
-            "Fix data.arm in the config, or remove these patients from the file."
-        )
-    return arm
-
-
-def _endpoint_present(export: RawExport, time_column: str, event_column: str, required: bool) -> np.ndarray:
-    """Which patients have the endpoint: all of them, or for a partial endpoint those with a time or an event."""
-    time_missing = export.frame[time_column].isna().to_numpy()
-    event_missing = export.frame[event_column].isna().to_numpy()
-    if required:
-        return np.ones(len(export.frame), dtype=bool)
-    half = time_missing != event_missing
-    if half.any():
-        column = time_column if time_missing[half].any() else event_column
-        raise InputError(
-            f"{export.locate(column, half & (time_missing if column == time_column else event_missing))}: missing, "
-            f"while the endpoint's other column ('{event_column if column == time_column else time_column}') is not. "
-            "A patient without this endpoint needs both missing; one who has it needs both."
-        )
-    return ~time_missing
-
-
-def _numeric(export: RawExport, column: str, what: str, present: np.ndarray) -> np.ndarray:
-    """The column as floats; NaN for patients not ``present``, an error for any other missing or text value."""
-    raw = export.frame[column]
-    missing = raw.isna().to_numpy() & present
-    if missing.any():
-        raise InputError(
-            f"{export.locate(column, missing)}: {what} is missing (NaN or empty). "
-            "Every patient needs a time and an event indicator for every endpoint; fill them in or remove the rows "
-            "(for an endpoint only some patients have, such as duration of response, set required: false)."
-        )
-    numeric = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
-    not_numeric = np.isnan(numeric) & present
-    if not_numeric.any():
-        examples = ", ".join(repr(v) for v in raw[not_numeric].astype(str).unique()[:3])
-        raise InputError(f"{export.locate(column, not_numeric)}: {what} is not a number ({examples}).")
-    return np.where(present, numeric, np.nan)
-
-
-def _validated_time(export: RawExport, column: str, present: np.ndarray) -> np.ndarray:
-    time = _numeric(export, column, "time", present)
-    not_positive = present & (~(time > 0) | ~np.isfinite(time))
-    if not_positive.any():
-        raise InputError(
-            f"{export.locate(column, not_positive)}: time must be positive and finite "
-            f"(found {time[not_positive][0]:g}). A patient censored or failing on the day of randomisation "
-            "is usually given half a day; check the export's time origin."
-        )
-    return time
-
-
-def _validated_event(export: RawExport, column: str, present: np.ndarray) -> np.ndarray:
-    event = _numeric(export, column, "event indicator", present)
-    bad = present & ~np.isin(event, (0.0, 1.0))
-    if bad.any():
-        codes = ", ".join(f"{v:g}" for v in np.unique(event[bad])[:5])
-        raise InputError(
-            f"{export.locate(column, bad)}: event must be 1 (event) or 0 (censored), found {codes}. "
-            "Recode the column (an ADaM CNSR column is read with event = 1 - CNSR)."
-        )
-    return event.astype(int) if present.all() else event
-
-
-def _is_pattern(name: str) -> bool:
-    return any(character in name for character in "*?[")
-
-
-def _feature_columns(export: RawExport, spec: DataSpec) -> list[str]:
-    """``data.features`` with patterns expanded against the export's columns (file order), without repeats."""
-    columns = [str(column) for column in export.frame.columns]
-    features: list[str] = []
-    for name in spec.features:
-        matches = fnmatch.filter(columns, name) if _is_pattern(name) else [name]
-        if not matches:
-            raise InputError(
-                f"file '{export.default_file}': the pattern '{name}' in data.features matches no column. "
-                "Check the pattern against the file's columns."
-            )
-        features += [match for match in matches if match not in features]
-    return features
-
-
-def _validated_feature(export: RawExport, column: str, listed_in: str) -> np.ndarray:
-    """A numeric column named in ``listed_in`` (data.features or data.product); missing values stay NaN."""
-    raw = export.frame[column]
-    numeric = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
-    text = raw.notna().to_numpy() & np.isnan(numeric)
-    if text.any():
-        examples = ", ".join(repr(v) for v in raw[text].astype(str).unique()[:3])
-        raise InputError(
-            f"{export.locate(column, text)}: a column of {listed_in} must be numeric, found {examples}. "
-            f"Leave missing values empty, or remove the column from {listed_in}."
-        )
-    return numeric
-
-
-def _validated_biomarker(export: RawExport, column: str) -> tuple[np.ndarray, tuple[str, str] | None]:
-    raw = export.frame[column]
-    present = raw.notna().to_numpy()
-    numeric = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
-    is_numeric = not (present & np.isnan(numeric)).any()
-    values = numeric if is_numeric else raw.astype("string").str.strip().to_numpy(dtype=object)
-    distinct = pd.unique(values[present])
-    if len(distinct) < 2:
-        raise InputError(
-            f"{export.locate(column, present)}: biomarker has only one distinct value "
-            f"({distinct[0] if len(distinct) else 'all missing'}), so it cannot split patients. "
-            "Remove it from data.biomarkers or check the export."
-        )
-    if len(distinct) == 2:
-        low, high = sorted(distinct)
-        coded = np.where(present, (values == high).astype(float), np.nan)
-        return coded, (_level_name(low), _level_name(high))
-    if not is_numeric:
-        not_numeric = present & np.isnan(numeric)
-        raise InputError(
-            f"{export.locate(column, not_numeric)}: biomarker has {len(distinct)} non-numeric values. "
-            "Give a numeric value, or recode it into two levels."
-        )
-    return numeric, None
-
-
-def _level_name(value: object) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def _require_two_arms_with_events(cohort: Cohort) -> None:
-    arms = set(cohort.patients["arm"])
-    if arms != {TREATED, CONTROL}:
-        only = next(iter(arms))
-        raise InputError(
-            f"file '{cohort.source}': only the {only} arm is present; tmesurv compares two randomized arms. "
-            "Check data.arm in the config (treated and control values) against the file."
-        )
-    for endpoint in cohort.endpoints:
-        if endpoint in cohort.partial_endpoints:
-            continue  # analysed only in screens, which note an arm without events
-        for arm in (TREATED, CONTROL):
-            events = cohort.arm_subset(arm).event(endpoint).sum()
-            if events == 0:
-                raise InputError(
-                    f"file '{cohort.source}', endpoint '{endpoint}': the {arm} arm has no events, so no hazard "
-                    "ratio can be estimated. Check the event column coding (1 = event) or the data cutoff."
-                )
+    try:
+        spec = DataSpec.model_validate(data, context={IN_MEMORY: True})
+    except ValidationError as error:
+        raise InputError(describe_validation_error(error, "Cohort.from_frame", DataSpec)) from None
+    return AnalysisConfig.model_validate({"data": spec, "analysis": {"endpoint": endpoint}}, context={IN_MEMORY: True})

@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 
 from tmesurv.errors import InputError
 
 DAYS_PER_MONTH = 365.25 / 12
+IN_MEMORY = "in_memory"  # validation context key of a data section that describes a DataFrame, not a file
 MONTHS_PER_UNIT = {"days": 1 / DAYS_PER_MONTH, "weeks": 7 / DAYS_PER_MONTH, "months": 1.0, "years": 12.0}
 
 
@@ -219,8 +220,9 @@ class DataSpec(StrictModel):
     pk: PkSpec | None = Field(None, description="CAR T level time series: derived PK columns join data.product")
 
     @model_validator(mode="after")
-    def _one_export(self) -> DataSpec:
-        if sum(source is not None for source in (self.path, self.adam, self.geo)) != 1:
+    def _one_export(self, info: ValidationInfo) -> DataSpec:
+        in_memory = bool((info.context or {}).get(IN_MEMORY))  # Cohort.from_frame: the data are a DataFrame
+        if sum(source is not None for source in (self.path, self.adam, self.geo)) != (0 if in_memory else 1):
             raise ValueError(
                 "give exactly one of 'path' (CSV or Parquet), 'adam' (ADSL + ADTTE) and 'geo' (GEO series matrix)"
             )

@@ -28,7 +28,7 @@ from tmesurv.cohort import Cohort, Exclusion
 from tmesurv.errors import InputError
 from tmesurv.models.cox.km import curve_at, fit_km
 from tmesurv.models.prediction.model import MODEL_FILE, POSTERIOR_FILE, PosteriorModel, ValidationFit, model_patients
-from tmesurv.outputs import file_hash, write_table, write_text
+from tmesurv.outputs.atomic import file_hash, write_table, write_text
 from tmesurv.validation.benefit import benefit_by_group, interaction_replication
 from tmesurv.validation.bootstrap import VALIDATION_COLUMNS, metric_row, resample_counts, with_estimate
 from tmesurv.validation.calibration import calibration_curve
@@ -469,7 +469,7 @@ def _with_model(table: pd.DataFrame, model: str) -> pd.DataFrame:
 
 
 def write_validation(
-    out_dir: Path, results: ValidationResults, model_dir: Path, settings: ValidationSettings
+    out_dir: Path, results: ValidationResults, model_dir: Path | None, settings: ValidationSettings
 ) -> list[Path]:
     """Write the tables and figures of a validation into ``out_dir`` (each file atomically).
 
@@ -493,11 +493,12 @@ def write_validation(
     return written + write_validation_figures(out_dir / "figures", results)
 
 
-def _settings_record(model_dir: Path, results: ValidationResults, settings: ValidationSettings) -> str:
+def _settings_record(model_dir: Path | None, results: ValidationResults, settings: ValidationSettings) -> str:
     """The options and the exact model files behind the results, as JSON."""
-    files = {name: file_hash(model_dir / name) for name in (MODEL_FILE, POSTERIOR_FILE) if (model_dir / name).is_file()}
+    saved = [] if model_dir is None else [model_dir / name for name in (MODEL_FILE, POSTERIOR_FILE)]
+    files = {path.name: file_hash(path) for path in saved if path.is_file()}
     record = {
-        "model_dir": str(Path(model_dir).resolve()),
+        "model_dir": None if model_dir is None else str(Path(model_dir).resolve()),
         "model_files": files,
         "horizons": list(results.horizons),
         "harmonise": dict(zip(results.harmonisation["term"], results.harmonisation["method"], strict=True)),

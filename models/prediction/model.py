@@ -45,7 +45,7 @@ from tmesurv.errors import MAX_ROWS_SHOWN, InputError
 from tmesurv.models.cox.analyses import fitted_cox
 from tmesurv.models.cox.km import median_follow_up
 from tmesurv.models.designs import ARM, interaction_term
-from tmesurv.outputs import write_atomically, write_text
+from tmesurv.outputs.atomic import write_atomically, write_text
 from tmesurv.signatures import gene_sets as derived_gene_sets
 
 if TYPE_CHECKING:  # arviz and the PWE model (PyMC) are imported where needed: tmesurv cox does not need them

@@ -33,7 +33,7 @@ from tmesurv.models.pwe.screen import SCREEN_COLUMNS, fit_interaction_screen
 from tmesurv.models.pwe.shrinkage import check_expected_interactions
 from tmesurv.models.pwe.survival import CURVE_COLUMNS, SURVIVAL_COLUMNS, posterior_survival, survival_statistics
 from tmesurv.models.pwe.time_varying import TIME_VARYING_COLUMNS, summarize_time_varying
-from tmesurv.outputs import write_atomically
+from tmesurv.outputs.atomic import write_atomically
 
 BAYES_COLUMNS = ["endpoint", "analysis", "subgroup", *SUMMARY_COLUMNS, "divergences"]
 HR_CURVE_COLUMNS = ["endpoint", *pwe_spline.CURVE_COLUMNS, "converged", "divergences"]

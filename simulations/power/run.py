@@ -38,7 +38,8 @@ import xarray as xr
 
 from tmesurv import __version__
 from tmesurv.errors import InputError
-from tmesurv.outputs import record_run, write_atomically, write_table, write_text
+from tmesurv.outputs.atomic import write_atomically, write_table, write_text
+from tmesurv.outputs.run_record import record_run
 from tmesurv.simulations.power.cohorts import simulate_validation_cohorts
 from tmesurv.simulations.power.methods import build_methods
 from tmesurv.simulations.power.study import PowerStudy, canonical_json, load_power_study

@@ -141,6 +141,11 @@ class PowerStudy:
     path: Path
     digest: str
 
+    @classmethod
+    def from_config(cls, path: Path | str) -> PowerStudy:
+        """Read and validate a study file, or a shipped study by name (see :func:`load_power_study`)."""
+        return load_power_study(path)
+
     @property
     def coords(self) -> dict[str, list]:
         """Each dimension's values, scenario defaults filled in."""

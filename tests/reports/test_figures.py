@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 from matplotlib.text import Annotation, Text
 from scipy.cluster import hierarchy
 
-from tmesurv import outputs
+from tmesurv.outputs import atomic
 from tmesurv.reports import effect_figures, figures, forest, screen_figures
 
 XSS = "<script>alert(1)</script>"
@@ -172,7 +172,7 @@ def test_save_figure_leaves_no_partial_file_when_writing_fails(
     def broken_replace(*_args: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(outputs.os, "replace", broken_replace)
+    monkeypatch.setattr(atomic.os, "replace", broken_replace)
     with pytest.raises(OSError, match="disk full"):
         figures.save_figure(figures.km_arms_figure(km_curves, "efs"), tmp_path / "km")
     assert list(tmp_path.iterdir()) == []

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from tests.reports.conftest import row_with, section, table_rows
-from tmesurv import outputs
 from tmesurv.errors import InputError
+from tmesurv.outputs import atomic
 from tmesurv.reports import figures, html, methods, posterior_tables
 
 XSS = "<script>alert(1)</script>"
@@ -238,7 +238,7 @@ def test_failure_while_writing_keeps_old_report_and_removes_temp(
     def broken_replace(*_args: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(outputs.os, "replace", broken_replace)
+    monkeypatch.setattr(atomic.os, "replace", broken_replace)
     with pytest.raises(OSError, match="disk full"):
         html.write_report(result_folder)
     assert (result_folder / "report.html").read_text(encoding="utf-8") == "old"

@@ -14,10 +14,11 @@ import yaml
 
 from tests.conftest import small_config, small_export
 from tests.reports.conftest import row_with, section
+from tmesurv.api.cox import fit_cox
+from tmesurv.cohort import Cohort
 from tmesurv.reports import html
 from tmesurv.reports.product_figures import figure_stem
 from tmesurv.reports.tables import format_p
-from tmesurv.workflow import load_study, run_cox
 
 ATTRIBUTE = "<b>x</b>"  # a product column named like HTML
 ESCAPED = "&lt;b&gt;x&lt;/b&gt;"
@@ -48,7 +49,7 @@ def product_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     export.to_csv(folder / "cohort.csv", index=False)
     (folder / "analysis.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
     out = folder / "out"
-    run_cox(load_study(folder / "analysis.yaml"), out)
+    fit_cox(Cohort.from_config(folder / "analysis.yaml")).write(out)
     html.write_report(out)
     return out
 

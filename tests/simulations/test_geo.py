@@ -9,13 +9,13 @@ import yaml
 from typer.testing import CliRunner
 
 from tmesurv.cli import app
+from tmesurv.cohort import Cohort
 from tmesurv.readers.geo import read_series_matrix
 from tmesurv.signatures import B_CELL_GENES
 from tmesurv.simulations.biomarkers import SIGNATURE_NAMES
 from tmesurv.simulations.geo import hscore_percentages, signature_title
 from tmesurv.simulations.scenario import load_scenario
 from tmesurv.simulations.trial import analysis_config, simulate_trial
-from tmesurv.workflow import load_study
 
 SEED = 5
 TINY_BAYES = {"intervals": 4, "draws": 20, "tune": 20, "chains": 1, "seed": 11, "biomarkers": ["b_cell_ges"]}
@@ -72,7 +72,7 @@ def runs(configs: tuple[Path, Path]) -> tuple[Path, Path]:
 
 
 def test_geo_cohort_is_the_csv_cohort(configs: tuple[Path, Path]):
-    geo, csv = (load_study(config).cohort for config in configs)
+    geo, csv = (Cohort.from_config(config) for config in configs)
     assert geo.features == csv.features
     assert geo.biomarkers == csv.biomarkers
     pd.testing.assert_frame_equal(geo.patients, csv.patients, rtol=1e-12, atol=1e-12)

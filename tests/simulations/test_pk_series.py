@@ -1,15 +1,15 @@
 """Simulated CAR T series give back the simulated peak, time to peak and AUC(0-28) where a profile can."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tmesurv.api.simulate import simulate
+from tmesurv.cohort import Cohort
 from tmesurv.models.product.pk import AUC, PEAK, TIME_TO_PEAK, pk_parameters
 from tmesurv.simulations.pk_series import pk_series, sample_days, trial_pk_series
 from tmesurv.simulations.scenario import load_scenario
 from tmesurv.simulations.trial import simulate_trial
-from tmesurv.workflow import load_study, run_simulate
 
 
 def _derived(series):
@@ -56,9 +56,9 @@ def test_simulated_trial_series_match_the_export_where_feasible():
 
 
 def test_simulate_writes_the_series_and_the_config_reads_it(tmp_path):
-    _, config = run_simulate(Path("zuma7"), 2, tmp_path / "t.csv")
+    _, config = simulate("zuma7", tmp_path / "t.csv", seed=2)
     assert (tmp_path / "t_pk.csv").is_file()
-    cohort = load_study(config).cohort
+    cohort = Cohort.from_config(config)
     patients = cohort.patients
     treated = patients["arm"] == "treated"
     assert patients.loc[treated, "car_t_peak"].to_numpy() == pytest.approx(patients.loc[treated, "peak_car_t"])

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from tmesurv.outputs import record_run, write_atomically, write_text
+from tmesurv.outputs.atomic import write_atomically, write_text
+from tmesurv.outputs.run_record import record_run
 
 
 def test_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path: Path):

@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 
 from tests.conftest import small_config, small_export
-from tmesurv.workflow import load_study, run_cox
+from tmesurv.api.cox import fit_cox
+from tmesurv.cohort import Cohort
 
 
 def test_cox_writes_product_tables_with_pk_columns(write_study, tmp_path):
@@ -31,7 +32,7 @@ def test_cox_writes_product_tables_with_pk_columns(write_study, tmp_path):
         "subgroups": [{"attribute": "car_t_auc_0_28", "biomarker": "cd19_hscore"}],
     }
     out = tmp_path / "out"
-    run_cox(load_study(write_study(export, config)), out)
+    fit_cox(Cohort.from_config(write_study(export, config))).write(out)
     associations = pd.read_csv(out / "product_associations.csv")
     assert list(associations["attribute"]) == ["car_t_peak", "car_t_auc_0_28"]
     assert list(associations["n"]) == [40, 39]

@@ -15,6 +15,7 @@ from scipy.special import logsumexp
 from typer.testing import CliRunner
 
 from tmesurv.cli import app
+from tmesurv.cohort import Cohort
 from tmesurv.config import BayesSpec
 from tmesurv.errors import InputError
 from tmesurv.models.prediction.model import (
@@ -32,7 +33,6 @@ from tmesurv.models.prediction.model import (
 from tmesurv.models.pwe.model import pwe_log_likelihood
 from tmesurv.validation.brier import brier_score
 from tmesurv.validation.discrimination import harrell_c
-from tmesurv.workflow import load_study
 
 pytestmark = pytest.mark.sampling
 SETTINGS = BayesSpec(intervals=4, draws=200, tune=200, chains=2, seed=1)
@@ -43,9 +43,9 @@ def fitted(synthetic, tmp_path_factory) -> SimpleNamespace:
     """A development trial with its Cox and Bayesian validation models saved in ``model/``."""
     folder = tmp_path_factory.mktemp("bayes")
     config = synthetic.write(folder, "development", synthetic.trial(300, 1), None, synthetic.interaction_model)
-    study = load_study(config)
-    save_validation_model(study.cohort, study.config, folder / "model", [])
-    idata = fit_validation_posterior(study.cohort, study.config, SETTINGS)
+    study = Cohort.from_config(config)
+    save_validation_model(study, study.config, folder / "model", [])
+    idata = fit_validation_posterior(study, study.config, SETTINGS)
     write_validation_posterior(idata, folder / "model")
     external = synthetic.write(folder, "external", synthetic.trial(200, 2))
     registry = synthetic.write(folder, "registry", synthetic.trial(100, 3, single_arm="treated"), "treated")
@@ -87,7 +87,7 @@ def test_validate_scores_the_posterior(fitted):
     assert result.exit_code == 0, result.output
     table = pd.read_csv(out / "validation.csv", keep_default_na=False, na_values=[""])
     bayes = table[table["model"] == "bayes"]
-    patients = load_study(fitted.external, two_arms=False).cohort.patients
+    patients = Cohort.from_config(fitted.external).patients
     values = patients[["b_cell_ges", "ldh", "age"]].astype(float)
     treated = (patients["arm"] == "treated").to_numpy(dtype=int)
     time, event = patients["efs.time"].to_numpy(), patients["efs.event"].to_numpy(dtype=float)
@@ -142,7 +142,7 @@ def test_posterior_of_another_model_than_the_cox_is_refused(fitted, tmp_path: Pa
     config = fitted.study.config.model_copy(
         update={"validation_model": fitted.study.config.validation_model.model_copy(update={"interaction": None})}
     )
-    other, _, _ = fit_validation_model(fitted.study.cohort, config)
+    other, _, _ = fit_validation_model(fitted.study, config)
     write_validation_model(other, tmp_path / MODEL_FILE)
     shutil.copy(fitted.model / POSTERIOR_FILE, tmp_path / POSTERIOR_FILE)
     with pytest.raises(InputError, match=r"is a fit of another model than validation_model.json next to it"):

@@ -14,6 +14,7 @@ import yaml
 from typer.testing import CliRunner
 
 from tmesurv.cli import app
+from tmesurv.cohort import Cohort
 from tmesurv.models.prediction.model import load_validation_fits
 from tmesurv.validation.benefit import benefit_by_group, c_for_benefit, interaction_replication
 from tmesurv.validation.brier import brier_score, integrated_brier, ipa
@@ -21,7 +22,6 @@ from tmesurv.validation.calibration import calibration_curve, calibration_in_the
 from tmesurv.validation.case_mix import membership_auc, standardized_differences
 from tmesurv.validation.discrimination import harrell_c, time_auc, uno_c
 from tmesurv.validation.external import RESULT_COLUMNS, ValidationSettings, validate_external
-from tmesurv.workflow import load_study
 
 HORIZONS = (6.0, 12.0)
 OUTPUTS = {
@@ -78,7 +78,7 @@ def row(table: pd.DataFrame, metric: str, horizon: float | None = None, group: s
 def by_hand(studies) -> SimpleNamespace:
     """The external patients and the Cox model's predictions, computed from the JSON file with numpy alone."""
     model = json.loads((studies.model / "validation_model.json").read_text())
-    patients = load_study(studies.external, two_arms=False).cohort.patients.dropna(subset=["b_cell_ges"])
+    patients = Cohort.from_config(studies.external).patients.dropna(subset=["b_cell_ges"])
     terms = {}
     for term in ("b_cell_ges", "ldh", "age"):
         values, development = patients[term].to_numpy(dtype=float), model["development"]["terms"][term]
@@ -186,7 +186,7 @@ def test_metrics_equal_direct_calls(two_arm, by_hand):
 
 def test_same_seed_same_numbers(studies):
     fits = load_validation_fits(studies.model)
-    cohort = load_study(studies.external, two_arms=False).cohort
+    cohort = Cohort.from_config(studies.external)
 
     def table(seed: int) -> pd.DataFrame:
         return validate_external(fits, cohort, "efs", ValidationSettings(n_boot=20, seed=seed)).table

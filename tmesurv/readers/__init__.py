@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from tmesurv.cohort import Cohort, build_cohort, patient_ids
+from tmesurv.cohort import Cohort
 from tmesurv.config import DataSpec
+from tmesurv.contract import build_cohort, patient_ids
 from tmesurv.readers.adam import read_adam
 from tmesurv.readers.expression import align_samples, read_expression, sample_patients
 from tmesurv.readers.geo import read_geo

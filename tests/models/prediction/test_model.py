@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tmesurv.cohort import Cohort
 from tmesurv.config import ValidationModelSpec
 from tmesurv.errors import InputError
 from tmesurv.models.cox.analyses import fit_cox, fitted_cox
@@ -29,17 +30,17 @@ from tmesurv.models.prediction.model import (
     write_validation_model,
 )
 from tmesurv.models.pwe.model import pwe_log_likelihood
-from tmesurv.workflow import load_study
 
 
 def study(synthetic, folder: Path, validation_model: dict, n: int = 200, seed: int = 1):
-    return load_study(synthetic.write(folder, f"cohort{seed}", synthetic.trial(n, seed), None, validation_model))
+    export = synthetic.trial(n, seed)
+    return Cohort.from_config(synthetic.write(folder, f"cohort{seed}", export, None, validation_model))
 
 
 @pytest.fixture(scope="module")
 def development(synthetic, tmp_path_factory):
     loaded = study(synthetic, tmp_path_factory.mktemp("development"), synthetic.interaction_model)
-    model, exclusions, problem = fit_validation_model(loaded.cohort, loaded.config)
+    model, exclusions, problem = fit_validation_model(loaded, loaded.config)
     assert problem == ""
     assert exclusions == []
     return loaded, model
@@ -60,7 +61,7 @@ def test_design_is_arm_terms_and_interaction():
 
 def test_cox_fit_equals_fit_cox_and_lifelines_baseline(development):
     loaded, model = development
-    cohort = loaded.cohort
+    cohort = loaded
     design = validation_design(terms_of(cohort, model.info.spec.terms), cohort.treated, model.info.spec)
     reference = fit_cox(cohort.time("efs"), cohort.event("efs"), design)
     np.testing.assert_allclose(model.coef, reference["coef"], rtol=0, atol=1e-12)
@@ -74,7 +75,7 @@ def test_cox_fit_equals_fit_cox_and_lifelines_baseline(development):
 
 def test_risk_is_one_minus_baseline_survival_to_the_power_exp_lp(development):
     loaded, model = development
-    cohort = loaded.cohort
+    cohort = loaded
     values = terms_of(cohort, model.info.spec.terms)
     event_time = float(model.baseline_time[100])  # at an event time lifelines' interpolation is exact
     fitter = fitted_cox(
@@ -99,7 +100,7 @@ def test_breslow_baseline_by_hand():
 
 def test_development_summary(development):
     loaded, model = development
-    cohort, dev = loaded.cohort, model.info.development
+    cohort, dev = loaded, model.info.development
     ges = cohort.patients["b_cell_ges"].to_numpy()
     assert (dev.n, dev.events) == (cohort.n, int(cohort.event("efs").sum()))
     assert dev.follow_up_max == cohort.time("efs").max()
@@ -120,32 +121,32 @@ def test_saved_model_reads_back_exactly(development, tmp_path: Path):
     for name in ("coef", "covariance", "centre", "baseline_time", "baseline_hazard"):
         np.testing.assert_array_equal(getattr(read, name), getattr(model, name))
     assert read.info.spec == model.info.spec
-    assert read.info.config == json.loads(json.dumps(loaded.config_data()))
+    assert read.info.config == json.loads(json.dumps(loaded.config.model_dump(mode="json")))
     pd.testing.assert_frame_equal(read.info.development.values, model.info.development.values)
-    values = terms_of(loaded.cohort, model.info.spec.terms)
+    values = terms_of(loaded, model.info.spec.terms)
     np.testing.assert_array_equal(
-        read.risk(values, loaded.cohort.treated, [6, 12]), model.risk(values, loaded.cohort.treated, [6, 12])
+        read.risk(values, loaded.treated, [6, 12]), model.risk(values, loaded.treated, [6, 12])
     )
 
 
 def test_within_arm_model_fits_one_arm_and_counts_the_other(synthetic, tmp_path: Path):
     loaded = study(synthetic, tmp_path, {"terms": ["b_cell_ges", "age"], "arm": "treated"})
     notes: list[str] = []
-    exclusions = save_validation_model(loaded.cohort, loaded.config, tmp_path, notes)
+    exclusions = save_validation_model(loaded, loaded.config, tmp_path, notes)
     assert notes == []
     assert [(e.reason, e.count) for e in exclusions] == [
-        ("not in the treated arm the model is fitted on", int((loaded.cohort.treated == 0).sum()))
+        ("not in the treated arm the model is fitted on", int((loaded.treated == 0).sum()))
     ]
     (model,) = load_validation_fits(tmp_path)
     assert model.info.design_terms == ["b_cell_ges", "age"]
-    assert model.info.development.n == int(loaded.cohort.treated.sum())
+    assert model.info.development.n == int(loaded.treated.sum())
     assert model.interaction_effect() is None
 
 
 def test_unfittable_model_gets_a_note_and_no_file(synthetic, tmp_path: Path):
     loaded = study(synthetic, tmp_path, {"terms": ["b_cell_ges"], "arm": "treated"})
-    constant = loaded.cohort.patients.assign(b_cell_ges=1.0)
-    cohort = replace(loaded.cohort, patients=constant)
+    constant = loaded.patients.assign(b_cell_ges=1.0)
+    cohort = replace(loaded, patients=constant)
     notes: list[str] = []
     save_validation_model(cohort, loaded.config, tmp_path, notes)
     assert notes == [
@@ -158,9 +159,9 @@ def test_non_numeric_term_is_an_input_error(synthetic, tmp_path: Path):
     export = synthetic.trial(60, 4)
     export["age"] = export["age"].astype(str)
     export.loc[[2, 5], "age"] = "unknown"
-    loaded = load_study(synthetic.write(tmp_path, "c", export, None, synthetic.interaction_model))
+    loaded = Cohort.from_config(synthetic.write(tmp_path, "c", export, None, synthetic.interaction_model))
     with pytest.raises(InputError, match=r"column 'age', patients P4-0002, P4-0005: the model term must be numeric"):
-        model_patients(loaded.cohort, loaded.config.validation_model, "validation_model")
+        model_patients(loaded, loaded.config.validation_model, "validation_model")
 
 
 @pytest.mark.parametrize(
@@ -196,7 +197,7 @@ def point_mass(development) -> PosteriorModel:
 
 def test_point_mass_posterior_predictions_by_hand(point_mass, development):
     loaded, _ = development
-    values, treated = terms_of(loaded.cohort, point_mass.info.spec.terms).iloc[:30], loaded.cohort.treated[:30]
+    values, treated = terms_of(loaded, point_mass.info.spec.terms).iloc[:30], loaded.treated[:30]
     eta = validation_design(values, treated, point_mass.info.spec).to_numpy() @ point_mass.coef[0]
     np.testing.assert_allclose(point_mass.linear_predictor(values, treated), eta, rtol=1e-12)
     hazard_at = {3.0: 0.05 * 3, 8.0: 0.05 * 5 + 0.08 * 3}
@@ -210,7 +211,7 @@ def test_point_mass_posterior_predictions_by_hand(point_mass, development):
 
 def test_simulated_event_times_invert_the_cumulative_hazard(point_mass, development):
     loaded, _ = development
-    values, treated = terms_of(loaded.cohort, point_mass.info.spec.terms), loaded.cohort.treated
+    values, treated = terms_of(loaded, point_mass.info.spec.terms), loaded.treated
     times = point_mass.draw_event_times(values, treated, 20, np.random.default_rng(5))
     rng = np.random.default_rng(5)
     rng.choice(50, size=20, replace=False)

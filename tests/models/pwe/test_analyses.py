@@ -10,6 +10,8 @@ import pandas as pd
 import pytest
 
 from tests.conftest import small_config, small_export
+from tmesurv.api.bayes import fit_pwe
+from tmesurv.cohort import Cohort
 from tmesurv.errors import InputError
 from tmesurv.models.pwe.analyses import (
     BAYES_PRIOR_PREDICTIVE_COLUMNS,
@@ -23,7 +25,6 @@ from tmesurv.models.pwe.analyses import (
     screen_columns,
 )
 from tmesurv.reports.html import write_report
-from tmesurv.workflow import load_study, run_bayes
 
 
 def point_mass_fit(arm: float, interaction: float, biomarker: str = "b") -> PweFit:
@@ -65,13 +66,13 @@ def study(write_study):
     export = export.assign(sig_a=rng.normal(size=80), sig_b=rng.normal(size=80), ldh_elevated=rng.integers(0, 2, 80))
     config = small_config()
     config["data"] |= {"features": ["sig_*"], "biomarkers": ["b_cell_ges", "cd19_hscore", "ldh_elevated"]}
-    return load_study(write_study(export, config))
+    return Cohort.from_config(write_study(export, config))
 
 
 def test_screen_columns_expand_patterns_and_name_a_miss(study):
-    assert screen_columns(study.cohort, ["cd19_hscore", "sig_*", "sig_a"]) == ["cd19_hscore", "sig_a", "sig_b"]
+    assert screen_columns(study, ["cd19_hscore", "sig_*", "sig_a"]) == ["cd19_hscore", "sig_a", "sig_b"]
     with pytest.raises(InputError, match=r"bayes.screen: 'cd8_\*' matches no biomarker or feature"):
-        screen_columns(study.cohort, ["cd8_*"])
+        screen_columns(study, ["cd8_*"])
 
 
 def test_a_two_level_biomarker_has_no_spline_curve(study):
@@ -79,7 +80,7 @@ def test_a_two_level_biomarker_has_no_spline_curve(study):
         update={"bayes": study.config.bayes.model_copy(update={"hr_curves": ["ldh_elevated"]})}
     )
     with pytest.raises(InputError, match=r"bayes.hr_curves: 'ldh_elevated' has 2 distinct values"):
-        _check_hr_curves(study.cohort, config)
+        _check_hr_curves(study, config)
 
 
 def test_a_horseshoe_expecting_as_many_interactions_as_screened_biomarkers_fails_before_any_fit(study):
@@ -87,7 +88,7 @@ def test_a_horseshoe_expecting_as_many_interactions_as_screened_biomarkers_fails
     bayes = bayes.model_copy(update={"priors": bayes.priors.model_copy(update={"expected_interactions": 2.0})})
     fits = []
     with pytest.raises(InputError, match=r"bayes.priors.expected_interactions \(2.0\) must be .* below .* \(2\)"):
-        pwe_analyses(study.cohort, study.config.model_copy(update={"bayes": bayes}), progress=fits.append)
+        pwe_analyses(study, study.config.model_copy(update={"bayes": bayes}), progress=fits.append)
     assert fits == []
 
 
@@ -110,9 +111,9 @@ def test_bayes_writes_every_requested_output_and_the_report_shows_it(write_study
         "screen": ["b_cell_ges", "cd19_hscore"],
         "priors": {"expected_interactions": 1.0},
     }
-    study = load_study(write_study(export, config))
+    study = Cohort.from_config(write_study(export, config))
     out = tmp_path / "out"
-    run_bayes(study, out, progress=lambda message: None)
+    fit_pwe(study).write(out)
     bayes = pd.read_csv(out / "bayes.csv")
     interaction_arm = bayes.query("analysis == 'interaction' and term == 'arm'")
     at_zero = bayes.query("analysis == 'treatment_at' and subgroup == 'b_cell_ges=0'")

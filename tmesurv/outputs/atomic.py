@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
-
-from tmesurv import __version__
-
-RUN_RECORD = "run.json"
 
 
 def write_atomically(path: Path, write: Callable[[Path], object]) -> Path:
@@ -64,33 +59,3 @@ def write_table(path: Path, table: pd.DataFrame) -> Path:
 def file_hash(path: Path) -> str:
     """SHA-256 of a file's bytes (first 16 hex digits), to tie results to the exact config that made them."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
-
-
-def record_run(out_dir: Path, command: str, config: dict, config_path: Path, seed: int | None = None) -> Path:
-    """Add this command to ``out_dir/run.json``: config, its hash, seed and tmesurv version.
-
-    Parameters
-    ----------
-    out_dir
-        The result folder.
-    command
-        The subcommand that ran (``cox``, ``bayes``, ...).
-    config
-        The validated config as plain data.
-    config_path
-        The config file, hashed so a report can say exactly which config made it.
-    seed
-        The seed of a random result, if any.
-
-    Returns
-    -------
-    Path
-        The record's path.
-    """
-    path = Path(out_dir) / RUN_RECORD
-    record = json.loads(path.read_text()) if path.is_file() else {"commands": []}
-    record.update({"tmesurv_version": __version__, "config_hash": file_hash(config_path), "config": config})
-    if seed is not None:
-        record["seed"] = seed
-    record["commands"] = [*[c for c in record["commands"] if c != command], command]
-    return write_text(path, json.dumps(record, indent=2, default=str))

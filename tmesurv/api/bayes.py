@@ -1,0 +1,194 @@
+"""``fit_pwe``: the Bayesian piecewise-exponential analyses of a cohort, as one result object.
+
+The treatment model, one arm x biomarker interaction model per biomarker and the treatment model in every subgroup
+(the same terms and subgroups as :func:`tmesurv.fit_cox`), posterior survival per arm, and the optional extensions of
+the config's ``bayes`` section. ``PweResult.write(folder)`` writes what ``tmesurv bayes`` writes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from tmesurv.api.display import html_table, posterior_line, result_lines
+from tmesurv.api.settings import analysis_config, config_data
+from tmesurv.cohort import Cohort
+from tmesurv.config import AnalysisConfig
+from tmesurv.outputs.files import write_results
+from tmesurv.outputs.run_record import record_run
+
+SETTINGS_ATTR = "tmesurv_settings"  # InferenceData attribute: how the fit was made (JSON)
+POSTERIOR_FILE = "posterior.nc"
+
+
+@dataclass(frozen=True)
+class PweResult:
+    """What :func:`fit_pwe` computed: tidy tables by result-file stem, every posterior, notes.
+
+    Attributes
+    ----------
+    tables
+        Result-file stem -> table (``bayes``, ``bayes_curves``, ``bayes_survival``, ``biomarkers``, and the optional
+        ``bayes_*`` tables); columns as in :mod:`tmesurv.outputs.files`.
+    fits
+        The fitted models (endpoint, analysis, subgroup, ``idata``) in fitting order.
+    cohort, config
+        The cohort analysed and the validated config the analysis followed.
+    validation_posterior
+        The posterior of the config's ``validation_model`` (saved for ``validate``), or None.
+    notes
+        Fits that failed the convergence rule, and what to do.
+    """
+
+    tables: Mapping[str, pd.DataFrame]
+    fits: Sequence[Any]
+    cohort: Cohort
+    config: AnalysisConfig
+    validation_posterior: Any = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """``bayes.csv``: posterior summaries of every model's log hazard ratios, with convergence diagnostics."""
+        return self.tables["bayes"]
+
+    @property
+    def survival(self) -> pd.DataFrame:
+        """``bayes_survival.csv``: posterior medians, landmark survival and RMST per arm, and their differences."""
+        return self.tables["bayes_survival"]
+
+    @property
+    def curves(self) -> pd.DataFrame:
+        """``bayes_curves.csv``: posterior survival curves per arm with 95% bands."""
+        return self.tables["bayes_curves"]
+
+    @property
+    def idata(self) -> Any:
+        """The treatment model's posterior (an ``arviz.InferenceData``); every fit is in :attr:`fits`."""
+        return self.fits[0].idata
+
+    def posterior(self, analysis: str, subgroup: str = "all") -> Any:
+        """The posterior of one fit, e.g. ``posterior("interaction", "b_cell_ges")``.
+
+        Raises
+        ------
+        KeyError
+            Naming the fits there are.
+        """
+        for fit in self.fits:
+            if (fit.analysis, fit.subgroup) == (analysis, subgroup):
+                return fit.idata
+        known = ", ".join(f"{fit.analysis}/{fit.subgroup}" for fit in self.fits)
+        raise KeyError(f"no fit {analysis}/{subgroup}; the fits are: {known}")
+
+    def write(self, folder: Path | str) -> list[Path]:
+        """Write ``posterior.nc``, the ``bayes*.csv`` tables, the validation posterior and ``run.json`` into ``folder``.
+
+        Returns
+        -------
+        list[pathlib.Path]
+            The files written.
+        """
+        from tmesurv.models.prediction.model import write_validation_posterior
+        from tmesurv.models.pwe.analyses import save_posteriors
+
+        folder = Path(folder)
+        data = config_data(self.config)
+        written = [save_posteriors(folder / POSTERIOR_FILE, list(self.fits), data), *write_results(folder, self.tables)]
+        if self.validation_posterior is not None:
+            written.append(write_validation_posterior(self.validation_posterior, folder))
+        seed = self.config.bayes.seed
+        written.append(record_run(folder, "bayes", data, self.cohort.config_path, seed=seed, files=written))
+        return written
+
+    def __repr__(self) -> str:
+        return "\n".join(self._summary_lines())
+
+    def _repr_html_(self) -> str:
+        head = "<br>".join(self._summary_lines()[:2])
+        columns = ["analysis", "subgroup", "term", "hr_mean", "hr_lower", "hr_upper", "prob_hr_below_1", "converged"]
+        rows = self.table[self.table["analysis"].isin(["treatment", "interaction"])]
+        return f"<p><b>{head}</b></p>" + html_table(rows, columns)
+
+    def _summary_lines(self) -> list[str]:
+        endpoint, table = self.config.analysis.endpoint, self.table
+        lines = [f"PweResult: {endpoint}, {self.cohort.n} patients from {self.cohort.source}, {len(self.fits)} fits"]
+        for row in table[table["analysis"].isin(["treatment", "interaction"])].itertuples():
+            label = "treatment HR" if row.analysis == "treatment" else f"{row.term} ({row.subgroup} model)"
+            lines.append(posterior_line(label, row))
+        return lines + result_lines(self.tables, self.notes)
+
+
+def fit_pwe(
+    cohort: Cohort,
+    *,
+    endpoint: str | None = None,
+    landmarks: Sequence[float] | None = None,
+    progress: Callable[[str], object] | None = None,
+    **bayes: Any,
+) -> PweResult:
+    """Bayesian piecewise-exponential models of a two-arm cohort: treatment, arm x biomarker, subgroups.
+
+    Parameters
+    ----------
+    cohort
+        A two-arm cohort; its config's ``analysis`` and ``bayes`` sections are the defaults.
+    endpoint, landmarks
+        As in the config's ``analysis`` section.
+    progress
+        Called with a line before each fit (e.g. ``print``); default silent.
+    **bayes
+        Keys of the config's ``bayes`` section, e.g. ``draws=1000, tune=1000, chains=4, seed=1``,
+        ``intervals=8``, ``priors={"coef_sd": 10}``, ``time_varying=True``, ``target_accept=0.95``.
+
+    Returns
+    -------
+    PweResult
+        The tables (``.table`` is ``bayes.csv``), the posteriors (``.idata``, ``.posterior(...)``), and
+        ``.write(folder)``. Each posterior's ``attrs["tmesurv_settings"]`` records how it was made.
+
+    Raises
+    ------
+    InputError
+        For an unknown or invalid setting (naming it), or data the model cannot be fitted to.
+    """
+    from tmesurv.models.cox.subgroups import biomarker_table
+    from tmesurv.models.prediction.model import fit_validation_posterior
+    from tmesurv.models.pwe.analyses import pwe_analyses
+
+    config = analysis_config(
+        cohort, "fit_pwe", analysis={"endpoint": endpoint, "landmarks": landmarks}, bayes=bayes or None
+    )
+    say = progress or (lambda line: None)
+    results = pwe_analyses(cohort, config, progress=say)
+    for fit in results.fits:
+        _record_settings(fit, config)
+    tables = {
+        "bayes": results.table,
+        "bayes_curves": results.curves,
+        "bayes_survival": results.survival,
+        **results.optional_tables(),
+        "biomarkers": biomarker_table(cohort),
+    }
+    posterior = None
+    if config.validation_model is not None:
+        say("  fit: validation model")
+        posterior = fit_validation_posterior(cohort, config)
+    return PweResult(tables, tuple(results.fits), cohort, config, posterior, tuple(results.notes))
+
+
+def _record_settings(fit: Any, config: AnalysisConfig) -> None:
+    """Store how a fit was made in its ``attrs``: which model, on what, with which Bayesian settings."""
+    fit.idata.attrs[SETTINGS_ATTR] = json.dumps(
+        {
+            "endpoint": fit.endpoint,
+            "analysis": fit.analysis,
+            "subgroup": fit.subgroup,
+            "bayes": config.bayes.model_dump(mode="json"),
+        }
+    )

@@ -1,0 +1,61 @@
+"""``power``: run (or resume) a power study of validation cohorts on Dask and return its operating characteristics."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+    from tmesurv.simulations.power.study import PowerStudy
+
+
+def power(
+    study: PowerStudy | Path | str,
+    *,
+    out: Path | str | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    fresh: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> xr.Dataset:
+    """Simulate and analyse every setting of a power study; the same seed gives the same numbers on any workers.
+
+    Parameters
+    ----------
+    study
+        A :class:`~tmesurv.simulations.power.study.PowerStudy` (``PowerStudy.from_config(path)``), a study file, or a
+        shipped study's name (``zuma7_validation``).
+    out
+        Result folder: ``power.nc``, ``power.csv``, the power curve, ``run.json``, and the saved chunks that make a
+        rerun resume. None: a temporary folder, removed afterwards (nothing to resume).
+    workers
+        Worker processes of the local Dask cluster (default: the usable cores).
+    scheduler
+        Address of a running Dask scheduler to use instead.
+    fresh
+        Discard the chunks an earlier run saved in ``out``.
+    progress
+        Called with (chunks done, chunks in all).
+
+    Returns
+    -------
+    xarray.Dataset
+        Power (type I error where the interaction HR is 1), bias, RMSE and coverage per method and setting, each with
+        its Monte Carlo SE; ``attrs`` say how many chunks were computed and reused.
+
+    Raises
+    ------
+    InputError
+        For an invalid study, an ``out`` holding another study (without ``fresh``), or an unreachable scheduler.
+    """
+    from tmesurv.simulations.power.run import run_power_study
+
+    if out is None:
+        with tempfile.TemporaryDirectory(prefix="tmesurv-power-") as folder:
+            return power(study, out=folder, workers=workers, scheduler=scheduler, progress=progress).load()
+    run = run_power_study(study, out, workers=workers, scheduler=scheduler, fresh=fresh, progress=progress)
+    return run.dataset.assign_attrs(chunks_computed=run.computed, chunks_reused=run.reused)

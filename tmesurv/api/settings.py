@@ -1,0 +1,70 @@
+"""Keyword arguments of the API functions applied to a cohort's config: one validated config per analysis."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from tmesurv.cohort import Cohort
+from tmesurv.config import IN_MEMORY, AnalysisConfig, describe_validation_error
+from tmesurv.errors import InputError
+
+
+def analysis_config(cohort: Cohort, caller: str, **sections: Any) -> AnalysisConfig:
+    """The cohort's config with some sections replaced or updated, validated as a config file is.
+
+    Parameters
+    ----------
+    cohort
+        A cohort from :meth:`Cohort.from_config` or :meth:`Cohort.from_frame` (it carries its config).
+    caller
+        The API function, named in error messages.
+    **sections
+        ``analysis`` and ``bayes``: a mapping of keys to update (None values are left as they are); ``screens``,
+        ``product``, ``validation_model``: a whole section (mapping or settings object) replacing the config's.
+
+    Returns
+    -------
+    AnalysisConfig
+        The validated config.
+
+    Raises
+    ------
+    InputError
+        Naming the key of an unknown or invalid setting.
+    """
+    config = _config_of(cohort, caller)
+    values = {name: getattr(config, name) for name in type(config).model_fields}
+    for name, given in sections.items():
+        if given is None:
+            continue
+        if name in ("analysis", "bayes"):
+            updates = {key: value for key, value in given.items() if value is not None}
+            values[name] = _dumped(values[name]) | updates
+        else:
+            values[name] = given
+    in_memory = all(getattr(config.data, source) is None for source in ("path", "adam", "geo"))
+    try:
+        return AnalysisConfig.model_validate(values, context={IN_MEMORY: in_memory})
+    except ValidationError as error:
+        raise InputError(describe_validation_error(error, f"{caller}()", AnalysisConfig)) from None
+
+
+def _config_of(cohort: Cohort, caller: str) -> AnalysisConfig:
+    if cohort.config is None:
+        raise InputError(
+            f"{caller}(): this cohort carries no config; build it with Cohort.from_config(path) or "
+            "Cohort.from_frame(frame, ...)"
+        )
+    return cohort.config
+
+
+def _dumped(section: BaseModel) -> dict:
+    """A section as a mapping of its set values (nested settings stay objects)."""
+    return {name: getattr(section, name) for name in type(section).model_fields}
+
+
+def config_data(config: AnalysisConfig) -> dict:
+    """The config as plain data, as run records and saved fits store it."""
+    return config.model_dump(mode="json")

@@ -1,0 +1,152 @@
+"""``validate``: score a saved or freshly fitted validation model on an external cohort, as one result object."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from tmesurv.api.display import html_table, result_lines
+from tmesurv.api.settings import config_data
+from tmesurv.cohort import Cohort, exclusion_table
+from tmesurv.errors import InputError
+from tmesurv.outputs.files import write_results
+from tmesurv.outputs.run_record import record_run
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """What :func:`validate` computed (see :class:`tmesurv.validation.external.ValidationResults`).
+
+    Attributes
+    ----------
+    results
+        The tables: ``metrics`` (``validation.csv``), benefit, case mix, harmonisation, calibration and survival
+        curves, exclusions and notes.
+    cohort
+        The external cohort.
+    model_dir
+        The folder the model was read from (None for a model fitted in this session).
+    settings
+        Horizons, harmonisation, bootstrap and seed.
+    """
+
+    results: Any
+    cohort: Cohort
+    model_dir: Path | None
+    settings: Any
+
+    @property
+    def metrics(self) -> pd.DataFrame:
+        """``validation.csv``: every metric per model, horizon and group, with its bootstrap interval."""
+        return self.results.table
+
+    @property
+    def notes(self) -> list[str]:
+        """What the scoring noticed (harmonisation, horizons beyond follow-up, ...)."""
+        return self.results.notes
+
+    def write(self, folder: Path | str) -> list[Path]:
+        """Write the tables, figures, ``validation_settings.json`` and ``run.json`` (as ``tmesurv validate`` does).
+
+        Returns
+        -------
+        list[pathlib.Path]
+            The files written.
+        """
+        from tmesurv.validation.external import write_validation
+
+        folder = Path(folder)
+        if self.model_dir is not None and folder.resolve() == self.model_dir.resolve():
+            raise InputError(f"--out '{folder}' is the model folder: write the validation into a folder of its own")
+        written = write_validation(folder, self.results, self.model_dir, self.settings)
+        written += write_results(folder, {"exclusions": exclusion_table(self.results.exclusions)})
+        config, seed = config_data(self.cohort.config), self.settings.seed
+        written.append(record_run(folder, "validate", config, self.cohort.config_path, seed=seed, files=written))
+        return written
+
+    def console_lines(self) -> list[str]:
+        """What ``tmesurv validate`` prints before the table: harmonisation, exclusions and notes."""
+        from tmesurv.validation.external import console_lines
+
+        return console_lines(self.results)
+
+    def __repr__(self) -> str:
+        lines = [f"ValidationResult: {self.cohort.n} external patients from {self.cohort.source}"]
+        headline = self.metrics[self.metrics["metric"].isin(["harrell_c", "calibration_slope", "oe_ratio"])]
+        lines += [
+            f"  {row.model} {row.metric}"
+            + ("" if pd.isna(row.horizon) else f" at {row.horizon:g} months")
+            + f": {row.estimate:.3g} ({row.lower:.3g}-{row.upper:.3g})"
+            for row in headline.itertuples()
+        ]
+        return "\n".join(lines + result_lines({"metrics": self.metrics}, self.notes))
+
+    def _repr_html_(self) -> str:
+        columns = ["model", "metric", "group", "horizon", "estimate", "lower", "upper"]
+        return f"<p><b>{self.__repr__().splitlines()[0]}</b></p>" + html_table(self.metrics, columns)
+
+
+def validate(
+    model: Path | str | Any,
+    cohort: Cohort,
+    *,
+    horizons: Sequence[float] = (),
+    harmonise: Sequence[str] = (),
+    bootstrap: int = 1000,
+    seed: int = 1,
+    endpoint: str | None = None,
+) -> ValidationResult:
+    """Score a validation model on an external cohort: discrimination, calibration, Brier/IPA, benefit, case mix.
+
+    Parameters
+    ----------
+    model
+        A result folder of ``tmesurv cox``/``bayes`` (or ``CoxResult.write``) with the saved validation model, or a
+        :class:`~tmesurv.api.cox.CoxResult` fitted with a ``validation_model``.
+    cohort
+        The external cohort (two arms, or one).
+    horizons
+        Prediction horizons in months; empty: the development config's landmarks.
+    harmonise
+        ``METHOD`` for every term or ``TERM=METHOD`` (none, zscore, quantile, rederive), as ``--harmonise``.
+    bootstrap
+        Bootstrap replicates of the intervals (0: estimates only).
+    seed
+        Seed of the bootstrap and of the posterior predictive draws.
+    endpoint
+        The external cohort's endpoint; default its config's.
+
+    Returns
+    -------
+    ValidationResult
+        ``.metrics`` is ``validation.csv``; ``.write(folder)``.
+
+    Raises
+    ------
+    InputError
+        If the model cannot be read, or the cohort cannot be scored (naming the term, horizon or patients).
+    """
+    from tmesurv.models.prediction.model import load_validation_fits
+    from tmesurv.validation.external import ValidationSettings, validate_external
+
+    settings = ValidationSettings(tuple(horizons), tuple(harmonise), n_boot=bootstrap, seed=seed)
+    if isinstance(model, str | Path):
+        model_dir, fits = Path(model), load_validation_fits(Path(model))
+    else:
+        model_dir, fits = None, _fitted_models(model)
+    endpoint = endpoint or (cohort.config.analysis.endpoint if cohort.config else cohort.endpoints[0])
+    return ValidationResult(validate_external(fits, cohort, endpoint, settings), cohort, model_dir, settings)
+
+
+def _fitted_models(result: Any) -> list:
+    fitted = getattr(result, "validation_model", None)
+    if fitted is None:
+        raise InputError(
+            "validate(): the model has no fitted validation model; fit it with fit_cox(cohort, "
+            "validation_model={'terms': [...]}) or give the result folder that holds validation_model.json"
+        )
+    return [fitted]

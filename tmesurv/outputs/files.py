@@ -1,0 +1,258 @@
+"""The registry of result files: every table tmesurv writes, with its columns, their kinds and its row key.
+
+Writers put a table into a result folder with :func:`write_result`, which checks its columns against the entry and
+writes them in the registered order; readers (the report) check a file against the same entry. A column is text unless
+the entry lists it among ``numbers`` or ``flags`` (true/false). ``keys`` identify a row: no two rows share them.
+``optional`` columns may be absent from a file a reader is given (a file of an older run, or one the report reads
+leniently); a writer always writes every column. ``open_ended`` tables have data-dependent columns after the
+registered ones (one per response level, one per feature).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from tmesurv.outputs.atomic import write_table
+
+
+@dataclass(frozen=True)
+class ResultFile:
+    """One result file: its name, its columns in file order, their kinds, and the columns that identify a row."""
+
+    name: str
+    columns: tuple[str, ...]
+    keys: tuple[str, ...] = ()
+    numbers: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
+    open_ended: bool = False
+
+    def __post_init__(self) -> None:
+        unknown = [c for c in (*self.keys, *self.numbers, *self.flags, *self.optional) if c not in self.columns]
+        if unknown:
+            raise ValueError(f"{self.name}: {', '.join(unknown)} not among its columns")
+
+    @property
+    def stem(self) -> str:
+        """The file name without ``.csv`` (the name of the table in result objects)."""
+        return Path(self.name).stem
+
+    @property
+    def text(self) -> tuple[str, ...]:
+        """The text columns: neither numbers nor flags."""
+        return tuple(c for c in self.columns if c not in self.numbers and c not in self.flags)
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        """The columns a reader requires."""
+        return tuple(c for c in self.columns if c not in self.optional)
+
+    def empty(self) -> pd.DataFrame:
+        """A table with this file's columns and no rows."""
+        return pd.DataFrame(columns=list(self.columns))
+
+    def ordered(self, table: pd.DataFrame) -> pd.DataFrame:
+        """``table`` with the registered columns first, in order (then, if open-ended, its other columns).
+
+        Raises
+        ------
+        ValueError
+            If a registered column is missing, or a closed table has columns the registry does not know (a writer's
+            bug, not bad user input).
+        """
+        missing = [c for c in self.columns if c not in table.columns]
+        extra = [c for c in table.columns if c not in self.columns]
+        if missing or (extra and not self.open_ended):
+            raise ValueError(f"{self.name}: missing columns {missing}, unregistered columns {extra}")
+        return table[[*self.columns, *extra]]
+
+
+def write_result(folder: Path, spec: ResultFile, table: pd.DataFrame) -> Path:
+    """Write ``table`` as ``folder/<spec.name>`` atomically, its columns checked and ordered by the registry."""
+    return write_table(Path(folder) / spec.name, spec.ordered(table))
+
+
+def _file(name: str, columns: str, keys: str = "", numbers: str = "", flags: str = "", optional: str = "", **kw):
+    """Compact entries: column lists as space-separated names."""
+    return ResultFile(
+        name, tuple(columns.split()), tuple(keys.split()), tuple(numbers.split()), tuple(flags.split()),
+        tuple(optional.split()), **kw,
+    )  # fmt: skip
+
+
+TERM_KEYS = "endpoint analysis subgroup term"
+HR_SUMMARY = "mean sd hr_mean hr_lower hr_upper prob_hr_below_1"
+DIAGNOSTICS = "r_hat ess_bulk ess_tail bfmi_min"
+
+# tmesurv cox
+COHORT = _file("cohort.csv", "arm patients events median_follow_up", "arm", "patients events median_follow_up")
+EXCLUSIONS = _file("exclusions.csv", "analysis reason count unit ids", numbers="count", optional="unit")
+BIOMARKERS = _file(
+    "biomarkers.csv", "biomarker n two_level q1 median q3 iqr", "biomarker", "n q1 median q3 iqr", "two_level",
+    optional="n median",
+)  # fmt: skip
+KM = _file(
+    "km.csv", "endpoint arm subgroup statistic time estimate lower upper n events ci_method",
+    numbers="time estimate lower upper n events",
+)  # fmt: skip
+KM_CURVES = _file(
+    "km_curves.csv", "endpoint arm subgroup time survival lower upper at_risk",
+    numbers="time survival lower upper at_risk",
+)  # fmt: skip
+LOGRANK = _file(
+    "logrank.csv", "endpoint comparison subgroup n events chisq df p", "endpoint comparison subgroup",
+    "n events chisq df p",
+)  # fmt: skip
+COX = _file(
+    "cox.csv",
+    f"{TERM_KEYS} n events n_treated events_treated n_control events_control coef se hr hr_lower hr_upper p",
+    TERM_KEYS,
+    "n events n_treated events_treated n_control events_control coef se hr hr_lower hr_upper p",
+    optional="n_treated events_treated n_control events_control",
+)
+INTERACTIONS = _file(
+    "interactions.csv", "endpoint grouping scale n events df wald_chisq wald_p lrt_chisq lrt_p rule",
+    "endpoint grouping scale", "n events df wald_chisq wald_p lrt_chisq lrt_p",
+    optional="n events df wald_chisq lrt_chisq rule",
+)  # fmt: skip
+SCREEN_COX = _file(
+    "screen_cox.csv", "endpoint arm feature n events coef se hr hr_lower hr_upper p q note", "endpoint arm feature",
+    "n events coef se hr hr_lower hr_upper p q",
+)  # fmt: skip
+SCREEN_RESPONSE = _file(
+    "screen_response.csv",
+    "arm feature n_group n_rest statistic median_group median_rest median_difference log2_fold_change p q method level",
+    "arm feature", "n_group n_rest statistic median_group median_rest median_difference log2_fold_change p q",
+)  # fmt: skip
+SCREEN_RESPONSE_GROUPS = _file(
+    "screen_response_groups.csv", "arm feature n groups statistic df p q", "arm feature", "n groups statistic df p q",
+    open_ended=True,  # then median_<level> per response level
+)  # fmt: skip
+SCREEN_COMPLETE_RESPONSE = _file(
+    "screen_complete_response.csv", "arm feature n events coef se odds_ratio or_lower or_upper p q note level",
+    "arm feature", "n events coef se odds_ratio or_lower or_upper p q",
+)  # fmt: skip
+CORRELATIONS = _file("correlations.csv", "x y n rho statistic p q method", "x y", "n rho statistic p q")
+CLUSTERS = _file("clusters.csv", "feature cluster", "feature", "cluster")
+CLUSTER_CORRELATION = _file("cluster_correlation.csv", "feature", "feature", open_ended=True)  # one column per feature
+CLUSTER_LINKAGE = _file("cluster_linkage.csv", "left right height size", numbers="left right height size")
+CLUSTER_INDICES = _file("cluster_indices.csv", "id cluster index", "id cluster", "index")
+PCA_LOADINGS = _file("pca_loadings.csv", "feature component loading", "feature component", "loading")
+PCA_SCORES = _file("pca_scores.csv", "id component score", "id component", "score")
+PCA_EXPLAINED = _file(
+    "pca_explained.csv", "component variance proportion cumulative", "component", "variance proportion cumulative"
+)
+PRODUCT_ASSOCIATIONS = _file(
+    "product_associations.csv",
+    "attribute outcome n events median_with median_without wilcoxon_w wilcoxon_method wilcoxon_p wilcoxon_q coef se "
+    "odds_ratio or_lower or_upper iqr or_per_iqr or_per_iqr_lower or_per_iqr_upper logistic_p logistic_q note",
+    "attribute outcome",
+    "n events median_with median_without wilcoxon_w wilcoxon_p wilcoxon_q coef se odds_ratio or_lower or_upper iqr "
+    "or_per_iqr or_per_iqr_lower or_per_iqr_upper logistic_p logistic_q",
+    optional="wilcoxon_w wilcoxon_method coef se odds_ratio or_lower or_upper note",
+)
+PRODUCT_SUBGROUPS = _file(
+    "product_subgroups.csv",
+    "endpoint attribute biomarker group n events statistic time estimate lower upper df p rule",
+    "endpoint attribute biomarker group statistic time",
+    "n events time estimate lower upper df p",
+)
+
+# tmesurv bayes
+BAYES = _file(
+    "bayes.csv", f"{TERM_KEYS} {HR_SUMMARY} {DIAGNOSTICS} converged divergences", TERM_KEYS,
+    f"{HR_SUMMARY} {DIAGNOSTICS} divergences", "converged", optional="ess_tail bfmi_min divergences",
+)  # fmt: skip
+BAYES_CURVES = _file(
+    "bayes_curves.csv", "endpoint arm subgroup time survival lower upper", numbers="time survival lower upper"
+)
+BAYES_SURVIVAL = _file(
+    "bayes_survival.csv", "endpoint subgroup arm statistic time estimate lower upper",
+    numbers="time estimate lower upper",
+)  # fmt: skip
+BAYES_HR_CURVE = _file(
+    "bayes_hr_curve.csv", "endpoint biomarker value hr lower upper prob_hr_below_1 converged divergences",
+    "endpoint biomarker value", "value hr lower upper prob_hr_below_1 divergences", "converged",
+    optional="prob_hr_below_1 divergences",
+)  # fmt: skip
+BAYES_SCREEN = _file(
+    "bayes_screen.csv",
+    f"endpoint shrinkage biomarker term n events biomarker_mean biomarker_sd {HR_SUMMARY} kappa {DIAGNOSTICS} "
+    "converged divergences max_treedepth",
+    "endpoint biomarker",
+    f"n events biomarker_mean biomarker_sd {HR_SUMMARY} kappa {DIAGNOSTICS} divergences max_treedepth",
+    "converged",
+    optional="shrinkage term n events biomarker_mean biomarker_sd kappa ess_tail bfmi_min max_treedepth",
+)
+BAYES_TIME_VARYING = _file(
+    "bayes_time_varying.csv",
+    f"endpoint analysis subgroup interval start end events {HR_SUMMARY} {DIAGNOSTICS} converged divergences",
+    "endpoint analysis subgroup interval",
+    f"interval start end events {HR_SUMMARY} {DIAGNOSTICS} divergences",
+    "converged",
+    optional="sd ess_bulk ess_tail bfmi_min divergences",
+)
+BAYES_PRIOR_PREDICTIVE = _file(
+    "bayes_prior_predictive.csv", "endpoint statistic arm time estimate lower upper observed prob_below_observed",
+    numbers="time estimate lower upper observed prob_below_observed", optional="time observed prob_below_observed",
+)  # fmt: skip
+
+# tmesurv validate
+VALIDATION = _file(
+    "validation.csv", "model metric group horizon estimate lower upper n events note",
+    numbers="horizon estimate lower upper n events", optional="model group horizon lower upper n events note",
+)  # fmt: skip
+BENEFIT = _file(
+    "benefit.csv",
+    "model horizon group benefit_from benefit_to n events n_treated n_control predicted observed lower upper note",
+    "model horizon group",
+    "horizon benefit_from benefit_to n events n_treated n_control predicted observed lower upper",
+)
+CASE_MIX = _file(
+    "case_mix.csv", "covariate mean_development mean_external pooled_sd smd", "covariate",
+    "mean_development mean_external pooled_sd smd",
+)  # fmt: skip
+HARMONISATION = _file(
+    "harmonisation.csv",
+    "term method development_mean development_sd external_mean_before external_sd_before external_mean_after "
+    "external_sd_after note",
+    "term",
+    "development_mean development_sd external_mean_before external_sd_before external_mean_after external_sd_after",
+)
+CALIBRATION_CURVES = _file(
+    "calibration_curves.csv", "model horizon kind group predicted observed lower upper n",
+    numbers="horizon group predicted observed lower upper n",
+)  # fmt: skip
+SURVIVAL_CURVES = _file(
+    "survival_curves.csv", "time survival lower upper model curve", numbers="time survival lower upper"
+)
+
+# tmesurv power, tmesurv simulate calibrate
+POWER_SETTINGS = ("design", "n", "interaction_hr", "prognostic_hr", "prevalence", "follow_up", "dropout_per_year")
+POWER = _file(
+    "power.csv",
+    f"{' '.join(POWER_SETTINGS)} method power power_mcse bias bias_mcse rmse rmse_mcse coverage coverage_mcse "
+    "failed_share flagged_share truth mean_events mean_events_mcse analytic_power",
+    numbers="n interaction_hr prognostic_hr prevalence follow_up dropout_per_year power power_mcse bias bias_mcse rmse "
+    "rmse_mcse coverage coverage_mcse failed_share flagged_share truth mean_events mean_events_mcse analytic_power",
+    optional=f"{' '.join(POWER_SETTINGS)} power_mcse bias bias_mcse rmse rmse_mcse coverage coverage_mcse "
+    "failed_share flagged_share truth mean_events mean_events_mcse analytic_power",
+)
+CALIBRATION = _file(
+    "calibration.csv", "target published simulated_mean mc_se tolerance ok source", "target",
+    "published simulated_mean mc_se tolerance", "ok",
+)  # fmt: skip
+
+
+REGISTRY: dict[str, ResultFile] = {
+    entry.stem: entry for entry in list(globals().values()) if isinstance(entry, ResultFile)
+}
+"""Every result file by stem (``cox``, ``bayes``, ...)."""
+
+
+def write_results(folder: Path, tables: dict[str, pd.DataFrame]) -> list[Path]:
+    """Write tables by stem (keys of :data:`REGISTRY`), each checked and ordered by its entry; return the paths."""
+    return [write_result(folder, REGISTRY[stem], table) for stem, table in tables.items()]
