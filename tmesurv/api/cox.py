@@ -105,7 +105,8 @@ class CoxResult:
         endpoint = self.config.analysis.endpoint
         treatment = self.table[self.table["analysis"].isin(["treatment", "treatment_stratified"])]
         lines = [f"CoxResult: {endpoint}, {self.cohort.n} patients from {self.cohort.source}"]
-        lines += [effect_line(f"treatment HR ({row.analysis})", row) for row in treatment.itertuples()]
+        labels = {"treatment": "treatment HR", "treatment_stratified": "treatment HR, stratified"}
+        lines += [effect_line(labels[row.analysis], row) for row in treatment.itertuples()]
         interactions = self.interactions[self.interactions["scale"] == "continuous"]
         lines += [f"  interaction {row.grouping}: Wald P {row.wald_p:.3g}, LRT P {row.lrt_p:.3g}" for row in
                   interactions.itertuples()]  # fmt: skip

@@ -1,11 +1,9 @@
-import json
 import os
 from pathlib import Path
 
 import pytest
 
 from tmesurv.outputs.atomic import write_atomically, write_text
-from tmesurv.outputs.run_record import record_run
 
 
 def test_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path: Path):
@@ -28,14 +26,3 @@ def test_outputs_get_the_usual_permissions(tmp_path: Path):
     finally:
         os.umask(mask)
     assert path.stat().st_mode & 0o777 == 0o644
-
-
-def test_run_record_accumulates_commands(tmp_path: Path):
-    config_path = write_text(tmp_path / "a.yaml", "data: {}")
-    record_run(tmp_path, "cox", {"a": 1}, config_path)
-    record_run(tmp_path, "bayes", {"a": 1}, config_path, seed=5)
-    record_run(tmp_path, "cox", {"a": 1}, config_path)
-    record = json.loads((tmp_path / "run.json").read_text())
-    assert record["commands"] == ["bayes", "cox"]
-    assert record["seed"] == 5
-    assert len(record["config_hash"]) == 16
