@@ -190,10 +190,10 @@ def arm_names(run: RunRecord | None) -> dict[str, str]:
 
 
 def seeds(run: RunRecord | None) -> tuple[tuple[str, str], ...]:
-    """The seeds behind the results: the run's seed and the Bayesian sampler's."""
+    """The seeds behind the results: each command's seed and the Bayesian sampler's."""
     if run is None:
         return ()
-    found = [] if run.seed is None else [("run.json seed", str(run.seed))]
+    found = [(f"{name} (run.json)", str(entry.seed)) for name, entry in run.runs.items() if entry.seed is not None]
     bayes = run.config.get("bayes")
     if isinstance(bayes, Mapping) and bayes.get("seed") is not None:
         found.append(("Bayesian sampler (bayes.seed)", str(bayes["seed"])))

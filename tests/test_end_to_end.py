@@ -128,9 +128,9 @@ def test_report_shows_both_answers_and_the_run(results: Path):
     assert "arm:b_cell_ges" in html
     assert "data:image/png;base64," in html
     run = json.loads((results / "run.json").read_text())
-    assert run["commands"] == ["cox", "bayes"]
-    assert run["seed"] == FAST_BAYES["seed"]
-    assert run["config_hash"] in html
+    assert list(run["runs"]) == ["cox", "bayes"]
+    assert run["runs"]["bayes"]["seed"] == FAST_BAYES["seed"]
+    assert run["runs"]["cox"]["config_hash"] in html
 
 
 @pytest.mark.sampling

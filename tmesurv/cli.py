@@ -17,6 +17,7 @@ from typing import Annotated
 import typer
 from typer.core import TyperGroup
 
+from tmesurv import interrupts
 from tmesurv.errors import InputError
 
 app = typer.Typer(
@@ -28,18 +29,33 @@ app = typer.Typer(
 
 ConfigArgument = Annotated[Path, typer.Argument(help="Analysis config (YAML).", show_default=False)]
 OutOption = Annotated[Path, typer.Option("--out", "-o", help="Result folder (created if needed).")]
+FreshOption = Annotated[
+    bool,
+    typer.Option(
+        "--fresh", help="Replace the results of another config in --out (only the files tmesurv wrote there)."
+    ),
+]
 
 
 def _input_errors_exit_2(command: Callable) -> Callable:
-    """Turn :class:`InputError` into a message on stderr and exit code 2."""
+    """Turn :class:`InputError` into a message on stderr and exit code 2, and an interrupt into exit code 130/143.
+
+    An interrupted command has written nothing into its result folder (its files are staged and committed only at the
+    end; see :mod:`tmesurv.outputs.run_folder`), so the folder keeps the previous run's results.
+    """
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
+        interrupts.install()
         try:
             return command(*args, **kwargs)
         except InputError as error:
             typer.echo(f"tmesurv: error: {error}", err=True)
             raise typer.Exit(code=2) from None
+        except KeyboardInterrupt as interrupt:
+            name = "terminated (SIGTERM)" if isinstance(interrupt, interrupts.Terminated) else "interrupted (Ctrl-C)"
+            typer.echo(f"tmesurv: {name}: no new results were written; the output folder keeps what it had", err=True)
+            raise typer.Exit(code=interrupts.exit_code(interrupt)) from None
 
     return wrapper
 
@@ -82,27 +98,35 @@ def check(config: ConfigArgument) -> None:
 
 @app.command()
 @_input_errors_exit_2
-def cox(config: ConfigArgument, out: OutOption) -> None:
+def cox(config: ConfigArgument, out: OutOption, fresh: FreshOption = False) -> None:
     """Kaplan-Meier and Cox analyses (treatment, interaction, within-arm, subgroup) -> cox.csv, km.csv."""
     from tmesurv.api.cox import fit_cox
+    from tmesurv.api.settings import run_plan
     from tmesurv.cohort import Cohort
+    from tmesurv.outputs.run_folder import reserve
 
-    result = fit_cox(Cohort.from_config(config))
-    result.write(out)
+    cohort = Cohort.from_config(config)
+    with reserve(out, run_plan("cox", cohort, cohort.config, fresh)):
+        result = fit_cox(cohort)
+        result.write(out, fresh=fresh)
     _echo_notes(list(result.notes))
     typer.echo(f"wrote {out / 'cox.csv'} and {out / 'km.csv'}")
 
 
 @app.command()
 @_input_errors_exit_2
-def bayes(config: ConfigArgument, out: OutOption) -> None:
+def bayes(config: ConfigArgument, out: OutOption, fresh: FreshOption = False) -> None:
     """Bayesian piecewise-exponential models with arm x biomarker interactions -> posterior.nc, bayes.csv."""
     from tmesurv.api.bayes import fit_pwe
+    from tmesurv.api.settings import run_plan
     from tmesurv.cohort import Cohort
+    from tmesurv.outputs.run_folder import reserve
 
     _quiet_sampler_logs()
-    result = fit_pwe(Cohort.from_config(config), progress=typer.echo)
-    result.write(out)
+    cohort = Cohort.from_config(config)
+    with reserve(out, run_plan("bayes", cohort, cohort.config, fresh)):
+        result = fit_pwe(cohort, progress=typer.echo)
+        result.write(out, fresh=fresh)
     _echo_notes(list(result.notes))
     typer.echo(f"wrote {out / 'posterior.nc'} and {out / 'bayes.csv'}")
 
@@ -120,7 +144,7 @@ def report(result_dir: Annotated[Path, typer.Argument(help="A result folder of c
 @_input_errors_exit_2
 def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="Result folder.")] = Path("tmesurv-demo"),
-    seed: Annotated[int, typer.Option(help="Seed of the synthetic cohort and the sampler.")] = 7,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the synthetic cohort and the sampler.")] = 7,
 ) -> None:
     """Simulate the ZUMA-7-like trial (scenario zuma7), then run cox, bayes and report on it."""
     from tmesurv.api.simulate import demo as run_demo
@@ -147,18 +171,22 @@ def validate(
         list[float] | None, typer.Option(help="Horizon in months; repeatable. Default: the model's landmarks.")
     ] = None,
     bootstrap: Annotated[int, typer.Option(min=0, help="Bootstrap replicates of the intervals.")] = 1000,
-    seed: Annotated[int, typer.Option(help="Seed of the bootstrap and the posterior predictive draws.")] = 1,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the bootstrap and the posterior predictive draws.")] = 1,
+    fresh: FreshOption = False,
 ) -> None:
     """Score a saved validation model on an external cohort -> validation.csv, figures."""
+    from tmesurv.api.settings import run_plan
     from tmesurv.api.validate import validate as validate_model
     from tmesurv.cohort import Cohort
+    from tmesurv.outputs.run_folder import input_files, reserve
 
     if out.resolve() == model_dir.resolve():
         raise InputError(f"--out '{out}' is the model folder: write the validation into a folder of its own")
     cohort = Cohort.from_config(external_config)
-    result = validate_model(model_dir, cohort, horizons=horizon or (), harmonise=harmonise or (), bootstrap=bootstrap,
-                            seed=seed)  # fmt: skip
-    result.write(out)
+    with reserve(out, run_plan("validate", cohort, cohort.config, fresh, input_files([model_dir]))):
+        result = validate_model(model_dir, cohort, horizons=horizon or (), harmonise=harmonise or (),
+                                bootstrap=bootstrap, seed=seed)  # fmt: skip
+        result.write(out, fresh=fresh)
     for line in result.console_lines():
         typer.echo(line)
     shown = result.metrics.drop(columns="note")
@@ -242,7 +270,7 @@ def simulate_cohort(
             "--out", "-o", help="The export to write (CSV; its config goes next to it), or for --format geo a folder."
         ),
     ],
-    seed: Annotated[int, typer.Option(help="Seed; the same seed gives the same bytes.")] = 1,
+    seed: Annotated[int, typer.Option(min=0, help="Seed; the same seed gives the same bytes.")] = 1,
     export_format: Annotated[
         SimulateFormat,
         typer.Option("--format", help="csv: one flat export; geo: a GEO series matrix in the layout of GSE248835."),
@@ -261,7 +289,7 @@ def simulate_calibrate(
     scenario: ScenarioArgument,
     out: OutOption,
     replicates: Annotated[int, typer.Option(min=2, help="Number of simulated cohorts.")] = 200,
-    seed: Annotated[int, typer.Option(help="Seed of the run.")] = 1,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the run.")] = 1,
 ) -> None:
     """Compare the scenario's simulated statistics with the published figures -> calibration.csv."""
     from tmesurv.api.simulate import calibrate, write_calibration

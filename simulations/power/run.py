@@ -38,7 +38,8 @@ import xarray as xr
 
 from tmesurv import __version__
 from tmesurv.errors import InputError
-from tmesurv.outputs.atomic import write_atomically, write_table, write_text
+from tmesurv.outputs.atomic import write_atomically, write_text
+from tmesurv.outputs.files import POWER, write_result
 from tmesurv.outputs.run_record import record_run
 from tmesurv.simulations.power.cohorts import simulate_validation_cohorts
 from tmesurv.simulations.power.methods import build_methods
@@ -294,11 +295,12 @@ def _write_outputs(study: PowerStudy, dataset: xr.Dataset, out_dir: Path, figure
     from tmesurv.reports.figures import save_figure
 
     netcdf = write_atomically(out_dir / "power.nc", lambda temporary: _write_netcdf(dataset, temporary))
-    table = write_table(out_dir / "power.csv", power_table(dataset))
+    table = write_result(out_dir, POWER, power_table(dataset))
     figures = save_figure(power_curve_figure(dataset), out_dir / "power_curve") if figure else []
     config = json.loads(canonical_json(study.content()))
-    run = record_run(out_dir, "power", config, study.path, seed=study.spec.seed)
-    return [netcdf, table, *figures, out_dir / STUDY_RECORD, run]
+    written = [netcdf, table, *figures, out_dir / STUDY_RECORD]
+    run = record_run(out_dir, "power", config, study.path, study.digest, seed=study.spec.seed, files=written)
+    return [*written, run]
 
 
 def _write_netcdf(dataset: xr.Dataset, path: Path) -> None:

@@ -250,13 +250,11 @@ def write_run(folder: Path) -> None:
             "priors": {"coef_sd": 10.0, "baseline_sd": 10.0, "random_walk_sd": 1.0, "random_walk_sd_fixed": False},
         },
     }
-    run = {
-        "tmesurv_version": "0.1.0",
-        "config_hash": "abc123def456",
-        "config": config,
-        "seed": 20240611,
-        "commands": ["cox", "bayes"],
+    runs = {
+        "cox": {"config": config, "config_hash": "abc123def456"},
+        "bayes": {"config": config, "config_hash": "abc123def456", "seed": 20240611},
     }
+    run = {"tmesurv_version": "0.1.0", "study_hash": "5tudy", "runs": runs}
     (folder / "run.json").write_text(json.dumps(run), encoding="utf-8")
 
 

@@ -307,15 +307,16 @@ def test_power_folder_alone(result_folder: Path) -> None:
     folder.mkdir()
     for name in ("power.csv", "power_curve.png"):
         (folder / name).write_bytes((result_folder / name).read_bytes())
-    run = {"tmesurv_version": "0.1.0", "config_hash": "f00d", "config": {"scenario": "zuma7"}, "seed": 11}
-    (folder / "run.json").write_text(json.dumps(run | {"commands": ["power"]}), encoding="utf-8")
+    power = {"config": {"scenario": "zuma7"}, "config_hash": "f00d", "seed": 11}
+    run = {"tmesurv_version": "0.1.0", "study_hash": "f00d", "runs": {"power": power}}
+    (folder / "run.json").write_text(json.dumps(run), encoding="utf-8")
     page = report_text(folder)
     assert 'id="power"' in page
     assert page.count("<img") == 1
     methods_text = section(page, "methods")
     assert "Software." in methods_text
     assert "Bayesian models" not in methods_text
-    assert "<dt>Seed: run.json seed</dt><dd>11</dd>" in page
+    assert "<dt>Seed: power (run.json)</dt><dd>11</dd>" in page
 
 
 def test_two_level_biomarker_is_stated_one_versus_zero_and_unchanged(full_report: Path) -> None:

@@ -70,9 +70,9 @@ def test_fit_cox_tables_equal_the_files_of_tmesurv_cox(veteran, tmp_path):
                                "interactions"}  # fmt: skip
     for stem, table in cox.tables.items():
         assert table.to_csv(index=False) == (tmp_path / f"{stem}.csv").read_text(), stem
-    record = json.loads((tmp_path / "run.json").read_text())
-    assert "cox.csv" in record["files"]["cox"]
-    assert any(f.startswith("figures/") for f in record["files"]["cox"])
+    files = json.loads((tmp_path / "run.json").read_text())["runs"]["cox"]["files"]
+    assert "cox.csv" in files
+    assert any(f.startswith("figures/") for f in files)
 
 
 def test_from_frame_gives_the_results_of_the_config(veteran):

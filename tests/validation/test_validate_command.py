@@ -132,8 +132,11 @@ def test_two_arm_validation_writes_every_output(two_arm):
     assert f"wrote {out / 'validation.csv'}" in result.output
     assert "harmonised b_cell_ges: zscore" in result.output
     run = json.loads((out / "run.json").read_text())
-    assert run["commands"] == ["validate"]
-    assert run["seed"] == 3
+    assert list(run["runs"]) == ["validate"]
+    assert run["runs"]["validate"]["seed"] == 3
+    assert sorted(run["runs"]["validate"]["files"]) == sorted(
+        str(path.relative_to(out)) for path in out.rglob("*") if path.is_file() and path.name != "run.json"
+    )
     settings = json.loads((out / "validation_settings.json").read_text())
     assert settings["harmonise"] == {"b_cell_ges": "zscore", "ldh": "none", "age": "zscore"}
     assert (settings["bootstrap"], settings["horizons"]) == (40, list(HORIZONS))

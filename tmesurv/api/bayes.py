@@ -16,11 +16,11 @@ from typing import Any
 import pandas as pd
 
 from tmesurv.api.display import html_table, posterior_line, result_lines
-from tmesurv.api.settings import analysis_config, config_data
+from tmesurv.api.settings import analysis_config, run_plan
 from tmesurv.cohort import Cohort
 from tmesurv.config import AnalysisConfig
 from tmesurv.outputs.files import write_results
-from tmesurv.outputs.run_record import record_run
+from tmesurv.outputs.run_folder import staged
 
 SETTINGS_ATTR = "tmesurv_settings"  # InferenceData attribute: how the fit was made (JSON)
 POSTERIOR_FILE = "posterior.nc"
@@ -86,25 +86,26 @@ class PweResult:
         known = ", ".join(f"{fit.analysis}/{fit.subgroup}" for fit in self.fits)
         raise KeyError(f"no fit {analysis}/{subgroup}; the fits are: {known}")
 
-    def write(self, folder: Path | str) -> list[Path]:
+    def write(self, folder: Path | str, *, fresh: bool = False) -> Path:
         """Write ``posterior.nc``, the ``bayes*.csv`` tables, the validation posterior and ``run.json`` into ``folder``.
+
+        Staged and committed together, as :meth:`tmesurv.api.cox.CoxResult.write`.
 
         Returns
         -------
-        list[pathlib.Path]
-            The files written.
+        pathlib.Path
+            The folder; ``run.json`` lists the files written.
         """
         from tmesurv.models.prediction.model import write_validation_posterior
         from tmesurv.models.pwe.analyses import save_posteriors
 
-        folder = Path(folder)
-        data = config_data(self.config)
-        written = [save_posteriors(folder / POSTERIOR_FILE, list(self.fits), data), *write_results(folder, self.tables)]
-        if self.validation_posterior is not None:
-            written.append(write_validation_posterior(self.validation_posterior, folder))
-        seed = self.config.bayes.seed
-        written.append(record_run(folder, "bayes", data, self.cohort.config_path, seed=seed, files=written))
-        return written
+        plan = run_plan("bayes", self.cohort, self.config, fresh)
+        with staged(folder, plan, seed=self.config.bayes.seed) as run:
+            save_posteriors(run.path / POSTERIOR_FILE, list(self.fits), plan.config)
+            write_results(run.path, self.tables)
+            if self.validation_posterior is not None:
+                write_validation_posterior(self.validation_posterior, run.path)
+        return Path(folder)
 
     def __repr__(self) -> str:
         return "\n".join(self._summary_lines())
@@ -129,6 +130,7 @@ def fit_pwe(
     *,
     endpoint: str | None = None,
     landmarks: Sequence[float] | None = None,
+    validation_model: Mapping | None = None,
     progress: Callable[[str], object] | None = None,
     **bayes: Any,
 ) -> PweResult:
@@ -140,6 +142,8 @@ def fit_pwe(
         A two-arm cohort; its config's ``analysis`` and ``bayes`` sections are the defaults.
     endpoint, landmarks
         As in the config's ``analysis`` section.
+    validation_model
+        The config's ``validation_model`` section: its posterior is fitted too, for ``validate``.
     progress
         Called with a line before each fit (e.g. ``print``); default silent.
     **bayes
@@ -161,9 +165,9 @@ def fit_pwe(
     from tmesurv.models.prediction.model import fit_validation_posterior
     from tmesurv.models.pwe.analyses import pwe_analyses
 
-    config = analysis_config(
-        cohort, "fit_pwe", analysis={"endpoint": endpoint, "landmarks": landmarks}, bayes=bayes or None
-    )
+    analysis = {"endpoint": endpoint, "landmarks": landmarks}
+    sections = {"analysis": analysis, "bayes": bayes or None, "validation_model": validation_model}
+    config = analysis_config(cohort, "fit_pwe", **sections)
     say = progress or (lambda line: None)
     results = pwe_analyses(cohort, config, progress=say)
     for fit in results.fits:

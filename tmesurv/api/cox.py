@@ -15,12 +15,12 @@ from typing import Any
 import pandas as pd
 
 from tmesurv.api.display import effect_line, html_table, result_lines
-from tmesurv.api.settings import analysis_config, config_data
+from tmesurv.api.settings import analysis_config, run_plan
 from tmesurv.cohort import Cohort, Exclusion, exclusion_table
 from tmesurv.config import AnalysisConfig, Cutpoint
 from tmesurv.errors import InputError
 from tmesurv.outputs.files import write_results
-from tmesurv.outputs.run_record import record_run
+from tmesurv.outputs.run_folder import staged
 
 
 @dataclass(frozen=True)
@@ -68,29 +68,31 @@ class CoxResult:
         """``logrank.csv``: log-rank tests of the arms, overall and within every subgroup."""
         return self.tables["logrank"]
 
-    def write(self, folder: Path | str) -> list[Path]:
+    def write(self, folder: Path | str, *, fresh: bool = False) -> Path:
         """Write the tables, figures, validation model and ``run.json`` into ``folder`` (as ``tmesurv cox`` does).
+
+        The files are staged and moved into place together (see :mod:`tmesurv.outputs.run_folder`): a folder
+        holding results of another config is refused unless ``fresh``, which replaces only tmesurv's own files.
 
         Returns
         -------
-        list[pathlib.Path]
-            The files written.
+        pathlib.Path
+            The folder; ``run.json`` lists the files written.
         """
         from tmesurv.models.prediction.model import MODEL_FILE, write_validation_model
         from tmesurv.reports.figure_set import write_figure_set
         from tmesurv.reports.product_figures import write_product_figures
 
-        folder = Path(folder)
-        written = write_results(folder, dict(self.tables))
-        if self.validation_model is not None:
-            written.append(write_validation_model(self.validation_model, folder / MODEL_FILE))
-        written += write_figure_set(folder, self.cohort, self.config, self.figures.tables)
-        arm = self.config.data.arm
-        treated = arm.treated if arm is not None else "treated"
-        written += write_product_figures(folder, self.figures.product_curves, self.config.analysis.endpoint, treated)
-        config_path = self.cohort.config_path
-        written.append(record_run(folder, "cox", config_data(self.config), config_path, files=written))
-        return written
+        plan = run_plan("cox", self.cohort, self.config, fresh)
+        with staged(folder, plan) as run:
+            write_results(run.path, dict(self.tables))
+            if self.validation_model is not None:
+                write_validation_model(self.validation_model, run.path / MODEL_FILE)
+            write_figure_set(run.path, self.cohort, self.config, self.figures.tables)
+            arm, endpoint = self.config.data.arm, self.config.analysis.endpoint
+            treated = arm.treated if arm is not None else "treated"
+            write_product_figures(run.path, self.figures.product_curves, endpoint, treated)
+        return Path(folder)
 
     def __repr__(self) -> str:
         return "\n".join(self._summary_lines())

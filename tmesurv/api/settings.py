@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -9,6 +10,8 @@ from pydantic import BaseModel, ValidationError
 from tmesurv.cohort import Cohort
 from tmesurv.config import IN_MEMORY, AnalysisConfig, describe_validation_error
 from tmesurv.errors import InputError
+from tmesurv.outputs.run_folder import RunPlan, input_files
+from tmesurv.outputs.run_record import study_fingerprint
 
 
 def analysis_config(cohort: Cohort, caller: str, **sections: Any) -> AnalysisConfig:
@@ -68,3 +71,21 @@ def _dumped(section: BaseModel) -> dict:
 def config_data(config: AnalysisConfig) -> dict:
     """The config as plain data, as run records and saved fits store it."""
     return config.model_dump(mode="json")
+
+
+def run_plan(
+    command: str, cohort: Cohort, config: AnalysisConfig, fresh: bool, extra_inputs: tuple[Path, ...] = ()
+) -> RunPlan:
+    """What a command writes and reads, for :mod:`tmesurv.outputs.run_folder`: its config, study and input files."""
+    config_path = cohort.config_path
+    data = config.data
+    sources = [config_path, data.path, data.pk.path if data.pk else None, *extra_inputs]
+    if data.adam is not None:
+        sources += [data.adam.adsl, data.adam.adtte]
+    if data.geo is not None:
+        sources += [data.geo.series_matrix, data.geo.platform]
+    if data.expression is not None:
+        sources += [data.expression.path, data.expression.rcc]
+    plain = config_data(config)
+    study = study_fingerprint(plain, cohort.patients)
+    return RunPlan(command, plain, config_path, study, input_files(sources), fresh)

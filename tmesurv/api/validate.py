@@ -10,11 +10,11 @@ from typing import Any
 import pandas as pd
 
 from tmesurv.api.display import html_table, result_lines
-from tmesurv.api.settings import config_data
+from tmesurv.api.settings import run_plan
 from tmesurv.cohort import Cohort, exclusion_table
 from tmesurv.errors import InputError
 from tmesurv.outputs.files import write_results
-from tmesurv.outputs.run_record import record_run
+from tmesurv.outputs.run_folder import RunPlan, input_files, staged
 
 
 @dataclass(frozen=True)
@@ -49,24 +49,29 @@ class ValidationResult:
         """What the scoring noticed (harmonisation, horizons beyond follow-up, ...)."""
         return self.results.notes
 
-    def write(self, folder: Path | str) -> list[Path]:
+    def write(self, folder: Path | str, *, fresh: bool = False) -> Path:
         """Write the tables, figures, ``validation_settings.json`` and ``run.json`` (as ``tmesurv validate`` does).
+
+        Staged and committed together, as :meth:`tmesurv.api.cox.CoxResult.write`.
 
         Returns
         -------
-        list[pathlib.Path]
-            The files written.
+        pathlib.Path
+            The folder; ``run.json`` lists the files written.
         """
         from tmesurv.validation.external import write_validation
 
-        folder = Path(folder)
-        if self.model_dir is not None and folder.resolve() == self.model_dir.resolve():
+        with staged(folder, self.run_plan(folder, fresh), seed=self.settings.seed) as run:
+            write_validation(run.path, self.results, self.model_dir, self.settings)
+            write_results(run.path, {"exclusions": exclusion_table(self.results.exclusions)})
+        return Path(folder)
+
+    def run_plan(self, folder: Path | str, fresh: bool) -> RunPlan:
+        """What writing into ``folder`` reads and writes (refused when ``folder`` is the model's own folder)."""
+        if self.model_dir is not None and Path(folder).resolve() == self.model_dir.resolve():
             raise InputError(f"--out '{folder}' is the model folder: write the validation into a folder of its own")
-        written = write_validation(folder, self.results, self.model_dir, self.settings)
-        written += write_results(folder, {"exclusions": exclusion_table(self.results.exclusions)})
-        config, seed = config_data(self.cohort.config), self.settings.seed
-        written.append(record_run(folder, "validate", config, self.cohort.config_path, seed=seed, files=written))
-        return written
+        model_files = input_files([self.model_dir]) if self.model_dir is not None else ()
+        return run_plan("validate", self.cohort, self.cohort.config, fresh, model_files)
 
     def console_lines(self) -> list[str]:
         """What ``tmesurv validate`` prints before the table: harmonisation, exclusions and notes."""

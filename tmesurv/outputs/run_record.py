@@ -1,7 +1,12 @@
-"""The run record ``run.json``: which config made a result folder, with which tmesurv, seed and commands.
+"""The run record ``run.json``: which study a result folder holds, and how each command made its files.
 
-It is a typed model (:class:`RunRecord`) written by :func:`record_run` and read back by :func:`read_run_record`, so
-every reader sees the same fields: no ``.get`` defaults.
+A folder holds the results of one *study*: one cohort analysed with one plan (the validated patients, and the config's
+``data``, ``analysis`` and ``validation_model`` sections, fingerprinted together as ``study_hash``; a power study's
+fingerprint is its content hash). Each command that wrote into it (``cox``, ``bayes``,
+``validate``, ``power``) has its own entry: its whole config, the config's hash, its seed and the files it wrote.
+So ``tmesurv bayes`` rerun with other priors replaces only the Bayesian files, and a report describes each command's
+results with that command's own settings. It is a typed model (:class:`RunRecord`), written by :func:`record_run` and
+read back by :func:`read_run_record`: every reader sees the same fields, no ``.get`` defaults.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tmesurv import __version__
@@ -18,6 +24,19 @@ from tmesurv.errors import InputError
 from tmesurv.outputs.atomic import file_hash, write_text
 
 RUN_RECORD = "run.json"
+STUDY_SECTIONS = ("data", "analysis", "validation_model")  # what every command of a folder shares
+OWN_SECTIONS = {"cox": ("screens", "product"), "bayes": ("bayes",)}  # sections only one command reads
+
+
+class CommandRun(BaseModel):
+    """How one command made its files."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    config: dict[str, Any] = Field(description="the validated config as plain data")
+    config_hash: str = Field(description="SHA-256 (16 hex digits) of the config file, or of its canonical JSON")
+    seed: int | None = Field(None, description="the seed of a random result")
+    files: tuple[str, ...] = Field((), description="the files the command wrote, relative to the folder")
 
 
 class RunRecord(BaseModel):
@@ -26,24 +45,53 @@ class RunRecord(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     tmesurv_version: str = Field(description="the tmesurv version of the last command")
-    config_hash: str = Field(description="SHA-256 (first 16 hex digits) of the config file's bytes")
-    config: dict[str, Any] = Field(description="the validated config as plain data")
-    seed: int | None = Field(None, description="the seed of the last command with a random result")
-    commands: tuple[str, ...] = Field((), description="the commands that wrote into the folder, in order")
-    files: dict[str, tuple[str, ...]] = Field(
-        default_factory=dict, description="command -> the files it wrote, relative to the folder"
-    )
+    study_hash: str = Field(description="fingerprint of the study the folder holds (see the module docstring)")
+    runs: dict[str, CommandRun] = Field(description="command -> how it made its files, in the order they ran")
 
     @property
-    def config_json(self) -> str:
-        """The config as indented JSON (keys sorted), for display."""
-        return json.dumps(self.config, indent=2, sort_keys=True, ensure_ascii=False)
+    def commands(self) -> tuple[str, ...]:
+        """The commands that wrote into the folder, the latest last."""
+        return tuple(self.runs)
+
+    @property
+    def latest(self) -> CommandRun:
+        """The last command's entry."""
+        return self.runs[self.commands[-1]]
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The study's config as its results were made: the shared sections, and each command's own sections from it.
+
+        The last command's config, with ``bayes`` from the ``bayes`` run and ``screens``/``product`` from the ``cox``
+        run where they ran (the shared sections are the same in every run of a study).
+        """
+        combined = dict(self.latest.config)
+        for command, sections in OWN_SECTIONS.items():
+            own = self.config_of(command)
+            if own is not None:
+                combined |= {section: own.get(section) for section in sections}
+        return combined
+
+    @property
+    def files(self) -> dict[str, tuple[str, ...]]:
+        """Command -> the files it wrote."""
+        return {command: run.files for command, run in self.runs.items()}
+
+    def config_of(self, command: str) -> dict[str, Any] | None:
+        """The config a command ran with, or None if it did not write into this folder."""
+        run = self.runs.get(command)
+        return None if run is None else run.config
 
     @property
     def arm_names(self) -> dict[str, str]:
         """Display names of the arms (``treated``/``control`` -> the data's labels) from ``data.arm``; may be empty."""
-        arm = self.config.get("data", {}).get("arm") or {}
+        arm = (self.config.get("data") or {}).get("arm") or {}
         return {key: str(arm[key]) for key in ("treated", "control") if arm.get(key) is not None}
+
+    @property
+    def config_json(self) -> str:
+        """:attr:`config` as indented JSON (keys sorted), for display."""
+        return json.dumps(self.config, indent=2, sort_keys=True, ensure_ascii=False)
 
 
 def record_run(
@@ -51,10 +99,14 @@ def record_run(
     command: str,
     config: dict,
     config_path: Path | None,
+    study: str,
     seed: int | None = None,
     files: list[Path] | tuple[Path, ...] = (),
 ) -> Path:
-    """Add this command to ``out_dir/run.json``: config, its hash, seed, tmesurv version and the files written.
+    """Record this command in ``out_dir/run.json``: its config, the config's hash, its seed and the files it wrote.
+
+    An earlier record of another study is replaced (its files are not this study's); one of the same study keeps its
+    other commands.
 
     Parameters
     ----------
@@ -67,6 +119,8 @@ def record_run(
     config_path
         The config file, hashed so a report can say exactly which config made it; None for an analysis set up in
         Python (a cohort from a DataFrame): the config's canonical JSON is hashed instead.
+    study
+        The study's fingerprint (:func:`study_fingerprint`).
     seed
         The seed of a random result, if any.
     files
@@ -77,19 +131,18 @@ def record_run(
     Path
         The record's path.
     """
-    path = Path(out_dir) / RUN_RECORD
+    out_dir = Path(out_dir)
+    path = out_dir / RUN_RECORD
     earlier = read_run_record(path)
-    commands = [] if earlier is None else [c for c in earlier.commands if c != command]
-    written = {} if earlier is None else dict(earlier.files)
-    written[command] = tuple(sorted(str(Path(f).resolve().relative_to(Path(out_dir).resolve())) for f in files))
-    record = RunRecord(
-        tmesurv_version=__version__,
-        config_hash=config_fingerprint(config, config_path),
+    runs = {} if earlier is None or earlier.study_hash != study else dict(earlier.runs)
+    runs.pop(command, None)
+    runs[command] = CommandRun(
         config=config,
-        seed=seed if seed is not None or earlier is None else earlier.seed,
-        commands=(*commands, command),
-        files=written,
+        config_hash=config_fingerprint(config, config_path),
+        seed=seed,
+        files=tuple(sorted(str(Path(f).resolve().relative_to(out_dir.resolve())) for f in files)),
     )
+    record = RunRecord(tmesurv_version=__version__, study_hash=study, runs=runs)
     return write_text(path, record.model_dump_json(indent=2))
 
 
@@ -97,7 +150,17 @@ def config_fingerprint(config: dict, config_path: Path | None) -> str:
     """SHA-256 (16 hex digits) of the config file, or of the config's canonical JSON when there is no file."""
     if config_path is not None:
         return file_hash(config_path)
-    canonical = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
+    return _json_hash(config)
+
+
+def study_fingerprint(config: dict, patients: pd.DataFrame) -> str:
+    """Fingerprint of a study: the config's :data:`STUDY_SECTIONS` and the validated patients' values."""
+    content = hashlib.sha256(pd.util.hash_pandas_object(patients, index=True).to_numpy().tobytes()).hexdigest()
+    return _json_hash({name: config.get(name) for name in STUDY_SECTIONS} | {"patients": content})
+
+
+def _json_hash(data: dict) -> str:
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 

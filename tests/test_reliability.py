@@ -1,0 +1,145 @@
+"""An interrupted, concurrent or misdirected run never leaves confident wrong numbers or touches the user's files.
+
+The battery of issue #22, run through the command line as a user would (subprocesses where a signal or a second
+process is part of the story).
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from tests.conftest import small_config, small_export
+from tmesurv.cli import app
+from tmesurv.outputs.run_folder import LOCK_FILE
+from tmesurv.simulations.scenario import load_scenario
+from tmesurv.simulations.trial import analysis_config, simulate_trial
+
+
+def run_cli(*arguments: str):
+    return CliRunner().invoke(app, list(arguments))
+
+
+def contents(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def study(tmp_path: Path) -> Path:
+    """A small two-arm study: ``cohort.csv`` and ``analysis.yaml`` in ``tmp_path/study``."""
+    folder = tmp_path / "study"
+    folder.mkdir()
+    small_export().to_csv(folder / "cohort.csv", index=False)
+    (folder / "analysis.yaml").write_text(yaml.safe_dump(small_config("cohort.csv")))
+    return folder / "analysis.yaml"
+
+
+def test_results_never_overwrite_an_input_file(study: Path):
+    data = (study.parent / "cohort.csv").read_bytes()
+    result = run_cli("cox", str(study), "--out", str(study.parent))
+    assert result.exit_code == 2
+    assert "holds the input file" in result.output
+    assert "cohort.csv" in result.output
+    assert (study.parent / "cohort.csv").read_bytes() == data
+    assert sorted(p.name for p in study.parent.iterdir()) == ["analysis.yaml", "cohort.csv"]
+
+
+@pytest.mark.parametrize("command", ["cox", "bayes"])
+def test_out_that_is_a_file_is_refused_before_any_computation(study: Path, tmp_path: Path, command: str):
+    target = tmp_path / "results.txt"
+    target.write_text("mine")
+    started = time.perf_counter()
+    result = run_cli(command, str(study), "--out", str(target))
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1
+    assert "is a file, not a folder" in result.output
+    assert "Traceback" not in result.output
+    assert time.perf_counter() - started < 5  # refused before sampling (a fit of this cohort takes longer)
+    assert target.read_text() == "mine"
+
+
+def test_a_folder_of_another_study_is_refused_and_fresh_replaces_only_tmesurv_files(study: Path, tmp_path: Path):
+    out = tmp_path / "out"
+    assert run_cli("cox", str(study), "--out", str(out)).exit_code == 0
+    (out / "my_notes.txt").write_text("mine")
+    config = yaml.safe_load(study.read_text())
+    config["analysis"]["cutpoints"] = {"b_cell_ges": 0.5}  # another analysis plan
+    study.write_text(yaml.safe_dump(config))
+    before = contents(out)
+    refused = run_cli("cox", str(study), "--out", str(out))
+    assert refused.exit_code == 2
+    assert "holds results of another study" in refused.output
+    assert contents(out) == before
+    assert run_cli("cox", str(study), "--out", str(out), "--fresh").exit_code == 0
+    assert (out / "my_notes.txt").read_text() == "mine"
+    record = json.loads((out / "run.json").read_text())
+    assert {name for name in contents(out)} == {*record["runs"]["cox"]["files"], "run.json", "my_notes.txt"}
+
+
+def test_negative_seeds_are_refused_before_any_work(study: Path, tmp_path: Path):
+    result = run_cli("validate", str(tmp_path), str(study), "--out", str(tmp_path / "v"), "--seed", "-1")
+    assert result.exit_code == 2
+    assert "--seed" in result.output
+    assert "greater than or equal to 0" in result.output
+    assert not (tmp_path / "v").exists()
+
+
+@pytest.fixture
+def slow_study(tmp_path: Path) -> Path:
+    """The ZUMA-7-like trial with its screens: a cox run long enough (a few seconds) to be interrupted."""
+    folder = tmp_path / "zuma7"
+    folder.mkdir()
+    simulate_trial(load_scenario("zuma7"), seed=3).to_frame().to_csv(folder / "trial.csv", index=False)
+    config = analysis_config(load_scenario("zuma7"), "trial.csv", seed=3)
+    (folder / "analysis.yaml").write_text(yaml.safe_dump(config))
+    return folder / "analysis.yaml"
+
+
+def start_cli(*arguments: str) -> subprocess.Popen:
+    code = "from tmesurv.cli import main; main()"
+    env = os.environ | {"PYTHONWARNINGS": "ignore"}
+    return subprocess.Popen([sys.executable, "-c", code, *arguments], stderr=subprocess.PIPE, text=True, env=env)
+
+
+def wait_for(path: Path, process: subprocess.Popen, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        assert process.poll() is None, process.stderr.read()
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize(("sent", "code", "word"), [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "term")])
+def test_an_interrupted_cox_run_keeps_the_previous_results(slow_study: Path, tmp_path: Path, sent, code, word):
+    out = tmp_path / "out"
+    assert run_cli("cox", str(slow_study), "--out", str(out)).exit_code == 0
+    before = contents(out)
+    process = start_cli("cox", str(slow_study), "--out", str(out))
+    wait_for(out / LOCK_FILE, process)
+    time.sleep(0.5)
+    process.send_signal(sent)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == code
+    assert word in stderr
+    assert "Traceback" not in stderr
+    assert contents(out) == before  # nothing half-written, no lock or staging folder left
+
+
+def test_a_second_run_into_a_busy_folder_is_refused(slow_study: Path, tmp_path: Path):
+    out = tmp_path / "out"
+    first = start_cli("cox", str(slow_study), "--out", str(out))
+    wait_for(out / LOCK_FILE, first)
+    second = run_cli("cox", str(slow_study), "--out", str(out))
+    assert second.exit_code == 2
+    assert "in use by another tmesurv run" in second.output
+    first.communicate(timeout=120)
+    assert first.returncode == 0
+    record = json.loads((out / "run.json").read_text())
+    assert all((out / name).is_file() for name in record["runs"]["cox"]["files"])
