@@ -46,11 +46,12 @@ def simulated(n: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray, pd.DataFra
 
 def fit_tmesurv(n: int, intervals: int) -> None:
     """The tmesurv fit: nutpie on the interval statistics (compiles once)."""
-    from tmesurv.config import BayesSpec, PriorSpec
+    from tmesurv.config import BayesSpec
     from tmesurv.models.pwe.model import fit_pwe
+    from tmesurv.models.pwe.settings import PwePriors
 
     time_, event, design = simulated(n)
-    priors = PriorSpec(random_walk_sd=10.0, random_walk_sd_fixed=True)
+    priors = PwePriors(random_walk_sd=10.0, random_walk_sd_fixed=True)
     settings = BayesSpec(intervals=intervals, draws=DRAWS, tune=TUNE, chains=CHAINS, seed=1, priors=priors)
     fit_pwe(time_, event, design, settings, log_likelihood=n <= 5000)
 

@@ -32,8 +32,8 @@ import pandas as pd
 from pydantic import Field, model_validator
 from scipy.special import expit, ndtr, ndtri
 
-from tmesurv.config import StrictModel
 from tmesurv.models.screens.clustering import cluster_index_values
+from tmesurv.schema import StrictModel
 from tmesurv.signatures import B_CELL_GENES
 
 Share = Annotated[float, Field(ge=0.0, le=1.0)]

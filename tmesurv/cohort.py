@@ -13,8 +13,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from tmesurv.config import MONTHS_PER_UNIT, AnalysisSpec, DataSpec, combined_subgroup_name
+from tmesurv.config import MONTHS_PER_UNIT, DataSpec
 from tmesurv.errors import InputError, describe_rows
+from tmesurv.models.cox.settings import SubgroupPlan, combined_subgroup_name
 
 TREATED, CONTROL = "treated", "control"
 
@@ -155,11 +156,11 @@ class Cohort:
             missing_any |= missing
         return replace(self, patients=self.patients[~missing_any]), exclusions
 
-    def analysis_exclusions(self, spec: AnalysisSpec | None = None) -> list[Exclusion]:
+    def analysis_exclusions(self, spec: SubgroupPlan | None = None) -> list[Exclusion]:
         """Patients the analyses leave out, and why.
 
-        A missing stratum (stratified analysis) or biomarker (its analyses); with the analysis section ``spec``, also
-        a missing value needed by a combined subgroup or a subgroup covariate.
+        A missing stratum (stratified analysis) or biomarker (its analyses); with a subgroup plan ``spec`` (such as
+        the config's analysis section), also a missing value needed by a combined subgroup or a subgroup covariate.
         """
         exclusions = list(self.data_exclusions)
         if self.strata:

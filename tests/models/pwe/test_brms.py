@@ -17,13 +17,14 @@ import pandas as pd
 import pytest
 from lifelines import CoxPHFitter
 
-from tmesurv.config import BayesSpec, PriorSpec
+from tmesurv.config import BayesSpec
 from tmesurv.models.pwe.model import fit_pwe, interval_cuts, summarize_pwe
+from tmesurv.models.pwe.settings import PwePriors
 
 REFERENCE = Path(__file__).parents[2] / "reference"
 TERMS = ["arm", "karno10", "arm:karno10"]
 INTERVALS = 10
-VAGUE = PriorSpec(coef_sd=10.0, baseline_sd=10.0, random_walk_sd=10.0, random_walk_sd_fixed=True)
+VAGUE = PwePriors(coef_sd=10.0, baseline_sd=10.0, random_walk_sd=10.0, random_walk_sd_fixed=True)
 SETTINGS = BayesSpec(intervals=INTERVALS, draws=2000, tune=1000, chains=2, seed=20240611, priors=VAGUE)
 MCSE_MULTIPLE = 4  # posterior means agree within 4 combined Monte Carlo standard errors
 MEAN_ABS_MAX = 0.03  # ... and log hazard ratios within 0.03 in absolute terms (sanity bound, also the Cox bound)

@@ -7,7 +7,7 @@ import pymc as pm
 import pytest
 from lifelines import CoxPHFitter
 
-from tmesurv.config import BayesSpec, PriorSpec
+from tmesurv.config import BayesSpec
 from tmesurv.errors import InputError
 from tmesurv.models.pwe.model import (
     build_pwe_model,
@@ -17,6 +17,7 @@ from tmesurv.models.pwe.model import (
     pwe_log_likelihood,
     summarize_pwe,
 )
+from tmesurv.models.pwe.settings import PwePriors
 from tmesurv.simulations.scenario import load_scenario
 from tmesurv.simulations.trial import simulate_trial
 
@@ -206,7 +207,7 @@ def test_model_coords():
 def test_posterior_means_agree_with_cox(pwe_cohort):
     time, event, design = pwe_cohort(seed=2024)
     cox = CoxPHFitter().fit(design.assign(time=time, event=event), duration_col="time", event_col="event")
-    settings = BayesSpec(intervals=4, draws=1000, tune=500, chains=2, seed=7, priors=PriorSpec(coef_sd=10.0))
+    settings = BayesSpec(intervals=4, draws=1000, tune=500, chains=2, seed=7, priors=PwePriors(coef_sd=10.0))
     summary = summarize_pwe(fit_pwe(time, event, design, settings)).set_index("term")
     difference = (summary["mean"] - cox.params_.reindex(summary.index)).abs()
     assert (difference < 0.05).all(), difference
@@ -226,7 +227,7 @@ def test_vague_fine_cut_posterior_reproduces_cox_on_the_zuma7_scenario(biomarker
         design[f"arm:{biomarker}"] = design["arm"] * design[biomarker]
     time, event = trial["efs_time"].to_numpy(), trial["efs_event"].to_numpy()
     cox = CoxPHFitter().fit(design.assign(time=time, event=event), duration_col="time", event_col="event")
-    vague = PriorSpec(coef_sd=10.0, random_walk_sd=10.0, random_walk_sd_fixed=True)
+    vague = PwePriors(coef_sd=10.0, random_walk_sd=10.0, random_walk_sd_fixed=True)
     settings = BayesSpec(intervals=40, draws=1000, tune=1000, chains=2, seed=3, priors=vague)
     summary = summarize_pwe(fit_pwe(time, event, design, settings, log_likelihood=False)).set_index("term")
     difference = (summary["mean"] - cox.params_.reindex(summary.index)).abs()
@@ -393,5 +394,5 @@ def test_step_parametrisation_follows_events_per_interval(pwe_cohort):
     time, event, design = pwe_cohort(seed=3, n=600)
     many = build_pwe_model(time, event, design, SMALL_SETTINGS)  # hundreds of events in 4 intervals
     assert "baseline_steps" in many.initial_point()
-    fixed = SMALL_SETTINGS.model_copy(update={"priors": PriorSpec(random_walk_sd=10.0, random_walk_sd_fixed=True)})
+    fixed = SMALL_SETTINGS.model_copy(update={"priors": PwePriors(random_walk_sd=10.0, random_walk_sd_fixed=True)})
     assert "baseline_levels" in build_pwe_model(time, event, design, fixed).initial_point()

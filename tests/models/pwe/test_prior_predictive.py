@@ -4,8 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tmesurv.config import BayesSpec, PriorSpec
+from tmesurv.config import BayesSpec
 from tmesurv.models.pwe.prior_predictive import PRIOR_PREDICTIVE_COLUMNS, prior_predictive, summarize_prior_predictive
+from tmesurv.models.pwe.settings import PwePriors
 
 LANDMARKS = (6.0, 12.0)
 
@@ -20,7 +21,7 @@ def cohort(seed: int = 4, n: int = 300) -> tuple[np.ndarray, np.ndarray, pd.Data
 
 
 # Every log HR ~ Normal(0, 0.001) per sd, the baseline starts within 0.001 of the crude rate and barely moves.
-TIGHT = PriorSpec(coef_sd=1e-3, baseline_sd=1e-3, random_walk_sd=1e-3, random_walk_sd_fixed=True)
+TIGHT = PwePriors(coef_sd=1e-3, baseline_sd=1e-3, random_walk_sd=1e-3, random_walk_sd_fixed=True)
 
 
 @pytest.fixture(scope="module")

@@ -4,10 +4,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tmesurv.config import BayesSpec, PriorSpec
+from tmesurv.config import BayesSpec
 from tmesurv.errors import InputError
 from tmesurv.models.pwe.model import build_pwe_model
 from tmesurv.models.pwe.screen import SCREEN_COLUMNS, fit_interaction_screen
+from tmesurv.models.pwe.settings import PwePriors
 from tmesurv.models.pwe.shrinkage import ShrinkagePrior, global_scale
 
 # 1. the priors at fixed values, against the formulas of the module docstring
@@ -18,7 +19,7 @@ ARM = np.array([0, 1, 0, 1, 1, 0, 1, 0, 1, 0, 1, 0], dtype=float)
 B1 = np.array([2.1, 3.5, 1.2, 4.4, 2.8, 3.3, 0.9, 5.1, 2.2, 3.0, 1.7, 4.0])
 B2 = np.array([0.3, -1.2, 0.8, 0.1, -0.4, 1.9, -0.7, 0.2, 1.1, -1.5, 0.6, -0.2])
 DESIGN = pd.DataFrame({"arm": ARM, "b1": B1, "b2": B2, "arm:b1": ARM * B1, "arm:b2": ARM * B2})
-PRIORS = PriorSpec(expected_interactions=0.5, slab_scale=1.5, slab_df=4.0, r2d2_mean=0.4, r2d2_precision=3.0)
+PRIORS = PwePriors(expected_interactions=0.5, slab_scale=1.5, slab_df=4.0, r2d2_mean=0.4, r2d2_precision=3.0)
 SETTINGS = BayesSpec(intervals=4, priors=PRIORS)
 BASELINE = {
     "baseline_start": np.float64(-1.7),
@@ -100,7 +101,7 @@ def test_shrinkage_prior_is_hashable_and_checks_positions():
         ({"biomarkers": pd.DataFrame({"b1": B1, "b2": np.full(12, 3.0)})}, "b2 are constant"),
         ({"biomarkers": pd.DataFrame({"b1": B1, "b2": ["x"] * 12})}, "not numeric"),
         ({"biomarkers": pd.DataFrame({"b1": B1, "arm": B2})}, "none called 'arm'"),
-        ({"settings": BayesSpec(priors=PriorSpec(expected_interactions=2.0))}, "expected_interactions"),
+        ({"settings": BayesSpec(priors=PwePriors(expected_interactions=2.0))}, "expected_interactions"),
     ],
 )
 def test_screen_rejects_bad_inputs(change, match):
