@@ -121,9 +121,13 @@ def run_bayes(study: LoadedStudy, out_dir: Path, progress: Callable[[str], objec
     list[str]
         Warnings for fits that failed the convergence diagnostics (also flagged in bayes.csv).
     """
-    from tmesurv.models.pwe.analyses import pwe_analyses, save_posteriors
+    from tmesurv.models.pwe.analyses import pwe_analyses
+    from tmesurv.models.pwe.storage import save_posteriors
 
-    results = pwe_analyses(study.cohort, study.config, progress=progress)
+    analysis = study.config.analysis
+    results = pwe_analyses(
+        study.cohort, analysis.endpoint, analysis, analysis.landmarks, study.config.bayes, progress=progress
+    )
     save_posteriors(out_dir / "posterior.nc", results.fits, study.config_data())
     write_table(out_dir / "bayes.csv", results.table)
     write_table(out_dir / "bayes_curves.csv", results.curves)

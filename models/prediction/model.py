@@ -528,7 +528,7 @@ class PosteriorModel:
 
     def risk(self, values: pd.DataFrame, treated: np.ndarray, times: Sequence[float]) -> np.ndarray:
         """``(n, T)`` posterior mean probability of an event by each of ``times``."""
-        from tmesurv.models.pwe.model import pwe_log_likelihood
+        from tmesurv.models.pwe.data import pwe_log_likelihood
 
         eta = self.eta(values, treated)
         never = np.zeros(eta.shape[1])
@@ -546,7 +546,7 @@ class PosteriorModel:
         The density of an event time is per month (the cohort's time unit); a censored time contributes its
         survival probability.
         """
-        from tmesurv.models.pwe.model import pwe_log_likelihood
+        from tmesurv.models.pwe.data import pwe_log_likelihood
 
         log_likelihood = pwe_log_likelihood(time, event, self.eta(values, treated), self.log_baseline, self.cuts)
         return logsumexp(log_likelihood, axis=0) - math.log(log_likelihood.shape[0])
@@ -604,13 +604,15 @@ def fit_validation_posterior(
     InputError
         If a term is not numeric, or the PWE model cannot be built.
     """
-    from tmesurv.models.pwe.model import fit_pwe
+    from tmesurv.models.pwe.fit import fit_pwe
 
     spec, endpoint = config.validation_model, config.analysis.endpoint
     patients, _ = model_patients(cohort, spec, ANALYSIS)
     values = patients.patients[list(spec.terms)]
     time, event = patients.time(endpoint), patients.event(endpoint)
-    idata = fit_pwe(time, event, validation_design(values, patients.treated, spec), settings or config.bayes)
+    bayes = settings or config.bayes
+    design = validation_design(values, patients.treated, spec)
+    idata = fit_pwe(time, event, design, bayes.model_settings(), bayes.sampler_settings())
     idata.posterior.attrs[METADATA_ATTR] = json.dumps(
         ModelInfo.of(config, Development.of(time, event, values), _panel(cohort)).header()
     )

@@ -1,7 +1,9 @@
-"""Settings of the Bayesian piecewise-exponential model and its sampler: what a fit takes, nothing of the config.
+"""Settings of the Bayesian piecewise-exponential model, its sampler and its analyses; nothing of the config.
 
-The analysis config's ``bayes`` section (:class:`tmesurv.config.BayesSpec`) is made of these, so each setting is defined
-once, with its description and default.
+A fit takes :class:`PweSettings` (the model) and :class:`SamplerSettings`; the analyses of a cohort take
+:class:`PweAnalysisSettings`, both of them and what to fit. The analysis config's ``bayes`` section
+(:class:`tmesurv.config.BayesSpec`) is :class:`PweAnalysisSettings`, so each setting is defined once, with its
+description and default.
 """
 
 from __future__ import annotations
@@ -80,3 +82,51 @@ class SamplerSettings(StrictModel):
     target_accept: float = Field(
         0.9, gt=0.5, lt=1, description="NUTS target acceptance; raise (0.95-0.99) when a shrinkage prior diverges"
     )
+
+
+class PweAnalysisSettings(PweSettings, SamplerSettings):
+    """Settings of the Bayesian analyses of a cohort: the model, its sampler, and what to fit.
+
+    Besides the treatment, interaction and subgroup models: chosen treatment-effect values, HR curves, the interaction
+    screen and the prior predictive check. These are the keys of the config's ``bayes`` section.
+    """
+
+    biomarkers: list[str] | None = Field(
+        None, description="biomarkers to fit interaction models for (default: all of data.biomarkers)"
+    )
+    shrinkage: Shrinkage = Field(
+        "horseshoe",
+        description="prior of the arm x biomarker interactions in a many-biomarker screen: regularised horseshoe, "
+        "R2D2, or independent normal(0, priors.coef_sd) (no multiplicity adjustment)",
+    )
+    spline_knots: int = Field(
+        4, ge=2, description="knots (at quantiles) of the cubic B-spline basis of a continuous biomarker's HR curve"
+    )
+    treatment_at: dict[str, list[float]] = Field(
+        default_factory=dict,
+        description="biomarker -> values at which to give the treatment HR from its interaction model "
+        "(treatment_at rows of bayes.csv, besides those at its quartiles)",
+    )
+    hr_curves: list[str] = Field(
+        default_factory=list,
+        description="continuous biomarkers whose treatment HR is fitted as a spline curve over the biomarker "
+        "(bayes_hr_curve.csv; spline_knots knots)",
+    )
+    screen: list[str] = Field(
+        default_factory=list,
+        description="biomarkers and features (names or patterns such as 'sig_*') screened in one model for arm "
+        "interactions under the shrinkage prior (bayes_screen.csv); empty: no screen",
+    )
+    prior_predictive: bool = Field(
+        False,
+        description="prior predictive check of the treatment model: survival per arm at the landmarks and the number "
+        "of events implied by the priors, next to the data (bayes_prior_predictive.csv)",
+    )
+
+    def model_settings(self) -> PweSettings:
+        """The model's settings (intervals, priors, time-varying effect)."""
+        return PweSettings(**{name: getattr(self, name) for name in PweSettings.model_fields})
+
+    def sampler_settings(self) -> SamplerSettings:
+        """The sampler's settings (sampler, draws, tune, chains, seed, target acceptance)."""
+        return SamplerSettings(**{name: getattr(self, name) for name in SamplerSettings.model_fields})

@@ -10,7 +10,7 @@
 #   mkdir -p /usr/lib/R/site-library/BH/include && ln -s /usr/include/boost /usr/lib/R/site-library/BH/include/boost
 #
 # Data: patients with time in months, event, arm (1 = test), karno10 = (Karnofsky - 60) / 10 and arm:karno10; cuts
-# from tmesurv.models.pwe.model.interval_cuts (K = 10 intervals), read from the CSVs so both sides use identical doubles.
+# from tmesurv.models.pwe.data.interval_cuts (K = 10 intervals), read from the CSVs so both sides use identical doubles.
 #
 # Model: every patient's follow-up is split at the cuts (survival::survSplit; interval k is (c_{k-1}, c_k], so a time
 # equal to a cut ends in the interval that the cut closes, as in tmesurv), one row per patient-interval with the

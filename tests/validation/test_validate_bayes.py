@@ -29,7 +29,7 @@ from tmesurv.models.prediction.model import (
     write_validation_model,
     write_validation_posterior,
 )
-from tmesurv.models.pwe.model import pwe_log_likelihood
+from tmesurv.models.pwe.data import pwe_log_likelihood
 from tmesurv.validation.brier import brier_score
 from tmesurv.validation.discrimination import harrell_c
 from tmesurv.workflow import load_study

@@ -15,7 +15,7 @@ from tmesurv.models.cox.settings import KmConfidence, SubgroupPlan
 from tmesurv.models.prediction.settings import ValidationModelSpec
 from tmesurv.models.product.pk import PK_COLUMNS
 from tmesurv.models.product.settings import ProductAnalysisSpec
-from tmesurv.models.pwe.settings import PweSettings, SamplerSettings, Shrinkage
+from tmesurv.models.pwe.settings import PweAnalysisSettings
 from tmesurv.models.screens.settings import ScreenSpec
 from tmesurv.schema import StrictModel
 
@@ -28,48 +28,12 @@ class AnalysisSpec(SubgroupPlan):
     km_ci: KmConfidence = Field("log-log", description="Kaplan-Meier interval scale (R: conf.type)")
 
 
-class BayesSpec(PweSettings, SamplerSettings):
-    """Settings of the Bayesian piecewise-exponential analyses: the model, its sampler, and what to fit."""
+class BayesSpec(PweAnalysisSettings):
+    """The ``bayes`` section: the PWE model, its sampler and what to fit.
 
-    biomarkers: list[str] | None = Field(
-        None, description="biomarkers to fit interaction models for (default: all of data.biomarkers)"
-    )
-    shrinkage: Shrinkage = Field(
-        "horseshoe",
-        description="prior of the arm x biomarker interactions in a many-biomarker screen: regularised horseshoe, "
-        "R2D2, or independent normal(0, priors.coef_sd) (no multiplicity adjustment)",
-    )
-    spline_knots: int = Field(
-        4, ge=2, description="knots (at quantiles) of the cubic B-spline basis of a continuous biomarker's HR curve"
-    )
-    treatment_at: dict[str, list[float]] = Field(
-        default_factory=dict,
-        description="biomarker -> values at which to give the treatment HR from its interaction model "
-        "(treatment_at rows of bayes.csv, besides those at its quartiles)",
-    )
-    hr_curves: list[str] = Field(
-        default_factory=list,
-        description="continuous biomarkers whose treatment HR is fitted as a spline curve over the biomarker "
-        "(bayes_hr_curve.csv; spline_knots knots)",
-    )
-    screen: list[str] = Field(
-        default_factory=list,
-        description="biomarkers and features (names or patterns such as 'sig_*') screened in one model for arm "
-        "interactions under the shrinkage prior (bayes_screen.csv); empty: no screen",
-    )
-    prior_predictive: bool = Field(
-        False,
-        description="prior predictive check of the treatment model: survival per arm at the landmarks and the number "
-        "of events implied by the priors, next to the data (bayes_prior_predictive.csv)",
-    )
-
-    def model_settings(self) -> PweSettings:
-        """The model's settings (intervals, priors, time-varying effect)."""
-        return PweSettings(**{name: getattr(self, name) for name in PweSettings.model_fields})
-
-    def sampler_settings(self) -> SamplerSettings:
-        """The sampler's settings (sampler, draws, tune, chains, seed, target acceptance)."""
-        return SamplerSettings(**{name: getattr(self, name) for name in SamplerSettings.model_fields})
+    Its keys are defined with the model (:class:`~tmesurv.models.pwe.settings.PweAnalysisSettings`);
+    ``model_settings()`` and ``sampler_settings()`` give the settings a fit takes.
+    """
 
 
 class AnalysisConfig(StrictModel):

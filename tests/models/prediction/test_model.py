@@ -28,7 +28,7 @@ from tmesurv.models.prediction.model import (
     validation_design,
     write_validation_model,
 )
-from tmesurv.models.pwe.model import pwe_log_likelihood
+from tmesurv.models.pwe.data import pwe_log_likelihood
 from tmesurv.workflow import load_study
 
 
