@@ -19,7 +19,7 @@ from tmesurv.errors import InputError
 from tmesurv.models.cox.analyses import cox_analyses
 from tmesurv.models.cox.km import cohort_table, km_by_arm, logrank_table
 from tmesurv.models.cox.subgroups import analysis_groupings, biomarker_table
-from tmesurv.models.prediction.model import save_validation_model
+from tmesurv.models.prediction.storage import save_validation_model
 from tmesurv.models.product.analyses import ProductResults, product_analyses
 from tmesurv.models.screens.analyses import ScreenResults, screen_analyses
 from tmesurv.outputs import record_run, write_atomically, write_table, write_text
@@ -87,11 +87,15 @@ def run_cox(study: LoadedStudy, out_dir: Path) -> list[str]:
     cohort, analysis = study.cohort, study.config.analysis
     groupings = analysis_groupings(cohort, analysis)
     summary, curves = km_by_arm(cohort, analysis.endpoint, analysis.landmarks, analysis.km_ci, groupings)
-    results = cox_analyses(cohort, analysis)
+    results = cox_analyses(cohort, analysis.endpoint, analysis)
     screens = screen_analyses(cohort, study.config.screens) if study.config.screens else ScreenResults()
     exclusions = cohort.analysis_exclusions(analysis) + screens.exclusions
-    exclusions += save_validation_model(cohort, study.config, out_dir, results.notes)  # config validation_model
-    product = product_analyses(cohort, study.config) if study.config.product else ProductResults()
+    exclusions += save_validation_model(cohort, study.config.validation_model_plan(), out_dir, results.notes)
+    product = ProductResults()
+    if study.config.product:
+        product = product_analyses(
+            cohort, study.config.product, analysis.endpoint, analysis, analysis.landmarks, analysis.km_ci
+        )
     exclusions += product.exclusions
     write_table(out_dir / "cohort.csv", cohort_table(cohort, analysis.endpoint))
     write_table(out_dir / "biomarkers.csv", biomarker_table(cohort))
@@ -136,10 +140,14 @@ def run_bayes(study: LoadedStudy, out_dir: Path, progress: Callable[[str], objec
         write_table(out_dir / f"{name}.csv", table)
     write_table(out_dir / "biomarkers.csv", biomarker_table(study.cohort))
     if study.config.validation_model is not None:
-        from tmesurv.models.prediction.model import fit_validation_posterior, write_validation_posterior
+        from tmesurv.models.prediction.posterior import fit_validation_posterior
+        from tmesurv.models.prediction.storage import write_validation_posterior
 
         progress("  fit: validation model")
-        write_validation_posterior(fit_validation_posterior(study.cohort, study.config), out_dir)
+        bayes = study.config.bayes
+        plan = study.config.validation_model_plan()
+        idata = fit_validation_posterior(study.cohort, plan, bayes.model_settings(), bayes.sampler_settings())
+        write_validation_posterior(idata, out_dir)
     record_run(out_dir, "bayes", study.config_data(), study.config_path, seed=study.config.bayes.seed)
     return results.notes
 
@@ -229,7 +237,7 @@ def run_validate(
     exclusions tables, validation_settings.json, the figures and run.json (see
     :func:`tmesurv.validation.external.write_validation`).
     """
-    from tmesurv.models.prediction.model import load_validation_fits
+    from tmesurv.models.prediction.storage import load_validation_fits
     from tmesurv.validation.external import validate_external, write_validation
 
     if Path(out_dir).resolve() == Path(model_dir).resolve():

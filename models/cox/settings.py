@@ -1,6 +1,6 @@
 """The subgroup plan: how biomarkers are cut into subgroups and which combined or covariate subgroups are compared.
 
-The analysis config's ``analysis`` section (:class:`tmesurv.config.AnalysisSpec`) is this plan plus the endpoint,
+The analysis config's ``analysis`` section (``AnalysisSpec``) is this plan plus the endpoint,
 landmarks and Kaplan-Meier interval scale; :mod:`tmesurv.models.cox.subgroups` turns it into groupings of patients.
 """
 
@@ -14,7 +14,7 @@ from tmesurv.schema import StrictModel
 
 Cutpoint = Literal["median", "quartiles"] | float
 GroupLevel = Literal["high", "low"]
-KmConfidence = Literal["log-log", "log"]
+CiMethod = Literal["log-log", "log"]  # Kaplan-Meier interval scale (R: conf.type)
 
 
 class SubgroupPlan(StrictModel):

@@ -2,7 +2,7 @@
 
 A fit takes :class:`PweSettings` (the model) and :class:`SamplerSettings`; the analyses of a cohort take
 :class:`PweAnalysisSettings`, both of them and what to fit. The analysis config's ``bayes`` section
-(:class:`tmesurv.config.BayesSpec`) is :class:`PweAnalysisSettings`, so each setting is defined once, with its
+(``BayesSpec``) is :class:`PweAnalysisSettings`, so each setting is defined once, with its
 description and default.
 """
 

@@ -11,8 +11,8 @@ import fnmatch
 from pydantic import Field, model_validator
 
 from tmesurv.config.data import DataSpec
-from tmesurv.models.cox.settings import KmConfidence, SubgroupPlan
-from tmesurv.models.prediction.settings import ValidationModelSpec
+from tmesurv.models.cox.settings import CiMethod, SubgroupPlan
+from tmesurv.models.prediction.settings import ValidationModelPlan, ValidationModelSpec
 from tmesurv.models.product.pk import PK_COLUMNS
 from tmesurv.models.product.settings import ProductAnalysisSpec
 from tmesurv.models.pwe.settings import PweAnalysisSettings
@@ -25,7 +25,7 @@ class AnalysisSpec(SubgroupPlan):
 
     endpoint: str
     landmarks: list[float] = Field(default_factory=lambda: [12.0, 24.0])
-    km_ci: KmConfidence = Field("log-log", description="Kaplan-Meier interval scale (R: conf.type)")
+    km_ci: CiMethod = Field("log-log", description="Kaplan-Meier interval scale (R: conf.type)")
 
 
 class BayesSpec(PweAnalysisSettings):
@@ -45,6 +45,18 @@ class AnalysisConfig(StrictModel):
     validation_model: ValidationModelSpec | None = None
     product: ProductAnalysisSpec | None = None
     bayes: BayesSpec = BayesSpec()
+
+    def validation_model_plan(self) -> ValidationModelPlan | None:
+        """What fitting ``validation_model`` takes from this config; None without that section."""
+        from tmesurv.signatures import gene_sets  # it reads config sections, so it is imported when needed
+
+        spec = self.validation_model
+        if spec is None:
+            return None
+        derived = gene_sets(self.data.derive)
+        sets = {term: derived[term] for term in spec.terms if term in derived}
+        dumped = self.model_dump(mode="json")
+        return ValidationModelPlan(spec, self.analysis.endpoint, tuple(self.analysis.landmarks), dumped, sets)
 
     @model_validator(mode="after")
     def _endpoint_known(self) -> AnalysisConfig:
