@@ -5,7 +5,7 @@ patients and tmesurv's cuts) and then ``Rscript tests/reference/brms_pwe.R`` (br
 draws, with Monte Carlo standard errors); the tests need no R. The R script's header gives the model and how the
 priors correspond: they are the same prior (vague coefficient and first-baseline priors, and the random-walk step sd
 fixed at a vague 10, ``random_walk_sd_fixed``: the baseline is left free, as in Cox), so the two posteriors are the
-same distribution and their summaries may differ only by Monte Carlo error. If models/pwe.py's priors change,
+same distribution and their summaries may differ only by Monte Carlo error. If models/pwe/model.py's priors change,
 update brms_pwe.R to match and rerun it.
 """
 
