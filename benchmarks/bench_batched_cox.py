@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 from lifelines import CoxPHFitter
 
-from tmesurv.models.cox.analyses import FIT_OPTIONS
 from tmesurv.models.cox.batched import fit_cox_batch
+from tmesurv.models.cox.fitting import FIT_OPTIONS
 
 COHORTS, PATIENTS, LIFELINES_FITS, BATCHED_REPEATS = 1000, 359, 50, 3
 TERMS = ["x1", "x2", "x3"]

@@ -46,13 +46,14 @@ def simulated(n: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray, pd.DataFra
 
 def fit_tmesurv(n: int, intervals: int) -> None:
     """The tmesurv fit: nutpie on the interval statistics (compiles once)."""
-    from tmesurv.config import BayesSpec, PriorSpec
-    from tmesurv.models.pwe.model import fit_pwe
+    from tmesurv.models.pwe.fit import fit_pwe
+    from tmesurv.models.pwe.settings import PwePriors, PweSettings, SamplerSettings
 
     time_, event, design = simulated(n)
-    priors = PriorSpec(random_walk_sd=10.0, random_walk_sd_fixed=True)
-    settings = BayesSpec(intervals=intervals, draws=DRAWS, tune=TUNE, chains=CHAINS, seed=1, priors=priors)
-    fit_pwe(time_, event, design, settings, log_likelihood=n <= 5000)
+    priors = PwePriors(random_walk_sd=10.0, random_walk_sd_fixed=True)
+    settings = PweSettings(intervals=intervals, priors=priors)
+    sampler = SamplerSettings(draws=DRAWS, tune=TUNE, chains=CHAINS, seed=1)
+    fit_pwe(time_, event, design, settings, sampler, log_likelihood=n <= 5000)
 
 
 def fit_naive(n: int, intervals: int) -> None:
@@ -103,7 +104,7 @@ def brms_seconds(n: int, intervals: int) -> float | None:
     """Wall seconds of brms on the same patient-interval rows (compile + sample), or None without R and brms."""
     if shutil.which("Rscript") is None:
         return None
-    from tmesurv.models.pwe.model import interval_cuts
+    from tmesurv.models.pwe.data import interval_cuts
 
     time_, event, design = simulated(n)
     with tempfile.TemporaryDirectory() as folder:

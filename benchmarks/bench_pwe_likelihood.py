@@ -16,8 +16,9 @@ import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
 
-from tmesurv.config import BayesSpec
-from tmesurv.models.pwe.model import build_pwe_model, interval_cuts, interval_layout
+from tmesurv.models.pwe.data import interval_cuts, interval_layout
+from tmesurv.models.pwe.model import build_pwe_model
+from tmesurv.models.pwe.settings import PweSettings
 
 REPEATS = 2000
 
@@ -67,7 +68,7 @@ def main() -> None:
     print(f"{'n':>6} {'rows (naive)':>13} {'tmesurv us':>11} {'naive us':>9} {'speed-up':>9}")
     for n in (359, 2000, 10000):
         time_, event, design = simulated(n)
-        ours = build_pwe_model(time_, event, design, BayesSpec(intervals=8))
+        ours = build_pwe_model(time_, event, design, PweSettings(intervals=8))
         naive, rows = naive_model(time_, event, design, 8)
         ours_s, naive_s = time_logp_dlogp(ours), time_logp_dlogp(naive)
         print(f"{n:>6} {rows:>13} {ours_s * 1e6:>11.1f} {naive_s * 1e6:>9.1f} {naive_s / ours_s:>8.2f}x")

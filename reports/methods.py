@@ -12,13 +12,9 @@ from dataclasses import dataclass
 from importlib import metadata
 
 from tmesurv.config import combined_subgroup_name
+from tmesurv.models.pwe.diagnostics import convergence_rule_text
 
-# The convergence rule of tmesurv.models.pwe.model.summarize_pwe, in words (tests/reports check it against the
-# constants).
-CONVERGENCE_RULE = (
-    "R-hat below 1.01, bulk and tail effective sample sizes of at least 400, an energy BFMI of at least 0.3 in "
-    "every chain and no divergent transitions"
-)
+CONVERGENCE_RULE = convergence_rule_text()  # the rule of tmesurv.models.pwe.diagnostics.summarize_pwe, in words
 SOFTWARE = ("tmesurv", "lifelines", "pymc", "nutpie", "arviz", "numpy", "pandas", "scipy", "matplotlib")
 NOT_INSTALLED = "not installed"
 

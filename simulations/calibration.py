@@ -16,8 +16,8 @@ import pandas as pd
 from scipy import stats
 
 from tmesurv.errors import InputError
-from tmesurv.models.cox.analyses import fit_cox
 from tmesurv.models.cox.batched import fit_cox_batch
+from tmesurv.models.cox.fitting import fit_cox
 from tmesurv.models.cox.km import curve_at, curve_quantile, fit_km, median_follow_up
 from tmesurv.simulations.scenario import Scenario
 from tmesurv.simulations.trial import simulate_trials

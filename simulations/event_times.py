@@ -14,7 +14,7 @@ from functools import lru_cache
 import numpy as np
 from pydantic import Field
 
-from tmesurv.config import StrictModel
+from tmesurv.schema import StrictModel
 
 
 class ArmHazard(StrictModel):

@@ -51,7 +51,7 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field, model_validator
 
-from tmesurv.config import StrictModel
+from tmesurv.schema import StrictModel
 
 Z75 = 0.6744897501960817  # standard normal upper quartile
 Correlation = Annotated[float, Field(gt=-1.0, lt=1.0)]

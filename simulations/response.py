@@ -52,7 +52,7 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field
 
-from tmesurv.config import StrictModel
+from tmesurv.schema import StrictModel
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 BEST_RESPONSES = np.array(["CR", "PR", "SD", "PD"], dtype=object)

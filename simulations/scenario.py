@@ -9,8 +9,9 @@ from pathlib import Path
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
-from tmesurv.config import AnalysisConfig, StrictModel, describe_validation_error
+from tmesurv.config import AnalysisConfig
 from tmesurv.errors import InputError
+from tmesurv.schema import StrictModel, describe_validation_error
 from tmesurv.simulations.biomarkers import BiomarkerSpec
 from tmesurv.simulations.event_times import ArmHazard
 from tmesurv.simulations.product import ProductSpec

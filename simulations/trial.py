@@ -21,8 +21,9 @@ import numpy as np
 import pandas as pd
 
 from tmesurv.errors import InputError
+from tmesurv.signatures import B_CELL_GENES
 from tmesurv.simulations import biomarkers, product, response
-from tmesurv.simulations.biomarkers import B_CELL_GENES, LATENT_KEYS, biomarkers_from_draws
+from tmesurv.simulations.biomarkers import LATENT_KEYS, biomarkers_from_draws
 from tmesurv.simulations.event_times import draw_event_times
 from tmesurv.simulations.pk_series import PK_SERIES_COLUMNS
 from tmesurv.simulations.product import product_from_draws

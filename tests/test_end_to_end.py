@@ -11,8 +11,9 @@ from typer.testing import CliRunner
 
 from tmesurv.cli import app
 from tmesurv.models.cox.analyses import COX_COLUMNS
-from tmesurv.models.pwe.analyses import BAYES_COLUMNS, load_posteriors
-from tmesurv.models.pwe.model import summarize_pwe
+from tmesurv.models.pwe.analyses import BAYES_COLUMNS
+from tmesurv.models.pwe.diagnostics import summarize_pwe
+from tmesurv.models.pwe.storage import load_posteriors
 from tmesurv.simulations.scenario import load_scenario
 from tmesurv.simulations.trial import analysis_config, simulate_trial
 

@@ -14,8 +14,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from tmesurv.config import IN_MEMORY, AnalysisConfig, AnalysisSpec, DataSpec, combined_subgroup_name, load_config
+from tmesurv.config import IN_MEMORY, AnalysisConfig, DataSpec, load_config
 from tmesurv.errors import InputError, describe_rows
+from tmesurv.models.cox.settings import SubgroupPlan, combined_subgroup_name
 
 TREATED, CONTROL = "treated", "control"
 
@@ -264,11 +265,11 @@ class Cohort:
             missing_any |= missing
         return replace(self, patients=self.patients[~missing_any]), exclusions
 
-    def analysis_exclusions(self, spec: AnalysisSpec | None = None) -> list[Exclusion]:
+    def analysis_exclusions(self, spec: SubgroupPlan | None = None) -> list[Exclusion]:
         """Patients the analyses leave out, and why.
 
-        A missing stratum (stratified analysis) or biomarker (its analyses); with the analysis section ``spec``, also
-        a missing value needed by a combined subgroup or a subgroup covariate.
+        A missing stratum (stratified analysis) or biomarker (its analyses); with a subgroup plan ``spec`` (such as
+        the config's analysis section), also a missing value needed by a combined subgroup or a subgroup covariate.
         """
         exclusions = list(self.data_exclusions)
         if self.strata:
@@ -291,7 +292,7 @@ def _in_memory_config(data: dict, endpoint: str) -> AnalysisConfig:
     """The config of a DataFrame cohort: its data section (no file) and the default analysis of ``endpoint``."""
     from pydantic import ValidationError
 
-    from tmesurv.config import describe_validation_error
+    from tmesurv.schema import describe_validation_error
 
     try:
         spec = DataSpec.model_validate(data, context={IN_MEMORY: True})

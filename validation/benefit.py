@@ -18,7 +18,7 @@ under control and under treatment, ``risk_control - risk_treated`` (positive: tr
   predicted benefit count one half), as ``Hmisc::rcorr.cens`` computes it in the original paper. Leaving out
   patients censored before t is unbiased only under censoring independent of the outcome and of predicted benefit.
 * **Replication of the interaction**: the external Cox model ``treated + marker + treated:marker`` (Efron ties,
-  :func:`tmesurv.models.cox.analyses.fit_cox`, equal to R's ``coxph``) gives the external interaction hazard ratio,
+  :func:`tmesurv.models.cox.fitting.fit_cox`, equal to R's ``coxph``) gives the external interaction hazard ratio,
   compared with the model's interaction by their ratio (independent samples: the variances of the log ratios add).
 """
 
@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from tmesurv.models.cox.analyses import fit_cox
+from tmesurv.models.cox.fitting import fit_cox
 from tmesurv.validation.bootstrap import counts_to_indices, metric_row
 from tmesurv.validation.ipcw import followed_beyond, survival_inputs, weighted_curves
 

@@ -4,7 +4,7 @@ Steps (:func:`validate_external`): re-derive the terms harmonised by ``rederive`
 (:mod:`tmesurv.validation.rederive`), keep the external patients the model applies to (its arm, every term known;
 each patient left out is counted), harmonise their terms onto the development distribution
 (:mod:`tmesurv.validation.harmonise`), predict with every fit (Cox, Bayesian; see
-:mod:`tmesurv.models.prediction.model`), and score the predictions (:func:`tmesurv.validation.score.validation_table`
+:mod:`tmesurv.models.prediction`), and score the predictions (:func:`tmesurv.validation.score.validation_table`
 with one set of bootstrap resamples, drawn within arm for a two-arm cohort). On top of that table come the
 interaction's replication (an interaction model on a two-arm cohort), the log predictive density (a Bayesian fit)
 and the case-mix comparison. :func:`write_validation` writes the tables and figures.
@@ -27,7 +27,9 @@ import pandas as pd
 from tmesurv.cohort import Cohort, Exclusion
 from tmesurv.errors import InputError
 from tmesurv.models.cox.km import curve_at, fit_km
-from tmesurv.models.prediction.model import MODEL_FILE, POSTERIOR_FILE, PosteriorModel, ValidationFit, model_patients
+from tmesurv.models.prediction.posterior import PosteriorModel
+from tmesurv.models.prediction.storage import MODEL_FILE, POSTERIOR_FILE, ValidationFit
+from tmesurv.models.prediction.terms import model_patients
 from tmesurv.outputs.atomic import file_hash, write_table, write_text
 from tmesurv.validation.benefit import benefit_by_group, interaction_replication
 from tmesurv.validation.bootstrap import VALIDATION_COLUMNS, metric_row, resample_counts, with_estimate
@@ -146,7 +148,7 @@ def validate_external(
     Parameters
     ----------
     fits
-        The fits (:func:`tmesurv.models.prediction.model.load_validation_fits`); the first one's development
+        The fits (:func:`tmesurv.models.prediction.storage.load_validation_fits`); the first one's development
         distribution is the harmonisation target and the case-mix reference.
     cohort
         The external cohort (two arms, or one: ``data.single_arm``).

@@ -1,7 +1,7 @@
 """Put an external cohort's model terms on the development scale before the model scores them.
 
 One method per term (the development distribution comes with the saved model, see
-:class:`tmesurv.models.prediction.model.TermDistribution`):
+:class:`tmesurv.models.prediction.terms.TermDistribution`):
 
 * ``none``: the values as measured (same assay, same units). A term whose external mean lies more than one
   development sd from the development mean, or whose sd ratio is outside 1/2 to 2, gets a note suggesting a
@@ -34,7 +34,7 @@ import pandas as pd
 from scipy.stats import rankdata
 
 from tmesurv.errors import InputError
-from tmesurv.models.prediction.model import QUANTILE_PROBABILITIES, TermDistribution
+from tmesurv.models.prediction.terms import QUANTILE_PROBABILITIES, TermDistribution
 
 Method = Literal["none", "zscore", "quantile", "rederive"]
 METHODS: tuple[str, ...] = get_args(Method)

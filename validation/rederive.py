@@ -1,7 +1,7 @@
 """Re-derive gene-set signature terms from an external cohort's genes: ``--harmonise TERM=rederive``.
 
 A model term that development derived from a gene set (``data.derive.signatures``) is saved with the set's genes
-that the development panel had (:attr:`tmesurv.models.prediction.model.ModelInfo.gene_sets`). ``rederive`` computes
+that the development panel had (:attr:`tmesurv.models.prediction.info.ModelInfo.gene_sets`). ``rederive`` computes
 the term again on the external cohort's expression matrix (``Cohort.expression``, from ``data.expression`` or
 ``data.geo``) by :func:`tmesurv.signatures.gene_set_score`, as development did: the mean over those genes of log2
 expression, each gene centred at its mean over the external patients with expression (all of them, before any

@@ -1,11 +1,12 @@
 """Cox proportional-hazards analyses of a treatment-by-biomarker question, in the published style.
 
 Fits use lifelines' ``CoxPHFitter`` (Efron ties, Wald tests), converged tightly enough to agree with R's
-``coxph`` to 1e-6. The analyses per endpoint: the treatment effect (and, when the config names strata, the
-treatment effect stratified by them, as the primary analysis of a stratified trial is); per biomarker the interaction
-model (arm, biomarker, arm x biomarker) on the biomarker's own scale; and per grouping (a biomarker's cut-point, a
-combined biomarker subgroup, a covariate's levels; see :mod:`tmesurv.models.cox.subgroups`) the groups compared within
-each arm (``within_arm``) and the treatment effect within each group (``subgroup``, the rows of a forest plot).
+``coxph`` to 1e-6 (:mod:`tmesurv.models.cox.fitting`). The analyses per endpoint: the treatment effect (and, when the
+cohort has strata, the treatment effect stratified by them, as the primary analysis of a stratified trial is); per
+biomarker the interaction model (arm, biomarker, arm x biomarker) on the biomarker's own scale; and per grouping (a
+biomarker's cut-point, a combined biomarker subgroup, a covariate's levels; see :mod:`tmesurv.models.cox.subgroups`)
+the groups compared within each arm (``within_arm``) and the treatment effect within each group (``subgroup``, the rows
+of a forest plot).
 
 Interactions are tested by Wald and by likelihood ratio (:func:`interaction_tests`): the biomarker as a continuous
 term, and every grouping's levels (``levels - 1`` degrees of freedom).
@@ -13,17 +14,15 @@ term, and every grouping's levels (``levels - 1`` degrees of freedom).
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from lifelines import CoxPHFitter
-from lifelines.exceptions import ConvergenceError, ConvergenceWarning
 from scipy import stats
 
 from tmesurv.cohort import CONTROL, TREATED, Cohort
-from tmesurv.config import AnalysisSpec
+from tmesurv.models.cox.fitting import inestimable, try_fit_cox, wald_table
+from tmesurv.models.cox.settings import SubgroupPlan
 from tmesurv.models.cox.subgroups import Grouping, analysis_groupings
 from tmesurv.models.designs import interaction_design, treatment_design
 
@@ -45,8 +44,6 @@ COX_COLUMNS = [
     "hr_upper",
     "p",
 ]
-FIT_OPTIONS = {"precision": 1e-14, "r_precision": 1e-15, "max_steps": 200}
-_TIME, _EVENT = "__time__", "__event__"
 
 
 INTERACTION_COLUMNS = [
@@ -73,76 +70,17 @@ class CoxResults:
     notes: list[str] = field(default_factory=list)
 
 
-def fit_cox(
-    time: np.ndarray,
-    event: np.ndarray,
-    design: pd.DataFrame,
-    alpha: float = 0.05,
-    strata: pd.DataFrame | None = None,
-) -> pd.DataFrame:
-    """Fit a Cox model with Efron ties and return Wald statistics per term.
-
-    Parameters
-    ----------
-    time, event
-        Follow-up times and event indicators (1 = event).
-    design
-        One numeric column per term; column names become term names.
-    strata
-        Columns whose combinations get their own baseline hazard (R's ``strata()``); None for one baseline.
-    alpha
-        One minus the confidence level of the hazard-ratio interval.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Indexed by term, columns ``coef, se, hr, hr_lower, hr_upper, p``.
-
-    Raises
-    ------
-    ConvergenceWarning
-        Re-raised by lifelines when the likelihood is monotone (a term separates events); callers decide.
-    """
-    fitter = fitted_cox(time, event, design, strata)
-    coef = fitter.params_.to_numpy()
-    se = fitter.standard_errors_.to_numpy()
-    z = stats.norm.ppf(1 - alpha / 2)
-    return pd.DataFrame(
-        {
-            "coef": coef,
-            "se": se,
-            "hr": np.exp(coef),
-            "hr_lower": np.exp(coef - z * se),
-            "hr_upper": np.exp(coef + z * se),
-            "p": 2 * stats.norm.sf(np.abs(coef / se)),
-        },
-        index=pd.Index(design.columns, name="term"),
-    )
-
-
-def fitted_cox(
-    time: np.ndarray, event: np.ndarray, design: pd.DataFrame, strata: pd.DataFrame | None = None
-) -> CoxPHFitter:
-    """The lifelines fit behind :func:`fit_cox` (log-likelihood, covariance), Efron ties, tight convergence."""
-    frame = design.reset_index(drop=True).assign(**{_TIME: time, _EVENT: event})
-    strata_columns = None
-    if strata is not None:
-        strata_columns = [f"__stratum_{i}__" for i in range(strata.shape[1])]
-        frame[strata_columns] = strata.to_numpy()
-    return CoxPHFitter().fit(
-        frame, duration_col=_TIME, event_col=_EVENT, strata=strata_columns, fit_options=FIT_OPTIONS
-    )
-
-
-def cox_analyses(cohort: Cohort, spec: AnalysisSpec) -> CoxResults:
+def cox_analyses(cohort: Cohort, endpoint: str, plan: SubgroupPlan) -> CoxResults:
     """Run the treatment, interaction, within-arm and subgroup analyses and the interaction tests.
 
     Parameters
     ----------
     cohort
         The validated cohort.
-    spec
-        The ``analysis`` section of the config (endpoint, cut-points, combined subgroups, subgroup covariates).
+    endpoint
+        The endpoint analysed.
+    plan
+        The subgroups: cut-points, combined subgroups, subgroup covariates (such as the config's analysis section).
 
     Returns
     -------
@@ -151,14 +89,13 @@ def cox_analyses(cohort: Cohort, spec: AnalysisSpec) -> CoxResults:
         it needs; who is left out is listed by :meth:`tmesurv.cohort.Cohort.analysis_exclusions`.
     """
     results = CoxResults(table=pd.DataFrame(columns=COX_COLUMNS))
-    endpoint = spec.endpoint
     rows = [_fit_rows(cohort, endpoint, "treatment", "all", treatment_design(cohort), results)]
     if cohort.strata:
         stratified, _ = cohort.complete_cases(list(cohort.strata), analysis="treatment_stratified")
         design = treatment_design(stratified)
         strata = stratified.patients[list(stratified.strata)]
         rows.append(_fit_rows(stratified, endpoint, "treatment_stratified", "all", design, results, strata))
-    groupings = analysis_groupings(cohort, spec)
+    groupings = analysis_groupings(cohort, plan)
     for grouping in groupings:
         rows += _grouping_rows(grouping, endpoint, results)
     results.table = pd.concat([r for r in rows if not r.empty], ignore_index=True)[COX_COLUMNS]
@@ -242,14 +179,11 @@ def _interaction_row(
     time, event = cohort.time(endpoint), cohort.event(endpoint)
     row = {"endpoint": endpoint, "grouping": grouping.name, "scale": scale, "n": cohort.n}
     row |= {"events": int(event.sum()), "df": products.shape[1], "rule": grouping.rule}
-    problem = _inestimable(full, event)
+    problem = inestimable(full, event)  # the reduced model's columns are among the full model's
     if problem is None:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", ConvergenceWarning)
-                reduced_fit, full_fit = fitted_cox(time, event, main), fitted_cox(time, event, full)
-        except (ConvergenceWarning, ConvergenceError) as warning:
-            problem = f"the fit did not converge (monotone likelihood?): {str(warning).splitlines()[0]}"
+        reduced_fit, problem = try_fit_cox(time, event, main)
+    if problem is None:
+        full_fit, problem = try_fit_cox(time, event, full)
     if problem is not None:
         notes.append(f"{endpoint} interaction {grouping.name} ({scale}): not tested, {problem}")
         return row | dict.fromkeys(["wald_chisq", "wald_p", "lrt_chisq", "lrt_p"], np.nan)
@@ -278,15 +212,10 @@ def _fit_rows(
     """Fit one model and label its rows; a model that cannot be estimated gives NaN rows and a note."""
     time, event = cohort.time(endpoint), cohort.event(endpoint)
     label = {"endpoint": endpoint, "analysis": analysis, "subgroup": subgroup, **_counts(cohort, endpoint)}
-    problem = _inestimable(design, event)
+    fitter, problem = try_fit_cox(time, event, design, strata)
     if problem is None:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", ConvergenceWarning)
-                fitted = fit_cox(time, event, design, strata=strata)
-        except (ConvergenceWarning, ConvergenceError) as warning:
-            problem = f"the fit did not converge (monotone likelihood?): {str(warning).splitlines()[0]}"
-    if problem is not None:
+        fitted = wald_table(fitter)
+    else:
         results.notes.append(f"{endpoint} {analysis} {subgroup}: not estimated, {problem}")
         fitted = pd.DataFrame(np.nan, index=pd.Index(design.columns, name="term"), columns=COX_COLUMNS[10:])
     return fitted.reset_index().assign(**label)
@@ -303,15 +232,3 @@ def _counts(cohort: Cohort, endpoint: str) -> dict[str, int]:
         "n_control": int((~treated).sum()),
         "events_control": int(event[~treated].sum()),
     }
-
-
-def _inestimable(design: pd.DataFrame, event: np.ndarray) -> str | None:
-    if event.sum() == 0:
-        return "no events"
-    for column in design.columns:
-        values = design[column].to_numpy()
-        if np.ptp(values) == 0:
-            return f"'{column}' takes one value only"
-        if np.isin(values, (0.0, 1.0)).all() and min(event[values == 1].sum(), event[values == 0].sum()) == 0:
-            return f"no events in one level of '{column}' (monotone likelihood)"
-    return None

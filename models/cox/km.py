@@ -10,7 +10,6 @@ midpoint to the next time when it sits exactly at 0.5.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -19,9 +18,9 @@ from lifelines.statistics import multivariate_logrank_test
 from scipy import stats
 
 from tmesurv.cohort import CONTROL, TREATED, Cohort
+from tmesurv.models.cox.settings import CiMethod
 from tmesurv.models.cox.subgroups import Grouping
 
-CiMethod = Literal["log-log", "log"]
 FLAT_TOLERANCE = np.sqrt(np.finfo(float).eps)
 ALL_PATIENTS = "all"
 KM_COLUMNS = [

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from tmesurv.cohort import Cohort
-from tmesurv.config import AnalysisSpec, Cutpoint, combined_subgroup_name
+from tmesurv.models.cox.settings import Cutpoint, SubgroupPlan, combined_subgroup_name
 
 QUARTILE_LEVELS = ("Q1", "Q2", "Q3", "Q4")
 
@@ -103,7 +103,7 @@ def biomarker_grouping(cohort: Cohort, biomarker: str, cutpoint: Cutpoint) -> Gr
     return Grouping(biomarker, "biomarker", complete, labels, levels, rule)
 
 
-def combined_grouping(cohort: Cohort, conditions: dict[str, str], spec: AnalysisSpec) -> Grouping:
+def combined_grouping(cohort: Cohort, conditions: dict[str, str], plan: SubgroupPlan) -> Grouping:
     """Patients in every named biomarker group (level ``yes``) against the others (``no``).
 
     Parameters
@@ -112,8 +112,8 @@ def combined_grouping(cohort: Cohort, conditions: dict[str, str], spec: Analysis
         The validated cohort.
     conditions
         Biomarker -> level, for example ``{"cd19_hscore": "low", "sii": "high"}``.
-    spec
-        The analysis section, for each biomarker's cut-point.
+    plan
+        The subgroup plan (such as the config's analysis section), for each biomarker's cut-point.
     """
     name = combined_subgroup_name(conditions)
     complete, _ = cohort.complete_cases(list(conditions), analysis=f"subgroup {name}")
@@ -121,7 +121,7 @@ def combined_grouping(cohort: Cohort, conditions: dict[str, str], spec: Analysis
     rules = []
     for biomarker, level in conditions.items():
         values = complete.patients[biomarker].to_numpy(dtype=float)
-        labels, _, rule = biomarker_levels(values, spec.cutpoint_of(biomarker), biomarker in complete.biomarker_levels)
+        labels, _, rule = biomarker_levels(values, plan.cutpoint_of(biomarker), biomarker in complete.biomarker_levels)
         member &= labels == level
         rules.append(f"{biomarker} {level}: {rule}")
     return Grouping(name, "combined", complete, np.where(member, "yes", "no"), ("no", "yes"), "; ".join(rules))
@@ -135,11 +135,11 @@ def covariate_grouping(cohort: Cohort, covariate: str) -> Grouping:
     return Grouping(covariate, "covariate", complete, labels, levels, f"levels of {covariate}")
 
 
-def analysis_groupings(cohort: Cohort, spec: AnalysisSpec) -> list[Grouping]:
-    """Every grouping the config asks for: each biomarker, each combined subgroup, each subgroup covariate."""
-    groupings = [biomarker_grouping(cohort, b, spec.cutpoint_of(b)) for b in cohort.biomarkers]
-    groupings += [combined_grouping(cohort, conditions, spec) for conditions in spec.combined_subgroups]
-    groupings += [covariate_grouping(cohort, covariate) for covariate in spec.subgroup_covariates]
+def analysis_groupings(cohort: Cohort, plan: SubgroupPlan) -> list[Grouping]:
+    """Every grouping the plan asks for: each biomarker, each combined subgroup, each subgroup covariate."""
+    groupings = [biomarker_grouping(cohort, b, plan.cutpoint_of(b)) for b in cohort.biomarkers]
+    groupings += [combined_grouping(cohort, conditions, plan) for conditions in plan.combined_subgroups]
+    groupings += [covariate_grouping(cohort, covariate) for covariate in plan.subgroup_covariates]
     return groupings
 
 

@@ -15,17 +15,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from tmesurv.cohort import TREATED, Cohort, Exclusion
-from tmesurv.config import AnalysisConfig, Cutpoint, OutcomeSpec
 from tmesurv.errors import InputError, describe_rows
 from tmesurv.models.cox.analyses import level_contrasts
 from tmesurv.models.cox.km import fit_km, km_summary, logrank
+from tmesurv.models.cox.settings import CiMethod, Cutpoint, SubgroupPlan
 from tmesurv.models.cox.subgroups import Grouping, biomarker_grouping, biomarker_levels
+from tmesurv.models.product.settings import OutcomeSpec, ProductAnalysisSpec
 from tmesurv.models.screens.association import bh_qvalues, logistic_screen, rank_sum_screen, wald_ratio
 
 ASSOCIATION_COLUMNS = [
@@ -89,15 +91,30 @@ class ProductResults:
     notes: list[str] = field(default_factory=list)
 
 
-def product_analyses(cohort: Cohort, config: AnalysisConfig) -> ProductResults:
+def product_analyses(
+    cohort: Cohort,
+    spec: ProductAnalysisSpec,
+    endpoint: str,
+    plan: SubgroupPlan,
+    landmarks: Sequence[float],
+    km_ci: CiMethod = "log-log",
+) -> ProductResults:
     """Run the ``product`` section's analyses on the treated arm.
 
     Parameters
     ----------
     cohort
         The validated cohort, with the product columns the section names.
-    config
-        The whole config (``product`` must be set; ``analysis`` gives the endpoint, landmarks and cut-points).
+    spec
+        The config's ``product`` section: attributes, outcomes and attribute x biomarker subgroups.
+    endpoint
+        The endpoint of the subgroup analyses.
+    plan
+        The subgroup plan (such as the config's analysis section), for each biomarker's cut-point.
+    landmarks
+        Times (months) of the Kaplan-Meier landmark survival.
+    km_ci
+        The Kaplan-Meier interval scale.
 
     Returns
     -------
@@ -105,7 +122,7 @@ def product_analyses(cohort: Cohort, config: AnalysisConfig) -> ProductResults:
         ``product_associations`` (columns :data:`ASSOCIATION_COLUMNS`) when the section has outcomes,
         ``product_subgroups`` (:data:`SUBGROUP_COLUMNS`) when it has subgroups.
     """
-    spec, results = config.product, ProductResults()
+    results = ProductResults()
     treated = cohort.arm_subset(TREATED)
     for attribute in spec.attributes:
         results.exclusions += treated.complete_cases([attribute], f"product attribute {attribute}")[1]
@@ -115,7 +132,8 @@ def product_analyses(cohort: Cohort, config: AnalysisConfig) -> ProductResults:
         table["wilcoxon_q"], table["logistic_q"] = bh_qvalues(table["wilcoxon_p"]), bh_qvalues(table["logistic_p"])
         results.tables["product_associations"] = table[ASSOCIATION_COLUMNS]
     if spec.subgroups:
-        tables = [_subgroup_rows(cohort, config, s.attribute, s.biomarker, results) for s in spec.subgroups]
+        subgroups = _SubgroupAnalysis(endpoint, plan, tuple(landmarks), km_ci)
+        tables = [_subgroup_rows(cohort, subgroups, s.attribute, s.biomarker, results) for s in spec.subgroups]
         results.tables["product_subgroups"] = pd.concat(tables, ignore_index=True)[SUBGROUP_COLUMNS]
     return results
 
@@ -159,12 +177,21 @@ def _iqr(values: np.ndarray) -> float:
     return float(np.subtract(*np.quantile(known, [0.75, 0.25]))) if known.size else np.nan
 
 
+@dataclass(frozen=True)
+class _SubgroupAnalysis:
+    """What the attribute x biomarker subgroup analyses take besides the product section."""
+
+    endpoint: str
+    plan: SubgroupPlan
+    landmarks: tuple[float, ...]
+    km_ci: CiMethod
+
+
 def _subgroup_rows(
-    cohort: Cohort, config: AnalysisConfig, attribute: str, biomarker: str, results: ProductResults
+    cohort: Cohort, analysis: _SubgroupAnalysis, attribute: str, biomarker: str, results: ProductResults
 ) -> pd.DataFrame:
     """Kaplan-Meier, log-rank and Cox rows of the four attribute x biomarker groups of the treated arm."""
-    analysis = config.analysis
-    grouping = _product_grouping(cohort, attribute, biomarker, analysis.cutpoint_of(biomarker), results)
+    grouping = _product_grouping(cohort, attribute, biomarker, analysis.plan.cutpoint_of(biomarker), results)
     endpoint, members = analysis.endpoint, grouping.cohort
     context = {"endpoint": endpoint, "attribute": attribute, "biomarker": biomarker, "rule": grouping.rule}
     rows, curves = [], []

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from tmesurv.config import PK_COLUMNS
-
+PK_COLUMNS = ("car_t_peak", "car_t_time_to_peak", "car_t_auc_0_28")
+"""Per-patient columns derived from data.pk: peak (cells/uL), time to peak (days), AUC(0-28) (cells/uL x days)."""
 PEAK, TIME_TO_PEAK, AUC = PK_COLUMNS
 AUC_END_DAY = 28.0
 

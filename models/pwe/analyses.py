@@ -1,39 +1,37 @@
-"""The Bayesian piecewise-exponential analyses of a cohort, and the one file that keeps their posteriors.
+"""The Bayesian piecewise-exponential analyses of a cohort (their posteriors are kept by :mod:`.storage`).
 
 Per endpoint: the treatment model (``arm``), per biomarker the interaction model (``arm``, ``<biomarker>``,
 ``arm:<biomarker>``), and the treatment model within every subgroup -- the same terms and subgroups as the Cox
 analyses, so the two answers can be put side by side (forest plot). On request (``bayes`` config): the treatment HR at
 chosen biomarker values, a spline treatment-HR curve per continuous biomarker, one interaction screen under a
 shrinkage prior, the per-interval treatment HR of a time-varying effect, and a prior predictive check.
+The settings are :class:`~tmesurv.models.pwe.settings.PweAnalysisSettings` (the config's ``bayes`` section).
 """
 
 from __future__ import annotations
 
 import fnmatch
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
-import arviz as az
 import numpy as np
 import pandas as pd
-import xarray as xr
 
-from tmesurv import __version__
 from tmesurv.cohort import Cohort
-from tmesurv.config import AnalysisConfig
 from tmesurv.errors import InputError
+from tmesurv.models.cox.settings import SubgroupPlan
 from tmesurv.models.cox.subgroups import analysis_groupings
 from tmesurv.models.designs import interaction_design, treatment_design
 from tmesurv.models.pwe import spline as pwe_spline
-from tmesurv.models.pwe.model import CI_PROB, SUMMARY_COLUMNS, fit_pwe, summarize_pwe
+from tmesurv.models.pwe.diagnostics import CI_PROB, SUMMARY_COLUMNS, summarize_pwe
+from tmesurv.models.pwe.fit import fit_pwe
 from tmesurv.models.pwe.prior_predictive import PRIOR_PREDICTIVE_COLUMNS, prior_predictive, summarize_prior_predictive
 from tmesurv.models.pwe.screen import SCREEN_COLUMNS, fit_interaction_screen
+from tmesurv.models.pwe.settings import PweAnalysisSettings
 from tmesurv.models.pwe.shrinkage import check_expected_interactions
+from tmesurv.models.pwe.storage import PweFit
 from tmesurv.models.pwe.survival import CURVE_COLUMNS, SURVIVAL_COLUMNS, posterior_survival, survival_statistics
 from tmesurv.models.pwe.time_varying import TIME_VARYING_COLUMNS, summarize_time_varying
-from tmesurv.outputs.atomic import write_atomically
 
 BAYES_COLUMNS = ["endpoint", "analysis", "subgroup", *SUMMARY_COLUMNS, "divergences"]
 HR_CURVE_COLUMNS = ["endpoint", *pwe_spline.CURVE_COLUMNS, "converged", "divergences"]
@@ -43,21 +41,11 @@ BAYES_PRIOR_PREDICTIVE_COLUMNS = ["endpoint", *PRIOR_PREDICTIVE_COLUMNS]
 PRIOR_PREDICTIVE_DRAWS = 1000
 
 
-@dataclass(frozen=True)
-class PweFit:
-    """One fitted model and what it answers."""
-
-    endpoint: str
-    analysis: str
-    subgroup: str
-    idata: az.InferenceData
-
-
 @dataclass
 class PweResults:
     """The rows of ``bayes.csv``, ``bayes_curves.csv`` and ``bayes_survival.csv``, the fits, and diagnostics notes.
 
-    The optional tables are None unless the config asks for them: ``hr_curve`` (``bayes.hr_curves``), ``screen``
+    The optional tables are None unless the settings ask for them: ``hr_curve`` (``bayes.hr_curves``), ``screen``
     (``bayes.screen``), ``time_varying`` (``bayes.time_varying``) and ``prior_predictive``
     (``bayes.prior_predictive``).
     """
@@ -84,7 +72,12 @@ class PweResults:
 
 
 def pwe_analyses(
-    cohort: Cohort, config: AnalysisConfig, progress: Callable[[str], object] = lambda message: None
+    cohort: Cohort,
+    endpoint: str,
+    plan: SubgroupPlan,
+    landmarks: Sequence[float],
+    settings: PweAnalysisSettings,
+    progress: Callable[[str], object] = lambda message: None,
 ) -> PweResults:
     """Fit the treatment model, one interaction model per biomarker, and the treatment model in every subgroup.
 
@@ -92,9 +85,15 @@ def pwe_analyses(
     ----------
     cohort
         The validated cohort.
-    config
-        The analysis config (endpoint, subgroups, Bayesian settings and priors; ``bayes.biomarkers`` limits the
-        interaction models and the biomarker subgroups).
+    endpoint
+        The endpoint analysed.
+    plan
+        The subgroups (cut-points, combined subgroups, subgroup covariates), as in the Cox analyses.
+    landmarks
+        Times (months) of the landmark survival and of the prior predictive check.
+    settings
+        The model, sampler and priors, and what to fit (``biomarkers`` limits the interaction models and the
+        biomarker subgroups).
     progress
         Called with a one-line message before each fit.
 
@@ -105,8 +104,8 @@ def pwe_analyses(
         quartiles and at the values of ``bayes.treatment_at`` from the interaction model (analysis
         ``treatment_at``); ``curves`` and ``survival`` hold the posterior survival per arm (overall and per
         subgroup) with 95% bands, and its medians, landmark survival and RMST difference. A fit that fails the
-        convergence rule of :func:`~tmesurv.models.pwe.model.summarize_pwe` has ``converged`` False on its rows and a
-        note. The optional tables (see :class:`PweResults`) have columns ``HR_CURVE_COLUMNS``,
+        convergence rule of :func:`~tmesurv.models.pwe.diagnostics.summarize_pwe` has ``converged`` False on its rows
+        and a note. The optional tables (see :class:`PweResults`) have columns ``HR_CURVE_COLUMNS``,
         ``BAYES_SCREEN_COLUMNS``, ``BAYES_TIME_VARYING_COLUMNS`` and ``BAYES_PRIOR_PREDICTIVE_COLUMNS``.
 
     Raises
@@ -116,17 +115,17 @@ def pwe_analyses(
         ``bayes.screen`` pattern matches no biomarker or feature, or the horseshoe's expected number of interactions is
         not below the number of screened biomarkers.
     """
-    endpoint = config.analysis.endpoint
-    biomarkers = cohort.biomarkers if config.bayes.biomarkers is None else tuple(config.bayes.biomarkers)
-    screened = screen_columns(cohort, config.bayes.screen)
-    if screened and config.bayes.shrinkage == "horseshoe":
-        check_expected_interactions(config.bayes.priors.expected_interactions, len(screened))  # before any fit
-    _check_hr_curves(cohort, config)
+    biomarkers = cohort.biomarkers if settings.biomarkers is None else tuple(settings.biomarkers)
+    screened = screen_columns(cohort, settings.screen)
+    if screened and settings.shrinkage == "horseshoe":
+        check_expected_interactions(settings.priors.expected_interactions, len(screened))  # before any fit
+    _check_hr_curves(cohort, settings)
+    model, sampler = settings.model_settings(), settings.sampler_settings()
     models = [("treatment", "all", cohort, treatment_design(cohort))]
     for biomarker in biomarkers:
         complete, _ = cohort.complete_cases([biomarker], analysis=f"biomarker {biomarker}")
         models.append(("interaction", biomarker, complete, interaction_design(complete, biomarker)))
-    for grouping in analysis_groupings(cohort, config.analysis):
+    for grouping in analysis_groupings(cohort, plan):
         if grouping.kind == "biomarker" and grouping.name not in biomarkers:
             continue
         for level in grouping.levels:
@@ -140,30 +139,30 @@ def pwe_analyses(
             endpoint,
             analysis,
             subgroup,
-            fit_pwe(patients.time(endpoint), patients.event(endpoint), design, config.bayes),
+            fit_pwe(patients.time(endpoint), patients.event(endpoint), design, model, sampler),
         )
         summary = _summary_rows(fit, results.notes)
         tables.append(summary)
         if analysis == "interaction":
             values = patients.patients[subgroup].to_numpy(dtype=float)
-            tables.append(_treatment_at(fit, values, config.bayes.treatment_at.get(subgroup, []), summary))
+            tables.append(_treatment_at(fit, values, settings.treatment_at.get(subgroup, []), summary))
         else:
             arm_curves = posterior_survival(fit.idata, _curve_times(cohort, endpoint))
             curves.append(arm_curves.assign(endpoint=endpoint, subgroup=subgroup))
-            statistics = survival_statistics(fit.idata, config.analysis.landmarks)
+            statistics = survival_statistics(fit.idata, landmarks)
             survival.append(statistics.assign(endpoint=endpoint, subgroup=subgroup))
         results.fits.append(fit)
     results.table = pd.concat(tables, ignore_index=True)[BAYES_COLUMNS]
     results.curves = pd.concat(curves, ignore_index=True)[CURVE_COLUMNS]
     results.survival = pd.concat(survival, ignore_index=True)[SURVIVAL_COLUMNS]
-    if config.bayes.time_varying:
+    if settings.time_varying:
         results.time_varying = _time_varying_table(results.fits)
-    _add_hr_curves(cohort, config, results, progress)
+    _add_hr_curves(cohort, endpoint, settings, results, progress)
     if screened:
-        _add_screen(cohort, config, screened, results, progress)
-    if config.bayes.prior_predictive:
+        _add_screen(cohort, endpoint, settings, screened, results, progress)
+    if settings.prior_predictive:
         progress("  prior predictive check of the treatment model")
-        results.prior_predictive = _prior_predictive_table(cohort, config)
+        results.prior_predictive = _prior_predictive_table(cohort, endpoint, landmarks, settings)
     return results
 
 
@@ -188,21 +187,26 @@ def screen_columns(cohort: Cohort, names: Sequence[str]) -> list[str]:
     return found
 
 
-def _check_hr_curves(cohort: Cohort, config: AnalysisConfig) -> None:
+def _check_hr_curves(cohort: Cohort, settings: PweAnalysisSettings) -> None:
     """Fail before any fit if a ``bayes.hr_curves`` biomarker cannot carry a spline (e.g. a 0/1 biomarker)."""
-    for biomarker in config.bayes.hr_curves:
+    for biomarker in settings.hr_curves:
         values = cohort.patients[biomarker].dropna().to_numpy(dtype=float)
-        pwe_spline.check_spline_values(values, config.bayes.spline_knots, biomarker)
+        pwe_spline.check_spline_values(values, settings.spline_knots, biomarker)
 
 
-def _add_hr_curves(cohort: Cohort, config: AnalysisConfig, results: PweResults, progress: Callable) -> None:
-    endpoint, curves = config.analysis.endpoint, []
-    for number, biomarker in enumerate(config.bayes.hr_curves, start=1):
-        progress(f"  treatment-HR curve {number}/{len(config.bayes.hr_curves)}: {biomarker}")
+def _add_hr_curves(
+    cohort: Cohort, endpoint: str, settings: PweAnalysisSettings, results: PweResults, progress: Callable
+) -> None:
+    curves = []
+    model, sampler = settings.model_settings(), settings.sampler_settings()
+    for number, biomarker in enumerate(settings.hr_curves, start=1):
+        progress(f"  treatment-HR curve {number}/{len(settings.hr_curves)}: {biomarker}")
         complete, _ = cohort.complete_cases([biomarker], analysis=f"biomarker {biomarker}")
         values = complete.patients[biomarker].to_numpy(dtype=float)
         time, event = complete.time(endpoint), complete.event(endpoint)
-        curve = pwe_spline.fit_hr_curve(time, event, complete.treated, values, config.bayes, biomarker)
+        curve = pwe_spline.fit_hr_curve(
+            time, event, complete.treated, values, model, sampler, settings.spline_knots, biomarker
+        )
         facts = curve.table.attrs
         if not facts["converged"]:
             results.notes.append(
@@ -218,12 +222,18 @@ def _add_hr_curves(cohort: Cohort, config: AnalysisConfig, results: PweResults, 
 
 
 def _add_screen(
-    cohort: Cohort, config: AnalysisConfig, columns: list[str], results: PweResults, progress: Callable
+    cohort: Cohort,
+    endpoint: str,
+    settings: PweAnalysisSettings,
+    columns: list[str],
+    results: PweResults,
+    progress: Callable,
 ) -> None:
-    endpoint, settings = config.analysis.endpoint, config.bayes
     progress(f"  interaction screen of {len(columns)} biomarkers ({settings.shrinkage} prior)")
     time, event = cohort.time(endpoint), cohort.event(endpoint)
-    screen = fit_interaction_screen(time, event, cohort.treated, cohort.patients[columns], settings)
+    biomarkers = cohort.patients[columns]
+    model, sampler = settings.model_settings(), settings.sampler_settings()
+    screen = fit_interaction_screen(time, event, cohort.treated, biomarkers, model, sampler, settings.shrinkage)
     results.notes += [f"{endpoint} interaction screen: {note}" for note in screen.notes]
     results.screen = screen.table.assign(
         endpoint=endpoint, shrinkage=settings.shrinkage, max_treedepth=screen.diagnostics["max_treedepth"]
@@ -242,12 +252,13 @@ def _time_varying_table(fits: list[PweFit]) -> pd.DataFrame:
     return pd.concat(tables, ignore_index=True)[BAYES_TIME_VARYING_COLUMNS]
 
 
-def _prior_predictive_table(cohort: Cohort, config: AnalysisConfig) -> pd.DataFrame:
-    endpoint = config.analysis.endpoint
+def _prior_predictive_table(
+    cohort: Cohort, endpoint: str, landmarks: Sequence[float], settings: PweAnalysisSettings
+) -> pd.DataFrame:
     time, event = cohort.time(endpoint), cohort.event(endpoint)
-    check = prior_predictive(
-        time, event, treatment_design(cohort), config.bayes, PRIOR_PREDICTIVE_DRAWS, config.analysis.landmarks
-    )
+    design = treatment_design(cohort)
+    model = settings.model_settings()
+    check = prior_predictive(time, event, design, model, PRIOR_PREDICTIVE_DRAWS, landmarks, seed=settings.seed)
     return summarize_prior_predictive(check).assign(endpoint=endpoint)[BAYES_PRIOR_PREDICTIVE_COLUMNS]
 
 
@@ -295,7 +306,7 @@ def _treatment_at(fit: PweFit, values: np.ndarray, chosen: Sequence[float], summ
 
 
 def _draw_summary(draws: np.ndarray) -> dict:
-    """Mean, sd and HR summaries of log-HR draws, as in :func:`~tmesurv.models.pwe.model.summarize_pwe`."""
+    """Mean, sd and HR summaries of log-HR draws, as in :func:`~tmesurv.models.pwe.diagnostics.summarize_pwe`."""
     hr = np.exp(draws)
     tail = (1 - CI_PROB) / 2
     return {
@@ -311,48 +322,3 @@ def _draw_summary(draws: np.ndarray) -> dict:
 def _curve_times(cohort: Cohort, endpoint: str, points: int = 121) -> np.ndarray:
     """A grid from 0 to the last follow-up time."""
     return np.linspace(0.0, float(cohort.time(endpoint).max()), points)
-
-
-def save_posteriors(path: Path, fits: list[PweFit], config: dict) -> Path:
-    """Write every fit into one NetCDF tree: node ``fit_<i>`` per model, config and version at the root.
-
-    Parameters
-    ----------
-    path
-        The ``posterior.nc`` file (written atomically).
-    fits
-        The fitted models.
-    config
-        The analysis config as plain data; stored as JSON in the root's ``config`` attribute.
-
-    Returns
-    -------
-    Path
-        ``path``.
-    """
-    children = {}
-    for number, fit in enumerate(fits):
-        node = fit.idata.to_datatree()
-        node.attrs.update({"endpoint": fit.endpoint, "analysis": fit.analysis, "subgroup": fit.subgroup})
-        children[f"fit_{number}"] = node
-    tree = xr.DataTree(children=children)
-    tree.attrs.update({"config": json.dumps(config), "tmesurv_version": __version__, "model": "piecewise-exponential"})
-    return write_atomically(path, lambda temporary: tree.to_netcdf(temporary, engine="h5netcdf"))
-
-
-def load_posteriors(path: Path) -> tuple[dict, list[PweFit]]:
-    """Read a ``posterior.nc`` written by :func:`save_posteriors`.
-
-    Returns
-    -------
-    tuple[dict, list[PweFit]]
-        The config it was fitted with, and the fits in their original order.
-    """
-    with xr.open_datatree(path, engine="h5netcdf") as tree:
-        tree = tree.load()
-    fits = []
-    for name in sorted(tree.children, key=lambda child: int(child.split("_")[1])):
-        node = tree[name]
-        idata = az.InferenceData.from_datatree(node)
-        fits.append(PweFit(node.attrs["endpoint"], node.attrs["analysis"], node.attrs["subgroup"], idata))
-    return json.loads(tree.attrs["config"]), fits

@@ -1,6 +1,6 @@
 """The PWE log-likelihood and its gradient as one PyTensor Op, computed by a cached numba kernel.
 
-Written as PyTensor operations, the likelihood of :class:`tmesurv.models.pwe.model.PweData` and its automatic gradient
+Written as PyTensor operations, the likelihood of :class:`tmesurv.models.pwe.data.PweData` and its automatic gradient
 are about a hundred nodes (exponentials, cumulative sums, gathers at the interval boundaries and their adjoints); numba
 spends most of a fit's wall time compiling them, afresh for every new model structure. Here one loop over the
 patients gives the value and both gradients, compiled once per machine (``cache=True``) and reused by every model
@@ -97,7 +97,7 @@ class PweLogLikelihood(Op):
 
     Inputs, in order: ``coef`` (p), ``log_hazard`` (S x K) and the data ``z`` (n x p), ``offset`` (n), ``stratum``
     (n, integer), ``boundaries`` (K + 1, integer), ``width`` (K), ``stratum_events`` (S x K), ``event_z`` (p) of
-    :class:`~tmesurv.models.pwe.model.PweData`. Only the value is differentiable (first derivatives); the data are not.
+    :class:`~tmesurv.models.pwe.data.PweData`. Only the value is differentiable (first derivatives); the data are not.
     """
 
     __props__ = ()
@@ -143,7 +143,7 @@ def pwe_log_likelihood_op(
     """The summed PWE log-likelihood of standardised coefficients and the centred log baselines, as a graph.
 
     ``log_hazard`` is (strata x intervals); ``data`` holds the model's containers named as in
-    :meth:`tmesurv.models.pwe.model.PweData.arrays`, whose ``z`` and ``event_z`` columns match ``coef``.
+    :meth:`tmesurv.models.pwe.data.PweData.arrays`, whose ``z`` and ``event_z`` columns match ``coef``.
     """
     names = ("z", "offset", "stratum", "boundaries", "width", "stratum_events", "event_z")
     return PweLogLikelihood()(coef, log_hazard, *(data[name] for name in names))[0]

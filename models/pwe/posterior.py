@@ -31,11 +31,11 @@ import numba
 import numpy as np
 from nutpie.compiled_pyfunc import PyFuncModel, from_pyfunc
 
-from tmesurv.config import BayesSpec
 from tmesurv.models.pwe.likelihood import pwe_value_and_gradient
+from tmesurv.models.pwe.settings import PwePriors, PweSettings
 
 if TYPE_CHECKING:
-    from tmesurv.models.pwe.model import PweData
+    from tmesurv.models.pwe.data import PweData
 
 BASELINE_FORMS = ("single", "levels", "centred", "non_centred")
 LOG_SQRT_TWO_PI = 0.5 * math.log(2 * math.pi)
@@ -70,7 +70,7 @@ class PosteriorLayout:
         return sum(length for _, length in self.parameters)
 
 
-def posterior_layout(n_terms: int, n_intervals: int, settings: BayesSpec, centred: bool) -> PosteriorLayout:
+def posterior_layout(n_terms: int, n_intervals: int, settings: PweSettings, centred: bool) -> PosteriorLayout:
     """The layout of the default-prior model with these dimensions and settings (``centred``: see ``centred_steps``)."""
     if n_intervals == 1:
         form = "single"
@@ -81,9 +81,8 @@ def posterior_layout(n_terms: int, n_intervals: int, settings: BayesSpec, centre
     return PosteriorLayout(n_terms, n_intervals, form, settings.time_varying)
 
 
-def prior_scales(settings: BayesSpec) -> np.ndarray:
+def prior_scales(priors: PwePriors) -> np.ndarray:
     """``coef_sd, baseline_sd, random_walk_sd, time_varying_sd`` as the density's array argument."""
-    priors = settings.priors
     return np.array([priors.coef_sd, priors.baseline_sd, priors.random_walk_sd, priors.time_varying_sd])
 
 
@@ -291,7 +290,7 @@ DENSITY_DATA = (
 )  # fmt: skip
 
 
-def nutpie_model(data: PweData, settings: BayesSpec, centred: bool) -> PyFuncModel:
+def nutpie_model(data: PweData, settings: PweSettings, centred: bool) -> PyFuncModel:
     """The default-prior PWE model of ``data`` for ``nutpie.sample``: this module's density, nothing to compile.
 
     ``centred`` declares learned random-walk steps centred (``tmesurv.models.pwe.model.centred_steps``).
@@ -301,7 +300,7 @@ def nutpie_model(data: PweData, settings: BayesSpec, centred: bool) -> PyFuncMod
     effect ``coef_time``. Building it costs nothing: a new cohort gets a new model.
     """
     layout = posterior_layout(data.z.shape[1], data.width.size, settings, centred)
-    form, scales = BASELINE_FORMS.index(layout.baseline_form), prior_scales(settings)
+    form, scales = BASELINE_FORMS.index(layout.baseline_form), prior_scales(settings.priors)
     shared = {name: np.ascontiguousarray(value) for name, value in data.arrays().items() if name in DENSITY_DATA}
     shared["crude_log_rate"] = float(data.crude_log_rate)
     if layout.time_varying:  # the arm enters through the strata's baselines, the other terms through z
@@ -373,7 +372,7 @@ def expanded_draw(point: np.ndarray, layout: PosteriorLayout, **arrays: np.ndarr
     return values | {"coef": coef, "log_baseline": log_baseline, "coef_time": coef_time}
 
 
-def initial_point(seed: int, layout: PosteriorLayout, settings: BayesSpec, data: PweData) -> np.ndarray:
+def initial_point(seed: int, layout: PosteriorLayout, settings: PweSettings, data: PweData) -> np.ndarray:
     """PyMC's starting point for nutpie: each parameter's support point, jittered by Uniform(-1, 1)."""
     support = {
         "baseline_start": data.crude_log_rate,

@@ -1,6 +1,6 @@
 """Prior predictive check of the PWE model: what the priors say before they see the outcomes.
 
-Parameters are drawn from the model's priors (the same PyMC model that :func:`~tmesurv.models.pwe.model.fit_pwe`
+Parameters are drawn from the model's priors (the same PyMC model that :func:`~tmesurv.models.pwe.fit.fit_pwe`
 samples, with the likelihood left out), and every draw is turned into quantities one can hold against the data:
 
 - ``survival``: the population-averaged ("Kaplan-Meier-like") survival of each arm at the landmarks, the mean over
@@ -24,17 +24,12 @@ import pymc as pm
 import xarray as xr
 
 from tmesurv.cohort import CONTROL, TREATED
-from tmesurv.config import BayesSpec
 from tmesurv.models.cox.km import curve_at, fit_km
-from tmesurv.models.pwe.model import (
-    ARM,
-    CI_PROB,
-    CoefficientPrior,
-    hazard_at_times,
-    interval_layout,
-    pwe_data,
-    pwe_model,
-)
+from tmesurv.models.designs import ARM
+from tmesurv.models.pwe.data import hazard_at_times, interval_layout, pwe_data
+from tmesurv.models.pwe.diagnostics import CI_PROB
+from tmesurv.models.pwe.model import CoefficientPrior, pwe_model
+from tmesurv.models.pwe.settings import PweSettings
 
 ALL = "all"
 PRIOR_PREDICTIVE_COLUMNS = ["statistic", "arm", "time", "estimate", "lower", "upper", "observed", "prob_below_observed"]
@@ -44,10 +39,11 @@ def prior_predictive(
     time: np.ndarray,
     event: np.ndarray,
     design: pd.DataFrame,
-    settings: BayesSpec,
+    settings: PweSettings,
     draws: int = 500,
     landmarks: Sequence[float] = (12.0, 24.0),
     *,
+    seed: int,
     coefficient_prior: CoefficientPrior | None = None,
 ) -> xr.Dataset:
     """Draw from the prior and return the implied survival per arm at landmarks and events in the follow-up.
@@ -55,14 +51,16 @@ def prior_predictive(
     Parameters
     ----------
     time, event, design, settings
-        As for :func:`~tmesurv.models.pwe.model.fit_pwe` (the outcomes only set the cuts and the crude rate the baseline
-        prior is centred on, exactly as in the fit); ``settings.seed`` seeds the draws.
+        As for :func:`~tmesurv.models.pwe.fit.fit_pwe` (the outcomes only set the cuts and the crude rate the baseline
+        prior is centred on, exactly as in the fit).
     draws
         Number of prior draws.
     landmarks
         Times (months) at which to give the survival.
+    seed
+        Seeds the draws (the sampler's seed in an analysis).
     coefficient_prior
-        As for :func:`~tmesurv.models.pwe.model.fit_pwe`.
+        As for :func:`~tmesurv.models.pwe.fit.fit_pwe`.
 
     Returns
     -------
@@ -76,14 +74,14 @@ def prior_predictive(
     names = ["coef", "log_baseline", *(["coef_time"] if settings.time_varying else [])]
     with warnings.catch_warnings():  # the likelihood is a Potential, left out on purpose
         warnings.filterwarnings("ignore", message="The effect of Potentials", category=UserWarning)
-        prior = pm.sample_prior_predictive(draws=draws, model=model, var_names=names, random_seed=settings.seed).prior
+        prior = pm.sample_prior_predictive(draws=draws, model=model, var_names=names, random_seed=seed).prior
     sample = {name: prior[name].to_numpy().reshape(draws, -1) for name in names}
     groups = _groups(design)
     time, event = np.asarray(time, dtype=float), np.asarray(event, dtype=float)
     at = [time, *(np.full(time.size, float(landmark)) for landmark in landmarks)]
     cumulative = _patient_cumulative_hazard(sample, design, data.cuts, at)
     at_follow_up, at_landmarks = cumulative[0], cumulative[1:]
-    rng = np.random.default_rng(settings.seed)
+    rng = np.random.default_rng(seed)
     probability = -np.expm1(-at_follow_up)
     survival = np.stack(
         [np.stack([np.exp(-h[:, members]).mean(axis=1) for h in at_landmarks], axis=-1) for members in groups.values()],

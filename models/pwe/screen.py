@@ -20,9 +20,11 @@ import arviz as az
 import numpy as np
 import pandas as pd
 
-from tmesurv.config import BayesSpec
 from tmesurv.errors import InputError
-from tmesurv.models.pwe.model import ARM, count_divergences, diagnostics, fit_pwe, log_hr_summary
+from tmesurv.models.designs import ARM, interaction_term
+from tmesurv.models.pwe.diagnostics import count_divergences, diagnostics, log_hr_summary
+from tmesurv.models.pwe.fit import fit_pwe
+from tmesurv.models.pwe.settings import PwePriors, PweSettings, SamplerSettings, Shrinkage
 from tmesurv.models.pwe.shrinkage import SHRUNK_DIM, ShrinkagePrior, check_expected_interactions, global_scale
 
 SCREEN_COLUMNS = [
@@ -59,7 +61,13 @@ class InteractionScreen:
 
 
 def fit_interaction_screen(
-    time: np.ndarray, event: np.ndarray, arm: np.ndarray, biomarkers: pd.DataFrame, settings: BayesSpec
+    time: np.ndarray,
+    event: np.ndarray,
+    arm: np.ndarray,
+    biomarkers: pd.DataFrame,
+    settings: PweSettings,
+    sampler: SamplerSettings,
+    shrinkage: Shrinkage,
 ) -> InteractionScreen:
     """Fit arm, all biomarkers and all arm x biomarker interactions in one PWE model with a shrinkage prior.
 
@@ -72,9 +80,13 @@ def fit_interaction_screen(
     biomarkers
         One numeric column per biomarker; missing values allowed (those patients are left out and counted).
     settings
-        Sampler settings, ``shrinkage`` and the priors (``expected_interactions``, ``slab_scale``, ``slab_df`` for
-        the horseshoe; ``r2d2_*`` for R2D2; ``coef_sd`` for the arm and main effects). A horseshoe usually needs
-        ``target_accept`` 0.95-0.99; divergences are counted and reported, never hidden.
+        Intervals and priors (``expected_interactions``, ``slab_scale``, ``slab_df`` for the horseshoe; ``r2d2_*`` for
+        R2D2; ``coef_sd`` for the arm and main effects).
+    sampler
+        Sampler settings. A horseshoe usually needs ``target_accept`` 0.95-0.99; divergences are counted and reported,
+        never hidden.
+    shrinkage
+        The prior of the interactions: ``horseshoe``, ``r2d2``, or ``normal`` (independent ``Normal(0, coef_sd)``).
 
     Returns
     -------
@@ -84,9 +96,9 @@ def fit_interaction_screen(
         ``prob_hr_below_1``, the posterior mean shrinkage factor ``kappa`` (NaN with ``normal``), per-term R-hat and
         ESS, and the whole fit's ``divergences`` and ``converged``. ``diagnostics``: ``n``, ``events``, ``excluded``,
         ``divergences``, ``max_treedepth`` (transitions that hit the tree-depth limit), ``r_hat_max``, ``ess_min``,
-        ``bfmi_min``, ``converged`` (every coefficient converged: see :func:`~tmesurv.models.pwe.model.summarize_pwe`)
-        and ``global_scale`` (tau0; NaN unless horseshoe). ``notes`` says when the fit did not converge and how many
-        patients were excluded.
+        ``bfmi_min``, ``converged`` (every coefficient converged: see
+        :func:`~tmesurv.models.pwe.diagnostics.summarize_pwe`) and ``global_scale`` (tau0; NaN unless horseshoe).
+        ``notes`` says when the fit did not converge and how many patients were excluded.
 
     Raises
     ------
@@ -103,18 +115,13 @@ def fit_interaction_screen(
         raise InputError(f"biomarkers {', '.join(constant)} are constant among the complete cases: drop them")
     treated = np.asarray(arm, dtype=float)[complete]
     design = _screen_design(treated, (values - centre) / scale, names)
-    prior = _prior(settings, len(names), float(np.asarray(event)[complete].sum()))
+    prior = _prior(shrinkage, settings.priors, len(names))
     time, event = np.asarray(time, dtype=float)[complete], np.asarray(event, dtype=float)[complete]
-    idata = fit_pwe(time, event, design, settings, coefficient_prior=prior)
+    idata = fit_pwe(time, event, design, settings, sampler, coefficient_prior=prior)
     facts = {"n": int(complete.sum()), "events": int(event.sum()), "excluded": int((~complete).sum())}
-    found = _diagnostics(idata) | facts | {"global_scale": _tau0(settings, len(names), event.sum())}
+    found = _diagnostics(idata) | facts | {"global_scale": _tau0(shrinkage, settings.priors, len(names), event.sum())}
     table = _table(idata, names, centre, scale, facts, found["divergences"])
     return InteractionScreen(table, idata, found, _notes(found))
-
-
-def interaction_name(biomarker: str) -> str:
-    """The design's name of an arm x biomarker term."""
-    return f"{ARM}:{biomarker}"
 
 
 def _validated_biomarkers(biomarkers: pd.DataFrame, arm: np.ndarray, time: np.ndarray) -> list[str]:
@@ -134,22 +141,22 @@ def _validated_biomarkers(biomarkers: pd.DataFrame, arm: np.ndarray, time: np.nd
 def _screen_design(treated: np.ndarray, standardised: np.ndarray, names: list[str]) -> pd.DataFrame:
     """Columns ``arm``, the standardised biomarkers, then ``arm:<biomarker>`` (the shrunk terms, in the same order)."""
     main = pd.DataFrame(standardised, columns=names)
-    interactions = pd.DataFrame(standardised * treated[:, None], columns=[interaction_name(name) for name in names])
+    interactions = pd.DataFrame(standardised * treated[:, None], columns=[interaction_term(name) for name in names])
     return pd.concat([pd.DataFrame({ARM: treated}), main, interactions], axis=1)
 
 
-def _prior(settings: BayesSpec, size: int, events: float) -> ShrinkagePrior | None:
-    if settings.shrinkage == "normal":
+def _prior(shrinkage: Shrinkage, priors: PwePriors, size: int) -> ShrinkagePrior | None:
+    if shrinkage == "normal":
         return None
-    if settings.shrinkage == "horseshoe":
-        check_expected_interactions(settings.priors.expected_interactions, size)  # fail before compiling
-    return ShrinkagePrior(settings.shrinkage, tuple(range(1 + size, 1 + 2 * size)), 1 + 2 * size)
+    if shrinkage == "horseshoe":
+        check_expected_interactions(priors.expected_interactions, size)  # fail before compiling
+    return ShrinkagePrior(shrinkage, tuple(range(1 + size, 1 + 2 * size)), 1 + 2 * size)
 
 
-def _tau0(settings: BayesSpec, size: int, events: float) -> float:
-    if settings.shrinkage != "horseshoe":
+def _tau0(shrinkage: Shrinkage, priors: PwePriors, size: int, events: float) -> float:
+    if shrinkage != "horseshoe":
         return float("nan")
-    return float(global_scale(settings.priors.expected_interactions, size, events))
+    return float(global_scale(priors.expected_interactions, size, events))
 
 
 def _diagnostics(idata: az.InferenceData) -> dict[str, float | int | bool]:
@@ -175,7 +182,7 @@ def _table(
     facts: dict[str, int],
     divergences: int,
 ) -> pd.DataFrame:
-    terms = [interaction_name(name) for name in names]
+    terms = [interaction_term(name) for name in names]
     coef = idata.posterior["coef"].sel(term=terms)
     converge = diagnostics(idata, "coef")
     position = [list(idata.posterior["coef"]["term"].to_numpy()).index(term) for term in terms]

@@ -1,6 +1,6 @@
 """Shrinkage priors for many coefficients of the PWE model: regularised horseshoe and R2D2, both non-centred.
 
-A :class:`ShrinkagePrior` is a ``coefficient_prior`` of :func:`~tmesurv.models.pwe.model.fit_pwe`: the terms at
+A :class:`ShrinkagePrior` is a ``coefficient_prior`` of :func:`~tmesurv.models.pwe.fit.fit_pwe`: the terms at
 positions ``shrunk`` share the shrinkage prior and the others keep ``Normal(0, priors.coef_sd)``. All scales apply to
 the standardised coefficients (log hazard ratio per sd of the design column).
 
@@ -30,8 +30,8 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from tmesurv.config import BayesSpec
 from tmesurv.errors import InputError
+from tmesurv.models.pwe.settings import PwePriors
 
 SHRUNK_DIM = "shrunk"
 
@@ -53,21 +53,21 @@ class ShrinkagePrior:
         if min(self.shrunk) < 0 or max(self.shrunk) >= self.terms:
             raise ValueError(f"shrunk positions must lie in 0..{self.terms - 1}")
 
-    def __call__(self, containers: dict[str, pt.TensorVariable], settings: BayesSpec) -> pt.TensorVariable:
+    def __call__(self, containers: dict[str, pt.TensorVariable], priors: PwePriors) -> pt.TensorVariable:
         """Declare the prior in the current model and return ``coef_std`` (dims ``term``)."""
         model = pm.modelcontext(None)
         model.add_coord(SHRUNK_DIM, np.arange(len(self.shrunk)))
         events = pt.sum(containers["interval_events"])
         if self.kind == "horseshoe":
-            sd = _horseshoe_sd(len(self.shrunk), events, settings)
+            sd = _horseshoe_sd(len(self.shrunk), events, priors)
         else:
-            sd = _r2d2_sd(len(self.shrunk), settings)
+            sd = _r2d2_sd(len(self.shrunk), priors)
         sd = pm.Deterministic("shrinkage_sd", sd, dims=SHRUNK_DIM)
         pm.Deterministic("kappa", 1.0 / (1.0 + events * sd**2), dims=SHRUNK_DIM)
         shrunk = sd * pm.Normal("shrinkage_z", 0.0, 1.0, dims=SHRUNK_DIM)
         free = [j for j in range(self.terms) if j not in self.shrunk]
         if free:
-            coef_free = pm.Normal("coef_free", 0.0, settings.priors.coef_sd, shape=len(free))
+            coef_free = pm.Normal("coef_free", 0.0, priors.coef_sd, shape=len(free))
             shrunk = pt.concatenate([coef_free, shrunk])
         order = np.argsort([*free, *self.shrunk])
         if np.any(order != np.arange(self.terms)):  # a gather only when the shrunk terms are not the last ones
@@ -105,9 +105,8 @@ def _half_cauchy(name: str, size: int | None) -> pt.TensorVariable:
     return normal * pt.sqrt(inverse_gamma)
 
 
-def _horseshoe_sd(size: int, events: pt.TensorVariable, settings: BayesSpec) -> pt.TensorVariable:
+def _horseshoe_sd(size: int, events: pt.TensorVariable, priors: PwePriors) -> pt.TensorVariable:
     """``tau lambda~_j``: the regularised horseshoe's conditional prior sd of each shrunk coefficient."""
-    priors = settings.priors
     tau = global_scale(priors.expected_interactions, size, events) * _half_cauchy("horseshoe_global", None)
     local = _half_cauchy("horseshoe_local", size)
     half_df = 0.5 * priors.slab_df
@@ -117,9 +116,8 @@ def _horseshoe_sd(size: int, events: pt.TensorVariable, settings: BayesSpec) -> 
     return tau * regularised
 
 
-def _r2d2_sd(size: int, settings: BayesSpec) -> pt.TensorVariable:
+def _r2d2_sd(size: int, priors: PwePriors) -> pt.TensorVariable:
     """``sqrt(phi_j W)``: the R2D2 prior sd of each shrunk coefficient."""
-    priors = settings.priors
     mean, precision = priors.r2d2_mean, priors.r2d2_precision
     r2 = pm.Beta("r2d2_r2", mean * precision, (1 - mean) * precision)
     gamma = pm.Gamma("r2d2_gamma", priors.r2d2_concentration, 1.0, dims=SHRUNK_DIM)

@@ -16,9 +16,11 @@ import numpy as np
 import pandas as pd
 from sklearn.preprocessing import SplineTransformer
 
-from tmesurv.config import BayesSpec
 from tmesurv.errors import InputError
-from tmesurv.models.pwe.model import ARM, CI_PROB, count_divergences, diagnostics, fit_pwe
+from tmesurv.models.designs import ARM, interaction_term
+from tmesurv.models.pwe.diagnostics import CI_PROB, count_divergences, diagnostics
+from tmesurv.models.pwe.fit import fit_pwe
+from tmesurv.models.pwe.settings import PweSettings, SamplerSettings
 
 CURVE_COLUMNS = ["biomarker", "value", "hr", "lower", "upper", "prob_hr_below_1"]
 DEGREE = 3
@@ -40,7 +42,9 @@ def fit_hr_curve(
     event: np.ndarray,
     arm: np.ndarray,
     values: np.ndarray,
-    settings: BayesSpec,
+    settings: PweSettings,
+    sampler: SamplerSettings,
+    knots: int,
     biomarker: str = "biomarker",
     grid: np.ndarray | None = None,
 ) -> HrCurve:
@@ -55,7 +59,11 @@ def fit_hr_curve(
     values
         The continuous biomarker; patients with a missing value are left out and counted.
     settings
-        Sampler, priors (``coef_sd`` on every standardised spline coefficient) and ``spline_knots``.
+        Intervals and priors (``coef_sd`` on every standardised spline coefficient).
+    sampler
+        Sampler settings.
+    knots
+        Knots of the B-spline basis, at quantiles of the biomarker (``bayes.spline_knots``).
     biomarker
         Name of the biomarker, for the table and the design's term names.
     grid
@@ -67,7 +75,7 @@ def fit_hr_curve(
     HrCurve
         ``table`` with columns ``CURVE_COLUMNS``: per grid value the posterior median HR (treated vs control), the
         95% band and P(HR < 1); ``attrs`` holds ``divergences``, ``converged`` (every coefficient passes the rule of
-        :func:`~tmesurv.models.pwe.model.summarize_pwe`), ``n`` and ``excluded``.
+        :func:`~tmesurv.models.pwe.diagnostics.summarize_pwe`), ``n`` and ``excluded``.
 
     Raises
     ------
@@ -80,9 +88,9 @@ def fit_hr_curve(
     if not np.isin(arm, [0, 1]).all():
         raise InputError("arm must be 0 (control) or 1 (treated) for every patient")
     present = np.isfinite(values)
-    basis = _basis(values[present], settings.spline_knots, biomarker)
+    basis = _basis(values[present], knots, biomarker)
     design = spline_design(basis, arm[present], values[present], biomarker)
-    idata = fit_pwe(time[present], event[present], design, settings)
+    idata = fit_pwe(time[present], event[present], design, settings, sampler)
     if grid is None:  # distinct values: a biomarker with ties (e.g. many zeros) repeats quantiles
         grid = np.unique(np.quantile(values[present], np.linspace(*GRID_QUANTILES, 50)))
     grid = np.asarray(grid, dtype=float)
@@ -100,7 +108,7 @@ def spline_design(basis: SplineTransformer, arm: np.ndarray, values: np.ndarray,
     splines = basis.transform(values[:, None])
     names = _spline_names(splines.shape[1], biomarker)
     main = pd.DataFrame(splines, columns=names)
-    interaction = pd.DataFrame(splines * arm[:, None], columns=[f"{ARM}:{name}" for name in names])
+    interaction = pd.DataFrame(splines * arm[:, None], columns=[interaction_term(name) for name in names])
     return pd.concat([pd.DataFrame({ARM: arm}), main, interaction], axis=1)
 
 
@@ -108,7 +116,7 @@ def treatment_log_hr(idata: az.InferenceData, basis: SplineTransformer, grid: np
     """Draws of the treatment log HR at each grid value, shape ``(draws, len(grid))``."""
     coef = idata.posterior["coef"]
     splines = basis.transform(np.asarray(grid, dtype=float)[:, None])
-    terms = [f"{ARM}:{name}" for name in _spline_names(splines.shape[1], biomarker)]
+    terms = [interaction_term(name) for name in _spline_names(splines.shape[1], biomarker)]
     arm = coef.sel(term=ARM).to_numpy().reshape(-1, 1)
     interaction = coef.sel(term=terms).transpose("chain", "draw", "term").to_numpy().reshape(-1, len(terms))
     return arm + interaction @ splines.T

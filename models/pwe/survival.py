@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from tmesurv.cohort import CONTROL, TREATED
-from tmesurv.models.pwe.model import CI_PROB, interval_layout
+from tmesurv.models.pwe.data import interval_layout
+from tmesurv.models.pwe.diagnostics import CI_PROB
 from tmesurv.models.pwe.time_varying import arm_log_hazard_ratio
 
 CURVE_COLUMNS = ["endpoint", "arm", "subgroup", "time", "survival", "lower", "upper"]

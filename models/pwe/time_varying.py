@@ -1,6 +1,6 @@
 """Summaries of a piecewise-exponential fit with a time-varying treatment effect (``bayes.time_varying``).
 
-The fit (see :func:`~tmesurv.models.pwe.model.fit_pwe`) holds ``coef_time`` (chain, draw, interval): the arm's log
+The fit (see :func:`~tmesurv.models.pwe.fit.fit_pwe`) holds ``coef_time`` (chain, draw, interval): the arm's log
 hazard ratio in every baseline interval, and ``time_varying_sd``, the sd of its steps from one interval to the next
 (near 0: proportional hazards).
 """
@@ -11,7 +11,8 @@ import arviz as az
 import numpy as np
 import pandas as pd
 
-from tmesurv.models.pwe.model import ARM, CI_PROB, count_divergences, diagnostics, log_hr_summary
+from tmesurv.models.designs import ARM
+from tmesurv.models.pwe.diagnostics import CI_PROB, count_divergences, diagnostics, log_hr_summary
 
 TIME_VARYING_COLUMNS = [
     "interval",
@@ -45,9 +46,9 @@ def summarize_time_varying(idata: az.InferenceData) -> pd.DataFrame:
     -------
     pandas.DataFrame
         One row per interval: ``interval``, ``start`` and ``end`` (months; the last ends at infinity), ``events`` in
-        the interval, and the columns of :func:`~tmesurv.models.pwe.model.summarize_pwe` for ``coef_time``. ``attrs``
-        holds ``divergences`` and ``time_varying_sd``: the posterior mean and 95% interval of the step sd (``None`` with
-        one interval).
+        the interval, and the columns of :func:`~tmesurv.models.pwe.diagnostics.summarize_pwe` for ``coef_time``.
+        ``attrs`` holds ``divergences`` and ``time_varying_sd``: the posterior mean and 95% interval of the step sd
+        (``None`` with one interval).
     """
     if "coef_time" not in idata.posterior:
         raise ValueError("the fit has no time-varying arm effect (coef_time): fit it with bayes.time_varying: true")

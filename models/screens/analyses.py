@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from tmesurv.cohort import CONTROL, TREATED, Cohort, Exclusion
-from tmesurv.config import LevelSpec, ScreenSpec
 from tmesurv.errors import InputError
 from tmesurv.models.screens.association import (
     cox_screen,
@@ -27,6 +26,7 @@ from tmesurv.models.screens.association import (
 )
 from tmesurv.models.screens.clustering import SignatureClusters, cluster_index, cluster_signatures
 from tmesurv.models.screens.pca import FeaturePCA, feature_pca
+from tmesurv.models.screens.settings import LevelSpec, ScreenSpec
 
 ARMS = (TREATED, CONTROL)
 

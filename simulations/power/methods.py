@@ -5,7 +5,7 @@ decision (``reject``: the cohort confirms the biomarker as predictive). ``truth`
 against. A replicate the method cannot analyse (monotone likelihood - a covariate separating the events, flagged by
 :func:`~tmesurv.models.cox.batched.fit_cox_batch` -, a group without patients, no events) is ``failed``: NaN estimate
 and no rejection; a replicate with an estimate it does not vouch for (a Cox fit that did not converge, a Bayesian fit
-that :func:`~tmesurv.models.pwe.model.summarize_pwe` does not call converged: R-hat, ESS, BFMI, divergences) is
+that :func:`~tmesurv.models.pwe.diagnostics.summarize_pwe` does not call converged: R-hat, ESS, BFMI, divergences) is
 ``flagged``. Counts of both are reported, never dropped.
 
 Methods and the designs they apply to (NaN for the others):
@@ -26,7 +26,7 @@ Methods and the designs they apply to (NaN for the others):
     within the treated arm (two-sided P < alpha) and not within the control arm. Single-arm: the within-arm log
     HR of the treated arm, scored against ``log(prognostic_hr * interaction_hr)``; ``reject``: P < alpha.
 ``bayes_interaction`` (randomized)
-    The Bayesian piecewise-exponential model (:func:`~tmesurv.models.pwe.model.fit_pwe`, nutpie on the hand-coded
+    The Bayesian piecewise-exponential model (:func:`~tmesurv.models.pwe.fit.fit_pwe`, nutpie on the hand-coded
     density, nothing compiled per replicate) with ``arm, positive, arm:positive``; estimate and ``se`` are the posterior
     mean and sd of the interaction's log HR, the interval its equal-tailed ``1 - alpha`` credible interval, and
     ``reject`` is ``P(interaction HR < 1) > threshold`` - one-sided: with threshold 0.975 it matches the lower tail of a
@@ -57,6 +57,7 @@ from scipy import stats
 
 from tmesurv.errors import InputError
 from tmesurv.models.cox.batched import BatchCoxFit, fit_cox_batch
+from tmesurv.models.pwe.settings import PweSettings, SamplerSettings
 from tmesurv.simulations.power.cohorts import CohortModel, ValidationBatch
 from tmesurv.simulations.power.study import BayesMethodSpec, Design, MethodName, StudySpec
 
@@ -220,22 +221,19 @@ class BayesInteraction:
 
     def _fit(self, batch: ValidationBatch, index: int, alpha: float) -> tuple[float, ...]:
         """Mean, sd, interval, P(coef < 0) and convergence (1/0) of the interaction; NaN when it cannot be fitted."""
-        from tmesurv.config import BayesSpec
-        from tmesurv.models.pwe.model import fit_pwe, summarize_pwe
+        from tmesurv.models.pwe.diagnostics import summarize_pwe
+        from tmesurv.models.pwe.fit import fit_pwe
 
         arm, positive = batch.treated[index].astype(float), batch.positive[index].astype(float)
         design = pd.DataFrame({"arm": arm, "positive": positive, "arm_positive": arm * positive})
         spec = self.settings
-        settings = BayesSpec(
-            intervals=spec.intervals,
-            draws=spec.draws,
-            tune=spec.tune,
-            chains=spec.chains,
-            seed=int(batch.sampler_seeds[index]),
-            priors=spec.priors,
+        model = PweSettings(intervals=spec.intervals, priors=spec.priors)
+        sampler = SamplerSettings(
+            draws=spec.draws, tune=spec.tune, chains=spec.chains, seed=int(batch.sampler_seeds[index])
         )
+        time, event = batch.time[index], batch.event[index].astype(float)
         try:
-            idata = fit_pwe(batch.time[index], batch.event[index].astype(float), design, settings, log_likelihood=False)
+            idata = fit_pwe(time, event, design, model, sampler, log_likelihood=False)
         except InputError:  # no events, or a constant column (no positive patients in an arm)
             return (math.nan,) * 6
         draws = idata.posterior["coef"].sel(term="arm_positive").to_numpy().ravel()

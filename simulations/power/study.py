@@ -25,8 +25,9 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import Field, ValidationError, field_validator
 
-from tmesurv.config import PriorSpec, StrictModel, describe_validation_error
 from tmesurv.errors import InputError
+from tmesurv.models.pwe.settings import PwePriors
+from tmesurv.schema import StrictModel, describe_validation_error
 from tmesurv.simulations.power.cohorts import CohortModel
 from tmesurv.simulations.scenario import Scenario, load_scenario
 
@@ -89,7 +90,7 @@ class BayesMethodSpec(StrictModel):
     tune: int = Field(500, ge=10)
     chains: int = Field(2, ge=1)
     threshold: float = Field(0.975, gt=0.5, lt=1, description="confirm when P(interaction HR < 1) exceeds this")
-    priors: PriorSpec = PriorSpec()
+    priors: PwePriors = PwePriors()
 
 
 class StudySpec(StrictModel):

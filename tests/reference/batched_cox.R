@@ -1,4 +1,4 @@
-# Reference values for tests/models/test_batched_cox.py: R's coxph per replicate, Efron and Breslow ties.
+# Reference values for tests/models/cox/test_batched.py: R's coxph per replicate, Efron and Breslow ties.
 # Regenerate with:  Rscript tests/reference/batched_cox.R   (from the repository root; needs R's survival package)
 # Simulates nothing: reads batched_cox_data.csv (5 replicates x 120 patients, times in whole months, many ties), which
 # tests/reference/make_batched_cox_data.py wrote once from a seeded numpy generator, and writes batched_cox_r.csv

@@ -1,4 +1,4 @@
-# Reference posterior for tests/models/test_pwe_brms.py: tmesurv's Bayesian piecewise-exponential (PWE) model
+# Reference posterior for tests/models/pwe/test_brms.py: tmesurv's Bayesian piecewise-exponential (PWE) model
 # refitted in brms with the Poisson trick, on R's survival::veteran data and tmesurv's own interval cuts.
 #
 # Regenerate from the repository root:
@@ -10,7 +10,7 @@
 #   mkdir -p /usr/lib/R/site-library/BH/include && ln -s /usr/include/boost /usr/lib/R/site-library/BH/include/boost
 #
 # Data: patients with time in months, event, arm (1 = test), karno10 = (Karnofsky - 60) / 10 and arm:karno10; cuts
-# from tmesurv.models.pwe.model.interval_cuts (K = 10 intervals), read from the CSVs so both sides use identical doubles.
+# from tmesurv.models.pwe.data.interval_cuts (K = 10 intervals), read from the CSVs so both sides use identical doubles.
 #
 # Model: every patient's follow-up is split at the cuts (survival::survSplit; interval k is (c_{k-1}, c_k], so a time
 # equal to a cut ends in the interval that the cut closes, as in tmesurv), one row per patient-interval with the
@@ -19,15 +19,15 @@
 # whose likelihood equals tmesurv's per-patient PWE likelihood up to a constant. The interval coefficients are the
 # log baseline hazards at design value zero (tmesurv's log_baseline), the others the log hazard ratios (coef).
 #
-# Priors: the same prior on both sides, and as vague as tmesurv allows: PriorSpec(coef_sd = 10, baseline_sd = 10,
+# Priors: the same prior on both sides, and as vague as tmesurv allows: PwePriors(coef_sd = 10, baseline_sd = 10,
 # random_walk_sd = 10). Written on brms's data-scale coefficients b = (a_1..a_K, beta), tmesurv's prior is
 #   Normal(0, coef_sd) on beta_j * sd_j (sd_j the population sd of design column j; coefficients per sd),
 #   Normal(crude log rate, baseline_sd) on a_1 + mean(X) . beta (the first log baseline of the centred design; crude
 #     log rate = log(events / total time)),
 #   Normal(0, s) on every step a_{k+1} - a_k (the centring shift cancels in a step), where s is fixed at
-#     random_walk_sd (PriorSpec(random_walk_sd_fixed = True): random_walk_prior = "fixed", the committed reference,
+#     random_walk_sd (PwePriors(random_walk_sd_fixed = True): random_walk_prior = "fixed", the committed reference,
 #     in which the baseline is left free as in Cox) or, with random_walk_prior = "gamma", a parameter with
-#     s ~ Gamma(2, rate = 2 / random_walk_sd) (models/pwe.py's default hyperprior).
+#     s ~ Gamma(2, rate = 2 / random_walk_sd) (models/pwe/model.py's default hyperprior).
 # These are linear maps of b, so the densities agree up to a constant Jacobian; brms gets them as target += statements
 # on b and on the extra parameter random_walk_sd (no other prior: brms's default on b is flat). With vague values the
 # coefficient and first-baseline priors are negligible and the posterior is dominated by the likelihood; the

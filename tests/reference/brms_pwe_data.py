@@ -2,7 +2,7 @@
 
 R's survival::veteran (``veteran.csv``, from veteran_cox.R) with time in months (days / (365.25 / 12)), event = status,
 ``arm`` 1 for the test arm, ``karno10`` = (Karnofsky score - 60) / 10 (log hazard ratios per 10 points, the arm
-effect at a score of 60) and ``arm:karno10`` their product. The cuts are :func:`tmesurv.models.pwe.model.interval_cuts`
+effect at a score of 60) and ``arm:karno10`` their product. The cuts are :func:`tmesurv.models.pwe.data.interval_cuts`
 with ``INTERVALS`` intervals, so that brms splits follow-up at exactly the points tmesurv uses (floats are written
 with 17 significant digits, which R reads back to the same doubles).
 
@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from tmesurv.config import DAYS_PER_MONTH
-from tmesurv.models.pwe.model import interval_cuts
+from tmesurv.models.pwe.data import interval_cuts
 
 REFERENCE = Path(__file__).parent
 INTERVALS = 10

@@ -1,4 +1,4 @@
-# Reference values for tests/models/test_clustering.py and tests/models/test_pca.py.
+# Reference values for tests/models/screens/test_clustering.py and tests/models/screens/test_pca.py.
 # Regenerate with:  Rscript tests/reference/clustering.R   (from the repository root; base R only)
 # Reads zuma7_trial.csv (committed; its 46 sig_* columns are the signature scores, missing as a block for some
 # patients) and writes, with 17 significant digits:

@@ -1,4 +1,4 @@
-# Reference values for tests/models/test_screens.py: association screens on the committed ZUMA-7-like export.
+# Reference values for tests/models/screens/test_association.py: association screens on the committed ZUMA-7-like export.
 # Regenerate with:  Rscript tests/reference/screens.R   (from the repository root; needs base R and survival)
 # Reads zuma7_trial.csv and writes, with every number at 17 significant digits:
 #   screens_cox.csv       coxph (Efron ties, Wald) per feature: EFS in each arm, DOR in the axi-cel arm

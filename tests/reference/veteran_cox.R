@@ -1,4 +1,4 @@
-# Reference values for tests/models/test_cox_reference.py: tmesurv's Cox, Kaplan-Meier and log-rank tables on
+# Reference values for tests/models/cox/test_reference.py: tmesurv's Cox, Kaplan-Meier and log-rank tables on
 # R's survival::veteran data, analysed as tests/reference/veteran.yaml says.
 # Regenerate with:  Rscript tests/reference/veteran_cox.R   (from the repository root; needs R's survival package)
 # Writes veteran.csv (the data), veteran_cox.csv (rows of cox.csv), veteran_interactions.csv (rows of

@@ -178,7 +178,7 @@ def test_methods_paragraph_from_the_config(full_report: Path) -> None:
 
 
 def test_methods_state_the_convergence_rule_of_the_model() -> None:
-    from tmesurv.models.pwe import model as pwe
+    from tmesurv.models.pwe import diagnostics as pwe
 
     rule = methods.CONVERGENCE_RULE
     assert f"R-hat below {pwe.RHAT_MAX:g}" in rule

@@ -5,8 +5,8 @@ import pytest
 from pydantic import ValidationError
 from scipy.stats import spearmanr
 
+from tmesurv.signatures import B_CELL_GENES
 from tmesurv.simulations.biomarkers import (
-    B_CELL_GENES,
     CLUSTERS,
     COLUMNS,
     EXPRESSION_COLUMNS,

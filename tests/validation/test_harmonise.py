@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from tmesurv.errors import InputError
-from tmesurv.models.prediction.model import TermDistribution
+from tmesurv.models.prediction.terms import TermDistribution
 from tmesurv.validation.harmonise import HARMONISATION_COLUMNS, harmonisation_notes, harmonise, parse_methods
 
 RNG = np.random.default_rng(8)

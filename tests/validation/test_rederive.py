@@ -17,7 +17,7 @@ import pytest
 
 from tmesurv.cohort import Cohort
 from tmesurv.errors import InputError
-from tmesurv.models.prediction.model import TermDistribution
+from tmesurv.models.prediction.terms import TermDistribution
 from tmesurv.validation.harmonise import harmonisation_notes, harmonise
 from tmesurv.validation.rederive import rederive_terms
 

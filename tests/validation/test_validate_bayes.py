@@ -16,26 +16,27 @@ from typer.testing import CliRunner
 
 from tmesurv.cli import app
 from tmesurv.cohort import Cohort
-from tmesurv.config import BayesSpec
 from tmesurv.errors import InputError
-from tmesurv.models.prediction.model import (
-    METADATA_ATTR,
+from tmesurv.models.prediction.cox import fit_validation_model
+from tmesurv.models.prediction.info import METADATA_ATTR
+from tmesurv.models.prediction.posterior import fit_validation_posterior
+from tmesurv.models.prediction.storage import (
     MODEL_FILE,
     POSTERIOR_FILE,
-    fit_validation_model,
-    fit_validation_posterior,
     load_validation_fits,
     save_validation_model,
-    validation_design,
     write_validation_model,
     write_validation_posterior,
 )
-from tmesurv.models.pwe.model import pwe_log_likelihood
+from tmesurv.models.prediction.terms import validation_design
+from tmesurv.models.pwe.data import pwe_log_likelihood
+from tmesurv.models.pwe.settings import PweSettings, SamplerSettings
 from tmesurv.validation.brier import brier_score
 from tmesurv.validation.discrimination import harrell_c
 
 pytestmark = pytest.mark.sampling
-SETTINGS = BayesSpec(intervals=4, draws=200, tune=200, chains=2, seed=1)
+SETTINGS = PweSettings(intervals=4)
+SAMPLER = SamplerSettings(draws=200, tune=200, chains=2, seed=1)
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +45,9 @@ def fitted(synthetic, tmp_path_factory) -> SimpleNamespace:
     folder = tmp_path_factory.mktemp("bayes")
     config = synthetic.write(folder, "development", synthetic.trial(300, 1), None, synthetic.interaction_model)
     study = Cohort.from_config(config)
-    save_validation_model(study, study.config, folder / "model", [])
-    idata = fit_validation_posterior(study, study.config, SETTINGS)
+    plan = study.config.validation_model_plan()
+    save_validation_model(study, plan, folder / "model", [])
+    idata = fit_validation_posterior(study, plan, SETTINGS, SAMPLER)
     write_validation_posterior(idata, folder / "model")
     external = synthetic.write(folder, "external", synthetic.trial(200, 2))
     registry = synthetic.write(folder, "registry", synthetic.trial(100, 3, single_arm="treated"), "treated")
@@ -142,7 +144,7 @@ def test_posterior_of_another_model_than_the_cox_is_refused(fitted, tmp_path: Pa
     config = fitted.study.config.model_copy(
         update={"validation_model": fitted.study.config.validation_model.model_copy(update={"interaction": None})}
     )
-    other, _, _ = fit_validation_model(fitted.study, config)
+    other, _, _ = fit_validation_model(fitted.study, config.validation_model_plan())
     write_validation_model(other, tmp_path / MODEL_FILE)
     shutil.copy(fitted.model / POSTERIOR_FILE, tmp_path / POSTERIOR_FILE)
     with pytest.raises(InputError, match=r"is a fit of another model than validation_model.json next to it"):

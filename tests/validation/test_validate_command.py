@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from tmesurv.cli import app
 from tmesurv.cohort import Cohort
-from tmesurv.models.prediction.model import load_validation_fits
+from tmesurv.models.prediction.storage import load_validation_fits
 from tmesurv.validation.benefit import benefit_by_group, c_for_benefit, interaction_replication
 from tmesurv.validation.brier import brier_score, integrated_brier, ipa
 from tmesurv.validation.calibration import calibration_curve, calibration_in_the_large, calibration_slope, oe_ratio

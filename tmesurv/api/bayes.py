@@ -96,8 +96,8 @@ class PweResult:
         pathlib.Path
             The folder; ``run.json`` lists the files written.
         """
-        from tmesurv.models.prediction.model import write_validation_posterior
-        from tmesurv.models.pwe.analyses import save_posteriors
+        from tmesurv.models.prediction.storage import write_validation_posterior
+        from tmesurv.models.pwe.storage import save_posteriors
 
         plan = run_plan("bayes", self.cohort, self.config, fresh)
         with staged(folder, plan, seed=self.config.bayes.seed) as run:
@@ -162,14 +162,15 @@ def fit_pwe(
         For an unknown or invalid setting (naming it), or data the model cannot be fitted to.
     """
     from tmesurv.models.cox.subgroups import biomarker_table
-    from tmesurv.models.prediction.model import fit_validation_posterior
+    from tmesurv.models.prediction.posterior import fit_validation_posterior
     from tmesurv.models.pwe.analyses import pwe_analyses
 
     analysis = {"endpoint": endpoint, "landmarks": landmarks}
     sections = {"analysis": analysis, "bayes": bayes or None, "validation_model": validation_model}
     config = analysis_config(cohort, "fit_pwe", **sections)
     say = progress or (lambda line: None)
-    results = pwe_analyses(cohort, config, progress=say)
+    spec, bayes_settings = config.analysis, config.bayes
+    results = pwe_analyses(cohort, spec.endpoint, spec, spec.landmarks, bayes_settings, progress=say)
     for fit in results.fits:
         _record_settings(fit, config)
     tables = {
@@ -182,7 +183,9 @@ def fit_pwe(
     posterior = None
     if config.validation_model is not None:
         say("  fit: validation model")
-        posterior = fit_validation_posterior(cohort, config)
+        plan = config.validation_model_plan()
+        model, sampler = bayes_settings.model_settings(), bayes_settings.sampler_settings()
+        posterior = fit_validation_posterior(cohort, plan, model, sampler)
     return PweResult(tables, tuple(results.fits), cohort, config, posterior, tuple(results.notes))
 
 

@@ -79,7 +79,7 @@ class CoxResult:
         pathlib.Path
             The folder; ``run.json`` lists the files written.
         """
-        from tmesurv.models.prediction.model import MODEL_FILE, write_validation_model
+        from tmesurv.models.prediction.storage import MODEL_FILE, write_validation_model
         from tmesurv.reports.figure_set import write_figure_set
         from tmesurv.reports.product_figures import write_product_figures
 
@@ -157,7 +157,7 @@ def fit_cox(
     from tmesurv.models.cox.analyses import cox_analyses
     from tmesurv.models.cox.km import cohort_table, km_by_arm, logrank_table
     from tmesurv.models.cox.subgroups import analysis_groupings, biomarker_table
-    from tmesurv.models.prediction.model import fit_validation_model
+    from tmesurv.models.prediction.cox import fit_validation_model
     from tmesurv.models.product.analyses import ProductResults, product_analyses
     from tmesurv.models.screens.analyses import ScreenResults, screen_analyses
     from tmesurv.reports.figure_set import AnalysisTables
@@ -172,16 +172,18 @@ def fit_cox(
     spec = config.analysis
     groupings = analysis_groupings(cohort, spec)
     km, km_curves = km_by_arm(cohort, spec.endpoint, spec.landmarks, spec.km_ci, groupings)
-    results = cox_analyses(cohort, spec)
+    results = cox_analyses(cohort, spec.endpoint, spec)
     screen = screen_analyses(cohort, config.screens) if config.screens else ScreenResults()
     exclusions: list[Exclusion] = cohort.analysis_exclusions(spec) + screen.exclusions
     model, notes = None, [*cohort.notes, *results.notes]
     if config.validation_model is not None:
-        model, model_exclusions, problem = fit_validation_model(cohort, config)
+        model, model_exclusions, problem = fit_validation_model(cohort, config.validation_model_plan())
         exclusions += model_exclusions
         notes += [problem] if model is None else []
     notes += screen.notes
-    product_results = product_analyses(cohort, config) if config.product else ProductResults()
+    product_results = ProductResults()
+    if config.product:
+        product_results = product_analyses(cohort, config.product, spec.endpoint, spec, spec.landmarks, spec.km_ci)
     exclusions += product_results.exclusions
     tables = {
         "cohort": cohort_table(cohort, spec.endpoint),

@@ -8,10 +8,11 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from tmesurv.cohort import Cohort
-from tmesurv.config import IN_MEMORY, AnalysisConfig, describe_validation_error
+from tmesurv.config import IN_MEMORY, AnalysisConfig
 from tmesurv.errors import InputError
 from tmesurv.outputs.run_folder import RunPlan, input_files
 from tmesurv.outputs.run_record import study_fingerprint
+from tmesurv.schema import describe_validation_error
 
 
 def analysis_config(cohort: Cohort, caller: str, **sections: Any) -> AnalysisConfig:

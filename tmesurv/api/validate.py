@@ -135,7 +135,7 @@ def validate(
     InputError
         If the model cannot be read, or the cohort cannot be scored (naming the term, horizon or patients).
     """
-    from tmesurv.models.prediction.model import load_validation_fits
+    from tmesurv.models.prediction.storage import load_validation_fits
     from tmesurv.validation.external import ValidationSettings, validate_external
 
     settings = ValidationSettings(tuple(horizons), tuple(harmonise), n_boot=bootstrap, seed=seed)

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 
 from tmesurv.cohort import TREATED, Cohort, Exclusion
-from tmesurv.config import PK_COLUMNS, PkSpec
+from tmesurv.config import PkSpec
 from tmesurv.errors import InputError, describe_rows
-from tmesurv.models.product.pk import pk_parameters
+from tmesurv.models.product.pk import PK_COLUMNS, pk_parameters
 from tmesurv.readers.tabular import read_frame
 
 PK_ANALYSIS = "pk"
@@ -32,8 +32,8 @@ def join_pk(cohort: Cohort, spec: PkSpec, id_column: str) -> Cohort:
     Returns
     -------
     Cohort
-        With :data:`~tmesurv.config.PK_COLUMNS` among ``product``; samples and patients a rule left out are in
-        ``data_exclusions``, and patients given level 0 at day 0 in ``notes``.
+        With :data:`~tmesurv.models.product.pk.PK_COLUMNS` among ``product``; samples and patients a rule left out are
+        in ``data_exclusions``, and patients given level 0 at day 0 in ``notes``.
 
     Raises
     ------

@@ -33,7 +33,7 @@ def test_cox_rows_equal_r_coxph(veteran):
     """Treatment (plain, stratified), interaction, within-arm and subgroup fits for median, fixed, quartile,
     two-level, combined and covariate groupings."""
     config, cohort = veteran
-    ours = cox_analyses(cohort, config.analysis).table
+    ours = cox_analyses(cohort, config.analysis.endpoint, config.analysis).table
     reference = pd.read_csv(REFERENCE / "veteran_cox.csv")
     assert sorted(map(tuple, ours[KEYS].to_numpy())) == sorted(map(tuple, reference[KEYS].to_numpy()))
     merged = ours.merge(reference, on=KEYS, suffixes=("", "_r"))
@@ -78,7 +78,7 @@ def test_logrank_equals_r_survdiff(veteran):
 
 def test_interaction_wald_and_likelihood_ratio_equal_r(veteran):
     config, cohort = veteran
-    ours = cox_analyses(cohort, config.analysis).interactions
+    ours = cox_analyses(cohort, config.analysis.endpoint, config.analysis).interactions
     reference = pd.read_csv(REFERENCE / "veteran_interactions.csv")
     keys = ["endpoint", "grouping", "scale"]
     pd.testing.assert_frame_equal(

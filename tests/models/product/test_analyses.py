@@ -49,12 +49,18 @@ def _config(product: dict, landmarks=(6.0,)):
     return parse_config(raw, source="test")
 
 
+def run(cohort, config):
+    """The product analyses of a whole config, as ``tmesurv cox`` runs them."""
+    analysis = config.analysis
+    return product_analyses(cohort, config.product, analysis.endpoint, analysis, analysis.landmarks, analysis.km_ci)
+
+
 ASSOCIATIONS = {"attributes": ["peak"], "outcomes": {"orr": {"column": "best_response", "levels": ["CR", "PR"]}}}
 
 
 def test_associations_match_direct_tests_and_iqr_rescaling(cohort):
     config = _config(ASSOCIATIONS | {"outcomes": ASSOCIATIONS["outcomes"] | {"crs": "crs"}})
-    results = product_analyses(cohort, config)
+    results = run(cohort, config)
     table = results.tables["product_associations"].set_index("outcome")
     treated = cohort.patients.iloc[:N_TREATED]
     for outcome, y in {
@@ -84,12 +90,12 @@ def test_an_outcome_column_that_is_not_0_1_is_an_input_error(cohort):
     bad.loc["P007", "crs"] = 2.0
     broken = Cohort(bad, ("efs",), biomarkers=("cd19",), product=("peak", "crs"))
     with pytest.raises(InputError, match=r"column 'crs', row P007 \(ids\): a product outcome without levels"):
-        product_analyses(broken, _config({"attributes": ["peak"], "outcomes": {"crs": "crs"}}))
+        run(broken, _config({"attributes": ["peak"], "outcomes": {"crs": "crs"}}))
 
 
 def test_subgroups_count_groups_and_match_independent_km_logrank_and_cox(cohort):
     config = _config({"attributes": ["peak"], "subgroups": [{"attribute": "peak", "biomarker": "cd19"}]})
-    results = product_analyses(cohort, config)
+    results = run(cohort, config)
     table = results.tables["product_subgroups"]
     patients = cohort.patients
     cd19_high = patients["cd19"] > patients["cd19"].median()  # the analysis cut: median over both arms

@@ -18,12 +18,12 @@ from tmesurv.models.pwe.analyses import (
     BAYES_SCREEN_COLUMNS,
     BAYES_TIME_VARYING_COLUMNS,
     HR_CURVE_COLUMNS,
-    PweFit,
     _check_hr_curves,
     _treatment_at,
     pwe_analyses,
     screen_columns,
 )
+from tmesurv.models.pwe.storage import PweFit
 from tmesurv.reports.html import write_report
 
 
@@ -76,19 +76,17 @@ def test_screen_columns_expand_patterns_and_name_a_miss(study):
 
 
 def test_a_two_level_biomarker_has_no_spline_curve(study):
-    config = study.config.model_copy(
-        update={"bayes": study.config.bayes.model_copy(update={"hr_curves": ["ldh_elevated"]})}
-    )
+    settings = study.config.bayes.model_copy(update={"hr_curves": ["ldh_elevated"]})
     with pytest.raises(InputError, match=r"bayes.hr_curves: 'ldh_elevated' has 2 distinct values"):
-        _check_hr_curves(study, config)
+        _check_hr_curves(study, settings)
 
 
 def test_a_horseshoe_expecting_as_many_interactions_as_screened_biomarkers_fails_before_any_fit(study):
     bayes = study.config.bayes.model_copy(update={"screen": ["b_cell_ges", "cd19_hscore"], "shrinkage": "horseshoe"})
     bayes = bayes.model_copy(update={"priors": bayes.priors.model_copy(update={"expected_interactions": 2.0})})
-    fits = []
+    fits, analysis = [], study.config.analysis
     with pytest.raises(InputError, match=r"bayes.priors.expected_interactions \(2.0\) must be .* below .* \(2\)"):
-        pwe_analyses(study, study.config.model_copy(update={"bayes": bayes}), progress=fits.append)
+        pwe_analyses(study, analysis.endpoint, analysis, analysis.landmarks, bayes, progress=fits.append)
     assert fits == []
 
 

@@ -5,7 +5,7 @@ patients and tmesurv's cuts) and then ``Rscript tests/reference/brms_pwe.R`` (br
 draws, with Monte Carlo standard errors); the tests need no R. The R script's header gives the model and how the
 priors correspond: they are the same prior (vague coefficient and first-baseline priors, and the random-walk step sd
 fixed at a vague 10, ``random_walk_sd_fixed``: the baseline is left free, as in Cox), so the two posteriors are the
-same distribution and their summaries may differ only by Monte Carlo error. If models/pwe.py's priors change,
+same distribution and their summaries may differ only by Monte Carlo error. If models/pwe/model.py's priors change,
 update brms_pwe.R to match and rerun it.
 """
 
@@ -17,14 +17,17 @@ import pandas as pd
 import pytest
 from lifelines import CoxPHFitter
 
-from tmesurv.config import BayesSpec, PriorSpec
-from tmesurv.models.pwe.model import fit_pwe, interval_cuts, summarize_pwe
+from tmesurv.models.pwe.data import interval_cuts
+from tmesurv.models.pwe.diagnostics import summarize_pwe
+from tmesurv.models.pwe.fit import fit_pwe
+from tmesurv.models.pwe.settings import PwePriors, PweSettings, SamplerSettings
 
 REFERENCE = Path(__file__).parents[2] / "reference"
 TERMS = ["arm", "karno10", "arm:karno10"]
 INTERVALS = 10
-VAGUE = PriorSpec(coef_sd=10.0, baseline_sd=10.0, random_walk_sd=10.0, random_walk_sd_fixed=True)
-SETTINGS = BayesSpec(intervals=INTERVALS, draws=2000, tune=1000, chains=2, seed=20240611, priors=VAGUE)
+VAGUE = PwePriors(coef_sd=10.0, baseline_sd=10.0, random_walk_sd=10.0, random_walk_sd_fixed=True)
+SETTINGS = PweSettings(intervals=INTERVALS, priors=VAGUE)
+SAMPLER = SamplerSettings(draws=2000, tune=1000, chains=2, seed=20240611)
 MCSE_MULTIPLE = 4  # posterior means agree within 4 combined Monte Carlo standard errors
 MEAN_ABS_MAX = 0.03  # ... and log hazard ratios within 0.03 in absolute terms (sanity bound, also the Cox bound)
 SD_REL_MAX = 0.10
@@ -47,7 +50,7 @@ def brms() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def fit(patients):
-    return fit_pwe(patients["time"].to_numpy(), patients["event"].to_numpy(), patients[TERMS], SETTINGS)
+    return fit_pwe(patients["time"].to_numpy(), patients["event"].to_numpy(), patients[TERMS], SETTINGS, SAMPLER)
 
 
 def ours_table(fit) -> pd.DataFrame:
@@ -94,7 +97,7 @@ def test_posterior_matches_brms_within_monte_carlo_error(fit, brms):
     summary = summarize_pwe(fit)
     assert (summary["r_hat"] < 1.01).all(), summary
     assert (summary["ess_bulk"] >= 1000).all(), summary
-    assert summary.attrs["divergences"] <= 0.001 * SETTINGS.chains * SETTINGS.draws  # as brms: see above
+    assert summary.attrs["divergences"] <= 0.001 * SAMPLER.chains * SAMPLER.draws  # as brms: see above
     ours = ours_table(fit)
     merged = ours.merge(brms, on=["parameter", "term"], suffixes=("", "_brms"), validate="one_to_one")
     assert len(merged) == INTERVALS + len(TERMS)

@@ -5,8 +5,8 @@ import pytensor
 import pytensor.tensor as pt
 import pytest
 
+from tmesurv.models.pwe.data import pwe_data, pwe_log_likelihood
 from tmesurv.models.pwe.likelihood import pwe_log_likelihood_op, pwe_value_and_gradient
-from tmesurv.models.pwe.model import pwe_data, pwe_log_likelihood
 
 
 def kernel_inputs(data, coef, log_hazard):

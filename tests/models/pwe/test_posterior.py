@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from tmesurv.config import BayesSpec, PriorSpec
-from tmesurv.models.pwe.model import centred_steps, pwe_data, pwe_model
+from tmesurv.models.pwe.data import pwe_data
+from tmesurv.models.pwe.model import centred_steps, pwe_model
 from tmesurv.models.pwe.posterior import expanded_draw, nutpie_model, posterior_layout
+from tmesurv.models.pwe.settings import PwePriors, PweSettings
 
 PRIORS = {"random_walk_sd": 0.7, "coef_sd": 2.0, "baseline_sd": 3.0, "time_varying_sd": 0.3}
 # PyMC's normal log density differs from the exact one by a constant of about 1e-8 per variable (it depends on sigma
@@ -23,8 +24,8 @@ STRUCTURES = [
 
 def prepared(pwe_cohort, intervals, fixed, time_varying, n):
     time, event, design = pwe_cohort(5, n=n)
-    priors = PriorSpec(random_walk_sd_fixed=fixed, **PRIORS)
-    settings = BayesSpec(intervals=intervals, time_varying=time_varying, priors=priors)
+    priors = PwePriors(random_walk_sd_fixed=fixed, **PRIORS)
+    settings = PweSettings(intervals=intervals, time_varying=time_varying, priors=priors)
     data = pwe_data(time, event, design, intervals, time_varying=time_varying)
     return data, settings, pwe_model(data, list(design.columns), settings)
 

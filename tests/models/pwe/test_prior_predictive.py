@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tmesurv.config import BayesSpec, PriorSpec
 from tmesurv.models.pwe.prior_predictive import PRIOR_PREDICTIVE_COLUMNS, prior_predictive, summarize_prior_predictive
+from tmesurv.models.pwe.settings import PwePriors, PweSettings
 
 LANDMARKS = (6.0, 12.0)
 
@@ -20,14 +20,14 @@ def cohort(seed: int = 4, n: int = 300) -> tuple[np.ndarray, np.ndarray, pd.Data
 
 
 # Every log HR ~ Normal(0, 0.001) per sd, the baseline starts within 0.001 of the crude rate and barely moves.
-TIGHT = PriorSpec(coef_sd=1e-3, baseline_sd=1e-3, random_walk_sd=1e-3, random_walk_sd_fixed=True)
+TIGHT = PwePriors(coef_sd=1e-3, baseline_sd=1e-3, random_walk_sd=1e-3, random_walk_sd_fixed=True)
 
 
 @pytest.fixture(scope="module")
 def tight_check():
     time, event, design = cohort()
-    settings = BayesSpec(intervals=4, seed=9, priors=TIGHT)
-    return prior_predictive(time, event, design, settings, draws=400, landmarks=LANDMARKS), (time, event)
+    settings = PweSettings(intervals=4, priors=TIGHT)
+    return prior_predictive(time, event, design, settings, draws=400, landmarks=LANDMARKS, seed=9), (time, event)
 
 
 def test_tight_priors_concentrate_on_the_crude_exponential(tight_check):
@@ -54,7 +54,7 @@ def test_summary_table_and_vaguer_priors_are_wider(tight_check):
     assert list(summary["statistic"]) == ["survival"] * 4 + ["events"]
     assert summary.iloc[-1]["observed"] == event.sum()
     _, _, design = cohort()
-    vague = prior_predictive(time, event, design, BayesSpec(intervals=4, seed=9), draws=400, landmarks=LANDMARKS)
+    vague = prior_predictive(time, event, design, PweSettings(intervals=4), draws=400, landmarks=LANDMARKS, seed=9)
     assert float(vague["survival"].std("draw").min()) > 10 * float(check["survival"].std("draw").max())
     wide = summarize_prior_predictive(vague)
     assert (wide["upper"] - wide["lower"]).iloc[:4].min() > 0.5  # the default priors allow almost any survival
@@ -64,8 +64,8 @@ def test_summary_table_and_vaguer_priors_are_wider(tight_check):
 def test_time_varying_prior_predictive_runs_with_a_flat_tight_effect():
     time, event, design = cohort()
     tight = TIGHT.model_copy(update={"time_varying_sd": 1e-3})
-    settings = BayesSpec(intervals=4, seed=9, priors=tight, time_varying=True)
-    check = prior_predictive(time, event, design, settings, draws=200, landmarks=LANDMARKS)
+    settings = PweSettings(intervals=4, priors=tight, time_varying=True)
+    check = prior_predictive(time, event, design, settings, draws=200, landmarks=LANDMARKS, seed=9)
     rate = event.sum() / time.sum()
     expected = np.broadcast_to(np.exp(-rate * np.array(LANDMARKS)), (200, 2))
     for arm in ("control", "treated"):

@@ -7,12 +7,13 @@ default priors and one compiled model (nutpie reuses it across cohorts of the sa
 import numpy as np
 import pytest
 
-from tmesurv.config import BayesSpec
-from tmesurv.models.pwe.model import fit_pwe
+from tmesurv.models.pwe.fit import fit_pwe
+from tmesurv.models.pwe.settings import PweSettings, SamplerSettings
 
 COHORTS, PATIENTS = 50, 240
 TRUE_INTERACTION = -0.3  # tests/models/conftest.py INTERACTION
-SETTINGS = BayesSpec(intervals=4, draws=400, tune=400, chains=2)
+SETTINGS = PweSettings(intervals=4)
+SAMPLER = SamplerSettings(draws=400, tune=400, chains=2)
 
 
 @pytest.mark.slow
@@ -21,7 +22,8 @@ def test_ninety_percent_intervals_cover_the_true_interaction(pwe_cohort):
     covered, means = [], []
     for seed in range(COHORTS):
         time, event, design = pwe_cohort(seed=1000 + seed, n=PATIENTS)
-        fit = fit_pwe(time, event, design, SETTINGS.model_copy(update={"seed": seed}), log_likelihood=False)
+        sampler = SAMPLER.model_copy(update={"seed": seed})
+        fit = fit_pwe(time, event, design, SETTINGS, sampler, log_likelihood=False)
         draws = fit.posterior["coef"].sel(term="arm:b_cell_ges").to_numpy().ravel()
         lower, upper = np.quantile(draws, [0.05, 0.95])
         covered.append(lower <= TRUE_INTERACTION <= upper)

@@ -4,10 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tmesurv.config import BayesSpec, PriorSpec
 from tmesurv.errors import InputError
 from tmesurv.models.pwe.model import build_pwe_model
 from tmesurv.models.pwe.screen import SCREEN_COLUMNS, fit_interaction_screen
+from tmesurv.models.pwe.settings import PwePriors, PweSettings, SamplerSettings
 from tmesurv.models.pwe.shrinkage import ShrinkagePrior, global_scale
 
 # 1. the priors at fixed values, against the formulas of the module docstring
@@ -18,8 +18,8 @@ ARM = np.array([0, 1, 0, 1, 1, 0, 1, 0, 1, 0, 1, 0], dtype=float)
 B1 = np.array([2.1, 3.5, 1.2, 4.4, 2.8, 3.3, 0.9, 5.1, 2.2, 3.0, 1.7, 4.0])
 B2 = np.array([0.3, -1.2, 0.8, 0.1, -0.4, 1.9, -0.7, 0.2, 1.1, -1.5, 0.6, -0.2])
 DESIGN = pd.DataFrame({"arm": ARM, "b1": B1, "b2": B2, "arm:b1": ARM * B1, "arm:b2": ARM * B2})
-PRIORS = PriorSpec(expected_interactions=0.5, slab_scale=1.5, slab_df=4.0, r2d2_mean=0.4, r2d2_precision=3.0)
-SETTINGS = BayesSpec(intervals=4, priors=PRIORS)
+PRIORS = PwePriors(expected_interactions=0.5, slab_scale=1.5, slab_df=4.0, r2d2_mean=0.4, r2d2_precision=3.0)
+SETTINGS = PweSettings(intervals=4, priors=PRIORS)
 BASELINE = {
     "baseline_start": np.float64(-1.7),
     "random_walk_sd_log__": np.float64(np.log(0.8)),
@@ -100,13 +100,15 @@ def test_shrinkage_prior_is_hashable_and_checks_positions():
         ({"biomarkers": pd.DataFrame({"b1": B1, "b2": np.full(12, 3.0)})}, "b2 are constant"),
         ({"biomarkers": pd.DataFrame({"b1": B1, "b2": ["x"] * 12})}, "not numeric"),
         ({"biomarkers": pd.DataFrame({"b1": B1, "arm": B2})}, "none called 'arm'"),
-        ({"settings": BayesSpec(priors=PriorSpec(expected_interactions=2.0))}, "expected_interactions"),
+        ({"settings": PweSettings(priors=PwePriors(expected_interactions=2.0))}, "expected_interactions"),
     ],
 )
 def test_screen_rejects_bad_inputs(change, match):
-    inputs = {"arm": ARM, "biomarkers": pd.DataFrame({"b1": B1, "b2": B2}), "settings": BayesSpec()} | change
+    inputs = {"arm": ARM, "biomarkers": pd.DataFrame({"b1": B1, "b2": B2}), "settings": PweSettings()} | change
     with pytest.raises(InputError, match=match):
-        fit_interaction_screen(TIME, EVENT, inputs["arm"], inputs["biomarkers"], inputs["settings"])
+        fit_interaction_screen(
+            TIME, EVENT, inputs["arm"], inputs["biomarkers"], inputs["settings"], SamplerSettings(), "horseshoe"
+        )
 
 
 # 3. a ZUMA-7-size screen: 359 patients, 46 biomarkers, two true interactions
@@ -114,7 +116,8 @@ def test_screen_rejects_bad_inputs(change, match):
 
 BIOMARKERS, TRUE = 46, {"sig_00": -0.8, "sig_01": 0.7}  # interaction log HR per sd
 MISSING = 15
-SCREEN = BayesSpec(intervals=4, draws=300, tune=300, chains=2, seed=3, target_accept=0.95)
+SCREEN = PweSettings(intervals=4)
+SCREEN_SAMPLER = SamplerSettings(draws=300, tune=300, chains=2, seed=3, target_accept=0.95)
 
 
 def simulate_screen(seed: int, n: int = 359) -> tuple[np.ndarray, np.ndarray, np.ndarray, pd.DataFrame]:
@@ -146,12 +149,12 @@ def cohort():
 
 @pytest.fixture(scope="module")
 def horseshoe(cohort):
-    return fit_interaction_screen(*cohort, SCREEN)
+    return fit_interaction_screen(*cohort, SCREEN, SCREEN_SAMPLER, "horseshoe")
 
 
 @pytest.fixture(scope="module")
 def independent(cohort):
-    return fit_interaction_screen(*cohort, SCREEN.model_copy(update={"shrinkage": "normal"}))
+    return fit_interaction_screen(*cohort, SCREEN, SCREEN_SAMPLER, "normal")
 
 
 @pytest.mark.sampling
@@ -192,7 +195,7 @@ def test_horseshoe_shrinks_the_nulls_and_finds_the_true_interactions(horseshoe, 
 @pytest.mark.slow
 @pytest.mark.sampling
 def test_r2d2_shrinks_the_nulls_and_finds_the_true_interactions(cohort, independent):
-    screen = fit_interaction_screen(*cohort, SCREEN.model_copy(update={"shrinkage": "r2d2"}))
+    screen = fit_interaction_screen(*cohort, SCREEN, SCREEN_SAMPLER, "r2d2")
     shrunk, free = screen.table.set_index("biomarker"), independent.table.set_index("biomarker")
     nulls = [name for name in shrunk.index if name not in TRUE]
     print(shrunk["mean"][nulls].abs().mean(), free["mean"][nulls].abs().mean(), screen.diagnostics)

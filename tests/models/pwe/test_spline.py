@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from sklearn.preprocessing import SplineTransformer
 
-from tmesurv.config import BayesSpec
 from tmesurv.errors import InputError
+from tmesurv.models.pwe.settings import PweSettings, SamplerSettings
 from tmesurv.models.pwe.spline import CURVE_COLUMNS, curve_table, fit_hr_curve, spline_design
 
 
@@ -49,7 +49,7 @@ def test_curve_from_a_point_mass_posterior():
 def test_too_few_distinct_values_is_an_input_error():
     values = np.tile([0.0, 1.0, 2.0], 10)
     with pytest.raises(InputError, match="too few for a spline"):
-        fit_hr_curve(np.ones(30), np.ones(30), np.arange(30) % 2, values, BayesSpec())
+        fit_hr_curve(np.ones(30), np.ones(30), np.arange(30) % 2, values, PweSettings(), SamplerSettings(), knots=4)
 
 
 TRUE_ARM, TRUE_SLOPE = -0.5, -0.4  # treatment log HR = -0.5 - 0.4 x
@@ -71,8 +71,8 @@ def simulate(seed: int, n: int = 800) -> tuple[np.ndarray, ...]:
 @pytest.mark.sampling
 def test_band_covers_a_linear_interaction():
     time, event, arm, x = simulate(17)
-    settings = BayesSpec(intervals=4, draws=500, tune=500, chains=2, seed=5)
-    curve = fit_hr_curve(time, event, arm, x, settings, biomarker="marker")
+    sampler = SamplerSettings(draws=500, tune=500, chains=2, seed=5)
+    curve = fit_hr_curve(time, event, arm, x, PweSettings(intervals=4), sampler, knots=4, biomarker="marker")
     table = curve.table
     print(table.iloc[::7].to_string(), table.attrs)
     assert table.attrs["excluded"] == 7

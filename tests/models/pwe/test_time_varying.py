@@ -6,9 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tmesurv.config import BayesSpec
 from tmesurv.errors import InputError
-from tmesurv.models.pwe.model import build_pwe_model, fit_pwe, pwe_log_likelihood, summarize_pwe
+from tmesurv.models.pwe.data import pwe_log_likelihood
+from tmesurv.models.pwe.diagnostics import summarize_pwe
+from tmesurv.models.pwe.fit import fit_pwe
+from tmesurv.models.pwe.model import build_pwe_model
+from tmesurv.models.pwe.settings import PweSettings, SamplerSettings
 from tmesurv.models.pwe.time_varying import arm_log_hazard_ratio, summarize_time_varying
 
 # The small cohort of test_pwe.py: event times 1..9 with K = 4 give cuts at exactly 3, 5 and 7.
@@ -22,7 +25,7 @@ SMALL_DESIGN = pd.DataFrame(
     dtype=float,
 ).assign(**{"arm:b_cell_ges": lambda frame: frame["arm"] * frame["b_cell_ges"]})
 CUTS = [3.0, 5.0, 7.0]
-SETTINGS = BayesSpec(intervals=4, draws=60, tune=60, chains=2, seed=11, time_varying=True)
+SETTINGS = PweSettings(intervals=4, time_varying=True)
 STEPS, STEP_SD = np.array([0.3, -0.72, 0.48]), 0.8  # baseline random walk
 ARM_STEPS, ARM_STEP_SD = np.array([0.5, -1.1, 0.2]), 0.35  # arm log-HR random walk
 
@@ -151,13 +154,14 @@ def true_log_hr(log_hr, times):
 
 
 NON_PH = [(6.0, math.log(0.3)), (math.inf, 0.0)]  # HR 0.3 in the first 6 months, 1 afterwards
-TV_SETTINGS = BayesSpec(intervals=6, draws=500, tune=500, chains=2, seed=3, time_varying=True)
+TV_SETTINGS = PweSettings(intervals=6, time_varying=True)
+TV_SAMPLER = SamplerSettings(draws=500, tune=500, chains=2, seed=3)
 
 
 @pytest.fixture(scope="module")
 def non_ph_fit():
     time, event, design = simulate(2024, NON_PH)
-    return fit_pwe(time, event, design, TV_SETTINGS)
+    return fit_pwe(time, event, design, TV_SETTINGS, TV_SAMPLER)
 
 
 @pytest.mark.sampling
@@ -192,14 +196,14 @@ def test_time_varying_fit_keeps_pointwise_log_likelihood_consistent(non_ph_fit):
         arm_effect=at["coef_time"].to_numpy(),
     )
     np.testing.assert_allclose(non_ph_fit.log_likelihood["event"].isel(chain=1, draw=17), expected, atol=1e-10)
-    assert arm_log_hazard_ratio(non_ph_fit).shape == (TV_SETTINGS.chains * TV_SETTINGS.draws, 6)
+    assert arm_log_hazard_ratio(non_ph_fit).shape == (TV_SAMPLER.chains * TV_SAMPLER.draws, 6)
     assert summarize_pwe(non_ph_fit).set_index("term").loc["arm", "mean"] < 0  # event-weighted average effect
 
 
 @pytest.mark.sampling
 def test_proportional_hazards_data_give_a_flat_effect(non_ph_fit):
     time, event, design = simulate(7, [(math.inf, math.log(0.6))])
-    fit = fit_pwe(time, event, design, TV_SETTINGS)  # same shape: the compiled model is reused
+    fit = fit_pwe(time, event, design, TV_SETTINGS, TV_SAMPLER)  # same shape: the compiled model is reused
     summary = summarize_time_varying(fit)
     print(summary.to_string(), summary.attrs)
     step_sd = summary.attrs["time_varying_sd"]["mean"]
@@ -212,8 +216,8 @@ def test_proportional_hazards_data_give_a_flat_effect(non_ph_fit):
 @pytest.mark.slow
 @pytest.mark.sampling
 def test_pymc_sampler_fits_the_time_varying_model():
-    settings = SETTINGS.model_copy(update={"sampler": "pymc", "draws": 50, "tune": 50})
-    fit = fit_pwe(SMALL_TIME, SMALL_EVENT, SMALL_DESIGN, settings)
+    sampler = SamplerSettings(sampler="pymc", draws=50, tune=50, chains=2, seed=11)
+    fit = fit_pwe(SMALL_TIME, SMALL_EVENT, SMALL_DESIGN, SETTINGS, sampler)
     assert fit.posterior["coef_time"].dims == ("chain", "draw", "interval")
     assert fit.log_likelihood["event"].shape == (2, 50, SMALL_TIME.size)
     assert list(summarize_time_varying(fit)["interval"]) == [0, 1, 2, 3]

@@ -1,0 +1,142 @@
+"""The Cox fit of the validation model: Efron coefficients, the Breslow baseline, and risk predictions."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+
+from tmesurv.cohort import Cohort, Exclusion
+from tmesurv.models.cox.fitting import try_fit_cox
+from tmesurv.models.designs import interaction_term
+from tmesurv.models.prediction.info import RISK_FLOOR, Development, ModelInfo
+from tmesurv.models.prediction.settings import ValidationModelPlan
+from tmesurv.models.prediction.terms import ANALYSIS, model_patients, validation_design
+
+
+@dataclass(frozen=True)
+class CoxModel:
+    """A Cox fit of the validation model (see :mod:`tmesurv.models.prediction`).
+
+    Attributes
+    ----------
+    info
+        Spec, endpoint, horizons, development cohort, config and version.
+    coef, covariance
+        ``(p,)`` log hazard ratios and their ``(p, p)`` covariance, in the order of ``info.design_terms``.
+    centre
+        ``(p,)`` design means (the baseline is at these values).
+    baseline_time, baseline_hazard
+        Distinct development event times and the Breslow baseline cumulative hazard just after each.
+    """
+
+    info: ModelInfo
+    coef: np.ndarray
+    covariance: np.ndarray
+    centre: np.ndarray
+    baseline_time: np.ndarray
+    baseline_hazard: np.ndarray
+    kind: ClassVar[str] = "cox"
+
+    def linear_predictor(self, values: pd.DataFrame, treated: np.ndarray) -> np.ndarray:
+        """``(n,)`` linear predictor, centred at the development design means."""
+        design = validation_design(values, treated, self.info.spec).to_numpy(dtype=float)
+        return (design - self.centre) @ self.coef
+
+    def cumulative_baseline(self, times: Sequence[float]) -> np.ndarray:
+        """Breslow baseline cumulative hazard at ``times`` (0 before the first event, flat after the last)."""
+        position = np.searchsorted(self.baseline_time, np.asarray(times, dtype=float), side="right")
+        return np.concatenate([[0.0], self.baseline_hazard])[position]
+
+    def risk(self, values: pd.DataFrame, treated: np.ndarray, times: Sequence[float]) -> np.ndarray:
+        """``(n, T)`` predicted probability of an event by each of ``times``: ``1 - S0(t)^exp(lp)``.
+
+        ``S0`` is the step function of R's ``survfit``; lifelines' ``predict_survival_function`` interpolates
+        linearly between event times instead, and agrees at the event times.
+        """
+        hazard = np.exp(self.linear_predictor(values, treated))[:, None] * self.cumulative_baseline(times)
+        return np.clip(-np.expm1(-hazard), RISK_FLOOR, 1 - RISK_FLOOR)
+
+    def interaction_effect(self) -> tuple[float, float] | None:
+        """Log hazard ratio of ``arm:<interaction>`` and its standard error; None without an interaction."""
+        if self.info.spec.interaction is None:
+            return None
+        column = self.info.design_terms.index(interaction_term(self.info.spec.interaction))
+        return float(self.coef[column]), float(math.sqrt(self.covariance[column, column]))
+
+    def to_json(self) -> dict:
+        """Everything in plain data, for ``validation_model.json`` (its format header aside)."""
+        return {
+            "model": self.kind,
+            **self.info.header(),
+            "design_terms": self.info.design_terms,
+            "coef": self.coef.tolist(),
+            "covariance": self.covariance.tolist(),
+            "design_mean": self.centre.tolist(),
+            "baseline": {"time": self.baseline_time.tolist(), "cumulative_hazard": self.baseline_hazard.tolist()},
+            "development": self.info.development.to_json(),
+        }
+
+
+def fit_validation_model(cohort: Cohort, plan: ValidationModelPlan) -> tuple[CoxModel | None, list[Exclusion], str]:
+    """Fit the validation model by Cox regression on its patients.
+
+    Parameters
+    ----------
+    cohort
+        The development cohort.
+    plan
+        The model, its endpoint and what the fit keeps (the config's ``validation_model`` section and more).
+
+    Returns
+    -------
+    tuple[CoxModel | None, list[Exclusion], str]
+        The fit (None when it cannot be estimated), the patients left out and why, and a note saying why the fit is
+        missing (empty when it is not).
+
+    Raises
+    ------
+    InputError
+        If a term is not numeric.
+    """
+    spec, endpoint = plan.spec, plan.endpoint
+    patients, exclusions = model_patients(cohort, spec, ANALYSIS)
+    time, event = patients.time(endpoint), patients.event(endpoint)
+    values = patients.patients[list(spec.terms)]
+    design = validation_design(values, patients.treated, spec)
+    fitter, problem = try_fit_cox(time, event, design)
+    if problem is not None:
+        return None, exclusions, f"validation model not fitted ({problem}); nothing saved for tmesurv validate"
+    coef = fitter.params_[design.columns].to_numpy()
+    centre = design.mean().to_numpy()
+    baseline_time, baseline_hazard = breslow_baseline(time, event, (design.to_numpy() - centre) @ coef)
+    info = ModelInfo.of(plan, Development.of(time, event, values), cohort.expression)
+    covariance = fitter.variance_matrix_.loc[design.columns, design.columns].to_numpy()
+    return CoxModel(info, coef, covariance, centre, baseline_time, baseline_hazard), exclusions, ""
+
+
+def breslow_baseline(time: np.ndarray, event: np.ndarray, lp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Breslow estimate of the baseline cumulative hazard at ``lp = 0``.
+
+    Parameters
+    ----------
+    time, event
+        ``(n,)`` follow-up times and event indicators (1 = event).
+    lp
+        ``(n,)`` linear predictors.
+
+    Returns
+    -------
+    tuple[numpy.ndarray, numpy.ndarray]
+        The distinct event times and ``H0(t) = sum_{t_j <= t} d_j / sum_{i: T_i >= t_j} exp(lp_i)`` at each.
+    """
+    time, event, risk = np.asarray(time, dtype=float), np.asarray(event, dtype=float), np.exp(lp)
+    times, position = np.unique(time, return_inverse=True)
+    at_risk = np.cumsum(np.bincount(position, weights=risk, minlength=times.size)[::-1])[::-1]
+    deaths = np.bincount(position, weights=event, minlength=times.size)
+    has_event = deaths > 0
+    return times[has_event], np.cumsum(deaths[has_event] / at_risk[has_event])

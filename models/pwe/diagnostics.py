@@ -1,0 +1,129 @@
+"""Posterior summaries and convergence diagnostics of piecewise-exponential fits, and the rule of convergence.
+
+A fit is converged when every summarised parameter has R-hat (rank-normalised, split) below :data:`RHAT_MAX`, bulk and
+tail ESS of at least :data:`ESS_MIN`, no chain's energy BFMI below :data:`BFMI_MIN`, and the sampler reported no
+divergent transition; :func:`convergence_rule_text` says so in words for the report.
+"""
+
+from __future__ import annotations
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+SUMMARY_COLUMNS = [
+    "term",
+    "mean",
+    "sd",
+    "hr_mean",
+    "hr_lower",
+    "hr_upper",
+    "prob_hr_below_1",
+    "r_hat",
+    "ess_bulk",
+    "ess_tail",
+    "bfmi_min",
+    "converged",
+]
+BFMI_MIN = 0.3
+RHAT_MAX = 1.01
+ESS_MIN = 400
+CI_PROB = 0.95
+
+
+def convergence_rule_text() -> str:
+    """The convergence rule of :func:`diagnostics` in words, from its constants (for the report's methods)."""
+    return (
+        f"R-hat below {RHAT_MAX:g}, bulk and tail effective sample sizes of at least {ESS_MIN}, an energy BFMI of "
+        f"at least {BFMI_MIN:g} in every chain and no divergent transitions"
+    )
+
+
+def summarize_pwe(idata: az.InferenceData) -> pd.DataFrame:
+    """Posterior summary of the log hazard ratios on the original column scale (variable ``coef``).
+
+    Parameters
+    ----------
+    idata
+        A fit from :func:`~tmesurv.models.pwe.fit.fit_pwe` (or any InferenceData with ``posterior.coef`` over
+        ``chain, draw, term``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per term: ``mean`` and ``sd`` of the log hazard ratio; ``hr_mean``, the posterior mean of
+        ``exp(coef)``; ``hr_lower`` and ``hr_upper``, the 2.5% and 97.5% quantiles of ``exp(coef)``;
+        ``prob_hr_below_1`` = P(coef < 0); ``r_hat`` (rank-normalised split R-hat), ``ess_bulk`` and ``ess_tail``
+        from arviz; ``bfmi_min``, the lowest energy BFMI over chains (NaN without energy statistics); and
+        ``converged``, a boolean that is True when ``r_hat < RHAT_MAX`` (1.01), both ESS ``>= ESS_MIN`` (400), no
+        chain's BFMI is below ``BFMI_MIN`` (0.3) and the sampler reported no divergent transition in any chain (a
+        missing ``sample_stats.diverging`` counts as none, missing energy statistics as no low BFMI); constant draws
+        give ``r_hat`` NaN and so ``converged`` False.
+        The total number of divergences is in ``attrs["divergences"]``.
+    """
+    coef = idata.posterior["coef"]
+    summary = pd.DataFrame(
+        {"term": coef["term"].to_numpy().astype(str)} | log_hr_summary(coef, "term") | diagnostics(idata, "coef"),
+        columns=SUMMARY_COLUMNS,
+    )
+    summary.attrs["divergences"] = count_divergences(idata)
+    return summary
+
+
+def log_hr_summary(draws: xr.DataArray, dim: str) -> dict[str, np.ndarray]:
+    """Posterior summaries of log hazard ratios over ``chain, draw``, one value per element of ``dim``.
+
+    Returns
+    -------
+    dict[str, numpy.ndarray]
+        ``mean``, ``sd``, ``hr_mean``, ``hr_lower``, ``hr_upper`` (95% equal-tailed, on the HR scale) and
+        ``prob_hr_below_1`` (as in :func:`summarize_pwe`).
+    """
+    values = draws.transpose(dim, "chain", "draw").to_numpy().reshape(draws.sizes[dim], -1)
+    hr = np.exp(values)
+    tail = (1 - CI_PROB) / 2
+    return {
+        "mean": values.mean(axis=1),
+        "sd": values.std(axis=1, ddof=1),
+        "hr_mean": hr.mean(axis=1),
+        "hr_lower": np.quantile(hr, tail, axis=1),
+        "hr_upper": np.quantile(hr, 1 - tail, axis=1),
+        "prob_hr_below_1": (values < 0).mean(axis=1),
+    }
+
+
+def diagnostics(idata: az.InferenceData, var_name: str) -> dict[str, np.ndarray]:
+    """Convergence columns of one posterior variable, one value per element (see :func:`summarize_pwe`).
+
+    Returns
+    -------
+    dict[str, numpy.ndarray]
+        ``r_hat``, ``ess_bulk``, ``ess_tail``, ``bfmi_min`` and ``converged`` (boolean).
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):  # constant draws: r_hat is NaN, not a warning
+        r_hat = az.rhat(idata, var_names=[var_name], method="rank")[var_name].to_numpy().ravel()
+        ess_bulk = az.ess(idata, var_names=[var_name], method="bulk")[var_name].to_numpy().ravel()
+        ess_tail = az.ess(idata, var_names=[var_name], method="tail")[var_name].to_numpy().ravel()
+    bfmi_min = _lowest_bfmi(idata)
+    bfmi_passes = not bfmi_min < BFMI_MIN  # NaN (no energy statistics) does not fail the rule
+    no_divergences = count_divergences(idata) == 0
+    converged = (r_hat < RHAT_MAX) & (ess_bulk >= ESS_MIN) & (ess_tail >= ESS_MIN) & no_divergences & bfmi_passes
+    bfmi = np.full(r_hat.shape, bfmi_min)
+    return {"r_hat": r_hat, "ess_bulk": ess_bulk, "ess_tail": ess_tail, "bfmi_min": bfmi, "converged": converged}
+
+
+def _lowest_bfmi(idata: az.InferenceData) -> float:
+    """The lowest energy Bayesian fraction of missing information over chains (NaN without energy statistics)."""
+    stats = getattr(idata, "sample_stats", None)
+    if stats is None or "energy" not in stats:
+        return float("nan")
+    return float(np.min(az.bfmi(idata)))
+
+
+def count_divergences(idata: az.InferenceData) -> int:
+    """Total divergent transitions over all chains (0 when the sampler stats are absent)."""
+    stats = getattr(idata, "sample_stats", None)
+    if stats is None or "diverging" not in stats:
+        return 0
+    return int(stats["diverging"].sum())

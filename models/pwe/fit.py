@@ -1,0 +1,189 @@
+"""Sampling the Bayesian piecewise-exponential model: nutpie (or PyMC's NUTS), and everything a saved fit keeps.
+
+With nutpie and the default coefficient prior the density is :mod:`tmesurv.models.pwe.posterior`'s (nothing to
+compile); a model with another coefficient prior (the shrinkage screens) is compiled from PyMC once per structure and
+rebound to each cohort's data. The fit keeps its inputs (``constant_data``) and the per-patient log-likelihood, so it
+can be re-scored and compared (LOO) without refitting.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import arviz as az
+import numpy as np
+import nutpie
+import pandas as pd
+import pymc as pm
+import xarray as xr
+
+from tmesurv.models.pwe.data import PweData, pwe_data, pwe_log_likelihood
+from tmesurv.models.pwe.model import CoefficientPrior, centred_steps, pwe_model
+from tmesurv.models.pwe.posterior import nutpie_model
+from tmesurv.models.pwe.settings import PweSettings, SamplerSettings
+
+# Patients x terms from which chains of the hand-coded density run on two threads: below, the threads' contention for
+# Python's GIL costs more than the second core gives (measured: 4 chains at n = 3,000 x 3 terms take 4.5 s on one
+# thread and 5.0 s on two; at 5,000 x 3, 5.8 s and 5.4 s; at 20,000 x 3, 28 s and 14 s).
+PARALLEL_CHAINS_MIN_WORK = 12_000
+
+
+def fit_pwe(
+    time: np.ndarray,
+    event: np.ndarray,
+    design: pd.DataFrame,
+    settings: PweSettings,
+    sampler: SamplerSettings,
+    *,
+    log_likelihood: bool = True,
+    coefficient_prior: CoefficientPrior | None = None,
+) -> az.InferenceData:
+    """Sample the PWE model and keep everything needed to re-score the fit.
+
+    Parameters
+    ----------
+    time, event, design, settings
+        As for :func:`~tmesurv.models.pwe.model.build_pwe_model`: the data, and the model's intervals, priors and
+        time-varying arm effect.
+    sampler
+        The sampler (nutpie, or PyMC's NUTS), draws, tune, chains, target acceptance and the seed (the same seed gives
+        identical draws). With nutpie and the default coefficient prior the density is
+        :mod:`tmesurv.models.pwe.posterior`'s (nothing to compile); with another coefficient prior the compiled PyMC
+        model is kept and reused for the next fit with the same number of terms and intervals, the same priors and the
+        same structure.
+    log_likelihood
+        Store the per-patient log-likelihood (for LOO); ``chains x draws x n`` values.
+    coefficient_prior
+        As for :func:`~tmesurv.models.pwe.model.build_pwe_model`.
+
+    Returns
+    -------
+    arviz.InferenceData
+        Groups ``posterior`` (the variables of :func:`~tmesurv.models.pwe.model.build_pwe_model`; ``coef_time``
+        over ``interval`` with a time-varying arm effect), ``sample_stats``, ``log_likelihood`` (``event``: one value
+        per patient and draw, in the row order of ``design``) and ``constant_data`` with ``time``, ``event``,
+        ``design`` (patient x term), ``design_mean``, ``design_sd`` and ``cuts``.
+    """
+    data = pwe_data(time, event, design, settings.intervals, time_varying=settings.time_varying)
+    with warnings.catch_warnings():
+        # Early in tuning, before the step size adapts, trajectories can overflow exp(eta); NUTS rejects them
+        # and numpy's RuntimeWarning says nothing the diagnostics do not.
+        warnings.filterwarnings("ignore", message="(overflow|invalid value) encountered", category=RuntimeWarning)
+        if sampler.sampler == "nutpie":
+            idata = _sample_nutpie(data, settings, sampler, coefficient_prior)
+        else:
+            idata = _sample_pymc(pwe_model(data, list(design.columns), settings, coefficient_prior), sampler)
+    idata = idata.assign_coords(term=list(design.columns), groups="posterior")
+    if "constant_data" in idata.groups():  # PyMC stores its data containers; the fit keeps the original inputs
+        del idata.constant_data
+    constant = _constant_data(time, event, design, data)
+    if log_likelihood:
+        idata.add_groups(log_likelihood=_pointwise_log_likelihood(idata.posterior, constant))
+    idata.add_groups(constant_data=constant)
+    return idata
+
+
+_COMPILED: dict[tuple, object] = {}
+
+
+def _sample_nutpie(
+    data: PweData, settings: PweSettings, sampler: SamplerSettings, coefficient_prior: CoefficientPrior | None
+) -> az.InferenceData:
+    """Sample with nutpie: the default prior's hand-coded density, or the PyMC model compiled once per structure.
+
+    Compiling the PyMC graph costs 40 s or more the first time on a machine; the default prior's density
+    (:mod:`tmesurv.models.pwe.posterior`, equal to the PyMC model's) needs no compilation. A model with another
+    coefficient prior is compiled once per (terms, intervals, priors, structure) and rebound to each cohort's data.
+    """
+    cores = min(sampler.chains, 2)
+    if coefficient_prior is None:
+        compiled = nutpie_model(data, settings, centred_steps(data))
+        if data.z.size < PARALLEL_CHAINS_MIN_WORK:  # Python calls the density: two threads would contend for the GIL
+            cores = 1
+    else:
+        compiled = _compiled_pymc_model(data, settings, coefficient_prior)
+    return nutpie.sample(
+        compiled,
+        draws=sampler.draws,
+        tune=sampler.tune,
+        chains=sampler.chains,
+        cores=cores,
+        seed=sampler.seed,
+        target_accept=sampler.target_accept,
+        progress_bar=False,
+        save_warmup=False,
+    )
+
+
+def _compiled_pymc_model(data: PweData, settings: PweSettings, coefficient_prior: CoefficientPrior):
+    """The nutpie compilation of the PyMC model with this prior, cached by structure and bound to ``data``.
+
+    The key holds everything the compiled graph depends on: the numbers of terms and intervals, the form of the
+    baseline steps, the priors, the time-varying arm effect and the coefficient prior (not the number of intervals
+    asked for, which the cuts may reduce, nor the sampler settings, which the graph does not see).
+    """
+    from numba.core.errors import NumbaPerformanceWarning
+
+    key = (data.z.shape[1], data.width.size, centred_steps(data), settings.priors, settings.time_varying)
+    key += (coefficient_prior,)
+    if key not in _COMPILED:
+        generic_terms = [f"term_{j}" for j in range(data.z.shape[1])]  # shared by fits whose terms differ
+        model = pwe_model(data, generic_terms, settings, coefficient_prior)
+        with warnings.catch_warnings():
+            # numba's hint that a transposed (non-contiguous) operand of a small dot in the gradient is slower
+            warnings.filterwarnings("ignore", category=NumbaPerformanceWarning)
+            _COMPILED[key] = nutpie.compile_pymc_model(model, freeze_model=False)
+    used = _COMPILED[key].shared_data  # a coefficient prior of its own leaves the rotation unused
+    return _COMPILED[key].with_data(**{name: value for name, value in data.arrays().items() if name in used})
+
+
+def _sample_pymc(model: pm.Model, sampler: SamplerSettings) -> az.InferenceData:
+    """Sample with PyMC's NUTS (the fallback when nutpie is not wanted)."""
+    with model:
+        return pm.sample(
+            draws=sampler.draws,
+            tune=sampler.tune,
+            chains=sampler.chains,
+            cores=min(sampler.chains, 2),
+            random_seed=sampler.seed,
+            target_accept=sampler.target_accept,
+            progressbar=False,
+            compute_convergence_checks=False,
+        )
+
+
+def _pointwise_log_likelihood(posterior: xr.Dataset, constant: xr.Dataset) -> xr.Dataset:
+    """Per-patient log-likelihood at every draw, from the original-scale coefficients and baseline."""
+    design, coef = constant["design"].to_numpy(), posterior["coef"].to_numpy()
+    arm = arm_effect = None
+    if "coef_time" in posterior:  # time-varying arm effect: the arm (first column) enters per interval
+        arm, arm_effect = design[:, 0], posterior["coef_time"].to_numpy()
+        design, coef = design[:, 1:], coef[..., 1:]
+    values = pwe_log_likelihood(
+        constant["time"].to_numpy(),
+        constant["event"].to_numpy(),
+        np.einsum("pt,cdt->cdp", design, coef),
+        posterior["log_baseline"].to_numpy(),
+        constant["cuts"].to_numpy(),
+        arm=arm,
+        arm_effect=arm_effect,
+    )
+    coords = {"chain": posterior["chain"], "draw": posterior["draw"], "patient": constant["patient"]}
+    return xr.Dataset({"event": (("chain", "draw", "patient"), values)}, coords=coords)
+
+
+def _constant_data(time: np.ndarray, event: np.ndarray, design: pd.DataFrame, data: PweData) -> xr.Dataset:
+    """The fit's inputs, so that a saved fit can be re-scored without refitting."""
+    x = design.to_numpy(dtype=float)
+    terms, patients = list(design.columns), np.arange(len(design))
+    return xr.Dataset(
+        {
+            "time": ("patient", np.asarray(time, dtype=float)),
+            "event": ("patient", np.asarray(event, dtype=float)),
+            "design": (("patient", "term"), x),
+            "design_mean": ("term", data.centre),
+            "design_sd": ("term", data.scale),
+            "cuts": ("cut", data.cuts),
+        },
+        coords={"patient": patients, "term": terms, "cut": np.arange(data.cuts.size)},
+    )
