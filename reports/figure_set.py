@@ -52,7 +52,7 @@ def write_figure_set(out_dir: Path, cohort: Cohort, config: AnalysisConfig, resu
     """
     folder = out_dir / "figures"
     arm = config.data.arm
-    arm_names = {TREATED: arm.treated, CONTROL: arm.control} if arm is not None else {}
+    arm_names = {TREATED: str(arm.treated), CONTROL: str(arm.control)} if arm is not None else {}
     endpoint = config.analysis.endpoint
     written: list[Path] = []
     curves = results.get("km_curves")

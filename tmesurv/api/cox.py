@@ -90,7 +90,7 @@ class CoxResult:
                 write_validation_model(self.validation_model, run.path / MODEL_FILE)
             write_figure_set(run.path, self.cohort, self.config, self.figures.tables)
             arm, endpoint = self.config.data.arm, self.config.analysis.endpoint
-            treated = arm.treated if arm is not None else "treated"
+            treated = str(arm.treated) if arm is not None else "treated"
             write_product_figures(run.path, self.figures.product_curves, endpoint, treated)
         return Path(folder)
 
