@@ -101,6 +101,8 @@ def run_cox(study: LoadedStudy, out_dir: Path) -> list[str]:
     write_table(out_dir / "logrank.csv", logrank_table(cohort, analysis.endpoint, groupings))
     write_table(out_dir / "cox.csv", results.table)
     write_table(out_dir / "interactions.csv", results.interactions)
+    write_table(out_dir / "ph_test.csv", results.ph_test)
+    write_table(out_dir / "ph_residuals.csv", results.ph_residuals)
     for name, table in [*screens.tables.items(), *product.tables.items()]:
         write_table(out_dir / f"{name}.csv", table)
     tables = {"cox": results.table, "interactions": results.interactions, "km_curves": curves, **screens.tables}
