@@ -194,6 +194,8 @@ def fit_cox(
         "logrank": logrank_table(cohort, spec.endpoint, groupings),
         "cox": results.table,
         "interactions": results.interactions,
+        "ph_test": results.ph_test,
+        "ph_residuals": results.ph_residuals,
         **screen.tables,
         **product_results.tables,
     }

@@ -118,6 +118,14 @@ INTERACTIONS = _file(
     "endpoint grouping scale", "n events df wald_chisq wald_p lrt_chisq lrt_p",
     optional="n events df wald_chisq lrt_chisq rule",
 )  # fmt: skip
+PH_TEST = _file(
+    "ph_test.csv", "endpoint analysis subgroup model term transform chisq df p",
+    "endpoint analysis subgroup term transform", "chisq df p",
+)  # fmt: skip
+PH_RESIDUALS = _file(
+    "ph_residuals.csv", "endpoint analysis subgroup term transform time transformed_time residual",
+    numbers="time transformed_time residual",
+)  # fmt: skip
 SCREEN_COX = _file(
     "screen_cox.csv", "endpoint arm feature n events coef se hr hr_lower hr_upper p q note", "endpoint arm feature",
     "n events coef se hr hr_lower hr_upper p q",
