@@ -278,3 +278,30 @@ def test_one_text_value_in_a_numeric_biomarker_is_counted_exactly(write_study, e
     loaded, _ = load_config(write_study(export, config))
     with pytest.raises(InputError, match=r"row 6: 1 value of this biomarker is not a number \('n/a\?'\)"):
         read_cohort(loaded.data)
+
+
+def test_a_prognostic_model_is_developed_on_a_single_arm_cohort(synthetic, tmp_path: Path):
+    model = {"terms": ["b_cell_ges", "ldh", "age"]}
+    development = synthetic.write(tmp_path, "dev", synthetic.trial(400, 1, single_arm="treated"), "treated", model)
+    external = synthetic.write(tmp_path, "ext", synthetic.trial(300, 2, single_arm="treated"), "treated")
+    result = CliRunner().invoke(app, ["cox", str(development), "--out", str(tmp_path / "model")])
+    assert result.exit_code == 0, result.output
+    assert "between-arm analyses (Cox treatment, interaction and subgroup models, log-rank tests) are skipped" in (
+        result.output
+    )
+    assert (tmp_path / "model" / "validation_model.json").is_file()
+    assert not (tmp_path / "model" / "cox.csv").exists()
+    scored = CliRunner().invoke(
+        app, ["validate", str(tmp_path / "model"), str(external), "--out", str(tmp_path / "v"), "--bootstrap", "0"]
+    )
+    assert scored.exit_code == 0, scored.output
+    metrics = pd.read_csv(tmp_path / "v" / "validation.csv").set_index("metric")  # values checked against R elsewhere
+    assert np.isfinite(metrics.loc[["harrell_c", "uno_c"], "estimate"]).all()
+
+
+def test_a_single_arm_prognostic_model_cannot_have_an_arm_interaction(synthetic, tmp_path: Path):
+    model = {"terms": ["b_cell_ges", "ldh"], "interaction": "b_cell_ges"}
+    config = synthetic.write(tmp_path, "dev", synthetic.trial(100, 1, single_arm="treated"), "treated", model)
+    result = CliRunner().invoke(app, ["cox", str(config), "--out", str(tmp_path / "model")])
+    assert result.exit_code == 2
+    assert "validation_model.interaction 'b_cell_ges' needs two arms" in result.output

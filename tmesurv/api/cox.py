@@ -19,7 +19,7 @@ from tmesurv.api.settings import analysis_config, run_plan
 from tmesurv.cohort import Cohort, Exclusion, exclusion_table
 from tmesurv.config import AnalysisConfig, Cutpoint
 from tmesurv.errors import InputError
-from tmesurv.outputs.files import write_results
+from tmesurv.outputs.files import COX, INTERACTIONS, LOGRANK, write_results
 from tmesurv.outputs.run_folder import staged
 
 
@@ -50,13 +50,13 @@ class CoxResult:
 
     @property
     def table(self) -> pd.DataFrame:
-        """``cox.csv``: every Cox model's terms (Efron ties, Wald 95% CI and P)."""
-        return self.tables["cox"]
+        """``cox.csv``: every Cox model's terms (Efron ties, Wald 95% CI and P); no rows for a single-arm cohort."""
+        return self.tables.get("cox", COX.empty())
 
     @property
     def interactions(self) -> pd.DataFrame:
         """``interactions.csv``: treatment-by-biomarker interaction tests, Wald and likelihood ratio."""
-        return self.tables["interactions"]
+        return self.tables.get("interactions", INTERACTIONS.empty())
 
     @property
     def km(self) -> pd.DataFrame:
@@ -66,7 +66,7 @@ class CoxResult:
     @property
     def logrank(self) -> pd.DataFrame:
         """``logrank.csv``: log-rank tests of the arms, overall and within every subgroup."""
-        return self.tables["logrank"]
+        return self.tables.get("logrank", LOGRANK.empty())
 
     def write(self, folder: Path | str, *, fresh: bool = False) -> Path:
         """Write the tables, figures, validation model and ``run.json`` into ``folder`` (as ``tmesurv cox`` does).
@@ -168,7 +168,8 @@ def fit_cox(
     }  # fmt: skip
     sections = {"screens": screens, "product": product, "validation_model": validation_model}
     config = analysis_config(cohort, "fit_cox", analysis=analysis, **sections)
-    _require_two_arms(cohort, config)
+    if config.data.single_arm is not None:
+        return _prognostic_model(cohort, config)
     spec = config.analysis
     groupings = analysis_groupings(cohort, spec)
     km, km_curves = km_by_arm(cohort, spec.endpoint, spec.landmarks, spec.km_ci, groupings)
@@ -215,9 +216,43 @@ class _FigureInputs:
     product_curves: Mapping[str, pd.DataFrame]
 
 
-def _require_two_arms(cohort: Cohort, config: AnalysisConfig) -> None:
-    if config.data.single_arm is not None:
+def _prognostic_model(cohort: Cohort, config: AnalysisConfig) -> CoxResult:
+    """A single-arm cohort: Kaplan-Meier, and the prognostic model of ``validation_model`` developed on it.
+
+    The between-arm analyses (treatment, interaction and subgroup Cox models, log-rank tests) need two arms: they are
+    skipped, with a note.
+    """
+    from tmesurv.models.cox.km import cohort_table, km_by_arm
+    from tmesurv.models.cox.subgroups import biomarker_table
+    from tmesurv.models.prediction.cox import fit_validation_model
+    from tmesurv.reports.figure_set import AnalysisTables
+
+    arm, model_spec = config.data.single_arm, config.validation_model
+    if model_spec is None:
         raise InputError(
-            f"'{cohort.source}' is a single-arm cohort (data.single_arm), but fit_cox compares two randomized arms; "
-            "a single-arm cohort is an external cohort for validate"
+            f"'{cohort.source}' is a single-arm cohort (data.single_arm: {arm}): there are no arms to compare. Add a "
+            "validation_model section (terms) to develop a prognostic model on it, or use it as the external cohort "
+            "of validate"
         )
+    if model_spec.interaction is not None:
+        raise InputError(
+            f"validation_model.interaction '{model_spec.interaction}' needs two arms, and '{cohort.source}' is a "
+            f"single-arm cohort ({arm}): remove the interaction to develop a prognostic model"
+        )
+    spec = config.analysis
+    km, km_curves = km_by_arm(cohort, spec.endpoint, spec.landmarks, spec.km_ci)
+    model, model_exclusions, problem = fit_validation_model(cohort, config.validation_model_plan())
+    skipped = (
+        f"single-arm cohort ({arm} arm): the between-arm analyses (Cox treatment, interaction and subgroup models, "
+        "log-rank tests) are skipped; the prognostic model of validation_model is developed on it"
+    )
+    notes = [*cohort.notes, skipped, *([problem] if model is None else [])]
+    tables = {
+        "cohort": cohort_table(cohort, spec.endpoint),
+        "biomarkers": biomarker_table(cohort),
+        "exclusions": exclusion_table(cohort.analysis_exclusions(spec) + model_exclusions),
+        "km": km,
+        "km_curves": km_curves,
+    }
+    figures = _FigureInputs(AnalysisTables({"km_curves": km_curves}, ()), {})
+    return CoxResult(tables, cohort, config, model, tuple(notes), figures)
