@@ -7,7 +7,6 @@ signature clustering heatmap and the PCA. File names are built from safe version
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,14 +15,11 @@ import pandas as pd
 
 from tmesurv.cohort import CONTROL, TREATED, Cohort
 from tmesurv.config import AnalysisConfig
-from tmesurv.reports.figures import km_arms_figure, km_subgroup_figure, save_figure
-from tmesurv.reports.forest import forest_figure
-from tmesurv.reports.screen_figures import (
-    correlation_heatmap_figure,
-    pca_figure,
-    response_box_figure,
-    volcano_figure,
-)
+from tmesurv.reports.graphics import safe_name, save_figure
+from tmesurv.reports.km_plot import km_arms_figure, km_subgroup_figure
+from tmesurv.reports.sections.clusters import correlation_heatmap_figure, pca_figure
+from tmesurv.reports.sections.forest import forest_figure
+from tmesurv.reports.sections.screens import response_box_figure, volcano_figure
 
 BOX_FEATURES = 6  # features with the smallest Kruskal-Wallis q drawn by response group
 BOX_VALUE_LABEL = "Value (feature's units)"  # the features of a screen mix log2 scores and raw measurements
@@ -70,9 +66,6 @@ def write_figure_set(out_dir: Path, cohort: Cohort, config: AnalysisConfig, resu
     return written
 
 
-def safe_name(name: str) -> str:
-    """A file-name-safe version of a name: runs of other characters become one underscore."""
-    return re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_").lower() or "unnamed"
 
 
 def _volcano_figures(folder: Path, results: AnalysisTables, arm_names: Mapping[str, str]) -> list[Path]:

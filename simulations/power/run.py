@@ -292,7 +292,7 @@ def _flatten(content: object, prefix: str = "") -> dict[str, object]:
 
 
 def _write_outputs(study: PowerStudy, dataset: xr.Dataset, out_dir: Path, figure: bool) -> list[Path]:
-    from tmesurv.reports.figures import save_figure
+    from tmesurv.reports.graphics import save_figure
 
     netcdf = write_atomically(out_dir / "power.nc", lambda temporary: _write_netcdf(dataset, temporary))
     table = write_result(out_dir, POWER, power_table(dataset))

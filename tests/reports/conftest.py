@@ -12,6 +12,8 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
+from tmesurv.reports.results import read_results
+
 XSS = "<script>alert(1)</script>"
 BIOMARKERS = ("b_cell_ges", XSS)
 ARMS = {"treated": 0.04, "control": 0.08}  # monthly hazard of the synthetic curves
@@ -330,3 +332,44 @@ def writers() -> SimpleNamespace:
         other_runs=write_other_runs,
         csv=write_csv,
     )
+
+
+# Fixtures of the figure and table tests (their data builders are in tests/reports/builders.py).
+@pytest.fixture(scope="module")
+def km_curves() -> pd.DataFrame:
+    from tests.reports import builders  # the builders import this module
+
+    parts = []
+    for arm, hazard in (("treated", 0.03), ("control", 0.08)):
+        parts.append(builders.step_curve(arm, "all", hazard))
+        parts += [
+            builders.step_curve(arm, f"b_cell_ges={level}", hazard * m) for level, m in (("low", 1.4), ("high", 0.7))
+        ]
+        parts += [builders.step_curve(arm, f"diagtime=Q{q}", hazard * (0.6 + 0.2 * q)) for q in range(1, 5)]
+        parts.append(builders.step_curve(arm, "not (cd19_hscore=low & sii=high)", hazard))
+        parts.append(builders.step_curve(arm, "cd19_hscore=low & sii=high", hazard * 2))
+        parts.append(builders.step_curve(arm, f"{builders.MATH}={XSS}", hazard))
+    return pd.concat(parts, ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def cox() -> pd.DataFrame:
+    from tests.reports import builders
+
+    rows = [builders.cox_row("treatment", "all", 0.5), builders.cox_row("interaction", "", 1.2, term="arm:b_cell_ges")]
+    rows += [builders.cox_row("subgroup", f"b_cell_ges={level}", hr) for level, hr in (("low", 0.8), ("high", 0.35))]
+    quartiles = ((1, 0.5), (2, np.nan), (3, 0.7), (4, 0.4))
+    rows += [builders.cox_row("subgroup", f"diagtime=Q{q}", hr) for q, hr in quartiles]
+    rows += [
+        builders.cox_row("subgroup", "cd19_hscore=low & sii=high", 1.1),
+        builders.cox_row("subgroup", f"{builders.MATH}={XSS}", 0.6),
+    ]
+    rows.append(builders.cox_row("subgroup", "not (cd19_hscore=low & sii=high)", 0.45))
+    table = pd.DataFrame(rows, columns=builders.COX_COLUMNS)
+    table.loc[table["subgroup"] == "diagtime=Q1", ["hr_lower", "hr_upper"]] = [0.0, np.inf]  # monotone likelihood
+    return table
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory):
+    return read_results(write_all(tmp_path_factory.mktemp("results")))

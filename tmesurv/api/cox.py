@@ -81,7 +81,7 @@ class CoxResult:
         """
         from tmesurv.models.prediction.storage import MODEL_FILE, write_validation_model
         from tmesurv.reports.figure_set import write_figure_set
-        from tmesurv.reports.product_figures import write_product_figures
+        from tmesurv.reports.sections.product import write_product_figures
 
         plan = run_plan("cox", self.cohort, self.config, fresh)
         with staged(folder, plan) as run:

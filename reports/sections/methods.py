@@ -1,9 +1,4 @@
-"""The report's methods paragraphs, generated from the config in ``run.json``, and the software versions.
-
-Each paragraph is plain text (the template escapes it). A setting missing from the config is left out of the text,
-never guessed; the Bayesian paragraph is written only when the folder holds Bayesian results. Software versions are
-those installed when the report is written, and are labelled so.
-"""
+"""Methods section: paragraphs generated from the config in ``run.json``, and the software versions."""
 
 from __future__ import annotations
 
@@ -13,9 +8,14 @@ from importlib import metadata
 
 from tmesurv.config import combined_subgroup_name
 from tmesurv.models.pwe.diagnostics import convergence_rule_text
+from tmesurv.reports.results import Results
 
 CONVERGENCE_RULE = convergence_rule_text()  # the rule of tmesurv.models.pwe.diagnostics.summarize_pwe, in words
+
+
 SOFTWARE = ("tmesurv", "lifelines", "pymc", "nutpie", "arviz", "numpy", "pandas", "scipy", "matplotlib")
+
+
 NOT_INSTALLED = "not installed"
 
 
@@ -237,3 +237,12 @@ def _section(config: Mapping, key: str) -> Mapping:
 
 def _listing(items: Iterable[object]) -> str:
     return ", ".join(str(item) for item in items)
+
+
+def methods_section(results: Results) -> MethodsText | None:
+    """The methods paragraphs from run.json's config; None without run.json."""
+    if results.run is None:
+        return None
+    frequentist = results.cox is not None or results.km is not None or results.km_curves is not None
+    product = results.product_associations is not None or results.product_subgroups is not None
+    return methods(results.run.config, bayesian=results.bayes is not None, cox=frequentist, product=product)

@@ -1,15 +1,13 @@
-"""Report tables of the results of ``tmesurv validate`` (``validation.csv``) and ``tmesurv power`` (``power.csv``).
-
-Both files come from other commands and are read leniently (:func:`tmesurv.reports.results.read_lenient_csv`):
-a column the table can show but the file lacks is simply not shown.
-"""
+"""Power section: the operating characteristics of ``tmesurv power`` (``power.csv``) and the power curve."""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from tmesurv.outputs.files import POWER_SETTINGS
-from tmesurv.reports.tables import Column, Row, Table, format_count, format_interval, format_number, format_text
+from tmesurv.reports.format import Column, Row, Table, format_number, format_text
+from tmesurv.reports.gallery import FigureSection, figure_section
+from tmesurv.reports.results import Results
 
 SETTING_LABELS = {
     "design": "Design",
@@ -20,47 +18,13 @@ SETTING_LABELS = {
     "follow_up": "Follow-up (months)",
     "dropout_per_year": "Dropout per year",
 }
+
+POWER_PREFIXES = ("power",)  # figures of the result folder shown in the section
+POWER_GALLERY = "Power curves"
+
+
+
 MAX_POWER_ROWS = 200
-
-
-def validation_table(validation: pd.DataFrame) -> Table:
-    """Every validation metric with its interval, horizon and counts.
-
-    Parameters
-    ----------
-    validation
-        ``validation.csv``: ``metric`` and ``estimate``; optionally ``model, group, horizon, lower, upper, n,
-        events, note``.
-
-    Returns
-    -------
-    Table
-        One row per metric, in file order; the model column only when the file names models.
-    """
-    has_model = validation["model"].notna().any()
-    rows = []
-    for record in validation.to_dict("records"):
-        cells = (
-            format_interval(record["estimate"], record["lower"], record["upper"], digits=3),
-            "" if pd.isna(record["horizon"]) else f"{float(record['horizon']):g}",
-            format_count(record["n"]),
-            format_count(record["events"]),
-            format_text(record["note"]),
-        )
-        keys = (format_text(record["metric"]), format_text(record["group"]))
-        rows.append(Row(((format_text(record["model"]),) if has_model else ()) + keys + cells))
-    columns = (
-        *((Column("Model"),) if has_model else ()),
-        Column("Metric"),
-        Column("Group"),
-        Column("Estimate (95% CI)", numeric=True),
-        Column("Horizon (months)", numeric=True),
-        Column("N", numeric=True),
-        Column("Events", numeric=True),
-        Column("Note"),
-    )
-    caption = "Validation of the fitted model on the external cohort, as written by tmesurv validate."
-    return Table(columns, tuple(rows), caption=caption)
 
 
 def power_table(power: pd.DataFrame) -> Table:
@@ -115,3 +79,8 @@ def _setting(value: object) -> str:
     if pd.isna(value):
         return ""
     return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def power_section(results: Results) -> FigureSection | None:
+    """The section: its table and figures; None without them."""
+    return figure_section(results, power_table, results.power, POWER_PREFIXES, POWER_GALLERY)

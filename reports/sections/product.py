@@ -1,11 +1,22 @@
-"""Tables of the CAR T product section: attribute x outcome associations and attribute x biomarker subgroups."""
+"""CAR T product section: attribute x outcome associations and attribute x biomarker subgroups.
+
+CAR T product section: attribute x outcome associations (``product_associations.csv``) and attribute x biomarker
+subgroups with their Kaplan-Meier figures (``product_subgroups.csv``, ``figures/km_product_*``).
+"""
 
 from __future__ import annotations
 
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
 import pandas as pd
 
-from tmesurv.models.product.analyses import REFERENCE
-from tmesurv.reports.tables import (
+from tmesurv.cohort import TREATED
+from tmesurv.models.product.analyses import LEVELS, REFERENCE
+from tmesurv.reports.format import (
     NOT_REACHED,
     Column,
     Row,
@@ -17,8 +28,14 @@ from tmesurv.reports.tables import (
     format_text,
     statistic_label,
 )
+from tmesurv.reports.graphics import FigureImage, png_file_uri, safe_name, save_figure
+from tmesurv.reports.km_plot import km_subgroup_figure
+from tmesurv.reports.results import Results
+from tmesurv.reports.sections.km import _km_ci
 
 PRODUCT_ALL = "all"  # the group of product_subgroups.csv's log-rank row: every patient of the pair
+
+
 PRODUCT_ASSOCIATIONS_CAPTION = (
     "Treated arm only: per attribute and outcome, the patients with both known. Median of the attribute in the "
     "patients with and without the outcome, and the Wilcoxon rank-sum test between them with R's rule (wilcox.test: "
@@ -175,3 +192,97 @@ def _product_subgroup_caption(rows: pd.DataFrame, ci_method: str | None) -> str:
             f"{format_count(logrank['df'])} df."
         )
     return caption
+
+
+FIGURE_PREFIX = "km_product_"
+
+
+def figure_stem(name: str) -> str:
+    """The file stem of the figure of grouping ``name`` (``attribute/biomarker``): ``km_product_<safe name>``.
+
+    A name with characters beyond letters, digits, ``_`` and the ``/`` between the two columns gets 8 hex digits of
+    its SHA-1 appended, so that columns such as ``CCR7+CD45RA-`` and ``CCR7-CD45RA+`` keep figures of their own.
+    """
+    stem = FIGURE_PREFIX + safe_name(name)
+    if re.fullmatch(r"[A-Za-z0-9_]+/[A-Za-z0-9_]+", name):
+        return stem
+    return f"{stem}_{hashlib.sha1(name.encode('utf-8')).hexdigest()[:8]}"
+
+
+def write_product_figures(
+    out_dir: Path, curves: Mapping[str, pd.DataFrame], endpoint: str, arm_name: str = TREATED
+) -> list[Path]:
+    """Draw ``figures/km_product_<attribute>_<biomarker>`` (PNG and SVG) for every product subgroup pair.
+
+    Parameters
+    ----------
+    out_dir
+        The result folder.
+    curves
+        Grouping name (``attribute/biomarker``) -> step curves with ``endpoint, arm, subgroup, time, survival,
+        lower, upper, at_risk`` (:attr:`tmesurv.models.product.analyses.ProductResults.curves`).
+    endpoint
+        The endpoint drawn.
+    arm_name
+        Display name of the treated arm (data.arm.treated).
+
+    Returns
+    -------
+    list[pathlib.Path]
+        The files written.
+    """
+    written: list[Path] = []
+    levels = [f"{a}/{b}" for a in LEVELS for b in LEVELS]
+    for name, rows in curves.items():
+        figure = km_subgroup_figure(rows, endpoint, name, {TREATED: arm_name}, levels=levels)
+        written += save_figure(figure, out_dir / "figures" / figure_stem(name))
+    return written
+
+
+@dataclass(frozen=True)
+class ProductPair:
+    """One product attribute x biomarker pair: heading, subgroup table and Kaplan-Meier figure (None if absent)."""
+
+    heading: str
+    table: Table
+    image: FigureImage | None
+
+
+@dataclass(frozen=True)
+class ProductSection:
+    """The CAR T product and PK analyses of the treated arm; either part may be absent."""
+
+    associations: Table | None
+    pairs: tuple[ProductPair, ...]
+
+
+def product_section(results: Results) -> ProductSection | None:
+    """The CAR T product and PK analyses of ``tmesurv cox``: ``product_associations.csv``, ``product_subgroups.csv``.
+
+    Each attribute x biomarker pair of the subgroups gets its table and its Kaplan-Meier figure from
+    ``figures/km_product_*.png`` (figures of pairs not in the table, e.g. of an earlier run, are not shown).
+    """
+    associations, subgroups = results.product_associations, results.product_subgroups
+    if associations is None and subgroups is None:
+        return None
+    return ProductSection(
+        associations=None if associations is None else product_associations_table(associations),
+        pairs=() if subgroups is None else _product_pairs(results, subgroups),
+    )
+
+
+def _product_pairs(results: Results, subgroups: pd.DataFrame) -> tuple[ProductPair, ...]:
+    pairs = []
+    ci_method = _km_ci(results.run)
+    keys = ["endpoint", "attribute", "biomarker"]
+    for (endpoint, attribute, biomarker), rows in subgroups.groupby(keys, sort=False, dropna=False):
+        path = results.figures.get(figure_stem(f"{attribute}/{biomarker}"))
+        source = None if path is None else png_file_uri(path)
+        alt = (
+            f"Kaplan-Meier curves of {endpoint} in the treated arm by {attribute} and {biomarker} group (low/low, "
+            "low/high, high/low, high/high; line style per group, no confidence bands), numbers at risk below."
+        )
+        image = None if source is None else FigureImage(source, alt)
+        heading = f"{endpoint} by {attribute} and {biomarker} group"
+        pairs.append(ProductPair(heading, product_subgroup_table(rows, ci_method), image))
+    return tuple(pairs)

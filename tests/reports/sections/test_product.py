@@ -17,8 +17,8 @@ from tests.reports.conftest import row_with, section
 from tmesurv.api.cox import fit_cox
 from tmesurv.cohort import Cohort
 from tmesurv.reports import html
-from tmesurv.reports.product_figures import figure_stem
-from tmesurv.reports.tables import format_p
+from tmesurv.reports.format import format_p
+from tmesurv.reports.sections.product import figure_stem
 
 ATTRIBUTE = "<b>x</b>"  # a product column named like HTML
 ESCAPED = "&lt;b&gt;x&lt;/b&gt;"

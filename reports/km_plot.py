@@ -1,25 +1,10 @@
-"""Kaplan-Meier figures (overall by arm, and arm x subgroup with a numbers-at-risk table), and figure output.
-
-The report's versions overlay the Bayesian posterior survival (median and 95% band of ``bayes_curves.csv``) on the
-Kaplan-Meier steps: :func:`km_arms_figure` with ``posterior``, and :func:`km_levels_figure`, a panel per level of a
-grouping with both arms in each.
-
-Every figure function returns a :class:`matplotlib.figure.Figure`; :func:`save_figure` writes it as PNG and SVG
-for a result folder and :func:`png_data_uri` embeds it in the HTML report. Figures are built with ``Figure``
-directly (the Agg renderer behind ``savefig``), never through ``pyplot``: no global figure registry to leak into,
-and no backend switched under a user's notebook. Text from the user's data is drawn literally
-(``parse_math=False``, set on legend texts after the fact), so ``$x^{`` is not read as mathtext.
-"""
+"""Kaplan-Meier figures: curves per arm or per level, censor marks, posterior bands and numbers-at-risk tables."""
 
 from __future__ import annotations
 
-import base64
-import io
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
-import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
@@ -27,34 +12,26 @@ from matplotlib.figure import Figure, SubFigure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from tmesurv.cohort import CONTROL, TREATED
 from tmesurv.models.cox.km import ALL_PATIENTS
-from tmesurv.outputs.atomic import write_atomically
+from tmesurv.reports.format import NOT_IN_SUBGROUP, subgroup_level
+from tmesurv.reports.graphics import LEVEL_LINESTYLES, STYLE_COLOUR, FigureImage, arm_colour, ordered_arms, png_data_uri
 
-ARM_ORDER = (TREATED, CONTROL)
-ARM_COLOURS = {TREATED: "#0072B2", CONTROL: "#D55E00"}
-OTHER_COLOURS = ("#009E73", "#CC79A7", "#E69F00", "#56B4E9")
-LEVEL_LINESTYLES = ("-", "--", ":", "-.")
 AT_RISK_STEPS = (3, 6, 12, 24, 48)  # candidate months between at-risk columns
+
+
 TARGET_AT_RISK_INTERVALS = 6  # 36 or 44 months of follow-up get a column every 6 months
+
+
 X_LABEL = "Time since randomization (months)"
+
+
 Y_LABEL = "Survival probability"
-DPI = 110  # PNGs embedded in the HTML report
-FILE_DPI = 150  # PNG files next to the results
-FILE_FORMATS = ("png", "svg")
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-IN_SUBGROUP, NOT_IN_SUBGROUP = "in subgroup", "not in subgroup"  # levels of a combined subgroup
+
+
 KM_STYLE_LABEL = "Kaplan-Meier"
+
+
 POSTERIOR_STYLE_LABEL = "Bayesian posterior median, 95% band"
-STYLE_COLOUR = "#555555"
-
-
-@dataclass(frozen=True)
-class FigureImage:
-    """A rendered figure: a self-contained ``data:image/png;base64,...`` source and its alt text."""
-
-    src: str
-    alt: str
 
 
 @dataclass(frozen=True)
@@ -258,41 +235,6 @@ def km_subgroup_figure(
     return _km_layout(drawn, f"{endpoint} by {within}: Kaplan-Meier estimate", bands=False)
 
 
-def subgroup_level(subgroup: str, grouping: str) -> str | None:
-    """The level label of a result-table subgroup within ``grouping``, or None if it is not one of its levels.
-
-    ``b_cell_ges=high`` is level ``high`` of ``b_cell_ges``; the combined subgroup ``cd19_hscore=low & sii=high``
-    and its complement ``not (cd19_hscore=low & sii=high)`` are levels :data:`IN_SUBGROUP` and
-    :data:`NOT_IN_SUBGROUP` of the grouping ``cd19_hscore=low & sii=high``.
-    """
-    if subgroup == grouping:
-        return IN_SUBGROUP
-    if subgroup == f"not ({grouping})":
-        return NOT_IN_SUBGROUP
-    prefix = f"{grouping}="
-    if subgroup.startswith(prefix) and not is_combined_subgroup(subgroup):
-        return subgroup[len(prefix) :]
-    return None
-
-
-def is_combined_subgroup(subgroup: str) -> bool:
-    """Whether a subgroup label names a combination of conditions (``a=x & b=y``) or its complement."""
-    inner = subgroup[5:-1] if subgroup.startswith("not (") and subgroup.endswith(")") else subgroup
-    parts = inner.split(" & ")
-    return len(parts) > 1 and all("=" in part for part in parts)
-
-
-def ordered_arms(arms: pd.Series) -> list[str]:
-    """Arms in display order: ``treated``, ``control``, then any others in order of appearance."""
-    present = list(pd.unique(arms))
-    return [arm for arm in ARM_ORDER if arm in present] + [arm for arm in present if arm not in ARM_ORDER]
-
-
-def arm_colour(arm: str, index: int) -> str:
-    """The colour of an arm: :data:`ARM_COLOURS`, else the other colour-blind safe colours by ``index``."""
-    return ARM_COLOURS.get(arm, OTHER_COLOURS[index % len(OTHER_COLOURS)])
-
-
 def at_risk_times(max_time: float) -> np.ndarray:
     """Regular times (months) for the numbers-at-risk row: 0, step, 2 x step, ... up to ``max_time``.
 
@@ -324,54 +266,6 @@ def numbers_at_risk(curve: pd.DataFrame, times: np.ndarray) -> np.ndarray:
     curve_times = curve["time"].to_numpy(dtype=float)
     at_risk = np.append(curve["at_risk"].to_numpy(dtype=float), 0.0)
     return at_risk[np.searchsorted(curve_times, times, side="left")].astype(int)
-
-
-def save_figure(figure: Figure, path_stem: Path) -> list[Path]:
-    """Write ``figure`` as ``<path_stem>.png`` (150 dpi) and ``<path_stem>.svg``, each atomically.
-
-    Parameters
-    ----------
-    figure
-        The figure; it is left as it was, so it can be saved again or embedded.
-    path_stem
-        Folder and file name without suffix, e.g. ``out/figures/forest_efs``; the folder is created if needed.
-
-    Returns
-    -------
-    list[pathlib.Path]
-        The PNG and SVG paths.
-    """
-    path_stem = Path(path_stem)
-    return [
-        write_atomically(path_stem.with_name(f"{path_stem.name}.{fmt}"), _figure_writer(figure, fmt))
-        for fmt in FILE_FORMATS
-    ]
-
-
-def png_data_uri(figure: Figure) -> str:
-    """Render ``figure`` to PNG and return it as a ``data:image/png;base64,`` URI (the figure is cleared)."""
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
-    figure.clear()
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def png_file_uri(path: Path) -> str | None:
-    """A PNG file as a ``data:image/png;base64,`` URI, or None if the file is not a PNG."""
-    content = Path(path).read_bytes()
-    if not content.startswith(PNG_SIGNATURE):
-        return None
-    return "data:image/png;base64," + base64.b64encode(content).decode("ascii")
-
-
-def _figure_writer(figure: Figure, fmt: str) -> Callable[[Path], None]:
-    metadata = {"Software": None} if fmt == "png" else {"Date": None}  # no timestamps: same figure, same bytes
-
-    def write(temporary: Path) -> None:
-        with mpl.rc_context({"svg.hashsalt": "tmesurv", "svg.fonttype": "path"}):
-            figure.savefig(temporary, format=fmt, dpi=FILE_DPI, metadata=metadata)
-
-    return write
 
 
 def _arm_curves(

@@ -1,46 +1,67 @@
-"""Forest plot of the treatment effect overall and within every subgroup, with the interaction P per grouping.
+"""Forest plot of the treatment effect overall and in every subgroup, Cox beside Bayes, and its table.
 
-Layout as in the ZUMA-7 biomarker paper: one row per subgroup under a header row per grouping, the events/N of each
-arm as text, the hazard ratio and its interval on a log axis with a line at 1, and the interval in words. Given the
-Bayesian results too, each row holds a dodged pair on the same axis: the Cox estimate (black square, 95% confidence
-interval) above the Bayesian one (blue circle: the hazard ratio at the posterior mean log hazard ratio,
-:func:`hr_at_posterior_mean`, with the 95% credible interval), each with its interval in words.
+Forest plot of the treatment effect overall and within every subgroup, Cox beside Bayes, with the interaction P
+per grouping (``cox.csv``, ``bayes.csv``, ``interactions.csv``), and its table.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import FuncFormatter, NullLocator
 
 from tmesurv.cohort import CONTROL, TREATED
 from tmesurv.models.cox.km import ALL_PATIENTS
-from tmesurv.reports.figures import IN_SUBGROUP, NOT_IN_SUBGROUP, is_combined_subgroup
+from tmesurv.reports.format import (
+    NOT_ESTIMABLE,
+    OVERALL,
+    Column,
+    Row,
+    Table,
+    diagnostics_badge,
+    failed_diagnostics,
+    format_count,
+    format_interval,
+    format_p,
+    format_posterior_hr,
+    format_probability,
+    hr_at_posterior_mean,
+    split_subgroup,
+)
+from tmesurv.reports.graphics import BAYES_COLOUR, COX_COLOUR, FigureImage, hr_axis_limit, log_hr_axis
 
-NOT_ESTIMABLE = "not estimable"
-OVERALL = "All patients"
 TERM = "arm"
-HR_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
-MAX_HR_AXIS = 20.0  # the axis spans at most 1/20 to 20; longer intervals end in an arrow
+
+
 FONT_SIZE = 9
+
+
 CHAR_WIDTH = 0.075  # inches per character at FONT_SIZE, for sizing the text columns
+
+
 ROW_HEIGHT = 0.27  # inches
+
+
 PAIR_ROW_HEIGHT = 0.36  # inches, a row with a Cox and a Bayesian estimate
+
+
 DODGE = 0.17  # rows: the Cox estimate sits this much above the row's centre, the Bayesian one as much below
-COX_COLOUR = "black"
-BAYES_COLOUR = "#0072B2"
-BAND_COLOUR = f"{BAYES_COLOUR}33"  # the Bayesian colour, translucent: credible bands
+
+
 UNCONVERGED_MARK = "\u2020"  # dagger after the Bayesian interval of a fit that failed its diagnostics
+
+
 COX_LABEL = "Cox: HR, 95% CI"
+
+
 BAYES_LABEL = "Bayesian: HR at posterior mean log HR, 95% CrI"
+
+
 UNCONVERGED_LABEL = f"{UNCONVERGED_MARK} Bayesian fit not converged: do not interpret"
 
 
@@ -142,49 +163,6 @@ def forest_figure(
     if paired:
         _pair_legend(figure, rows)
     return figure
-
-
-def hr_at_posterior_mean(mean_log_hr: npt.ArrayLike) -> np.ndarray:
-    """The Bayesian point estimate of a hazard ratio: exp(posterior mean log HR), as Cox's is exp(beta).
-
-    The one definition the report uses in every table and figure; the 95% credible interval is the equal-tailed
-    one of the HR (``hr_lower``, ``hr_upper``), whose bounds are those of the log HR, exponentiated.
-
-    Parameters
-    ----------
-    mean_log_hr
-        The posterior mean of the log hazard ratio: the ``mean`` column of ``bayes.csv``, ``bayes_screen.csv`` or
-        ``bayes_time_varying.csv`` (not ``hr_mean``, the posterior mean of the HR itself, which is never smaller).
-
-    Returns
-    -------
-    numpy.ndarray
-        The hazard ratios, shaped like ``mean_log_hr`` (0-dimensional for a number).
-    """
-    return np.exp(np.asarray(mean_log_hr, dtype=float))
-
-
-def split_subgroup(subgroup: str, groupings: Collection[str] = ()) -> tuple[str, str]:
-    """The grouping a result-table subgroup belongs to, and its level label.
-
-    Parameters
-    ----------
-    subgroup
-        ``b_cell_ges=high``, ``cd19_hscore=low & sii=high``, ``not (cd19_hscore=low & sii=high)``, ...
-    groupings
-        Known grouping names (from ``interactions.csv``); they settle a combined subgroup of one condition.
-
-    Returns
-    -------
-    tuple[str, str]
-        For example ``("b_cell_ges", "high")`` or ``("cd19_hscore=low & sii=high", "in subgroup")``.
-    """
-    if subgroup.startswith("not (") and subgroup.endswith(")"):
-        return subgroup[5:-1], NOT_IN_SUBGROUP
-    if subgroup in groupings or is_combined_subgroup(subgroup):
-        return subgroup, IN_SUBGROUP
-    name, found, level = subgroup.partition("=")
-    return (name, level) if found else (subgroup, subgroup)
 
 
 def treatment_rows(table: pd.DataFrame | None, endpoint: str) -> dict[tuple[str, str], pd.Series]:
@@ -377,52 +355,125 @@ def _axis_limit(rows: list[_Row]) -> float:
     return hr_axis_limit(np.array([v for e in estimates for v in (e.hr, e.lower, e.upper)], dtype=float), margin=1.08)
 
 
-def hr_axis_limit(values: npt.ArrayLike, margin: float = 1.1) -> float:
-    """The upper limit of a symmetric log hazard-ratio axis around 1 that covers ``values``.
+def forest_table(
+    cox: pd.DataFrame | None,
+    bayes: pd.DataFrame | None,
+    endpoint: str,
+    interactions: pd.DataFrame | None = None,
+    arm_names: dict[str, str] | None = None,
+) -> Table:
+    """The forest plot as a table: per subgroup the events of each arm, the Cox and the Bayesian hazard ratio.
 
     Parameters
     ----------
-    values
-        Hazard ratios and bounds; missing, infinite and non-positive ones are ignored.
-    margin
-        The largest distance of a value from 1 on the log scale is widened by this factor.
+    cox, bayes
+        ``cox.csv`` and ``bayes.csv`` (either may be None): the rows of term ``arm`` of analysis ``treatment``
+        (subgroup ``all``) and ``subgroup``.
+    endpoint
+        The endpoint.
+    interactions
+        ``interactions.csv``, optional: the likelihood-ratio P of each grouping's levels on its header row.
+    arm_names
+        Display name per arm value.
 
     Returns
     -------
-    float
-        ``limit``: the axis runs from ``1 / limit`` to ``limit``, at least 1/2 to 2 and at most
-        1/:data:`MAX_HR_AXIS` to :data:`MAX_HR_AXIS`.
+    Table
+        The overall row, then per grouping a header row and a row per level; unconverged Bayesian fits flagged.
     """
-    values = np.asarray(values, dtype=float)
-    values = values[np.isfinite(values) & (values > 0)]
-    spread = float(np.max(np.abs(np.log(values)))) if values.size else 0.0
-    return float(np.clip(np.exp(spread * margin), 2.0, MAX_HR_AXIS))
+    names = {TREATED: TREATED, CONTROL: CONTROL} | dict(arm_names or {})
+    cox_rows, bayes_rows = treatment_rows(cox, endpoint), treatment_rows(bayes, endpoint)
+    p_values = _groups_p(interactions, endpoint)
+    keys = list(dict.fromkeys([*cox_rows, *bayes_rows]))
+    overall = ("treatment", "all")
+    rows = [_forest_table_row(OVERALL, cox_rows.get(overall), bayes_rows.get(overall))] if overall in keys else []
+    split = {key: split_subgroup(key[1], p_values) for key in keys if key != overall}
+    for grouping in dict.fromkeys(name for name, _ in split.values()):
+        p_text = format_p(p_values.get(grouping))
+        rows.append(Row((grouping, "", "", "", "", "", "", "", p_text), header=True))
+        rows += [
+            _forest_table_row(level, cox_rows.get(key), bayes_rows.get(key))
+            for key, (name, level) in split.items()
+            if name == grouping
+        ]
+    columns = (
+        Column("Subgroup"),
+        Column(f"{names[TREATED]} events/N", numeric=True),
+        Column(f"{names[CONTROL]} events/N", numeric=True),
+        Column("HR (95% CI)", numeric=True),
+        Column("Wald P", numeric=True),
+        Column("HR at posterior mean log HR (95% CrI)", numeric=True),
+        Column("P(HR<1)", numeric=True),
+        Column("Diagnostics", badge=True),
+        Column("P interaction (LRT)", numeric=True),
+    )
+    has_cox, has_bayes, has_p = cox is not None, bayes is not None, bool(p_values)
+    keep = (True, has_cox, has_cox, has_cox, has_cox, has_bayes, has_bayes, has_bayes, has_p)
+    columns = tuple(column for column, kept in zip(columns, keep, strict=True) if kept)
+    rows = [Row(tuple(c for c, kept in zip(r.cells, keep, strict=True) if kept), r.flagged, r.header) for r in rows]
+    groups = ((("", 3), ("Cox", 2)) if has_cox else (("", 1),)) + ((("Bayesian (posterior)", 3),) if has_bayes else ())
+    groups += (("", 1),) if has_p else ()
+    caption = f"Hazard ratio of {names[TREATED]} vs {names[CONTROL]} within each subgroup."
+    if has_cox:
+        caption += " Cox: 95% Wald confidence interval and Wald P."
+    if has_bayes:
+        caption += (
+            " Bayesian: exp(posterior mean log hazard ratio) with the 95% equal-tailed credible interval, and the "
+            "posterior probability that the hazard ratio is below 1."
+        )
+    if has_p:
+        caption += " P interaction: likelihood-ratio test of the treatment-by-grouping interaction (its levels)."
+    return Table(columns, tuple(rows), groups=groups, caption=caption)
 
 
-def log_hr_axis(ax: Axes, limit: float, axis: Literal["x", "y"] = "x") -> None:
-    """Make one axis of ``ax`` a log hazard-ratio axis from ``1 / limit`` to ``limit``.
+def _groups_p(interactions: pd.DataFrame | None, endpoint: str) -> dict[str, float]:
+    if interactions is None:
+        return {}
+    rows = interactions[(interactions["endpoint"] == endpoint) & (interactions["scale"] == "groups")]
+    return dict(zip(rows["grouping"].astype(str), rows["lrt_p"].astype(float), strict=True))
 
-    Parameters
-    ----------
-    ax
-        The axes.
-    limit
-        The upper limit, e.g. from :func:`hr_axis_limit`.
-    axis
-        Which axis: ``"x"`` or ``"y"``.
 
-    Notes
-    -----
-    Ticks at the :data:`HR_TICKS` within the limits, labelled as plain numbers (``0.5``, ``2``), no minor ticks.
-    The line at 1 is left to the caller.
-    """
-    if axis == "x":
-        ax.set_xscale("log")
-        ax.set_xlim(1 / limit, limit)
-    else:
-        ax.set_yscale("log")
-        ax.set_ylim(1 / limit, limit)
-    scale = ax.xaxis if axis == "x" else ax.yaxis
-    scale.set_ticks([tick for tick in HR_TICKS if 1 / limit <= tick <= limit])
-    scale.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
-    scale.set_minor_locator(NullLocator())
+def _forest_table_row(label: str, cox: pd.Series | None, bayes: pd.Series | None) -> Row:
+    cox_cells = ("", "", "", "")
+    if cox is not None:
+        cox_cells = (
+            _events(cox.get("events_treated"), cox.get("n_treated")),
+            _events(cox.get("events_control"), cox.get("n_control")),
+            format_interval(cox["hr"], cox["hr_lower"], cox["hr_upper"], digits=2, missing="NE"),
+            format_p(cox["p"]),
+        )
+    bayes_cells, flagged = ("", "", ""), False
+    if bayes is not None:
+        flagged = failed_diagnostics(bayes["converged"])
+        bayes_cells = (
+            format_posterior_hr(bayes["mean"], bayes["hr_lower"], bayes["hr_upper"]),
+            format_probability(bayes["prob_hr_below_1"]),
+            diagnostics_badge(bayes["converged"]),
+        )
+    return Row((label, *cox_cells[:2], *cox_cells[2:], *bayes_cells, ""), flagged=flagged)
+
+
+def _events(events: object, n: object) -> str:
+    events_text, n_text = format_count(events), format_count(n)
+    return f"{events_text}/{n_text}" if events_text and n_text else ""
+
+
+@dataclass(frozen=True)
+class Forest:
+    """One endpoint's forest plot and its table."""
+
+    endpoint: str
+    image: FigureImage
+    table: Table
+
+
+def _forest_alt(endpoint: str, has_cox: bool, has_bayes: bool) -> str:
+    estimates = " and ".join(
+        text
+        for text, present in (
+            ("Cox hazard ratios with 95% confidence intervals", has_cox),
+            ("Bayesian hazard ratios at the posterior mean log hazard ratio with 95% credible intervals", has_bayes),
+        )
+        if present
+    )
+    return f"Forest plot of {endpoint}: {estimates}, overall and within each subgroup, on one log axis."

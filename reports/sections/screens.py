@@ -1,9 +1,7 @@
-"""Figures of the association screens: volcano plot, box plots by response group, correlation heatmap, PCA.
+"""Association screen section: volcano plots, box plots by response group, and the screen gallery.
 
-Each function takes the tidy tables of :mod:`tmesurv.models.screens.association`,
-:mod:`tmesurv.models.screens.clustering` and :mod:`tmesurv.models.screens.pca` and returns a
-:class:`matplotlib.figure.Figure` (write it with :func:`tmesurv.reports.figures.save_figure`). Feature names and group
-levels are drawn literally.
+Association screen section: volcano plots and box plots by response group (``screen_*.csv``), and the gallery of
+the screen figures ``tmesurv cox`` wrote into ``figures/``.
 """
 
 from __future__ import annotations
@@ -15,25 +13,46 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
-from scipy.cluster import hierarchy
 
-from tmesurv.reports.figures import ARM_COLOURS
+from tmesurv.reports.gallery import FigureSection, Gallery, file_images
+from tmesurv.reports.graphics import ARM_COLOURS
+from tmesurv.reports.results import Results
 
 GROUP_COLOURS = ("#009E73", "#E69F00", "#56B4E9", "#CC79A7", "#0072B2", "#D55E00", "#000000")  # Okabe-Ito, no yellow
+
+SCREEN_FIGURES = (  # (file-name prefix, gallery title, wide)
+    ("volcano_", "Volcano plots", False),
+    ("response_boxes_", "Features by response group", True),
+    ("signature_clusters", "Signature clusters", True),
+    ("pca", "Principal components", True),
+)
+
+
 MISSING_COLOUR = "#999999"
+
+
 NOT_SIGNIFICANT_COLOUR = "#9a9a9a"
+
+
 SIGNIFICANT_COLOUR = "#D55E00"
+
+
 NOT_RECORDED = "not recorded"
+
+
 TITLE_CHARS = 34  # characters of a feature name per title line in a box-plot panel
+
+
 NAMED = "{named}"  # placeholder in the volcano note
-LOADING_COLOURS = ("#555555", "#bbbbbb")  # greys: distinct from the group colours of the score panel
+
+
 # features may mix log2 scores and raw values
 MEDIAN_DIFFERENCE_LABEL = "Difference in medians (feature units; log2 fold change for log2 scores)"
-HEATMAP_CMAP = "RdBu_r"  # diverging, red-blue: readable with the common colour-vision deficiencies
+
+
 LABEL_OFFSETS = (  # (dx, dy) in points and alignment, nearest positions first; a leader line joins name and point
     (7, 5, "left", "bottom"),
     (-7, 5, "right", "bottom"),
@@ -46,6 +65,8 @@ LABEL_OFFSETS = (  # (dx, dy) in points and alignment, nearest positions first; 
     (16, -16, "left", "top"),
     (-16, -16, "right", "top"),
 )
+
+
 LEADER = {"arrowstyle": "-", "color": "#777777", "linewidth": 0.6, "shrinkA": 1, "shrinkB": 3}
 
 
@@ -155,119 +176,6 @@ def response_box_figure(
     if len(grouped) < len(values):
         note = f"Not shown: {len(values) - len(grouped)} of {len(values)} patients, without a response group."
         figure.supxlabel(note, fontsize=8)
-    return figure
-
-
-def correlation_heatmap_figure(
-    correlation: pd.DataFrame,
-    linkage: np.ndarray,
-    membership: pd.DataFrame,
-    title: str = "Spearman correlation of signatures",
-    max_labels: int = 80,
-) -> Figure:
-    """Correlation heatmap in dendrogram order, with the dendrogram above and a cluster colour bar.
-
-    Parameters
-    ----------
-    correlation
-        Features x features Spearman correlation matrix (:attr:`SignatureClusters.correlation`).
-    linkage
-        SciPy linkage matrix of its rows, in the order of ``correlation`` (:attr:`SignatureClusters.linkage`).
-    membership
-        Columns ``feature, cluster``: the cluster of every feature.
-    title
-        Figure title.
-    max_labels
-        Up to this many features are named on the axes; above it the names are left out and a note says so.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        Dendrogram, cluster bar and heatmap stacked, the colour scale on the right.
-
-    Raises
-    ------
-    ValueError
-        If the matrix is not square with matching labels, the linkage does not fit it, or a feature has no cluster.
-    """
-    clusters = _check_heatmap_inputs(correlation, linkage, membership)
-    n = len(correlation)
-    side = float(np.clip(0.16 * n, 4.0, 9.0))  # inches of the heatmap
-    labelled = n <= max_labels
-    margin = 0.07 * max(len(str(f)) for f in correlation.index) * (0.8 if labelled else 0.0)
-    figure = Figure(figsize=(side + margin + 1.6, side + margin + 2.4), layout="constrained")
-    grid = figure.add_gridspec(3, 2, height_ratios=(1.6, 0.22, side), width_ratios=(side, 0.22))
-    ax_tree, ax_bar, ax_heat = (figure.add_subplot(grid[row, 0]) for row in range(3))
-    leaves = _draw_dendrogram(ax_tree, linkage, n)
-    names = correlation.index[leaves]
-    image = ax_heat.imshow(
-        correlation.to_numpy(dtype=float)[np.ix_(leaves, leaves)],
-        cmap=HEATMAP_CMAP,
-        vmin=-1.0,
-        vmax=1.0,
-        aspect="auto",
-        interpolation="nearest",
-    )
-    _draw_cluster_bar(ax_bar, clusters.loc[names].to_numpy())
-    _heatmap_labels(ax_heat, [str(name) for name in names], labelled, side)
-    figure.colorbar(image, cax=figure.add_subplot(grid[2, 1]), label="Spearman correlation")
-    figure.suptitle(title, parse_math=False)
-    return figure
-
-
-def pca_figure(
-    scores: pd.DataFrame,
-    loadings: pd.DataFrame,
-    explained: pd.DataFrame,
-    groups: pd.Series | None = None,
-    group_label: str = "Group",
-    order: Sequence[str] = (),
-    components: tuple[str, str] = ("PC1", "PC2"),
-    n_loadings: int = 10,
-    title: str = "Principal components of the features",
-) -> Figure:
-    """Patients' scores on two components, coloured by group, and the features' largest loadings.
-
-    Parameters
-    ----------
-    scores
-        Columns ``id, component, score`` (:attr:`FeaturePCA.scores`).
-    loadings
-        Columns ``feature, component, loading``.
-    explained
-        Columns ``component, variance, proportion, cumulative``.
-    groups
-        Optional group per patient, indexed by ``id`` (e.g. response group or arm); patients without a group are
-        drawn in grey as "not recorded".
-    group_label
-        Legend title for ``groups``.
-    order
-        Group levels in display order; others follow in order of appearance.
-    components
-        The two components to draw.
-    n_loadings
-        The features with the longest loading vectors on the two components are shown, at most this many.
-    title
-        Figure title.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        Score plot on the left, loadings bar chart on the right.
-    """
-    wide = _wide(scores, "id", "score")
-    absent = [c for c in components if c not in wide.columns]
-    if absent:
-        raise ValueError(f"components {absent} are not in the scores; choose from {list(wide.columns)}")
-    share = explained.set_index("component")["proportion"]
-    axis_labels = [f"{c} ({100 * float(share.get(c, np.nan)):.1f}% of variance)" for c in components]
-    figure = Figure(figsize=(13.0, 5.6), layout="constrained")
-    ax_scores, ax_loadings = figure.subplots(1, 2, width_ratios=(1.15, 1.0))
-    _draw_scores(ax_scores, wide[list(components)], _patient_groups(wide.index, groups), order, group_label)
-    ax_scores.set_xlabel(axis_labels[0], parse_math=False)
-    ax_scores.set_ylabel(axis_labels[1], parse_math=False)
-    _draw_loadings(ax_loadings, loadings, components, n_loadings)
-    figure.suptitle(title, parse_math=False)
     return figure
 
 
@@ -418,111 +326,11 @@ def _p_text(p: float | None) -> str:
     return "P < 0.001" if p < 0.001 else f"P = {p:.3f}"
 
 
-def _check_heatmap_inputs(correlation: pd.DataFrame, linkage: np.ndarray, membership: pd.DataFrame) -> pd.Series:
-    """The cluster of every feature, after checking that the three inputs describe the same features."""
-    n = len(correlation)
-    if correlation.shape != (n, n) or list(correlation.index) != list(correlation.columns):
-        raise ValueError("the correlation matrix must be square with the same features as rows and columns")
-    if n < 2 or np.shape(linkage) != (n - 1, 4):
-        raise ValueError(f"the linkage matrix must have {n - 1} rows of 4 for {n} features, got {np.shape(linkage)}")
-    clusters = membership.drop_duplicates("feature").set_index("feature")["cluster"]
-    missing = [str(f) for f in correlation.index if f not in clusters.index]
-    if missing:
-        raise ValueError(f"features {missing} have no cluster in the membership table")
-    return clusters
-
-
-def _draw_dendrogram(ax: Axes, linkage: np.ndarray, n: int) -> list[int]:
-    """The tree above the heatmap columns (leaf i at x = 10 i + 5); returns the leaf order."""
-    tree = hierarchy.dendrogram(linkage, ax=ax, no_labels=True, link_color_func=lambda _: "#444444")
-    ax.set_xlim(0, 10 * n)
-    ax.set_xticks([])
-    ax.set_ylabel("Linkage distance", fontsize=9)
-    ax.spines[["top", "right", "bottom"]].set_visible(False)
-    return list(tree["leaves"])
-
-
-def _draw_cluster_bar(ax: Axes, clusters: np.ndarray) -> None:
-    numbers = pd.unique(clusters)
-    codes = pd.Categorical(clusters, categories=numbers).codes
-    colours = ListedColormap([GROUP_COLOURS[i % len(GROUP_COLOURS)] for i in range(len(numbers))])
-    ax.imshow(codes[np.newaxis, :], cmap=colours, vmin=-0.5, vmax=len(numbers) - 0.5, aspect="auto")
-    for number, code in zip(numbers, range(len(numbers)), strict=True):
-        where = np.flatnonzero(codes == code)
-        if where.size >= 2:
-            ink = "black" if _luminance(colours(code)) > 0.45 else "white"
-            ax.text(where.mean(), 0, str(number), ha="center", va="center", fontsize=7, color=ink, weight="bold")
-    ax.set_xticks([])
-    ax.set_yticks([0], labels=["Cluster"], fontsize=9)
-    ax.tick_params(length=0)
-
-
-def _luminance(colour: tuple[float, float, float, float]) -> float:
-    red, green, blue = colour[:3]
-    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
-
-
-def _heatmap_labels(ax: Axes, names: list[str], labelled: bool, side: float) -> None:
-    n = len(names)
-    if labelled:
-        size = float(np.clip(0.75 * 72 * side / n, 4.0, 8.0))  # three quarters of a cell, in points
-        ax.set_xticks(range(n), labels=names, rotation=90, fontsize=size, parse_math=False)
-        ax.set_yticks(range(n), labels=names, fontsize=size, parse_math=False)
-        ax.set_xlabel("Signature (dendrogram order)")
-    else:
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.set_xlabel(f"{n} signatures in dendrogram order (names left out; see the cluster membership table)")
-    ax.set_ylabel("Signature")
-    ax.tick_params(length=0)
-
-
-def _patient_groups(ids: pd.Index, groups: pd.Series | None) -> pd.Series:
-    """Group per scored patient (matched on ``id`` as text), ``not recorded`` where absent."""
-    if groups is None:
-        return pd.Series(NOT_RECORDED, index=ids)
-    by_id = groups.set_axis(groups.index.astype(str))
-    by_id = by_id[~by_id.index.duplicated()]
-    return by_id.reindex(ids.astype(str)).fillna(NOT_RECORDED).astype(str).set_axis(ids)
-
-
-def _wide(table: pd.DataFrame, index: str, values: str) -> pd.DataFrame:
-    """One column per component; a repeated (index, component) pair is an error, never averaged."""
-    return table.pivot(index=index, columns="component", values=values)  # noqa: PD010 (pivot_table would average)
-
-
-def _draw_scores(ax: Axes, xy: pd.DataFrame, groups: pd.Series, order: Sequence[str], title: str) -> None:
-    levels = [level for level in _ordered_levels(groups, order) if level != NOT_RECORDED]
-    levels += [NOT_RECORDED] if (groups == NOT_RECORDED).any() else []
-    handles, labels = [], []
-    for index, level in enumerate(levels):
-        members = (groups == level).to_numpy()
-        handles.append(ax.scatter(*xy.to_numpy()[members].T, s=22, color=_level_colour(level, index), alpha=0.8))
-        labels.append(f"{level} (n={members.sum()})")
-    ax.axhline(0.0, color="#bbbbbb", linewidth=0.8, zorder=0)
-    ax.axvline(0.0, color="#bbbbbb", linewidth=0.8, zorder=0)
-    ax.spines[["top", "right"]].set_visible(False)
-    if set(levels) != {NOT_RECORDED}:
-        legend = ax.legend(
-            handles, labels, title=title, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=9
-        )
-        legend.get_title().set_parse_math(False)
-        for text in legend.get_texts():
-            text.set_parse_math(False)
-
-
-def _draw_loadings(ax: Axes, loadings: pd.DataFrame, components: tuple[str, str], n_loadings: int) -> None:
-    wide = _wide(loadings, "feature", "loading")[list(components)]
-    top = wide.assign(length=np.hypot(*wide.to_numpy().T)).nlargest(n_loadings, "length").index
-    shown = wide.loc[top]
-    rows = np.arange(len(shown))
-    for offset, (component, colour) in zip((-0.2, 0.2), zip(components, LOADING_COLOURS, strict=True), strict=True):
-        ax.barh(rows + offset, shown[component], height=0.38, color=colour, label=component)
-    ax.set_yticks(rows, labels=[str(f) for f in shown.index], parse_math=False, fontsize=8)
-    ax.set_ylim(len(shown) - 0.5, -0.5)
-    ax.axvline(0.0, color="#555555", linewidth=0.8)
-    ax.set_xlabel("Loading (weight of the standardised feature)")
-    ax.set_ylabel("Feature")
-    ax.set_title(f"Largest loadings on {components[0]} and {components[1]}", parse_math=False, fontsize=10)
-    ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
-    ax.spines[["top", "right"]].set_visible(False)
+def screen_section(results: Results) -> FigureSection | None:
+    """The screen figures of ``tmesurv cox`` (volcano, response boxes, heatmap, PCA) from ``figures/``."""
+    galleries = []
+    for prefix, title, wide in SCREEN_FIGURES:
+        images = file_images(results, (prefix,), title)
+        if images:
+            galleries.append(Gallery(title, images, wide))
+    return FigureSection(None, tuple(galleries)) if galleries else None
