@@ -9,7 +9,6 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from tmesurv.cohort import CONTROL, TREATED
 from tmesurv.outputs.files import COX
 from tmesurv.outputs.run_record import RunRecord
 
@@ -156,10 +155,16 @@ def fit_status(converged: pd.Series) -> str:
     return CONVERGED if (converged == 1).all() else NOT_RECORDED
 
 
-def arm_label(arm: object, arm_names: dict[str, str] | None) -> str:
-    """An arm as shown: ``axi-cel (treated)`` when the data's name is known, else the arm value."""
+def arm_label(arm: object, arm_names: Mapping[str, str] | None, role: bool = True) -> str:
+    """An arm as shown: its name in the data (from :func:`arm_names`), else the arm value.
+
+    With ``role`` (tables), the role follows a name that differs from it: ``axi-cel (treated)``; without it (figure
+    legends and titles), the name alone: ``axi-cel``.
+    """
     name = (arm_names or {}).get(str(arm))
-    return f"{name} ({arm})" if name and name != arm else str(arm)
+    if not name or name == str(arm):
+        return str(arm)
+    return f"{name} ({arm})" if role else name
 
 
 def format_text(value: object) -> str:
@@ -248,11 +253,8 @@ def join_on_terms(frames: dict[str, pd.DataFrame | None]) -> pd.DataFrame:
 
 
 def arm_names(run: RunRecord | None) -> dict[str, str]:
-    """Display names of the arms from the config's ``data.arm`` (``treated``/``control`` labels of the data)."""
-    arm = (run.config.get("data") or {}).get("arm") if run is not None else None
-    if not isinstance(arm, Mapping):
-        return {}
-    return {key: str(arm[key]) for key in (TREATED, CONTROL) if arm.get(key)}
+    """Display names of the arms (``treated``/``control`` -> the data's labels, from ``data.arm``); may be empty."""
+    return {} if run is None else run.arm_names
 
 
 NOT_ESTIMABLE = "not estimable"

@@ -13,7 +13,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from tmesurv.models.cox.km import ALL_PATIENTS
-from tmesurv.reports.format import NOT_IN_SUBGROUP, subgroup_level
+from tmesurv.reports.format import NOT_IN_SUBGROUP, arm_label, subgroup_level
 from tmesurv.reports.graphics import LEVEL_LINESTYLES, STYLE_COLOUR, FigureImage, arm_colour, ordered_arms, png_data_uri
 
 AT_RISK_STEPS = (3, 6, 12, 24, 48)  # candidate months between at-risk columns
@@ -72,7 +72,7 @@ def km_figure(
     figure = km_arms_figure(curves, endpoint, arm_names, posterior)
     rows = _overall_rows(curves, endpoint)
     arms, step = ordered_arms(rows["arm"]), _step_of(at_risk_times(float(rows["time"].max())))
-    names = ", ".join(_arm_name(arm, arm_names) for arm in arms)
+    names = ", ".join(arm_label(arm, arm_names, role=False) for arm in arms)
     overlay = _has_rows(_overall_rows(posterior, endpoint)) if posterior is not None else False
     bands = "the Bayesian posterior median and 95% band overlaid" if overlay else "confidence bands"
     alt = (
@@ -229,9 +229,10 @@ def km_subgroup_figure(
             curve = rows[(rows["arm"] == arm) & (rows["subgroup"] == subgroup)]
             if not curve.empty:
                 style = LEVEL_LINESTYLES[order.index(level) % len(LEVEL_LINESTYLES)]
-                label = f"{_arm_name(arm, arm_names)} {level}"
+                label = f"{arm_label(arm, arm_names, role=False)} {level}"
                 drawn.append(_Curve(label, arm_colour(arm, index), style, _sorted_by_time(curve)))
-    within = f"arm and {grouping}" if len(arms) > 1 else f"{grouping}, {_arm_name(arms[0], arm_names)} arm only"
+    only = arm_label(arms[0], arm_names, role=False)
+    within = f"arm and {grouping}" if len(arms) > 1 else f"{grouping}, {only} arm only"
     return _km_layout(drawn, f"{endpoint} by {within}: Kaplan-Meier estimate", bands=False)
 
 
@@ -281,7 +282,7 @@ def _arm_curves(
     for index, arm in enumerate(ordered_arms(rows["arm"])):
         band = None if posterior is None else _posterior_rows(posterior, endpoint, subgroup, arm)
         curve = _sorted_by_time(rows[rows["arm"] == arm])
-        drawn.append(_Curve(_arm_name(arm, arm_names), arm_colour(arm, index), "-", curve, band))
+        drawn.append(_Curve(arm_label(arm, arm_names, role=False), arm_colour(arm, index), "-", curve, band))
     return drawn
 
 
@@ -308,10 +309,6 @@ def _grouping_subgroups(rows: pd.DataFrame, endpoint: str, grouping: str) -> lis
 def _overall_rows(curves: pd.DataFrame, endpoint: str) -> pd.DataFrame:
     rows = curves[curves["endpoint"] == endpoint] if "endpoint" in curves else curves
     return rows[rows["subgroup"] == ALL_PATIENTS] if "subgroup" in rows else rows
-
-
-def _arm_name(arm: str, arm_names: Mapping[str, str] | None) -> str:
-    return str((arm_names or {}).get(arm, arm))
 
 
 def _level_order(found: list[str], levels: Sequence[str] | None) -> list[str]:

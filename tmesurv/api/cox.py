@@ -17,7 +17,7 @@ import pandas as pd
 from tmesurv.api.display import effect_line, html_table, result_lines
 from tmesurv.api.settings import analysis_config, run_plan
 from tmesurv.cohort import Cohort, Exclusion, exclusion_table
-from tmesurv.config import AnalysisConfig, Cutpoint
+from tmesurv.config import AnalysisConfig, Cutpoint, arm_names
 from tmesurv.errors import InputError
 from tmesurv.outputs.files import COX, INTERACTIONS, LOGRANK, write_results
 from tmesurv.outputs.run_folder import staged
@@ -90,7 +90,7 @@ class CoxResult:
                 write_validation_model(self.validation_model, run.path / MODEL_FILE)
             write_figure_set(run.path, self.cohort, self.config, self.figures.tables)
             arm, endpoint = self.config.data.arm, self.config.analysis.endpoint
-            treated = str(arm.treated) if arm is not None else "treated"
+            treated = arm_names(arm).get("treated", "treated")
             write_product_figures(run.path, self.figures.product_curves, endpoint, treated)
         return Path(folder)
 

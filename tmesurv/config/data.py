@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -29,6 +30,17 @@ class ArmSpec(StrictModel):
         if str(self.treated) == str(self.control):
             raise ValueError(f"treated and control are the same value ({self.treated!r}); give each arm its own")
         return self
+
+
+def arm_names(arm: ArmSpec | Mapping | None) -> dict[str, str]:
+    """Display names of the arms: ``treated``/``control`` -> the data's value as text (empty for a single-arm cohort).
+
+    Takes the config's ``data.arm`` as a section or as plain data (as ``run.json`` stores it).
+    """
+    if arm is None:
+        return {}
+    values = arm if isinstance(arm, Mapping) else arm.model_dump()
+    return {role: str(values[role]) for role in ("treated", "control") if values.get(role) is not None}
 
 
 class EndpointSpec(StrictModel):
