@@ -6,56 +6,79 @@ tables are rows of formatted text. Nothing here is HTML: the template escapes ev
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from tmesurv.outputs.run_record import RunRecord
 from tmesurv.reports.format import arm_names
-from tmesurv.reports.gallery import FigureSection
 from tmesurv.reports.results import Results
 from tmesurv.reports.sections.bayes_screen import interaction_screen_section
-from tmesurv.reports.sections.cohort import CohortSection, cohort_section
-from tmesurv.reports.sections.diagnostics import Diagnostics, diagnostics_table
-from tmesurv.reports.sections.hazards import HazardSection, hazard_section
-from tmesurv.reports.sections.interactions import InteractionSection, interaction_section
-from tmesurv.reports.sections.km import KmSection, km_section
-from tmesurv.reports.sections.methods import MethodsText, methods_section
+from tmesurv.reports.sections.cohort import cohort_section
+from tmesurv.reports.sections.diagnostics import Diagnostics, diagnostics_section
+from tmesurv.reports.sections.hazards import hazard_section
+from tmesurv.reports.sections.interactions import interaction_section
+from tmesurv.reports.sections.km import km_section
+from tmesurv.reports.sections.methods import methods_section
 from tmesurv.reports.sections.power import power_section
 from tmesurv.reports.sections.prior_predictive import prior_predictive_section
-from tmesurv.reports.sections.product import ProductSection, product_section
+from tmesurv.reports.sections.product import product_section
 from tmesurv.reports.sections.screens import screen_section
 from tmesurv.reports.sections.time_varying import time_varying_section
 from tmesurv.reports.sections.validation import validation_section
 
 
 @dataclass(frozen=True)
+class ReportSection:
+    """One section as the template shows it: its partial (``templates/sections/<template>.html``), anchor, title."""
+
+    template: str
+    anchor: str
+    title: str
+    data: object
+
+
+Builder = Callable[[Results, dict[str, str]], object | None]
+SECTIONS: tuple[tuple[str, str, str, Builder], ...] = (
+    # (template, anchor, navigation title, builder): in report order; a builder returns None without its files
+    ("cohort", "cohort", "Cohort", cohort_section),
+    ("km", "kaplan-meier", "Survival by arm and subgroup", km_section),
+    ("hazards", "hazard-ratios", "Hazard ratios: Cox and Bayesian", hazard_section),
+    ("interactions", "interactions", "Treatment-by-biomarker interactions", interaction_section),
+    ("interaction_screen", "interaction-screen", "Interaction screen", lambda r, _: interaction_screen_section(r)),
+    ("time_varying", "time-varying", "Treatment effect over time", time_varying_section),
+    ("screens", "screens", "Screens", lambda r, _: screen_section(r)),
+    ("product", "product", "CAR T product and expansion", lambda r, _: product_section(r)),
+    ("prior_predictive", "prior-predictive", "Prior predictive check", prior_predictive_section),
+    ("diagnostics", "diagnostics", "Diagnostics", lambda r, _: diagnostics_section(r)),
+    ("validation", "validation", "Validation", lambda r, _: validation_section(r)),
+    ("power", "power", "Power", lambda r, _: power_section(r)),
+    ("methods", "methods", "Methods", lambda r, _: methods_section(r)),
+)
+
+
+@dataclass(frozen=True)
 class ReportContext:
-    """Everything the template shows; None for each section whose files are absent."""
+    """Everything the template shows: the sections that have something to show, in order, and the run."""
 
     title: str
     notes: tuple[str, ...]
-    cohort: CohortSection | None
-    km: KmSection | None
-    hazards: HazardSection | None
-    interactions: InteractionSection | None
-    screens: FigureSection | None
-    product: ProductSection | None
-    interaction_screen: FigureSection | None
-    time_varying: FigureSection | None
-    prior_predictive: FigureSection | None
-    diagnostics: Diagnostics | None
-    validation: FigureSection | None
-    power: FigureSection | None
-    methods: MethodsText | None
+    sections: tuple[ReportSection, ...]
     run: RunRecord | None
     seeds: tuple[tuple[str, str], ...]
 
+    def section(self, template: str) -> object | None:
+        """The data of one section, or None when it is absent."""
+        return next((section.data for section in self.sections if section.template == template), None)
+
+    @property
+    def diagnostics(self) -> Diagnostics | None:
+        """The convergence table (for the banner of unconverged fits)."""
+        return self.section("diagnostics")
+
     @property
     def empty(self) -> bool:
-        """Whether no section has anything to show."""
-        sections = (self.cohort, self.km, self.hazards, self.interactions, self.screens, self.diagnostics)
-        optional = (self.interaction_screen, self.time_varying, self.prior_predictive, self.validation, self.power)
-        return all(section is None for section in (*sections, *optional, self.product))
+        """Whether no section but the methods has anything to show."""
+        return all(section.template == "methods" for section in self.sections)
 
 
 def report_context(results: Results) -> ReportContext:
@@ -72,25 +95,9 @@ def report_context(results: Results) -> ReportContext:
         What the template shows.
     """
     names = arm_names(results.run)
-    return ReportContext(
-        title=results.name,
-        notes=results.notes,
-        cohort=cohort_section(results, names),
-        km=km_section(results, names),
-        hazards=hazard_section(results, names),
-        interactions=interaction_section(results, names),
-        screens=screen_section(results),
-        product=product_section(results),
-        interaction_screen=interaction_screen_section(results),
-        time_varying=time_varying_section(results, names),
-        prior_predictive=prior_predictive_section(results, names),
-        diagnostics=None if results.bayes is None else diagnostics_table(results.bayes),
-        validation=validation_section(results),
-        power=power_section(results),
-        methods=methods_section(results),
-        run=results.run,
-        seeds=seeds(results.run),
-    )
+    built = [(template, anchor, title, build(results, names)) for template, anchor, title, build in SECTIONS]
+    sections = tuple(ReportSection(*row) for row in built if row[3] is not None)
+    return ReportContext(results.name, results.notes, sections, results.run, seeds(results.run))
 
 
 def seeds(run: RunRecord | None) -> tuple[tuple[str, str], ...]:

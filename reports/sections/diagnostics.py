@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from tmesurv.reports.format import NOT_CONVERGED, Column, Row, Table, fit_status, format_count, format_number
+from tmesurv.reports.results import Results
 from tmesurv.reports.sections.interactions import FIT_KEYS, TREATMENT_AT
 
 
@@ -69,3 +70,8 @@ def _fit_row(keys: tuple, group: pd.DataFrame) -> Row:
         status,
     )
     return Row(cells, flagged=status == NOT_CONVERGED)
+
+
+def diagnostics_section(results: Results) -> Diagnostics | None:
+    """The convergence table of every Bayesian fit; None without ``bayes.csv``."""
+    return None if results.bayes is None else diagnostics_table(results.bayes)
