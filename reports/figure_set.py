@@ -18,7 +18,7 @@ from tmesurv.config import AnalysisConfig, arm_names
 from tmesurv.reports.graphics import safe_name, save_figure
 from tmesurv.reports.km_plot import km_arms_figure, km_subgroup_figure
 from tmesurv.reports.sections.clusters import correlation_heatmap_figure, pca_figure
-from tmesurv.reports.sections.forest import forest_figure
+from tmesurv.reports.sections.forest_plot import forest_figure
 from tmesurv.reports.sections.screens import response_box_figure, volcano_figure
 
 BOX_FEATURES = 6  # features with the smallest Kruskal-Wallis q drawn by response group

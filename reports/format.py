@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -331,3 +331,10 @@ def is_combined_subgroup(subgroup: str) -> bool:
     inner = subgroup[5:-1] if subgroup.startswith("not (") and subgroup.endswith(")") else subgroup
     parts = inner.split(" & ")
     return len(parts) > 1 and all("=" in part for part in parts)
+
+
+def in_order(found: Sequence[str], order: Sequence[str] | None) -> list[str]:
+    """The distinct values of ``found``: those in ``order`` first, in that order, then the others as they appear."""
+    present = list(dict.fromkeys(found))
+    given = [value for value in order or () if value in present]
+    return given + [value for value in present if value not in given]

@@ -20,6 +20,7 @@ from matplotlib.ticker import FuncFormatter, NullLocator
 
 from tmesurv.cohort import CONTROL, TREATED
 from tmesurv.outputs.atomic import write_atomically
+from tmesurv.reports.format import in_order
 
 ARM_ORDER = (TREATED, CONTROL)
 
@@ -58,8 +59,7 @@ class FigureImage:
 
 def ordered_arms(arms: pd.Series) -> list[str]:
     """Arms in display order: ``treated``, ``control``, then any others in order of appearance."""
-    present = list(pd.unique(arms))
-    return [arm for arm in ARM_ORDER if arm in present] + [arm for arm in present if arm not in ARM_ORDER]
+    return in_order(list(pd.unique(arms)), ARM_ORDER)
 
 
 def arm_colour(arm: str, index: int) -> str:

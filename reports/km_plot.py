@@ -13,7 +13,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from tmesurv.models.cox.km import ALL_PATIENTS
-from tmesurv.reports.format import NOT_IN_SUBGROUP, arm_label, subgroup_level
+from tmesurv.reports.format import NOT_IN_SUBGROUP, arm_label, in_order, subgroup_level
 from tmesurv.reports.graphics import LEVEL_LINESTYLES, STYLE_COLOUR, FigureImage, arm_colour, ordered_arms, png_data_uri
 
 AT_RISK_STEPS = (3, 6, 12, 24, 48)  # candidate months between at-risk columns
@@ -221,7 +221,7 @@ def km_subgroup_figure(
     if not subgroups:
         found = sorted(set(rows["subgroup"].dropna().astype(str)) - {ALL_PATIENTS})
         raise ValueError(f"no {endpoint} curves for grouping '{grouping}'; subgroups in the table: {found}")
-    order = _level_order(list(subgroups.values()), levels)
+    order = in_order(list(subgroups.values()), levels)
     drawn = []
     arms = ordered_arms(rows["arm"])
     for index, arm in enumerate(arms):
@@ -309,12 +309,6 @@ def _grouping_subgroups(rows: pd.DataFrame, endpoint: str, grouping: str) -> lis
 def _overall_rows(curves: pd.DataFrame, endpoint: str) -> pd.DataFrame:
     rows = curves[curves["endpoint"] == endpoint] if "endpoint" in curves else curves
     return rows[rows["subgroup"] == ALL_PATIENTS] if "subgroup" in rows else rows
-
-
-def _level_order(found: list[str], levels: Sequence[str] | None) -> list[str]:
-    """The given levels first (those present), then the others in order of appearance."""
-    given = [level for level in levels or () if level in found]
-    return given + [level for level in found if level not in given]
 
 
 def _sorted_by_time(curve: pd.DataFrame) -> pd.DataFrame:

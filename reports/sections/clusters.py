@@ -15,7 +15,8 @@ from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from scipy.cluster import hierarchy
 
-from tmesurv.reports.sections.screens import GROUP_COLOURS, NOT_RECORDED, _level_colour, _ordered_levels
+from tmesurv.reports.format import in_order
+from tmesurv.reports.sections.screens import GROUP_COLOURS, NO_GROUP, _level_colour
 
 LOADING_COLOURS = ("#555555", "#bbbbbb")  # greys: distinct from the group colours of the score panel
 
@@ -198,10 +199,10 @@ def _heatmap_labels(ax: Axes, names: list[str], labelled: bool, side: float) -> 
 def _patient_groups(ids: pd.Index, groups: pd.Series | None) -> pd.Series:
     """Group per scored patient (matched on ``id`` as text), ``not recorded`` where absent."""
     if groups is None:
-        return pd.Series(NOT_RECORDED, index=ids)
+        return pd.Series(NO_GROUP, index=ids)
     by_id = groups.set_axis(groups.index.astype(str))
     by_id = by_id[~by_id.index.duplicated()]
-    return by_id.reindex(ids.astype(str)).fillna(NOT_RECORDED).astype(str).set_axis(ids)
+    return by_id.reindex(ids.astype(str)).fillna(NO_GROUP).astype(str).set_axis(ids)
 
 
 def _wide(table: pd.DataFrame, index: str, values: str) -> pd.DataFrame:
@@ -210,8 +211,8 @@ def _wide(table: pd.DataFrame, index: str, values: str) -> pd.DataFrame:
 
 
 def _draw_scores(ax: Axes, xy: pd.DataFrame, groups: pd.Series, order: Sequence[str], title: str) -> None:
-    levels = [level for level in _ordered_levels(groups, order) if level != NOT_RECORDED]
-    levels += [NOT_RECORDED] if (groups == NOT_RECORDED).any() else []
+    levels = [level for level in in_order(pd.unique(groups), order) if level != NO_GROUP]
+    levels += [NO_GROUP] if (groups == NO_GROUP).any() else []
     handles, labels = [], []
     for index, level in enumerate(levels):
         members = (groups == level).to_numpy()
@@ -220,7 +221,7 @@ def _draw_scores(ax: Axes, xy: pd.DataFrame, groups: pd.Series, order: Sequence[
     ax.axhline(0.0, color="#bbbbbb", linewidth=0.8, zorder=0)
     ax.axvline(0.0, color="#bbbbbb", linewidth=0.8, zorder=0)
     ax.spines[["top", "right"]].set_visible(False)
-    if set(levels) != {NOT_RECORDED}:
+    if set(levels) != {NO_GROUP}:
         legend = ax.legend(
             handles, labels, title=title, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=9
         )

@@ -31,7 +31,8 @@ from tmesurv.reports.format import (
 from tmesurv.reports.gallery import endpoints_of
 from tmesurv.reports.graphics import FigureImage, png_data_uri
 from tmesurv.reports.results import Results
-from tmesurv.reports.sections.forest import Forest, _forest_alt, forest_figure, forest_table, treatment_rows
+from tmesurv.reports.sections.forest import Forest, _forest_alt, forest_table
+from tmesurv.reports.sections.forest_plot import forest_figure, treatment_rows
 from tmesurv.reports.sections.interactions import TREATMENT_AT
 
 ALL_PATIENTS_LABEL = "All"  # how a row of every patient (an empty subgroup) is shown

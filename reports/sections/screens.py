@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
+from tmesurv.reports.format import in_order
 from tmesurv.reports.gallery import FigureSection, Gallery, file_images
 from tmesurv.reports.graphics import ARM_COLOURS
 from tmesurv.reports.results import Results
@@ -40,7 +41,7 @@ NOT_SIGNIFICANT_COLOUR = "#9a9a9a"
 SIGNIFICANT_COLOUR = "#D55E00"
 
 
-NOT_RECORDED = "not recorded"
+NO_GROUP = "not recorded"  # a patient without a response group
 
 
 TITLE_CHARS = 34  # characters of a feature name per title line in a box-plot panel
@@ -158,7 +159,7 @@ def response_box_figure(
             f"give feature columns and '{group_column}'; missing {absent}, table has {list(values.columns)}"
         )
     grouped = values[values[group_column].notna()]
-    levels = _ordered_levels(grouped[group_column].astype(str), order)
+    levels = in_order(pd.unique(grouped[group_column].astype(str)), order)
     rng = np.random.default_rng(seed)
     ncols = min(len(features), 3)
     nrows = math.ceil(len(features) / ncols)
@@ -286,13 +287,8 @@ def _volcano_note(figure: Figure, total: int, shown: int, hits: int, clipped: bo
     return figure.supxlabel(" ".join(notes), fontsize=8, parse_math=False)
 
 
-def _ordered_levels(levels: pd.Series, order: Sequence[str]) -> list[str]:
-    present = list(pd.unique(levels))
-    return [level for level in order if level in present] + [level for level in present if level not in order]
-
-
 def _level_colour(level: str, index: int) -> str:
-    if level == NOT_RECORDED:
+    if level == NO_GROUP:
         return MISSING_COLOUR
     return ARM_COLOURS.get(level, GROUP_COLOURS[index % len(GROUP_COLOURS)])
 

@@ -252,8 +252,10 @@ def write_run(folder: Path) -> None:
             "priors": {"coef_sd": 10.0, "baseline_sd": 10.0, "random_walk_sd": 1.0, "random_walk_sd_fixed": False},
         },
     }
+    files = sorted(str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file())
+    files = [name for name in files if name != "run.json"]  # every file present: call it after the others
     runs = {
-        "cox": {"config": config, "config_hash": "abc123def456"},
+        "cox": {"config": config, "config_hash": "abc123def456", "files": files},
         "bayes": {"config": config, "config_hash": "abc123def456", "seed": 20240611},
     }
     run = {"tmesurv_version": "0.1.0", "study_hash": "5tudy", "runs": runs}
@@ -298,8 +300,8 @@ def write_other_runs(folder: Path) -> None:
 
 def write_all(folder: Path) -> Path:
     """Every result file of cox, bayes (with every option), validate and power into ``folder``."""
-    writers = (write_cohort, write_km, write_cox, write_bayes, write_biomarkers, write_bayes_options, write_run)
-    for writer in (*writers, write_other_runs):
+    writers = (write_cohort, write_km, write_cox, write_bayes, write_biomarkers, write_bayes_options)
+    for writer in (*writers, write_other_runs, write_run):
         writer(folder)
     return folder
 

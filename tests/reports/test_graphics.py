@@ -9,7 +9,7 @@ from tests.reports.builders import assert_axes_labelled, pca_tables, screen_tabl
 from tests.reports.conftest import ARM_NAMES, XSS
 from tmesurv.outputs import atomic
 from tmesurv.reports import graphics, km_plot
-from tmesurv.reports.sections import clusters, forest, screens
+from tmesurv.reports.sections import clusters, forest_plot, screens
 
 
 def test_save_figure_writes_png_and_svg_atomically(tmp_path: Path, km_curves: pd.DataFrame) -> None:
@@ -37,7 +37,7 @@ def test_save_figure_leaves_no_partial_file_when_writing_fails(
 
 
 def test_svg_escapes_user_text(tmp_path: Path, cox: pd.DataFrame) -> None:
-    _, svg = graphics.save_figure(forest.forest_figure(cox, "efs"), tmp_path / "forest")
+    _, svg = graphics.save_figure(forest_plot.forest_figure(cox, "efs"), tmp_path / "forest")
     text = svg.read_text(encoding="utf-8")
     assert XSS not in text
     assert "&lt;script&gt;" in text  # matplotlib keeps the drawn strings as escaped comments
@@ -46,7 +46,7 @@ def test_svg_escapes_user_text(tmp_path: Path, cox: pd.DataFrame) -> None:
 @pytest.mark.parametrize("name", ["forest", "volcano", "boxes", "pca"])
 def test_every_figure_labels_its_axes(name: str, cox: pd.DataFrame) -> None:
     build = {
-        "forest": lambda: forest.forest_figure(cox, "efs"),
+        "forest": lambda: forest_plot.forest_figure(cox, "efs"),
         "volcano": lambda: screens.volcano_figure(screen_table(), "t", n_labels=0),
         "boxes": lambda: screens.response_box_figure(
             pd.DataFrame({"a": [1.0, 2.0, 3.0], "response_group": ["x", "y", "x"]})

@@ -304,13 +304,22 @@ def test_interaction_lrt_of_a_two_level_biomarker_is_its_one_df_groups_test() ->
     assert "Wald P" not in [column.label for column in table.columns]  # no Cox results
 
 
+def test_a_file_that_run_json_does_not_list_is_refused(result_folder: Path) -> None:
+    (result_folder / "figures" / "km_efs_stale.png").write_bytes((result_folder / "power_curve.png").read_bytes())
+    (result_folder / "screen_cox.csv").write_text("endpoint,arm,feature\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"holds files 'figures/km_efs_stale\.png', 'screen_cox\.csv' that run\.json"):
+        html.write_report(result_folder)
+    assert not (result_folder / "report.html").exists()
+
+
 def test_power_folder_alone(result_folder: Path) -> None:
     """A folder of tmesurv power: its table and curve, a run.json whose config is a study, not an analysis."""
     folder = result_folder / "power_study"
     folder.mkdir()
     for name in ("power.csv", "power_curve.png"):
         (folder / name).write_bytes((result_folder / name).read_bytes())
-    power = {"config": {"scenario": "zuma7"}, "config_hash": "f00d", "seed": 11}
+    files = ["power.csv", "power_curve.png"]
+    power = {"config": {"scenario": "zuma7"}, "config_hash": "f00d", "seed": 11, "files": files}
     run = {"tmesurv_version": "0.1.0", "study_hash": "f00d", "runs": {"power": power}}
     (folder / "run.json").write_text(json.dumps(run), encoding="utf-8")
     page = report_text(folder)

@@ -156,7 +156,7 @@ def fit_cox(
     """
     from tmesurv.models.cox.analyses import cox_analyses
     from tmesurv.models.cox.km import cohort_table, km_by_arm, logrank_table
-    from tmesurv.models.cox.subgroups import analysis_groupings, biomarker_table
+    from tmesurv.models.cox.subgroups import analysis_groupings, biomarker_table, subgroup_table
     from tmesurv.models.prediction.cox import fit_validation_model
     from tmesurv.models.product.analyses import ProductResults, product_analyses
     from tmesurv.models.screens.analyses import ScreenResults, screen_analyses
@@ -189,6 +189,7 @@ def fit_cox(
     tables = {
         "cohort": cohort_table(cohort, spec.endpoint),
         "biomarkers": biomarker_table(cohort),
+        "subgroups": subgroup_table(groupings),
         "exclusions": exclusion_table(exclusions),
         "km": km,
         "km_curves": km_curves,

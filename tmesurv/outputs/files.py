@@ -102,6 +102,9 @@ KM_CURVES = _file(
     "km_curves.csv", "endpoint arm subgroup time survival lower upper at_risk",
     numbers="time survival lower upper at_risk",
 )  # fmt: skip
+SUBGROUPS = _file(
+    "subgroups.csv", "grouping kind level subgroup description n rule", "grouping level", "n"
+)
 LOGRANK = _file(
     "logrank.csv", "endpoint comparison subgroup n events chisq df p", "endpoint comparison subgroup",
     "n events chisq df p",
@@ -120,7 +123,7 @@ INTERACTIONS = _file(
 )  # fmt: skip
 PH_TEST = _file(
     "ph_test.csv", "endpoint analysis subgroup model term transform chisq df p",
-    "endpoint analysis subgroup term transform", "chisq df p",
+    "endpoint analysis subgroup model term transform", "chisq df p",
 )  # fmt: skip
 PH_RESIDUALS = _file(
     "ph_residuals.csv", "endpoint analysis subgroup term transform time transformed_time residual",

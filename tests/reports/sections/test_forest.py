@@ -7,11 +7,11 @@ import pytest
 from tests.reports.builders import MATH, bayes_frame, bayes_rows, interactions, texts
 from tests.reports.conftest import ARM_NAMES, XSS
 from tmesurv.reports import format
-from tmesurv.reports.sections import forest
+from tmesurv.reports.sections import forest, forest_plot
 
 
 def test_forest_rows_columns_and_not_estimable(cox: pd.DataFrame) -> None:
-    figure = forest.forest_figure(cox, "efs", interactions({"b_cell_ges": 0.012, "diagtime": 0.0004}), ARM_NAMES)
+    figure = forest_plot.forest_figure(cox, "efs", interactions({"b_cell_ges": 0.012, "diagtime": 0.0004}), ARM_NAMES)
     drawn = texts(figure)
     for expected in ("All patients", "b_cell_ges", "   high", "HR (95% CI)", "axi-cel\nevents/N", "SOC\nevents/N"):
         assert expected in drawn
@@ -31,7 +31,7 @@ def test_forest_rows_columns_and_not_estimable(cox: pd.DataFrame) -> None:
 
 
 def test_forest_groups_combined_subgroups_under_one_header(cox: pd.DataFrame) -> None:
-    drawn = texts(forest.forest_figure(cox, "efs"))
+    drawn = texts(forest_plot.forest_figure(cox, "efs"))
     header = drawn.index("cd19_hscore=low & sii=high")
     assert drawn[header + 1 : header + 3] == ["   in subgroup", "   not in subgroup"]
     assert "P interaction" not in drawn
@@ -39,22 +39,23 @@ def test_forest_groups_combined_subgroups_under_one_header(cox: pd.DataFrame) ->
 
 def test_forest_without_rows_names_the_endpoint(cox: pd.DataFrame) -> None:
     with pytest.raises(ValueError, match="endpoint 'os'"):
-        forest.forest_figure(cox, "os")
+        forest_plot.forest_figure(cox, "os")
 
 
 def test_forest_with_bayes_draws_a_dodged_pair_on_one_axis(cox: pd.DataFrame) -> None:
-    figure = forest.forest_figure(cox, "efs", arm_names=ARM_NAMES, bayes=bayes_rows(cox))
+    figure = forest_plot.forest_figure(cox, "efs", arm_names=ARM_NAMES, bayes=bayes_rows(cox))
     drawn = texts(figure)
     assert "Cox HR\n(95% CI)" in drawn
     assert "Bayesian HR\n(95% CrI)" in drawn
     assert "0.37 (0.21\u20130.56) \u2020" in drawn  # b_cell_ges=high: exp(mean) = 0.35 x 1.05, not converged
     assert "0.35 (0.21\u20130.56)" in drawn  # its Cox estimate
-    assert forest.COX_LABEL in drawn
-    assert forest.BAYES_LABEL in drawn
-    assert forest.UNCONVERGED_LABEL in drawn
+    assert forest_plot.COX_LABEL in drawn
+    assert forest_plot.BAYES_LABEL in drawn
+    assert forest_plot.UNCONVERGED_LABEL in drawn
     plot = figure.get_axes()[3]
+    # overall row: Cox above, Bayes below
     heights = {round(line.get_ydata()[0], 2) for line in plot.get_lines() if len(line.get_ydata()) == 1}
-    assert {-forest.DODGE, forest.DODGE} <= {round(h, 2) for h in heights}  # overall row: Cox above, Bayes below
+    assert {-forest_plot.DODGE, forest_plot.DODGE} <= {round(h, 2) for h in heights}
     hollow = [line for line in plot.get_lines() if line.get_markerfacecolor() == "white"]
     assert len(hollow) == 1
     assert hollow[0].get_xdata()[0] == pytest.approx(0.35 * 1.05)  # exp(posterior mean log HR), not hr_mean
@@ -62,7 +63,7 @@ def test_forest_with_bayes_draws_a_dodged_pair_on_one_axis(cox: pd.DataFrame) ->
 
 
 def test_forest_with_bayes_only(cox: pd.DataFrame) -> None:
-    drawn = texts(forest.forest_figure(None, "efs", bayes=bayes_rows(cox)))
+    drawn = texts(forest_plot.forest_figure(None, "efs", bayes=bayes_rows(cox)))
     assert "Bayesian HR\n(95% CrI)" in drawn
     assert "HR (95% CI)" not in drawn
     assert "Cox HR\n(95% CI)" not in drawn

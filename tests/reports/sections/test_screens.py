@@ -82,7 +82,7 @@ def test_response_boxes_missing_column_is_named() -> None:
         ([1.0, 1.0], format.CONVERGED),
         ([1.0, 0.0], format.NOT_CONVERGED),
         ([np.nan, 0.0], format.NOT_CONVERGED),
-        ([1.0, np.nan], screens.NOT_RECORDED),
+        ([1.0, np.nan], format.NOT_RECORDED),
     ],
 )
 def test_fit_status_counts_a_missing_flag_as_not_converged(flags: list[float], status: str) -> None:
