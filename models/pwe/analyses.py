@@ -23,7 +23,7 @@ from tmesurv.models.cox.settings import SubgroupPlan
 from tmesurv.models.cox.subgroups import analysis_groupings
 from tmesurv.models.designs import interaction_design, treatment_design
 from tmesurv.models.pwe import spline as pwe_spline
-from tmesurv.models.pwe.diagnostics import CI_PROB, SUMMARY_COLUMNS, summarize_pwe
+from tmesurv.models.pwe.diagnostics import CI_PROB, SUMMARY_COLUMNS, probability_below_zero, summarize_pwe
 from tmesurv.models.pwe.fit import fit_pwe
 from tmesurv.models.pwe.prior_predictive import PRIOR_PREDICTIVE_COLUMNS, prior_predictive, summarize_prior_predictive
 from tmesurv.models.pwe.screen import SCREEN_COLUMNS, fit_interaction_screen
@@ -315,7 +315,7 @@ def _draw_summary(draws: np.ndarray) -> dict:
         "hr_mean": hr.mean(),
         "hr_lower": np.quantile(hr, tail),
         "hr_upper": np.quantile(hr, 1 - tail),
-        "prob_hr_below_1": (draws < 0).mean(),
+        "prob_hr_below_1": float(probability_below_zero(draws)),
     }
 
 
