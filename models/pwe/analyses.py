@@ -30,7 +30,13 @@ from tmesurv.models.pwe.screen import SCREEN_COLUMNS, fit_interaction_screen
 from tmesurv.models.pwe.settings import PweAnalysisSettings
 from tmesurv.models.pwe.shrinkage import check_expected_interactions
 from tmesurv.models.pwe.storage import PweFit
-from tmesurv.models.pwe.survival import CURVE_COLUMNS, SURVIVAL_COLUMNS, posterior_survival, survival_statistics
+from tmesurv.models.pwe.survival import (
+    CURVE_COLUMNS,
+    DIFFERENCE,
+    SURVIVAL_COLUMNS,
+    posterior_survival,
+    survival_statistics,
+)
 from tmesurv.models.pwe.time_varying import TIME_VARYING_COLUMNS, summarize_time_varying
 
 BAYES_COLUMNS = ["endpoint", "analysis", "subgroup", *SUMMARY_COLUMNS, "divergences"]
@@ -151,6 +157,7 @@ def pwe_analyses(
             curves.append(arm_curves.assign(endpoint=endpoint, subgroup=subgroup))
             statistics = survival_statistics(fit.idata, landmarks)
             survival.append(statistics.assign(endpoint=endpoint, subgroup=subgroup))
+            results.notes += _beyond_follow_up_notes(statistics, f"{endpoint} {analysis} {subgroup}")
         results.fits.append(fit)
     results.table = pd.concat(tables, ignore_index=True)[BAYES_COLUMNS]
     results.curves = pd.concat(curves, ignore_index=True)[CURVE_COLUMNS]
@@ -272,6 +279,19 @@ def _summary_rows(fit: PweFit, notes: list[str]) -> pd.DataFrame:
             f"BFMI min {summary['bfmi_min'].min():.2f}); {_remedy(divergences)} before reading these numbers"
         )
     return summary.assign(endpoint=fit.endpoint, analysis=fit.analysis, subgroup=fit.subgroup, divergences=divergences)
+
+
+def _beyond_follow_up_notes(statistics: pd.DataFrame, fit: str) -> list[str]:
+    """A note per arm whose landmark survival or RMST was not estimated: its time lies beyond the arm's follow-up."""
+    notes = []
+    beyond = statistics[(statistics["statistic"] != "median") & ~statistics["reached"].astype(bool)]
+    for arm, rows in beyond[beyond["arm"] != DIFFERENCE].groupby("arm", sort=False):
+        what = ", ".join(f"{row.statistic} at {row.time:g}" for row in rows.itertuples())
+        notes.append(
+            f"{fit}: {what} months not estimated in the {arm} arm: beyond its last follow-up time "
+            f"({rows['follow_up'].iloc[0]:.4g} months)"
+        )
+    return notes
 
 
 def _remedy(divergences: int) -> str:

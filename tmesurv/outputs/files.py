@@ -170,8 +170,10 @@ BAYES_CURVES = _file(
     "bayes_curves.csv", "endpoint arm subgroup time survival lower upper", numbers="time survival lower upper"
 )
 BAYES_SURVIVAL = _file(
-    "bayes_survival.csv", "endpoint subgroup arm statistic time estimate lower upper",
-    numbers="time estimate lower upper",
+    "bayes_survival.csv",
+    "endpoint subgroup arm statistic time estimate lower upper reached prob_beyond_follow_up follow_up",
+    numbers="time estimate lower upper prob_beyond_follow_up follow_up", flags="reached",
+    optional="reached prob_beyond_follow_up follow_up",
 )  # fmt: skip
 BAYES_HR_CURVE = _file(
     "bayes_hr_curve.csv", "endpoint biomarker value hr lower upper prob_hr_below_1 converged divergences",

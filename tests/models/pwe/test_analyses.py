@@ -18,6 +18,7 @@ from tmesurv.models.pwe.analyses import (
     BAYES_SCREEN_COLUMNS,
     BAYES_TIME_VARYING_COLUMNS,
     HR_CURVE_COLUMNS,
+    _beyond_follow_up_notes,
     _check_hr_curves,
     _treatment_at,
     pwe_analyses,
@@ -141,3 +142,19 @@ def test_bayes_writes_every_requested_output_and_the_report_shows_it(write_study
     for section in ("time-varying", "prior-predictive", "interactions", "interaction-screen"):
         assert f'id="{section}"' in page
     assert "the spline treatment-HR curve" in page
+
+
+def test_landmarks_beyond_an_arms_follow_up_get_a_note_naming_them():
+    rows = [
+        ("control", "median", np.nan, False, 12.0),
+        ("control", "survival", 6.0, True, 12.0),
+        ("control", "survival", 24.0, False, 12.0),
+        ("control", "rmst", 24.0, False, 12.0),
+        ("treated", "survival", 24.0, True, 30.0),
+        ("difference", "survival", 24.0, False, 12.0),
+    ]
+    statistics = pd.DataFrame(rows, columns=["arm", "statistic", "time", "reached", "follow_up"])
+    assert _beyond_follow_up_notes(statistics, "efs subgroup sii=high") == [
+        "efs subgroup sii=high: survival at 24, rmst at 24 months not estimated in the control arm: beyond its last "
+        "follow-up time (12 months)"
+    ]
