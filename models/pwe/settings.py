@@ -8,9 +8,10 @@ description and default.
 
 from __future__ import annotations
 
-from typing import Literal
+import itertools
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from tmesurv.schema import StrictModel
 
@@ -122,6 +123,24 @@ class PweAnalysisSettings(PweSettings, SamplerSettings):
         description="prior predictive check of the treatment model: survival per arm at the landmarks and the number "
         "of events implied by the priors, next to the data (bayes_prior_predictive.csv)",
     )
+    divergence_reruns: list[Annotated[float, Field(gt=0.5, lt=1)]] = Field(
+        default_factory=lambda: [0.95, 0.99],
+        description="target acceptances at which a fit with divergent transitions is re-run, in turn, until a run "
+        "has none (increasing; empty: no re-runs); bayes.csv records the target_accept and reruns of the reported run",
+    )
+    min_events: int = Field(
+        1,
+        ge=1,
+        description="fewest events each arm of a fit must have (and, in an interaction model with a two-level "
+        "biomarker, each arm x level cell) for it to be estimated; a fit with fewer is reported as not estimable",
+    )
+
+    @field_validator("divergence_reruns")
+    @classmethod
+    def _increasing(cls, targets: list[float]) -> list[float]:
+        if any(later <= earlier for earlier, later in itertools.pairwise(targets)):
+            raise ValueError(f"give increasing target acceptances, e.g. [0.95, 0.99]; got {targets}")
+        return targets
 
     def model_settings(self) -> PweSettings:
         """The model's settings (intervals, priors, time-varying effect)."""

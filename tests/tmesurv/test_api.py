@@ -134,3 +134,14 @@ def test_a_cohort_without_config_is_refused_with_advice(write_study):
     bare = type(cohort)(patients=cohort.patients, endpoints=cohort.endpoints)
     with pytest.raises(ts.InputError, match=r"Cohort\.from_config"):
         ts.fit_cox(bare)
+
+
+def test_a_posterior_line_says_why_a_fit_has_no_estimate():
+    from types import SimpleNamespace
+
+    from tmesurv.api.display import posterior_line
+
+    missing = SimpleNamespace(hr_mean=float("nan"), note="not estimable: no events", converged=None)
+    assert posterior_line("treatment HR", missing) == "  treatment HR: not estimable: no events"
+    fitted = SimpleNamespace(hr_mean=0.5, hr_lower=0.3, hr_upper=0.8, prob_hr_below_1=0.99, converged=False, note="")
+    assert posterior_line("treatment HR", fitted).endswith("P(HR < 1) 0.990  NOT CONVERGED")

@@ -173,30 +173,34 @@ PRODUCT_SUBGROUPS = _file(
 )
 
 # tmesurv bayes
+SAMPLER = "target_accept reruns"  # how the reported run was sampled (divergence re-runs)
 BAYES = _file(
-    "bayes.csv", f"{TERM_KEYS} {HR_SUMMARY} {DIAGNOSTICS} converged divergences", TERM_KEYS,
-    f"{HR_SUMMARY} {DIAGNOSTICS} divergences", "converged", optional="ess_tail bfmi_min divergences",
+    "bayes.csv", f"{TERM_KEYS} {HR_SUMMARY} {DIAGNOSTICS} converged divergences {SAMPLER} note", TERM_KEYS,
+    f"{HR_SUMMARY} {DIAGNOSTICS} divergences {SAMPLER}", "converged",
+    optional=f"ess_tail bfmi_min divergences {SAMPLER} note",
 )  # fmt: skip
 BAYES_CURVES = _file(
     "bayes_curves.csv", "endpoint arm subgroup time survival lower upper", numbers="time survival lower upper"
 )
 BAYES_SURVIVAL = _file(
-    "bayes_survival.csv", "endpoint subgroup arm statistic time estimate lower upper",
-    numbers="time estimate lower upper",
+    "bayes_survival.csv",
+    "endpoint subgroup arm statistic time estimate lower upper reached prob_beyond_follow_up follow_up",
+    numbers="time estimate lower upper prob_beyond_follow_up follow_up", flags="reached",
+    optional="reached prob_beyond_follow_up follow_up",
 )  # fmt: skip
 BAYES_HR_CURVE = _file(
-    "bayes_hr_curve.csv", "endpoint biomarker value hr lower upper prob_hr_below_1 converged divergences",
-    "endpoint biomarker value", "value hr lower upper prob_hr_below_1 divergences", "converged",
-    optional="prob_hr_below_1 divergences",
+    "bayes_hr_curve.csv", f"endpoint biomarker value hr lower upper prob_hr_below_1 converged divergences {SAMPLER}",
+    "endpoint biomarker value", f"value hr lower upper prob_hr_below_1 divergences {SAMPLER}", "converged",
+    optional=f"prob_hr_below_1 divergences {SAMPLER}",
 )  # fmt: skip
 BAYES_SCREEN = _file(
     "bayes_screen.csv",
     f"endpoint shrinkage biomarker term n events biomarker_mean biomarker_sd {HR_SUMMARY} kappa {DIAGNOSTICS} "
-    "converged divergences max_treedepth",
+    f"converged divergences max_treedepth {SAMPLER}",
     "endpoint biomarker",
-    f"n events biomarker_mean biomarker_sd {HR_SUMMARY} kappa {DIAGNOSTICS} divergences max_treedepth",
+    f"n events biomarker_mean biomarker_sd {HR_SUMMARY} kappa {DIAGNOSTICS} divergences max_treedepth {SAMPLER}",
     "converged",
-    optional="shrinkage term n events biomarker_mean biomarker_sd kappa ess_tail bfmi_min max_treedepth",
+    optional=f"shrinkage term n events biomarker_mean biomarker_sd kappa ess_tail bfmi_min max_treedepth {SAMPLER}",
 )
 BAYES_TIME_VARYING = _file(
     "bayes_time_varying.csv",
@@ -205,6 +209,14 @@ BAYES_TIME_VARYING = _file(
     f"interval start end events {HR_SUMMARY} {DIAGNOSTICS} divergences",
     "converged",
     optional="sd ess_bulk ess_tail bfmi_min divergences",
+)
+BAYES_FIT_CHECK = _file(
+    "bayes_fit_check.csv",
+    "endpoint analysis subgroup arm n events follow_up max_abs_difference largest_at mean_abs_difference "
+    "share_in_band misfit",
+    "endpoint analysis subgroup arm",
+    "n events follow_up max_abs_difference largest_at mean_abs_difference share_in_band",
+    "misfit",
 )
 BAYES_PRIOR_PREDICTIVE = _file(
     "bayes_prior_predictive.csv", "endpoint statistic arm time estimate lower upper observed prob_below_observed",
