@@ -95,9 +95,16 @@ FIELDS = tuple(field.name for field in fields(MethodResult))
 
 
 class Method(Protocol):
-    """An analysis method of a power study."""
+    """An analysis method of a power study (a plug-in: a class with these members, listed in :func:`build_methods`).
+
+    ``analyse`` may raise: the harness (:mod:`~tmesurv.simulations.power.chunks`) then analyses the batch again one
+    replicate at a time and records each replicate that raises as failed, with its message.
+    """
 
     name: str
+    cost: float
+    """Approximate single-core seconds to analyse one replicate of 1,000 patients (decides whether a study is small
+    enough to run without a Dask cluster; see :mod:`~tmesurv.simulations.power.execution`)."""
 
     def applies_to(self, design: Design) -> bool:
         """Whether the method can analyse cohorts of this design."""
@@ -116,6 +123,7 @@ class CoxInteraction:
     """Cox interaction ``arm + positive + arm:positive``; Wald test of the interaction."""
 
     name = "cox_interaction"
+    cost = 0.002
 
     def applies_to(self, design: Design) -> bool:
         """Randomized cohorts only."""
@@ -137,6 +145,7 @@ class CoxInteractionStratified:
     """The interaction with a baseline per arm: difference of the within-arm log HRs of positivity."""
 
     name = "cox_interaction_stratified"
+    cost = 0.001
 
     def applies_to(self, design: Design) -> bool:
         """Randomized cohorts only."""
@@ -158,6 +167,7 @@ class MedianSplit:
     """The paper's approach: within-arm Cox of high vs low at the cohort median."""
 
     name = "median_split"
+    cost = 0.001
 
     def applies_to(self, design: Design) -> bool:
         """Randomized and single-arm cohorts."""
@@ -188,6 +198,7 @@ class BayesInteraction:
     """Bayesian PWE interaction; confirm when ``P(interaction HR < 1) > threshold``."""
 
     name = "bayes_interaction"
+    cost = 3.0
 
     def __init__(self, settings: BayesMethodSpec):
         self.settings = settings

@@ -99,7 +99,7 @@ class StudySpec(StrictModel):
     name: str
     description: str = ""
     scenario: str = Field("zuma7", description="a shipped scenario name or a path relative to the study file")
-    seed: int
+    seed: int = Field(ge=0, description="seed of every replicate's random stream (non-negative)")
     replicates: int = Field(ge=2, description="cohorts per setting")
     chunk_size: int = Field(100, ge=1, description="replicates per task (and per persisted chunk)")
     alpha: float = Field(0.05, gt=0, lt=0.5, description="two-sided level of the tests; intervals are 1 - alpha")

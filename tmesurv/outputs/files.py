@@ -257,12 +257,19 @@ SURVIVAL_CURVES = _file(
 POWER_SETTINGS = ("design", "n", "interaction_hr", "prognostic_hr", "prevalence", "follow_up", "dropout_per_year")
 POWER = _file(
     "power.csv",
-    f"{' '.join(POWER_SETTINGS)} method power power_mcse bias bias_mcse rmse rmse_mcse coverage coverage_mcse "
-    "failed_share flagged_share truth mean_events mean_events_mcse analytic_power",
+    f"{' '.join(POWER_SETTINGS)} method estimand power power_mcse bias bias_mcse rmse rmse_mcse coverage "
+    "coverage_mcse failed_share error_share flagged_share truth mean_events mean_events_mcse analytic_power",
     numbers="n interaction_hr prognostic_hr prevalence follow_up dropout_per_year power power_mcse bias bias_mcse rmse "
-    "rmse_mcse coverage coverage_mcse failed_share flagged_share truth mean_events mean_events_mcse analytic_power",
-    optional=f"{' '.join(POWER_SETTINGS)} power_mcse bias bias_mcse rmse rmse_mcse coverage coverage_mcse "
-    "failed_share flagged_share truth mean_events mean_events_mcse analytic_power",
+    "rmse_mcse coverage coverage_mcse failed_share error_share flagged_share truth mean_events mean_events_mcse "
+    "analytic_power",
+    optional=f"{' '.join(POWER_SETTINGS)} estimand power_mcse bias bias_mcse rmse rmse_mcse coverage coverage_mcse "
+    "failed_share error_share flagged_share truth mean_events mean_events_mcse analytic_power",
+)
+POWER_ERRORS = _file(
+    "power_errors.csv",
+    f"{' '.join(POWER_SETTINGS)} method message replicates first_replicate",
+    keys=f"{' '.join(POWER_SETTINGS)} method message",
+    numbers="n interaction_hr prognostic_hr prevalence follow_up dropout_per_year replicates first_replicate",
 )
 CALIBRATION = _file(
     "calibration.csv", "target published simulated_mean mc_se tolerance ok source", "target",
