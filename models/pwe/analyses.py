@@ -2,9 +2,11 @@
 
 Per endpoint: the treatment model (``arm``), per biomarker the interaction model (``arm``, ``<biomarker>``,
 ``arm:<biomarker>``), and the treatment model within every subgroup -- the same terms and subgroups as the Cox
-analyses, so the two answers can be put side by side (forest plot). On request (``bayes`` config): the treatment HR at
-chosen biomarker values, a spline treatment-HR curve per continuous biomarker, one interaction screen under a
-shrinkage prior, the per-interval treatment HR of a time-varying effect, and a prior predictive check.
+analyses, so the two answers can be put side by side (forest plot). Each is a fit of ``bayes.model``, and of every
+model of ``bayes.compare`` besides, compared by PSIS-LOO (:mod:`.compare`); the tables come from ``bayes.model``. On
+request (``bayes`` config): the treatment HR at chosen biomarker values, a spline treatment-HR curve per continuous
+biomarker and one interaction screen under a shrinkage prior (both proportional-hazards models whatever
+``bayes.model``), the per-interval treatment HR of the time-varying model, and a prior predictive check.
 The settings are :class:`~tmesurv.models.pwe.settings.PweAnalysisSettings` (the config's ``bayes`` section).
 """
 
@@ -14,6 +16,7 @@ import fnmatch
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import arviz as az
 import numpy as np
 import pandas as pd
 
@@ -23,9 +26,10 @@ from tmesurv.models.cox.settings import SubgroupPlan
 from tmesurv.models.cox.subgroups import analysis_groupings
 from tmesurv.models.designs import interaction_design, treatment_design
 from tmesurv.models.pwe import spline as pwe_spline
+from tmesurv.models.pwe.compare import LOO_COLUMNS, add_loo, clearly_better, loo_table
 from tmesurv.models.pwe.diagnostics import CI_PROB, SUMMARY_COLUMNS, summarize_pwe
-from tmesurv.models.pwe.fit import fit_pwe
 from tmesurv.models.pwe.prior_predictive import PRIOR_PREDICTIVE_COLUMNS, prior_predictive, summarize_prior_predictive
+from tmesurv.models.pwe.registry import PH, TIME_VARYING, bayes_model
 from tmesurv.models.pwe.screen import SCREEN_COLUMNS, fit_interaction_screen
 from tmesurv.models.pwe.settings import PweAnalysisSettings
 from tmesurv.models.pwe.shrinkage import check_expected_interactions
@@ -43,14 +47,15 @@ PRIOR_PREDICTIVE_DRAWS = 1000
 
 @dataclass
 class PweResults:
-    """The rows of ``bayes.csv``, ``bayes_curves.csv`` and ``bayes_survival.csv``, the fits, and diagnostics notes.
+    """The rows of ``bayes.csv``, ``bayes_curves.csv``, ``bayes_survival.csv`` and ``bayes_loo.csv``, the fits, notes.
 
     The optional tables are None unless the settings ask for them: ``hr_curve`` (``bayes.hr_curves``), ``screen``
-    (``bayes.screen``), ``time_varying`` (``bayes.time_varying``) and ``prior_predictive``
-    (``bayes.prior_predictive``).
+    (``bayes.screen``), ``time_varying`` (a time-varying model in ``bayes.model`` or ``bayes.compare``) and
+    ``prior_predictive`` (``bayes.prior_predictive``).
     """
 
     table: pd.DataFrame
+    loo: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=LOO_COLUMNS))
     curves: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CURVE_COLUMNS))
     survival: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SURVIVAL_COLUMNS))
     fits: list[PweFit] = field(default_factory=list)
@@ -100,13 +105,15 @@ def pwe_analyses(
     Returns
     -------
     PweResults
-        ``table`` has columns ``BAYES_COLUMNS`` -- the fits' terms, and per biomarker the treatment effect at its
-        quartiles and at the values of ``bayes.treatment_at`` from the interaction model (analysis
-        ``treatment_at``); ``curves`` and ``survival`` hold the posterior survival per arm (overall and per
-        subgroup) with 95% bands, and its medians, landmark survival and RMST difference. A fit that fails the
-        convergence rule of :func:`~tmesurv.models.pwe.diagnostics.summarize_pwe` has ``converged`` False on its rows
-        and a note. The optional tables (see :class:`PweResults`) have columns ``HR_CURVE_COLUMNS``,
-        ``BAYES_SCREEN_COLUMNS``, ``BAYES_TIME_VARYING_COLUMNS`` and ``BAYES_PRIOR_PREDICTIVE_COLUMNS``.
+        ``table`` has columns ``BAYES_COLUMNS`` -- the terms of the fits of ``bayes.model``, and per biomarker the
+        treatment effect at its quartiles and at the values of ``bayes.treatment_at`` from the interaction model
+        (analysis ``treatment_at``); ``loo`` (columns ``LOO_COLUMNS``) the PSIS-LOO of every fit, the models of an
+        analysis compared, with notes on which model the data prefer; ``curves`` and ``survival`` hold the posterior
+        survival per arm (overall and per subgroup) with 95% bands, and its medians, landmark survival and RMST
+        difference. A fit that fails the convergence rule of :func:`~tmesurv.models.pwe.diagnostics.summarize_pwe` has
+        ``converged`` False on its rows and a note. The optional tables (see :class:`PweResults`) have columns
+        ``HR_CURVE_COLUMNS``, ``BAYES_SCREEN_COLUMNS``, ``BAYES_TIME_VARYING_COLUMNS`` and
+        ``BAYES_PRIOR_PREDICTIVE_COLUMNS``.
 
     Raises
     ------
@@ -120,7 +127,6 @@ def pwe_analyses(
     if screened and settings.shrinkage == "horseshoe":
         check_expected_interactions(settings.priors.expected_interactions, len(screened))  # before any fit
     _check_hr_curves(cohort, settings)
-    model, sampler = settings.model_settings(), settings.sampler_settings()
     models = [("treatment", "all", cohort, treatment_design(cohort))]
     for biomarker in biomarkers:
         complete, _ = cohort.complete_cases([biomarker], analysis=f"biomarker {biomarker}")
@@ -133,14 +139,15 @@ def pwe_analyses(
             models.append(("subgroup", grouping.subgroup(level), members, treatment_design(members)))
     results = PweResults(table=pd.DataFrame(columns=BAYES_COLUMNS))
     tables, curves, survival = [], [], []
+    compared = settings.compared_models
     for number, (analysis, subgroup, patients, design) in enumerate(models, start=1):
-        progress(f"  fit {number}/{len(models)}: {analysis} {subgroup} (n = {patients.n})")
-        fit = PweFit(
-            endpoint,
-            analysis,
-            subgroup,
-            fit_pwe(patients.time(endpoint), patients.event(endpoint), design, model, sampler),
-        )
+        listed = f": {', '.join(compared)}" if len(compared) > 1 else ""
+        progress(f"  fit {number}/{len(models)}: {analysis} {subgroup} (n = {patients.n}){listed}")
+        fits = [
+            PweFit(endpoint, analysis, subgroup, _fitted(name, endpoint, patients, design, settings), name, index == 0)
+            for index, name in enumerate(compared)
+        ]
+        fit = fits[0]  # of bayes.model: the tables come from it
         summary = _summary_rows(fit, results.notes)
         tables.append(summary)
         if analysis == "interaction":
@@ -151,15 +158,17 @@ def pwe_analyses(
             curves.append(arm_curves.assign(endpoint=endpoint, subgroup=subgroup))
             statistics = survival_statistics(fit.idata, landmarks)
             survival.append(statistics.assign(endpoint=endpoint, subgroup=subgroup))
-        results.fits.append(fit)
+        results.fits += fits
     results.table = pd.concat(tables, ignore_index=True)[BAYES_COLUMNS]
     results.curves = pd.concat(curves, ignore_index=True)[CURVE_COLUMNS]
     results.survival = pd.concat(survival, ignore_index=True)[SURVIVAL_COLUMNS]
-    if settings.time_varying:
+    if TIME_VARYING in compared:
         results.time_varying = _time_varying_table(results.fits)
     _add_hr_curves(cohort, endpoint, settings, results, progress)
     if screened:
         _add_screen(cohort, endpoint, settings, screened, results, progress)
+    results.loo = loo_table(results.fits)
+    results.notes += loo_notes(results.loo, settings.model)
     if settings.prior_predictive:
         progress("  prior predictive check of the treatment model")
         results.prior_predictive = _prior_predictive_table(cohort, endpoint, landmarks, settings)
@@ -187,6 +196,58 @@ def screen_columns(cohort: Cohort, names: Sequence[str]) -> list[str]:
     return found
 
 
+def _fitted(
+    name: str, endpoint: str, patients: Cohort, design: pd.DataFrame, settings: PweAnalysisSettings
+) -> az.InferenceData:
+    """The fit of the registered model ``name`` to ``patients``, with its PSIS-LOO."""
+    time, event = patients.time(endpoint), patients.event(endpoint)
+    model, sampler = settings.model_settings(name), settings.sampler_settings()
+    idata = bayes_model(name).fit(time, event, design, model, sampler, log_likelihood=settings.store_log_likelihood)
+    add_loo(idata, name)
+    return idata
+
+
+def loo_notes(loo: pd.DataFrame, main_model: str) -> list[str]:
+    """Which model LOO prefers over the analyses that compare models, and the fits whose LOO is unreliable.
+
+    Returns
+    -------
+    list[str]
+        Per endpoint with a comparison: how many analyses clearly prefer each model (see
+        :func:`~tmesurv.models.pwe.compare.clearly_better`) and how many show no clear difference, and that the tables
+        come from ``main_model``; per endpoint with fits whose Pareto k exceeds ArviZ's threshold, those fits.
+    """
+    notes = []
+    for endpoint, rows in loo.groupby("endpoint", sort=False):
+        analyses = rows.groupby(["analysis", "subgroup"], sort=False)
+        compared = [group for _, group in analyses if len(group) > 1]
+        if compared:
+            verdicts = [_verdict(group) for group in compared]
+            counts = ", ".join(f"{model} {verdicts.count(model)}" for model in dict.fromkeys(rows["model"]))
+            notes.append(
+                f"{endpoint} LOO: of {len(compared)} analyses fitted with {', '.join(dict.fromkeys(rows['model']))}, "
+                f"the data clearly prefer {counts} (elpd difference at least 4 and 2 SE); no clear preference "
+                f"{verdicts.count(None)}. The tables come from bayes.model = {main_model} (bayes_loo.csv)"
+            )
+        unreliable = rows[rows["n_pareto_k_high"] > 0]
+        if len(unreliable):
+            listed = "; ".join(
+                f"{row.analysis} {row.subgroup} ({row.model}): {row.n_pareto_k_high}" for row in unreliable.itertuples()
+            )
+            notes.append(
+                f"{endpoint} LOO: patients with Pareto k above min(1 - 1/log10(draws), 0.7), for whom the LOO "
+                f"estimate is unreliable: {listed}"
+            )
+    return notes
+
+
+def _verdict(rows: pd.DataFrame) -> str | None:
+    """The model one analysis clearly prefers by LOO, or None."""
+    ranked = rows.sort_values("rank")
+    runner_up = ranked.iloc[1]
+    return ranked.iloc[0]["model"] if clearly_better(runner_up["elpd_diff"], runner_up["dse"]) else None
+
+
 def _check_hr_curves(cohort: Cohort, settings: PweAnalysisSettings) -> None:
     """Fail before any fit if a ``bayes.hr_curves`` biomarker cannot carry a spline (e.g. a 0/1 biomarker)."""
     for biomarker in settings.hr_curves:
@@ -198,7 +259,7 @@ def _add_hr_curves(
     cohort: Cohort, endpoint: str, settings: PweAnalysisSettings, results: PweResults, progress: Callable
 ) -> None:
     curves = []
-    model, sampler = settings.model_settings(), settings.sampler_settings()
+    model, sampler = settings.model_settings(PH), settings.sampler_settings()
     for number, biomarker in enumerate(settings.hr_curves, start=1):
         progress(f"  treatment-HR curve {number}/{len(settings.hr_curves)}: {biomarker}")
         complete, _ = cohort.complete_cases([biomarker], analysis=f"biomarker {biomarker}")
@@ -216,6 +277,7 @@ def _add_hr_curves(
         curves.append(
             curve.table.assign(endpoint=endpoint, converged=facts["converged"], divergences=facts["divergences"])
         )
+        add_loo(curve.idata, PH)
         results.fits.append(PweFit(endpoint, "hr_curve", biomarker, curve.idata))
     if curves:
         results.hr_curve = pd.concat(curves, ignore_index=True)[HR_CURVE_COLUMNS]
@@ -232,20 +294,21 @@ def _add_screen(
     progress(f"  interaction screen of {len(columns)} biomarkers ({settings.shrinkage} prior)")
     time, event = cohort.time(endpoint), cohort.event(endpoint)
     biomarkers = cohort.patients[columns]
-    model, sampler = settings.model_settings(), settings.sampler_settings()
+    model, sampler = settings.model_settings(PH), settings.sampler_settings()
     screen = fit_interaction_screen(time, event, cohort.treated, biomarkers, model, sampler, settings.shrinkage)
     results.notes += [f"{endpoint} interaction screen: {note}" for note in screen.notes]
     results.screen = screen.table.assign(
         endpoint=endpoint, shrinkage=settings.shrinkage, max_treedepth=screen.diagnostics["max_treedepth"]
     )[BAYES_SCREEN_COLUMNS]
+    add_loo(screen.idata, PH)
     results.fits.append(PweFit(endpoint, "screen", "all", screen.idata))
 
 
 def _time_varying_table(fits: list[PweFit]) -> pd.DataFrame:
-    """Per-interval treatment HR of the treatment and subgroup fits (columns ``BAYES_TIME_VARYING_COLUMNS``)."""
+    """Per-interval treatment HR of the time-varying treatment and subgroup fits (``BAYES_TIME_VARYING_COLUMNS``)."""
     tables = []
     for fit in fits:
-        if fit.analysis in ("treatment", "subgroup"):
+        if fit.model == TIME_VARYING and fit.analysis in ("treatment", "subgroup"):
             summary = summarize_time_varying(fit.idata)
             keys = {"endpoint": fit.endpoint, "analysis": fit.analysis, "subgroup": fit.subgroup}
             tables.append(summary.assign(**keys, divergences=summary.attrs["divergences"]))

@@ -144,7 +144,8 @@ class PweData:
     """
 
     z: np.ndarray  # (n, p) standardised design, time order
-    offset: np.ndarray  # (n,) time since the start of the patient's interval
+    offset: np.ndarray  # (n,) time since the start of the patient's interval (mean of a record's patients)
+    count: np.ndarray  # (n,) patients per record: 1 here
     boundaries: np.ndarray  # (K + 1,) first position of each interval in time order, then n
     width: np.ndarray  # (K,) interval widths; 0 for the last, open interval
     event_z: np.ndarray  # (p,) sum over events of z
@@ -171,6 +172,7 @@ class PweData:
         return {
             "z": self.z,
             "offset": self.offset,
+            "count": self.count,
             "stratum": self.stratum,
             "boundaries": self.boundaries,
             "width": self.width,
@@ -226,6 +228,7 @@ def pwe_data(
     return PweData(
         z=z,
         offset=offset,
+        count=np.ones(time.size),
         boundaries=np.searchsorted(index, np.arange(n_intervals + 1), side="left"),
         width=np.concatenate([width, [0.0]]),
         event_z=event[order] @ z,

@@ -103,7 +103,7 @@ def test_bayes_writes_every_requested_output_and_the_report_shows_it(write_study
         "seed": 4,
         "biomarkers": ["b_cell_ges"],
         "hr_curves": ["b_cell_ges"],
-        "time_varying": True,
+        "model": "time_varying",
         "prior_predictive": True,
         "treatment_at": {"b_cell_ges": [0.0]},
         "screen": ["b_cell_ges", "cd19_hscore"],

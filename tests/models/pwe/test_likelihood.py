@@ -11,7 +11,7 @@ from tmesurv.models.pwe.likelihood import pwe_log_likelihood_op, pwe_value_and_g
 
 def kernel_inputs(data, coef, log_hazard):
     """The kernel's arguments for prepared data."""
-    return (coef, log_hazard, data.z, data.offset, data.stratum, data.boundaries, data.width,
+    return (coef, log_hazard, data.z, data.offset, data.count, data.stratum, data.boundaries, data.width,
             data.stratum_events, data.event_z)  # fmt: skip
 
 
