@@ -70,14 +70,15 @@ def fit_pwe(
         ``log_likelihood`` (``event``: one float32 value per chain, draw and patient, in the row order of ``design``).
     """
     data = pwe_data(time, event, design, settings.intervals, time_varying=settings.time_varying)
+    sampled = data.collapsed()  # the same likelihood; patients with one design row in an interval are one record
     with warnings.catch_warnings():
         # Early in tuning, before the step size adapts, trajectories can overflow exp(eta); NUTS rejects them
         # and numpy's RuntimeWarning says nothing the diagnostics do not.
         warnings.filterwarnings("ignore", message="(overflow|invalid value) encountered", category=RuntimeWarning)
         if sampler.sampler == "nutpie":
-            idata = _sample_nutpie(data, settings, sampler, coefficient_prior)
+            idata = _sample_nutpie(sampled, settings, sampler, coefficient_prior)
         else:
-            idata = _sample_pymc(pwe_model(data, list(design.columns), settings, coefficient_prior), sampler)
+            idata = _sample_pymc(pwe_model(sampled, list(design.columns), settings, coefficient_prior), sampler)
     idata = idata.assign_coords(term=list(design.columns), groups="posterior")
     if "constant_data" in idata.groups():  # PyMC stores its data containers; the fit keeps the original inputs
         del idata.constant_data

@@ -16,8 +16,8 @@ the two arms, whose baselines differ by the per-interval arm effect). With ``w_i
 so ``dL/db = sum_i d_i z_i - sum_i w_i H_i z_i`` and ``dL/da_{s,k} = D_{s,k} - exp(a_{s,k}) E_{s,k}`` with the
 exposure ``E_{s,k} = width_k sum_{i in s beyond k} w_i + sum_{i in s and k} w_i offset_i``. One pass over the
 patients in time order: O(n p) per evaluation. The last sum is linear in the offsets, so patients who share an
-interval, a stratum and a design row can add up to one record with their count (``w_i`` times the count) and their
-mean offset.
+interval, a stratum and a design row add up to one record with their count (``w_i`` times the count) and their mean
+offset (:meth:`~tmesurv.models.pwe.data.PweData.collapsed`): a treatment model of 20,000 patients is then 16 records.
 """
 
 from __future__ import annotations
