@@ -147,6 +147,8 @@ def pwe_analyses(
             PweFit(endpoint, analysis, subgroup, _fitted(name, endpoint, patients, design, settings), name, index == 0)
             for index, name in enumerate(compared)
         ]
+        for other in fits[1:]:  # a compared fit that did not converge makes its LOO unreliable: say so
+            _summary_rows(other, results.notes)
         fit = fits[0]  # of bayes.model: the tables come from it
         summary = _summary_rows(fit, results.notes)
         tables.append(summary)
@@ -168,7 +170,7 @@ def pwe_analyses(
     if screened:
         _add_screen(cohort, endpoint, settings, screened, results, progress)
     results.loo = loo_table(results.fits)
-    results.notes += loo_notes(results.loo, settings.model)
+    results.notes += loo_notes(results.loo, compared)
     if settings.prior_predictive:
         progress("  prior predictive check of the treatment model")
         results.prior_predictive = _prior_predictive_table(cohort, endpoint, landmarks, settings)
@@ -207,15 +209,22 @@ def _fitted(
     return idata
 
 
-def loo_notes(loo: pd.DataFrame, main_model: str) -> list[str]:
+def loo_notes(loo: pd.DataFrame, models: Sequence[str]) -> list[str]:
     """Which model LOO prefers over the analyses that compare models, and the fits whose LOO is unreliable.
+
+    Parameters
+    ----------
+    loo
+        ``bayes_loo.csv``.
+    models
+        The compared models, ``bayes.model`` (the tables' model) first.
 
     Returns
     -------
     list[str]
         Per endpoint with a comparison: how many analyses clearly prefer each model (see
         :func:`~tmesurv.models.pwe.compare.clearly_better`) and how many show no clear difference, and that the tables
-        come from ``main_model``; per endpoint with fits whose Pareto k exceeds ArviZ's threshold, those fits.
+        come from ``models[0]``; per endpoint with fits whose Pareto k exceeds ArviZ's threshold, those fits.
     """
     notes = []
     for endpoint, rows in loo.groupby("endpoint", sort=False):
@@ -223,11 +232,11 @@ def loo_notes(loo: pd.DataFrame, main_model: str) -> list[str]:
         compared = [group for _, group in analyses if len(group) > 1]
         if compared:
             verdicts = [_verdict(group) for group in compared]
-            counts = ", ".join(f"{model} {verdicts.count(model)}" for model in dict.fromkeys(rows["model"]))
+            counts = ", ".join(f"{model} {verdicts.count(model)}" for model in models)
             notes.append(
-                f"{endpoint} LOO: of {len(compared)} analyses fitted with {', '.join(dict.fromkeys(rows['model']))}, "
-                f"the data clearly prefer {counts} (elpd difference at least 4 and 2 SE); no clear preference "
-                f"{verdicts.count(None)}. The tables come from bayes.model = {main_model} (bayes_loo.csv)"
+                f"{endpoint} LOO: of {len(compared)} analyses fitted with {', '.join(models)}, the data clearly prefer "
+                f"{counts} (elpd difference at least 4 and 2 SE); no clear preference {verdicts.count(None)}. The "
+                f"tables come from bayes.model = {models[0]} (bayes_loo.csv)"
             )
         unreliable = rows[rows["n_pareto_k_high"] > 0]
         if len(unreliable):
@@ -329,8 +338,10 @@ def _summary_rows(fit: PweFit, notes: list[str]) -> pd.DataFrame:
     summary = summarize_pwe(fit.idata)
     divergences = summary.attrs["divergences"]
     if not summary["converged"].all():
+        compared = "" if fit.main else f" ({fit.model}, fitted for the comparison by LOO)"
         notes.append(
-            f"{fit.endpoint} {fit.analysis} {fit.subgroup}: NOT CONVERGED (R-hat max {summary['r_hat'].max():.3f}, "
+            f"{fit.endpoint} {fit.analysis} {fit.subgroup}{compared}: NOT CONVERGED (R-hat max "
+            f"{summary['r_hat'].max():.3f}, "
             f"ESS min {summary[['ess_bulk', 'ess_tail']].min().min():.0f}, {divergences} divergences, "
             f"BFMI min {summary['bfmi_min'].min():.2f}); {_remedy(divergences)} before reading these numbers"
         )

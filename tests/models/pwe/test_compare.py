@@ -120,3 +120,52 @@ def test_a_clear_preference_needs_a_difference_of_4_and_2_se(difference, se, exp
     text = preference(rows)
     assert text.endswith(f"time_varying over ph by {difference:.1f} (SE {se:.1f})")
     assert text.startswith("no clear preference") is not expected
+
+
+@pytest.mark.sampling
+def test_compare_fits_every_model_and_the_tables_come_from_bayes_model(write_study, tmp_path):
+    from tests.conftest import small_config, small_export
+    from tmesurv.api.bayes import fit_pwe
+    from tmesurv.cohort import Cohort
+
+    config = small_config()
+    config["data"]["biomarkers"] = ["b_cell_ges"]
+    config["bayes"] = {"draws": 150, "tune": 150, "chains": 2, "intervals": 3, "seed": 4}
+    alone = Cohort.from_config(write_study(small_export(n_per_arm=40, seed=9), config))
+    compared = fit_pwe(alone, compare=[TIME_VARYING, PH])
+    single = fit_pwe(alone)
+    # bayes.model (ph) makes the tables, whatever else is fitted; the time-varying fits add their own table
+    pd.testing.assert_frame_equal(compared.table, single.table)
+    pd.testing.assert_frame_equal(compared.survival, single.survival)
+    assert "bayes_time_varying" in compared.tables
+    assert "bayes_time_varying" not in single.tables
+    analyses = [("treatment", "all"), ("interaction", "b_cell_ges"), ("subgroup", "b_cell_ges=low"),
+                ("subgroup", "b_cell_ges=high")]  # fmt: skip
+    loo = compared.loo
+    assert loo.columns.tolist() == LOO_COLUMNS
+    assert list(dict.fromkeys(zip(loo["analysis"], loo["subgroup"], strict=True))) == analyses
+    assert loo.groupby(["analysis", "subgroup"])["model"].apply(sorted).tolist() == [[PH, TIME_VARYING]] * 4
+    for _, rows in loo.groupby(["analysis", "subgroup"]):
+        ranked = rows.sort_values("rank")
+        assert ranked["rank"].tolist() == [0, 1]
+        assert ranked["elpd_loo"].iloc[0] >= ranked["elpd_loo"].iloc[1]
+        assert ranked["elpd_diff"].iloc[1] == pytest.approx(ranked["elpd_loo"].iloc[0] - ranked["elpd_loo"].iloc[1])
+    # the single-model run has the same LOO for ph, and rank 0 throughout
+    ph_rows = loo[loo["model"] == PH].drop(columns=["elpd_diff", "dse", "rank"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(ph_rows, single.loo.drop(columns=["elpd_diff", "dse", "rank"]))
+    assert (single.loo["rank"] == 0).all()
+    summary = repr(compared)
+    assert "(model ph; compared with time_varying by LOO)" in summary
+    assert "LOO, treatment model: " in summary
+    assert any(note.startswith("efs LOO: of 4 analyses fitted with ph, time_varying") for note in compared.notes)
+    assert compared.posterior("treatment", model=TIME_VARYING) is not compared.posterior("treatment")
+    assert "coef_time" in compared.posterior("treatment", model=TIME_VARYING).posterior
+    compared.write(tmp_path / "out")
+    written = pd.read_csv(tmp_path / "out" / "bayes_loo.csv")
+    np.testing.assert_allclose(written["elpd_loo"], loo["elpd_loo"], rtol=1e-15)
+    _, fits = load_posteriors(tmp_path / "out" / "posterior.nc")
+    assert [(fit.analysis, fit.model, fit.main) for fit in fits][:2] == [
+        ("treatment", PH, True),
+        ("treatment", TIME_VARYING, False),
+    ]
+    pd.testing.assert_frame_equal(loo_table(fits), loo)
