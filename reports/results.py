@@ -234,7 +234,7 @@ def read_result_csv(result_dir: Path, spec: ResultFile) -> pd.DataFrame | None:
         )
     for column in spec.optional:
         if column not in frame.columns:
-            frame[column] = np.nan
+            frame[column] = pd.Series(np.nan, index=frame.index, dtype=object if column in spec.flags else float)
     for column in spec.numbers:
         frame[column] = _numbers(frame[column], path, column)
     for column in spec.flags:

@@ -218,6 +218,10 @@ BAYES_FIT_CHECK = _file(
     "n events follow_up max_abs_difference largest_at mean_abs_difference share_in_band",
     "misfit",
 )
+BAYES_LOO = _file(
+    "bayes_loo.csv", "endpoint analysis subgroup model elpd_loo se p_loo elpd_diff dse n_pareto_k_high rank",
+    "endpoint analysis subgroup model", "elpd_loo se p_loo elpd_diff dse n_pareto_k_high rank",
+)  # fmt: skip
 BAYES_PRIOR_PREDICTIVE = _file(
     "bayes_prior_predictive.csv", "endpoint statistic arm time estimate lower upper observed prob_below_observed",
     numbers="time estimate lower upper observed prob_below_observed", optional="time observed prob_below_observed",
