@@ -36,3 +36,14 @@ def simulated_cure_cohort(seed: int, n: int = 400, follow_up: tuple[float, float
 def cure_cohort():
     """:func:`simulated_cure_cohort`."""
     return simulated_cure_cohort
+
+
+def zuma7_cohort(seed: int):
+    """A simulated ZUMA-7 trial (n = 359, EFS in months): time, event, and the design of the arm alone."""
+    from tmesurv.simulations.scenario import load_scenario
+    from tmesurv.simulations.trial import simulate_trial
+
+    scenario = load_scenario("zuma7")
+    frame = simulate_trial(scenario, seed).to_frame()
+    design = pd.DataFrame({"arm": (frame["arm"] == scenario.arms.treated_label).astype(float)})
+    return frame["efs_time"].to_numpy(float), frame["efs_event"].to_numpy(float), design
