@@ -34,6 +34,7 @@ from tmesurv.models.pwe.survival import DIFFERENCE
 
 CURE = "cure"
 LATENCY = "latency"
+_ARMS = {CONTROL: 0.0, TREATED: 1.0}  # the arm's design value
 CURE_FRACTION_COLUMNS = [
     "arm",
     "mean",
@@ -94,9 +95,7 @@ def arm_rows(arm: float, biomarker: str | None = None, value: float | None = Non
     return values
 
 
-def cure_fraction_table(
-    idata: az.InferenceData, at: Mapping[str, tuple[str, float] | None], follow_up: Mapping[str, Mapping]
-) -> pd.DataFrame:
+def cure_fraction_table(idata: az.InferenceData, at: Mapping[str, tuple[str, float] | None]) -> pd.DataFrame:
     """Cure fraction per arm and its treated minus control difference, at each labelled biomarker value.
 
     Parameters
@@ -105,10 +104,6 @@ def cure_fraction_table(
         A cure fit whose design has the term ``arm`` (and, for an interaction model, the biomarker and its product).
     at
         Label (the ``subgroup`` of the rows) -> ``(biomarker, value)``, or None for a model of the arm alone.
-    follow_up
-        Arm (``control``, ``treated``) -> :func:`~tmesurv.models.pwe.cure.plateau.follow_up_facts` of the fit's
-        patients in that arm; the difference row gets the shorter follow-up's facts and is supported only when both
-        arms are.
 
     Returns
     -------
@@ -116,7 +111,10 @@ def cure_fraction_table(
         Columns ``subgroup`` and ``CURE_FRACTION_COLUMNS``: posterior mean, sd and 95% equal-tailed interval of the
         cure fraction (``arm`` control, treated) and of the difference (``arm`` difference, with ``prob_above_zero`` =
         P(treated > control)); R-hat and ESS of those draws, and ``converged`` by the rule of
-        :func:`~tmesurv.models.pwe.diagnostics.summarize_pwe` (divergences included).
+        :func:`~tmesurv.models.pwe.diagnostics.summarize_pwe` (divergences included); and the follow-up facts of
+        :func:`~tmesurv.models.pwe.cure.plateau.follow_up_facts` of the arm's patients (of a two-level biomarker, the
+        patients of the arm at that level). The difference row has the facts of the arm with the shorter follow-up,
+        both arms' patients and events, and is supported only when both arms are.
     """
     sampler_ok = _sampler_passes(idata)
     rows = []
@@ -124,23 +122,26 @@ def cure_fraction_table(
         biomarker, value = biomarker_value if biomarker_value is not None else (None, None)
         draws = {arm: cure_fraction_draws(idata, arm_rows(code, biomarker, value)) for arm, code in _ARMS.items()}
         draws[DIFFERENCE] = draws[TREATED] - draws[CONTROL]
+        follow_up = _follow_up(idata, biomarker, value)
         for arm, values in draws.items():
             facts = follow_up[arm] if arm in follow_up else _difference_facts(follow_up)
             rows.append({"subgroup": label, "arm": arm} | _draw_summary(values, arm, sampler_ok) | dict(facts))
     return pd.DataFrame(rows, columns=["subgroup", *CURE_FRACTION_COLUMNS])
 
 
-_ARMS = {CONTROL: 0.0, TREATED: 1.0}
-
-
-def arm_follow_up(idata: az.InferenceData) -> dict[str, dict]:
-    """:func:`~tmesurv.models.pwe.cure.plateau.follow_up_facts` of each arm of the fit's patients."""
+def _follow_up(idata: az.InferenceData, biomarker: str | None, value: float | None) -> dict[str, dict]:
+    """Follow-up facts per arm of the fit's patients; at a level of a two-level (0/1) biomarker, of that level's."""
     constant = idata.constant_data
     time, event = constant["time"].to_numpy(), constant["event"].to_numpy()
     treated = constant["design"].sel(term=ARM).to_numpy() == 1
+    members = np.ones(time.size, dtype=bool)
+    if biomarker is not None:
+        levels = constant["design"].sel(term=biomarker).to_numpy()
+        if np.isin(levels, [0.0, 1.0]).all() and value in (0.0, 1.0):
+            members = levels == value
     return {
-        TREATED: follow_up_facts(time[treated], event[treated]),
-        CONTROL: follow_up_facts(time[~treated], event[~treated]),
+        arm: follow_up_facts(time[members & in_arm], event[members & in_arm])
+        for arm, in_arm in ((CONTROL, ~treated), (TREATED, treated))
     }
 
 

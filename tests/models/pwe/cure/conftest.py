@@ -3,6 +3,11 @@
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import optimize
+
+from tmesurv.models.pwe.cure.density import cure_layout, expanded_draw, nutpie_cure_model
+from tmesurv.models.pwe.cure.likelihood import cure_data
+from tmesurv.models.pwe.settings import PwePriors, PweSettings
 
 # The truth of :func:`simulated_cure_cohort`: the logit of the cure fraction and the uncured's log hazard ratios.
 CURE_LOGIT = {"intercept": -0.8, "arm": 0.9, "b_cell_ges": 0.2, "arm:b_cell_ges": 0.6}
@@ -47,3 +52,32 @@ def zuma7_cohort(seed: int):
     frame = simulate_trial(scenario, seed).to_frame()
     design = pd.DataFrame({"arm": (frame["arm"] == scenario.arms.treated_label).astype(float)})
     return frame["efs_time"].to_numpy(float), frame["efs_event"].to_numpy(float), design
+
+
+WIDE = 1e4
+FLAT = PwePriors(coef_sd=WIDE, baseline_sd=WIDE, random_walk_sd=WIDE, random_walk_sd_fixed=True,
+                 cure_intercept_sd=WIDE, cure_coef_sd=WIDE)  # fmt: skip
+
+
+def flat_prior_mode(time, event, design, intervals):
+    """The mode of the hand-coded cure density with flat priors: the maximum-likelihood estimate, by BFGS.
+
+    Every prior sd is 1e4 and the random-walk step sd is fixed at 1e4, so the priors are flat where the likelihood
+    lives. Returns the original-scale parameters: cure intercept, cure coefficients, latency coefficients, log baseline.
+    """
+    data = cure_data(time, event, design, intervals)
+    settings = PweSettings(intervals=intervals, priors=FLAT)
+    compiled = nutpie_cure_model(data, settings)
+    layout = cure_layout(data, settings)
+    logp = compiled._make_logp_func()
+
+    def negative(vector):
+        value, gradient = logp(vector, **compiled._shared_data)
+        return -value, -gradient
+
+    start = np.zeros(layout.size)
+    start[layout.n_terms : layout.n_terms + layout.n_intervals] = data.pwe.crude_log_rate
+    mode = optimize.minimize(negative, start, jac=True, method="BFGS", options={"gtol": 1e-6, "maxiter": 5000})
+    assert np.abs(negative(mode.x)[1]).max() < 1e-5  # a stationary point (BFGS may stop on precision loss there)
+    at_mode = expanded_draw(mode.x, layout, **compiled._shared_data)
+    return np.concatenate([[at_mode["cure_intercept"]], at_mode["cure_coef"], at_mode["coef"], at_mode["log_baseline"]])

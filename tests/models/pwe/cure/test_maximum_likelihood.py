@@ -10,14 +10,9 @@ import numpy as np
 import pytest
 from scipy import optimize
 
-from tests.models.pwe.cure.conftest import zuma7_cohort
-from tmesurv.models.pwe.cure.density import cure_layout, expanded_draw, nutpie_cure_model
-from tmesurv.models.pwe.cure.likelihood import cure_data
-from tmesurv.models.pwe.settings import PwePriors, PweSettings
+from tests.models.pwe.cure.conftest import flat_prior_mode, zuma7_cohort
+from tmesurv.models.pwe.data import interval_cuts
 
-WIDE = 1e4
-FLAT = PwePriors(coef_sd=WIDE, baseline_sd=WIDE, random_walk_sd=WIDE, random_walk_sd_fixed=True,
-                 cure_intercept_sd=WIDE, cure_coef_sd=WIDE)  # fmt: skip
 INTERVALS = 8
 
 
@@ -40,25 +35,9 @@ def independent_negative_log_likelihood(parameters, time, event, x, cuts):
 @pytest.mark.parametrize("seed", [2, 7])
 def test_flat_prior_mode_equals_the_maximum_likelihood_fit(seed):
     time, event, design = zuma7_cohort(seed)
-    data = cure_data(time, event, design, INTERVALS)
-    settings = PweSettings(intervals=INTERVALS, priors=FLAT)
-    compiled = nutpie_cure_model(data, settings)
-    layout = cure_layout(data, settings)
-    logp = compiled._make_logp_func()
-
-    def negative(vector):
-        value, gradient = logp(vector, **compiled._shared_data)
-        return -value, -gradient
-
-    start = np.zeros(layout.size)
-    start[layout.n_terms : layout.n_terms + layout.n_intervals] = data.pwe.crude_log_rate
-    mode = optimize.minimize(negative, start, jac=True, method="BFGS", options={"gtol": 1e-6, "maxiter": 5000})
-    assert np.abs(negative(mode.x)[1]).max() < 1e-5  # a stationary point (BFGS may stop on precision loss there)
-    at_mode = expanded_draw(mode.x, layout, **compiled._shared_data)
-    ours = np.concatenate([[at_mode["cure_intercept"]], at_mode["cure_coef"], at_mode["coef"], at_mode["log_baseline"]])
-
+    ours = flat_prior_mode(time, event, design, INTERVALS)
     x = design.to_numpy()
-    arguments = (time, event, x, data.pwe.cuts)
+    arguments = (time, event, x, interval_cuts(time, event, INTERVALS))
     mle_start = np.concatenate([np.zeros(1 + 2 * x.shape[1]), np.full(INTERVALS, np.log(event.sum() / time.sum()))])
     options = {"gtol": 1e-6, "maxiter": 10000}
     mle = optimize.minimize(

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from tmesurv.models.pwe.cure.plateau import follow_up_facts
-from tmesurv.models.pwe.cure.summary import arm_follow_up, cure_fraction_table, quartile_labels, summarize_cure
+from tmesurv.models.pwe.cure.summary import cure_fraction_table, quartile_labels, summarize_cure
 
 TERMS = ["arm", "b_cell_ges", "arm:b_cell_ges"]
 
@@ -56,7 +56,7 @@ def test_cure_fractions_at_biomarker_values_are_the_logistic_closed_form():
     intercept, gamma = -0.5, np.array([0.7, 0.1, 0.4])
     idata = constructed_fit(intercept, gamma, [-0.3, 0.2, -0.1])
     at = {"b_cell_ges=2": ("b_cell_ges", 2.0)}
-    table = cure_fraction_table(idata, at, arm_follow_up(idata)).set_index("arm")
+    table = cure_fraction_table(idata, at).set_index("arm")
     control, treated = expit(intercept + 0.1 * 2.0), expit(intercept + 0.7 + 0.1 * 2.0 + 0.4 * 2.0)
     assert table.loc["control", "mean"] == pytest.approx(control, abs=1e-12)
     assert table.loc["treated", "mean"] == pytest.approx(treated, abs=1e-12)
@@ -67,7 +67,7 @@ def test_cure_fractions_at_biomarker_values_are_the_logistic_closed_form():
 
 def test_model_of_the_arm_alone_sets_other_terms_at_their_mean():
     idata = constructed_fit(-0.5, [0.7, 0.1, 0.4], [0.0, 0.0, 0.0])
-    table = cure_fraction_table(idata, {"all": None}, arm_follow_up(idata)).set_index("arm")
+    table = cure_fraction_table(idata, {"all": None}).set_index("arm")
     means = idata.constant_data["design_mean"].to_numpy()
     assert table.loc["treated", "mean"] == pytest.approx(expit(-0.5 + 0.7 + 0.1 * means[1] + 0.4 * means[2]))
 
