@@ -1,5 +1,6 @@
 """Shared data of the cure model tests: cohorts drawn from a mixture-cure piecewise-exponential model."""
 
+import arviz as az
 import numpy as np
 import pandas as pd
 import pytest
@@ -81,3 +82,31 @@ def flat_prior_mode(time, event, design, intervals):
     assert np.abs(negative(mode.x)[1]).max() < 1e-5  # a stationary point (BFGS may stop on precision loss there)
     at_mode = expanded_draw(mode.x, layout, **compiled._shared_data)
     return np.concatenate([[at_mode["cure_intercept"]], at_mode["cure_coef"], at_mode["coef"], at_mode["log_baseline"]])
+
+
+TERMS = ["arm", "b_cell_ges", "arm:b_cell_ges"]
+
+
+def constructed_fit(cure_intercept, cure_coef, coef, draws=400, jitter=0.0, seed=0):
+    """An InferenceData with the variables of a cure fit: draws around fixed values, two chains."""
+    rng = np.random.default_rng(seed)
+    shape = (2, draws)
+    posterior = {
+        "cure_intercept": cure_intercept + jitter * rng.standard_normal(shape),
+        "cure_coef": np.asarray(cure_coef) + jitter * rng.standard_normal((*shape, 3)),
+        "coef": np.asarray(coef) + jitter * rng.standard_normal((*shape, 3)),
+    }
+    time = np.array([1.0, 2.0, 3.0, 4.0, 20.0, 25.0, 30.0, 2.5, 3.5, 22.0, 26.0, 31.0])
+    event = np.array([1, 1, 1, 1, 0, 0, 0, 1, 1, 0, 0, 0], dtype=float)
+    arm = np.array([0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1], dtype=float)
+    biomarker = np.linspace(-1.0, 1.0, 12)
+    design = np.column_stack([arm, biomarker, arm * biomarker])
+    constant = {"time": time, "event": event, "design": design, "design_mean": design.mean(axis=0)}
+    return az.from_dict(
+        posterior=posterior,
+        constant_data=constant,
+        sample_stats={"diverging": np.zeros(shape, dtype=bool)},
+        coords={"term": TERMS, "patient": np.arange(12)},
+        dims={"cure_coef": ["term"], "coef": ["term"], "design": ["patient", "term"], "design_mean": ["term"]}
+        | {"time": ["patient"], "event": ["patient"]},
+    )

@@ -1,38 +1,11 @@
 """Cure-fit summaries from constructed posteriors (closed forms), and the follow-up facts of the plateau."""
 
-import arviz as az
 import numpy as np
 import pytest
 
+from tests.models.pwe.cure.conftest import TERMS, constructed_fit
 from tmesurv.models.pwe.cure.plateau import follow_up_facts
 from tmesurv.models.pwe.cure.summary import cure_fraction_table, quartile_labels, summarize_cure
-
-TERMS = ["arm", "b_cell_ges", "arm:b_cell_ges"]
-
-
-def constructed_fit(cure_intercept, cure_coef, coef, draws=400, jitter=0.0, seed=0):
-    """An InferenceData with the variables of a cure fit: draws around fixed values, two chains."""
-    rng = np.random.default_rng(seed)
-    shape = (2, draws)
-    posterior = {
-        "cure_intercept": cure_intercept + jitter * rng.standard_normal(shape),
-        "cure_coef": np.asarray(cure_coef) + jitter * rng.standard_normal((*shape, 3)),
-        "coef": np.asarray(coef) + jitter * rng.standard_normal((*shape, 3)),
-    }
-    time = np.array([1.0, 2.0, 3.0, 4.0, 20.0, 25.0, 30.0, 2.5, 3.5, 22.0, 26.0, 31.0])
-    event = np.array([1, 1, 1, 1, 0, 0, 0, 1, 1, 0, 0, 0], dtype=float)
-    arm = np.array([0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1], dtype=float)
-    biomarker = np.linspace(-1.0, 1.0, 12)
-    design = np.column_stack([arm, biomarker, arm * biomarker])
-    constant = {"time": time, "event": event, "design": design, "design_mean": design.mean(axis=0)}
-    return az.from_dict(
-        posterior=posterior,
-        constant_data=constant,
-        sample_stats={"diverging": np.zeros(shape, dtype=bool)},
-        coords={"term": TERMS, "patient": np.arange(12)},
-        dims={"cure_coef": ["term"], "coef": ["term"], "design": ["patient", "term"], "design_mean": ["term"]}
-        | {"time": ["patient"], "event": ["patient"]},
-    )
 
 
 def expit(x):
