@@ -38,6 +38,23 @@ class PwePriors(StrictModel):
         description="scale of the half-normal prior on the sd of each step of the arm's per-interval log hazard ratio "
         "(bayes.model: time_varying): small values shrink toward proportional hazards",
     )
+    cure_intercept_mean: float = Field(
+        0.0,
+        description="cure model: prior mean of the logit of the cure fraction at the design's mean (0: a cure "
+        "fraction of one half)",
+    )
+    cure_intercept_sd: float = Field(
+        1.5,
+        gt=0,
+        description="cure model: sd of the normal prior on that logit; 1.5 puts 95% of the prior cure fraction "
+        "between 0.05 and 0.95",
+    )
+    cure_coef_sd: float = Field(
+        1.5,
+        gt=0,
+        description="cure model: sd of the normal prior on every log odds ratio of cure, per sd of its design "
+        "column (as coef_sd for the log hazard ratios); 1.5 keeps odds ratios per sd within about 1/20 to 20",
+    )
     expected_interactions: float = Field(
         2.0,
         gt=0,

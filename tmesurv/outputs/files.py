@@ -226,6 +226,16 @@ BAYES_PRIOR_PREDICTIVE = _file(
     "bayes_prior_predictive.csv", "endpoint statistic arm time estimate lower upper observed prob_below_observed",
     numbers="time estimate lower upper observed prob_below_observed", optional="time observed prob_below_observed",
 )  # fmt: skip
+BAYES_CURE = _file(
+    "bayes_cure.csv",
+    "endpoint analysis subgroup arm mean sd lower upper prob_above_zero r_hat ess_bulk ess_tail converged n events "
+    "last_event max_follow_up median_follow_up at_risk_after_last_event km_at_last_event maller_zhou_p "
+    "plateau_supported",
+    "endpoint analysis subgroup arm",
+    "mean sd lower upper prob_above_zero r_hat ess_bulk ess_tail n events last_event max_follow_up median_follow_up "
+    "at_risk_after_last_event km_at_last_event maller_zhou_p",
+    "converged plateau_supported",
+)
 
 # tmesurv validate
 VALIDATION = _file(
