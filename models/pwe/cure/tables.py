@@ -31,14 +31,29 @@ from tmesurv.models.pwe.storage import PweFit
 from tmesurv.models.pwe.survival import DIFFERENCE
 
 CURE_COLUMNS = ["endpoint", "analysis", "subgroup", *CURE_FRACTION_COLUMNS]
-CONVERGENCE = ["r_hat", "ess_bulk", "ess_tail", "bfmi_min", "converged", "divergences"]
+CONVERGENCE = [
+    "r_hat",
+    "ess_bulk",
+    "ess_tail",
+    "bfmi_min",
+    "converged",
+    "divergences",
+    "target_accept",
+    "reruns",
+    "note",
+]
 
 
-def cure_summary_rows(fit: PweFit) -> pd.DataFrame:
-    """``bayes.csv`` rows of a cure fit: both parts' terms, with the fit's keys and divergences."""
+def cure_summary_rows(fit: PweFit, target_accept: float, reruns: int = 0, note: str = "") -> pd.DataFrame:
+    """``bayes.csv`` rows of a cure fit: both parts' terms, with the fit's keys, divergences and how it was sampled.
+
+    ``target_accept`` and ``reruns`` describe the reported run (see :mod:`tmesurv.models.pwe.remedy`); ``note`` says
+    what a re-run did.
+    """
     summary = summarize_cure(fit.idata)
     keys = {"endpoint": fit.endpoint, "analysis": fit.analysis, "subgroup": fit.subgroup}
-    return summary.assign(**keys, divergences=summary.attrs["divergences"])
+    sampled = {"target_accept": target_accept, "reruns": reruns, "note": note}
+    return summary.assign(**keys, divergences=summary.attrs["divergences"], **sampled)
 
 
 def cure_treatment_at(fit: PweFit, values: np.ndarray, chosen: Sequence[float], summary: pd.DataFrame) -> pd.DataFrame:

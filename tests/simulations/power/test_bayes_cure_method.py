@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from tmesurv.simulations.power.methods import cure_logit_interaction
-from tmesurv.simulations.power.run import run_chunk
+from tmesurv.simulations.power.chunks import run_chunk
 from tmesurv.simulations.power.study import load_power_study
 
 

@@ -22,7 +22,7 @@ def interaction_fit():
 
 def test_treatment_at_gives_the_odds_ratio_of_cure_and_the_uncured_hazard_ratio_at_each_value():
     fit = interaction_fit()
-    summary = cure_summary_rows(fit)
+    summary = cure_summary_rows(fit, target_accept=0.95, reruns=1, note="re-run")
     rows = cure_treatment_at(fit, np.array([0.0, 1.0, 2.0, 3.0, 4.0]), [10.0], summary).set_index(["subgroup", "term"])
     posterior = fit.idata.posterior
     for value, label in ((1.0, "b_cell_ges=1"), (3.0, "b_cell_ges=3"), (10.0, "b_cell_ges=10")):
@@ -33,11 +33,14 @@ def test_treatment_at_gives_the_odds_ratio_of_cure_and_the_uncured_hazard_ratio_
     assert set(rows["analysis"]) == {"treatment_at"}
     interaction_row = summary.set_index("term").loc["cure:arm:b_cell_ges"]
     assert rows.loc[("b_cell_ges=1", "cure:arm"), "r_hat"] == interaction_row["r_hat"]
+    assert (rows["target_accept"] == 0.95).all()
+    assert (rows["reruns"] == 1).all()
+    assert (rows["note"] == "re-run").all()
 
 
 def test_bayes_csv_rows_fit_the_registry():
     fit = interaction_fit()
-    summary = cure_summary_rows(fit)
+    summary = cure_summary_rows(fit, target_accept=0.9)
     at = cure_treatment_at(fit, np.array([0.0, 1.0, 2.0]), [], summary)
     for table in (summary, at):
         REGISTRY["bayes"].ordered(table)  # raises on a missing or unknown column
