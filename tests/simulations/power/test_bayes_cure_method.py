@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import yaml
 
-from tmesurv.simulations.power.methods import cure_logit_interaction
 from tmesurv.simulations.power.chunks import run_chunk
+from tmesurv.simulations.power.methods import cure_logit_interaction
 from tmesurv.simulations.power.study import load_power_study
 
 
