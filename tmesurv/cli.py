@@ -18,7 +18,7 @@ import typer
 from typer.core import TyperGroup
 
 from tmesurv import interrupts
-from tmesurv.errors import InputError
+from tmesurv.errors import InputError, SamplingError
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -41,7 +41,9 @@ FreshOption = Annotated[
 
 
 def _input_errors_exit_2(command: Callable) -> Callable:
-    """Turn :class:`InputError` into a message on stderr and exit code 2, and an interrupt into exit code 130/143.
+    """Turn :class:`InputError` into a message and exit code 2, an interrupt into exit code 130/143.
+
+    Unusable sampler draws (:class:`~tmesurv.errors.SamplingError`) give a message and exit code 1.
 
     An interrupted command has written nothing into its result folder (its files are staged and committed only at the
     end; see :mod:`tmesurv.outputs.run_folder`), so the folder keeps the previous run's results.
@@ -55,6 +57,9 @@ def _input_errors_exit_2(command: Callable) -> Callable:
         except InputError as error:
             typer.echo(f"tmesurv: error: {error}", err=True)
             raise typer.Exit(code=2) from None
+        except SamplingError as error:
+            typer.echo(f"tmesurv: error: {error}; no new results were written", err=True)
+            raise typer.Exit(code=1) from None
         except KeyboardInterrupt as interrupt:
             name = "terminated (SIGTERM)" if isinstance(interrupt, interrupts.Terminated) else "interrupted (Ctrl-C)"
             typer.echo(f"tmesurv: {name}: no new results were written; the output folder keeps what it had", err=True)

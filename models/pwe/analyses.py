@@ -14,28 +14,44 @@ import fnmatch
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import arviz as az
 import numpy as np
 import pandas as pd
 
 from tmesurv.cohort import Cohort
-from tmesurv.errors import InputError
+from tmesurv.errors import InputError, SamplingError
 from tmesurv.models.cox.settings import SubgroupPlan
 from tmesurv.models.cox.subgroups import analysis_groupings
-from tmesurv.models.designs import interaction_design, treatment_design
+from tmesurv.models.designs import ARM, interaction_design, treatment_design
 from tmesurv.models.pwe import spline as pwe_spline
-from tmesurv.models.pwe.diagnostics import CI_PROB, SUMMARY_COLUMNS, summarize_pwe
-from tmesurv.models.pwe.fit import fit_pwe
+from tmesurv.models.pwe.compare import LOO_COLUMNS, add_loo, loo_table
+from tmesurv.models.pwe.diagnostics import (
+    BFMI_MIN,
+    CI_PROB,
+    SUMMARY_COLUMNS,
+    count_divergences,
+    probability_below_zero,
+    summarize_pwe,
+)
+from tmesurv.models.pwe.estimable import too_few_events
+from tmesurv.models.pwe.fit_check import FIT_CHECK_COLUMNS, fit_check
+from tmesurv.models.pwe.notes import beyond_follow_up_notes, loo_notes, misfit_notes, rerun_text
 from tmesurv.models.pwe.prior_predictive import PRIOR_PREDICTIVE_COLUMNS, prior_predictive, summarize_prior_predictive
+from tmesurv.models.pwe.registry import PH, TIME_VARYING, bayes_model
+from tmesurv.models.pwe.remedy import Remedied, remedy_advice, sample_with_remedy
 from tmesurv.models.pwe.screen import SCREEN_COLUMNS, fit_interaction_screen
-from tmesurv.models.pwe.settings import PweAnalysisSettings
+from tmesurv.models.pwe.settings import PweAnalysisSettings, SamplerSettings
 from tmesurv.models.pwe.shrinkage import check_expected_interactions
 from tmesurv.models.pwe.storage import PweFit
 from tmesurv.models.pwe.survival import CURVE_COLUMNS, SURVIVAL_COLUMNS, posterior_survival, survival_statistics
 from tmesurv.models.pwe.time_varying import TIME_VARYING_COLUMNS, summarize_time_varying
 
-BAYES_COLUMNS = ["endpoint", "analysis", "subgroup", *SUMMARY_COLUMNS, "divergences"]
-HR_CURVE_COLUMNS = ["endpoint", *pwe_spline.CURVE_COLUMNS, "converged", "divergences"]
-BAYES_SCREEN_COLUMNS = ["endpoint", "shrinkage", *SCREEN_COLUMNS, "max_treedepth"]
+TEXT_COLUMNS = ("endpoint", "analysis", "subgroup", "term", "note")
+SAMPLER_COLUMNS = ["target_accept", "reruns"]  # how the reported run was sampled (see models.pwe.remedy)
+BAYES_COLUMNS = ["endpoint", "analysis", "subgroup", *SUMMARY_COLUMNS, "divergences", *SAMPLER_COLUMNS, "note"]
+HR_CURVE_COLUMNS = ["endpoint", *pwe_spline.CURVE_COLUMNS, "converged", "divergences", *SAMPLER_COLUMNS]
+BAYES_SCREEN_COLUMNS = ["endpoint", "shrinkage", *SCREEN_COLUMNS, "max_treedepth", *SAMPLER_COLUMNS]
+BAYES_FIT_CHECK_COLUMNS = ["endpoint", "analysis", "subgroup", *FIT_CHECK_COLUMNS]
 BAYES_TIME_VARYING_COLUMNS = ["endpoint", "analysis", "subgroup", *TIME_VARYING_COLUMNS, "divergences"]
 BAYES_PRIOR_PREDICTIVE_COLUMNS = ["endpoint", *PRIOR_PREDICTIVE_COLUMNS]
 PRIOR_PREDICTIVE_DRAWS = 1000
@@ -43,16 +59,21 @@ PRIOR_PREDICTIVE_DRAWS = 1000
 
 @dataclass
 class PweResults:
-    """The rows of ``bayes.csv``, ``bayes_curves.csv`` and ``bayes_survival.csv``, the fits, and diagnostics notes.
+    """The rows of ``bayes.csv`` and the ``bayes_*.csv`` tables (``loo``: ``bayes_loo.csv``), the fits, and notes.
+
+    The notes name fits that were not estimable, re-run, not converged or misfit, statistics beyond follow-up, and
+    which model LOO prefers.
 
     The optional tables are None unless the settings ask for them: ``hr_curve`` (``bayes.hr_curves``), ``screen``
-    (``bayes.screen``), ``time_varying`` (``bayes.time_varying``) and ``prior_predictive``
-    (``bayes.prior_predictive``).
+    (``bayes.screen``), ``time_varying`` (a time-varying model in ``bayes.model`` or ``bayes.compare``) and
+    ``prior_predictive`` (``bayes.prior_predictive``).
     """
 
     table: pd.DataFrame
+    loo: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=LOO_COLUMNS))
     curves: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CURVE_COLUMNS))
     survival: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SURVIVAL_COLUMNS))
+    fit_check: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=BAYES_FIT_CHECK_COLUMNS))
     fits: list[PweFit] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     hr_curve: pd.DataFrame | None = None
@@ -120,7 +141,6 @@ def pwe_analyses(
     if screened and settings.shrinkage == "horseshoe":
         check_expected_interactions(settings.priors.expected_interactions, len(screened))  # before any fit
     _check_hr_curves(cohort, settings)
-    model, sampler = settings.model_settings(), settings.sampler_settings()
     models = [("treatment", "all", cohort, treatment_design(cohort))]
     for biomarker in biomarkers:
         complete, _ = cohort.complete_cases([biomarker], analysis=f"biomarker {biomarker}")
@@ -132,17 +152,31 @@ def pwe_analyses(
             members = grouping.cohort.subset(grouping.labels == level)
             models.append(("subgroup", grouping.subgroup(level), members, treatment_design(members)))
     results = PweResults(table=pd.DataFrame(columns=BAYES_COLUMNS))
-    tables, curves, survival = [], [], []
+    tables, curves, survival, checks, reruns = [], [], [], [], []
+    compared = settings.compared_models
     for number, (analysis, subgroup, patients, design) in enumerate(models, start=1):
-        progress(f"  fit {number}/{len(models)}: {analysis} {subgroup} (n = {patients.n})")
-        fit = PweFit(
-            endpoint,
-            analysis,
-            subgroup,
-            fit_pwe(patients.time(endpoint), patients.event(endpoint), design, model, sampler),
-        )
-        summary = _summary_rows(fit, results.notes)
+        listed = f": {', '.join(compared)}" if len(compared) > 1 else ""
+        progress(f"  fit {number}/{len(models)}: {analysis} {subgroup} (n = {patients.n}){listed}")
+        label = f"{endpoint} {analysis} {subgroup}"
+        problem = too_few_events(patients.event(endpoint), design, settings.min_events)
+        if problem is not None:
+            results.notes.append(f"{label}: not estimable, {problem}; not fitted")
+            tables.append(_not_estimable_rows(endpoint, analysis, subgroup, design, problem))
+            continue
+        fits, summary = [], None
+        for name in compared:
+            main = name == settings.model
+            remedied = _sample(
+                label if main else f"{label} ({name})", _model_run(name, endpoint, patients, design, settings), settings
+            )
+            fit = PweFit(endpoint, analysis, subgroup, remedied.result, name, main)
+            rows = _summary_rows(fit, remedied, results.notes)  # a compared fit's non-convergence is noted too
+            reruns += [f"{label} {name} ({rerun_text(remedied)})"] if remedied.reruns else []
+            fits.append(fit)
+            summary = rows if main else summary
+        fit = fits[0]  # of bayes.model: the tables come from it
         tables.append(summary)
+        checks.append(fit_check(fit.idata).assign(endpoint=endpoint, analysis=analysis, subgroup=subgroup))
         if analysis == "interaction":
             values = patients.patients[subgroup].to_numpy(dtype=float)
             tables.append(_treatment_at(fit, values, settings.treatment_at.get(subgroup, []), summary))
@@ -151,15 +185,25 @@ def pwe_analyses(
             curves.append(arm_curves.assign(endpoint=endpoint, subgroup=subgroup))
             statistics = survival_statistics(fit.idata, landmarks)
             survival.append(statistics.assign(endpoint=endpoint, subgroup=subgroup))
-        results.fits.append(fit)
+            results.notes += beyond_follow_up_notes(statistics, label)
+        results.fits += fits
     results.table = pd.concat(tables, ignore_index=True)[BAYES_COLUMNS]
-    results.curves = pd.concat(curves, ignore_index=True)[CURVE_COLUMNS]
-    results.survival = pd.concat(survival, ignore_index=True)[SURVIVAL_COLUMNS]
-    if settings.time_varying:
+    results.curves = _concat(curves, CURVE_COLUMNS)
+    results.survival = _concat(survival, SURVIVAL_COLUMNS)
+    results.fit_check = _concat(checks, BAYES_FIT_CHECK_COLUMNS)
+    results.notes += misfit_notes(results.fit_check)
+    if reruns:
+        results.notes.append(
+            "re-run at a higher target_accept after divergent transitions (bayes.divergence_reruns): "
+            + ", ".join(reruns)
+        )
+    if TIME_VARYING in compared:
         results.time_varying = _time_varying_table(results.fits)
     _add_hr_curves(cohort, endpoint, settings, results, progress)
     if screened:
         _add_screen(cohort, endpoint, settings, screened, results, progress)
+    results.loo = loo_table(results.fits)
+    results.notes += loo_notes(results.loo, compared)
     if settings.prior_predictive:
         progress("  prior predictive check of the treatment model")
         results.prior_predictive = _prior_predictive_table(cohort, endpoint, landmarks, settings)
@@ -198,24 +242,37 @@ def _add_hr_curves(
     cohort: Cohort, endpoint: str, settings: PweAnalysisSettings, results: PweResults, progress: Callable
 ) -> None:
     curves = []
-    model, sampler = settings.model_settings(), settings.sampler_settings()
+    model = settings.model_settings(PH)  # the spline HR curve is a proportional-hazards model
     for number, biomarker in enumerate(settings.hr_curves, start=1):
         progress(f"  treatment-HR curve {number}/{len(settings.hr_curves)}: {biomarker}")
         complete, _ = cohort.complete_cases([biomarker], analysis=f"biomarker {biomarker}")
         values = complete.patients[biomarker].to_numpy(dtype=float)
         time, event = complete.time(endpoint), complete.event(endpoint)
-        curve = pwe_spline.fit_hr_curve(
-            time, event, complete.treated, values, model, sampler, settings.spline_knots, biomarker
-        )
-        facts = curve.table.attrs
+        label = f"{endpoint} treatment-HR curve {biomarker}"
+        problem = too_few_events(event, pd.DataFrame({ARM: complete.treated}), settings.min_events)
+        if problem is not None:
+            results.notes.append(f"{label}: not estimable, {problem}; not fitted")
+            continue
+
+        def run(sampler, time=time, event=event, complete=complete, values=values, biomarker=biomarker):
+            treated, knots = complete.treated, settings.spline_knots
+            return pwe_spline.fit_hr_curve(time, event, treated, values, model, sampler, knots, biomarker)
+
+        remedied = _sample(label, run, settings)
+        curve, facts = remedied.result, remedied.result.table.attrs
         if not facts["converged"]:
+            advice = remedy_advice(facts["divergences"], remedied.target_accept)
             results.notes.append(
-                f"{endpoint} treatment-HR curve {biomarker}: NOT CONVERGED ({facts['divergences']} divergences); "
-                f"{_remedy(facts['divergences'])} before reading the curve"
+                f"{label}: NOT CONVERGED ({facts['divergences']} divergences at target_accept "
+                f"{remedied.target_accept:g}); {advice} before reading the curve"
             )
+        sampled = {"target_accept": remedied.target_accept, "reruns": remedied.reruns}
         curves.append(
-            curve.table.assign(endpoint=endpoint, converged=facts["converged"], divergences=facts["divergences"])
+            curve.table.assign(
+                endpoint=endpoint, converged=facts["converged"], divergences=facts["divergences"], **sampled
+            )
         )
+        add_loo(curve.idata, PH)
         results.fits.append(PweFit(endpoint, "hr_curve", biomarker, curve.idata))
     if curves:
         results.hr_curve = pd.concat(curves, ignore_index=True)[HR_CURVE_COLUMNS]
@@ -232,24 +289,38 @@ def _add_screen(
     progress(f"  interaction screen of {len(columns)} biomarkers ({settings.shrinkage} prior)")
     time, event = cohort.time(endpoint), cohort.event(endpoint)
     biomarkers = cohort.patients[columns]
-    model, sampler = settings.model_settings(), settings.sampler_settings()
-    screen = fit_interaction_screen(time, event, cohort.treated, biomarkers, model, sampler, settings.shrinkage)
-    results.notes += [f"{endpoint} interaction screen: {note}" for note in screen.notes]
+    model = settings.model_settings(PH)  # the shrinkage screen is a proportional-hazards model
+    label = f"{endpoint} interaction screen"
+    problem = too_few_events(event, pd.DataFrame({ARM: cohort.treated}), settings.min_events)
+    if problem is not None:
+        results.notes.append(f"{label}: not estimable, {problem}; not fitted")
+        return
+
+    def run(sampler: SamplerSettings):
+        return fit_interaction_screen(time, event, cohort.treated, biomarkers, model, sampler, settings.shrinkage)
+
+    remedied = _sample(label, run, settings)
+    screen = remedied.result
+    results.notes += [f"{label}: {note}" for note in screen.notes]
+    if remedied.reruns:
+        results.notes.append(f"{label}: re-run, {rerun_text(remedied)}")
+    sampled = {"target_accept": remedied.target_accept, "reruns": remedied.reruns}
     results.screen = screen.table.assign(
-        endpoint=endpoint, shrinkage=settings.shrinkage, max_treedepth=screen.diagnostics["max_treedepth"]
+        endpoint=endpoint, shrinkage=settings.shrinkage, max_treedepth=screen.diagnostics["max_treedepth"], **sampled
     )[BAYES_SCREEN_COLUMNS]
+    add_loo(screen.idata, PH)
     results.fits.append(PweFit(endpoint, "screen", "all", screen.idata))
 
 
 def _time_varying_table(fits: list[PweFit]) -> pd.DataFrame:
-    """Per-interval treatment HR of the treatment and subgroup fits (columns ``BAYES_TIME_VARYING_COLUMNS``)."""
+    """Per-interval treatment HR of the time-varying treatment and subgroup fits (``BAYES_TIME_VARYING_COLUMNS``)."""
     tables = []
     for fit in fits:
-        if fit.analysis in ("treatment", "subgroup"):
+        if fit.model == TIME_VARYING and fit.analysis in ("treatment", "subgroup"):
             summary = summarize_time_varying(fit.idata)
             keys = {"endpoint": fit.endpoint, "analysis": fit.analysis, "subgroup": fit.subgroup}
             tables.append(summary.assign(**keys, divergences=summary.attrs["divergences"]))
-    return pd.concat(tables, ignore_index=True)[BAYES_TIME_VARYING_COLUMNS]
+    return _concat(tables, BAYES_TIME_VARYING_COLUMNS)
 
 
 def _prior_predictive_table(
@@ -262,23 +333,67 @@ def _prior_predictive_table(
     return summarize_prior_predictive(check).assign(endpoint=endpoint)[BAYES_PRIOR_PREDICTIVE_COLUMNS]
 
 
-def _summary_rows(fit: PweFit, notes: list[str]) -> pd.DataFrame:
+def _model_run(
+    name: str, endpoint: str, patients: Cohort, design: pd.DataFrame, settings: PweAnalysisSettings
+) -> Callable[[SamplerSettings], az.InferenceData]:
+    """Fit the registered model ``name`` to ``patients`` with a given sampler, with its PSIS-LOO."""
+    time, event = patients.time(endpoint), patients.event(endpoint)
+    model = settings.model_settings(name)
+
+    def run(sampler: SamplerSettings) -> az.InferenceData:
+        idata = bayes_model(name).fit(time, event, design, model, sampler, log_likelihood=settings.store_log_likelihood)
+        add_loo(idata, name)
+        return idata
+
+    return run
+
+
+def _sample(label: str, run: Callable, settings: PweAnalysisSettings) -> Remedied:
+    """Sample with the divergence remedy; unusable draws are refused naming the fit."""
+    try:
+        return sample_with_remedy(run, _divergences, settings.sampler_settings(), settings.divergence_reruns)
+    except SamplingError as error:
+        raise SamplingError(f"{label}: {error}") from None
+
+
+def _divergences(result: object) -> int:
+    """Divergent transitions of a fit's InferenceData, or of a result that holds one (``.idata``)."""
+    return count_divergences(getattr(result, "idata", result))
+
+
+def _summary_rows(fit: PweFit, remedied: Remedied, notes: list[str]) -> pd.DataFrame:
     summary = summarize_pwe(fit.idata)
     divergences = summary.attrs["divergences"]
     if not summary["converged"].all():
+        low_bfmi = bool((summary["bfmi_min"] < BFMI_MIN).any())
+        compared = "" if fit.main else f" ({fit.model}, fitted for the comparison by LOO)"
         notes.append(
-            f"{fit.endpoint} {fit.analysis} {fit.subgroup}: NOT CONVERGED (R-hat max {summary['r_hat'].max():.3f}, "
-            f"ESS min {summary[['ess_bulk', 'ess_tail']].min().min():.0f}, {divergences} divergences, "
-            f"BFMI min {summary['bfmi_min'].min():.2f}); {_remedy(divergences)} before reading these numbers"
+            f"{fit.endpoint} {fit.analysis} {fit.subgroup}{compared}: NOT CONVERGED "
+            f"(R-hat max {summary['r_hat'].max():.3f}, "
+            f"ESS min {summary[['ess_bulk', 'ess_tail']].min().min():.0f}, {divergences} divergences at "
+            f"target_accept {remedied.target_accept:g}, BFMI min {summary['bfmi_min'].min():.2f}); "
+            f"{remedy_advice(divergences, remedied.target_accept, low_bfmi)} before reading these numbers"
         )
-    return summary.assign(endpoint=fit.endpoint, analysis=fit.analysis, subgroup=fit.subgroup, divergences=divergences)
+    facts = {"divergences": divergences, "target_accept": remedied.target_accept, "reruns": remedied.reruns}
+    note = f"re-run: {rerun_text(remedied)}" if remedied.reruns else ""
+    return summary.assign(endpoint=fit.endpoint, analysis=fit.analysis, subgroup=fit.subgroup, **facts, note=note)
 
 
-def _remedy(divergences: int) -> str:
-    """What to change when a fit fails its diagnostics: divergences call for smaller steps, else longer chains."""
-    if divergences > 0:
-        return "raise bayes.target_accept (e.g. 0.95-0.99) or check the model"
-    return "increase bayes.draws/tune or check the model"
+def _not_estimable_rows(
+    endpoint: str, analysis: str, subgroup: str, design: pd.DataFrame, problem: str
+) -> pd.DataFrame:
+    """One row per term with no estimate (NaN), ``converged`` empty and the reason in ``note``."""
+    terms = list(design.columns)
+    numbers = {column: np.full(len(terms), np.nan) for column in BAYES_COLUMNS if column not in TEXT_COLUMNS}
+    labels = {"endpoint": endpoint, "analysis": analysis, "subgroup": subgroup, "term": terms}
+    rows = pd.DataFrame(labels | numbers | {"note": f"not estimable: {problem}"})
+    rows["converged"] = pd.Series([None] * len(terms), dtype=object)
+    return rows[BAYES_COLUMNS]
+
+
+def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    """The frames' rows in ``columns`` (an empty table when no fit gave any)."""
+    return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
 
 
 def _treatment_at(fit: PweFit, values: np.ndarray, chosen: Sequence[float], summary: pd.DataFrame) -> pd.DataFrame:
@@ -300,7 +415,7 @@ def _treatment_at(fit: PweFit, values: np.ndarray, chosen: Sequence[float], summ
         draws = (arm + interaction * value).to_numpy().reshape(-1)
         rows.append(_draw_summary(draws) | {"subgroup": label})
     frame = pd.DataFrame(rows).assign(endpoint=fit.endpoint, analysis="treatment_at", term="arm")
-    for column in ["r_hat", "ess_bulk", "ess_tail", "bfmi_min", "converged", "divergences"]:
+    for column in ["r_hat", "ess_bulk", "ess_tail", "bfmi_min", "converged", "divergences", *SAMPLER_COLUMNS, "note"]:
         frame[column] = diagnostics[column]
     return frame
 
@@ -315,7 +430,7 @@ def _draw_summary(draws: np.ndarray) -> dict:
         "hr_mean": hr.mean(),
         "hr_lower": np.quantile(hr, tail),
         "hr_upper": np.quantile(hr, 1 - tail),
-        "prob_hr_below_1": (draws < 0).mean(),
+        "prob_hr_below_1": float(probability_below_zero(draws)),
     }
 
 

@@ -216,7 +216,7 @@ def _write_outputs(
     study: PowerStudy, dataset: xr.Dataset, errors: pd.DataFrame, out_dir: Path, plan: RunPlan, figure: bool
 ) -> list[Path]:
     """Stage every output and commit them together (``run.json`` lists them)."""
-    from tmesurv.reports.figures import save_figure
+    from tmesurv.reports.graphics import save_figure
 
     with staged(out_dir, plan, seed=study.spec.seed) as run:
         write_atomically(run.path / "power.nc", lambda temporary: _write_netcdf(dataset, temporary))

@@ -34,7 +34,9 @@ from tmesurv.simulations.scenario import Scenario, load_scenario
 DIMS = ("design", "n", "interaction_hr", "prognostic_hr", "prevalence", "follow_up", "dropout_per_year")
 """The setting dimensions of a study's results, in grid order."""
 Design = Literal["randomized", "single_arm"]
-MethodName = Literal["cox_interaction", "cox_interaction_stratified", "median_split", "bayes_interaction"]
+MethodName = Literal[
+    "cox_interaction", "cox_interaction_stratified", "median_split", "bayes_interaction", "bayes_cure_interaction"
+]
 
 
 def _distinct(values: list) -> list:
@@ -89,7 +91,13 @@ class BayesMethodSpec(StrictModel):
     draws: int = Field(500, ge=10)
     tune: int = Field(500, ge=10)
     chains: int = Field(2, ge=1)
-    threshold: float = Field(0.975, gt=0.5, lt=1, description="confirm when P(interaction HR < 1) exceeds this")
+    threshold: float = Field(
+        0.975,
+        gt=0.5,
+        lt=1,
+        description="confirm when P(interaction HR < 1) exceeds this (bayes_cure_interaction: P(interaction odds ratio "
+        "of cure > 1))",
+    )
     priors: PwePriors = PwePriors()
 
 

@@ -53,14 +53,15 @@ METHOD_VARIABLES = (
 )
 DESCRIPTIONS = {
     "power": "share of replicates that confirm the biomarker (type I error where the truth is no effect)",
-    "bias": "mean of estimate - truth (log hazard ratio)",
-    "rmse": "root mean squared error of the estimate (log hazard ratio)",
+    "bias": "mean of estimate - truth (log hazard ratio; bayes_cure_interaction: log odds ratio of cure)",
+    "rmse": "root mean squared error of the estimate (log hazard ratio; bayes_cure_interaction: log odds ratio of "
+    "cure)",
     "coverage": "share of 1 - alpha intervals containing the truth",
     "failed_share": "share of replicates without an estimate (monotone likelihood, empty group, no events, an error)",
     "error_share": "share of replicates whose analysis raised an exception (see power_errors.csv)",
     "estimand": "what power detects: interaction (randomized) or prognostic (single-arm: the treated arm's HR)",
     "flagged_share": "share of replicates whose estimate did not converge",
-    "truth": "the method's estimand (log hazard ratio)",
+    "truth": "the method's estimand (log hazard ratio; bayes_cure_interaction: log odds ratio of cure)",
     "mean_events": "mean events per cohort",
     "analytic_power": "power of the Cox interaction test from the analytic events formula at mean_events",
 }
@@ -69,6 +70,7 @@ METHOD_COLOURS = {
     "cox_interaction_stratified": "#56B4E9",
     "median_split": "#D55E00",
     "bayes_interaction": "#009E73",
+    "bayes_cure_interaction": "#CC79A7",
 }
 MARKERS = ("o", "s", "^", "D", "v", "P")
 ESTIMANDS = {"randomized": "interaction", "single_arm": "prognostic"}
