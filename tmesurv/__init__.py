@@ -13,15 +13,51 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
-from tmesurv.api.bayes import PweResult, fit_pwe
-from tmesurv.api.cox import CoxResult, fit_cox
-from tmesurv.api.power import power
-from tmesurv.api.report import report
-from tmesurv.api.simulate import calibrate, demo, simulate
-from tmesurv.api.validate import ValidationResult, validate
+from typing import TYPE_CHECKING, Any
+
 from tmesurv.cohort import Cohort, Exclusion
 from tmesurv.errors import InputError
-from tmesurv.simulations.power.study import PowerStudy
+
+if TYPE_CHECKING:
+    from tmesurv.api.bayes import PweResult, fit_pwe
+    from tmesurv.api.cox import CoxResult, fit_cox
+    from tmesurv.api.power import power
+    from tmesurv.api.report import report
+    from tmesurv.api.simulate import calibrate, demo, simulate
+    from tmesurv.api.validate import ValidationResult, validate
+    from tmesurv.simulations.power.study import PowerStudy
+
+# The API's names are imported when first used: the CLI and `import tmesurv` then start without loading PyMC, ArviZ,
+# lifelines and the simulation harness that a command does not need.
+_LAZY = {
+    "PweResult": "tmesurv.api.bayes",
+    "fit_pwe": "tmesurv.api.bayes",
+    "CoxResult": "tmesurv.api.cox",
+    "fit_cox": "tmesurv.api.cox",
+    "power": "tmesurv.api.power",
+    "report": "tmesurv.api.report",
+    "calibrate": "tmesurv.api.simulate",
+    "demo": "tmesurv.api.simulate",
+    "simulate": "tmesurv.api.simulate",
+    "ValidationResult": "tmesurv.api.validate",
+    "validate": "tmesurv.api.validate",
+    "PowerStudy": "tmesurv.simulations.power.study",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'tmesurv' has no attribute '{name}'")
+    import importlib
+
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "Cohort",

@@ -12,13 +12,16 @@ import logging
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from typer.core import TyperGroup
 
 from tmesurv import interrupts
 from tmesurv.errors import InputError, SamplingError
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 app = typer.Typer(
     help="Predictive-biomarker analysis of randomized trials with time-to-event endpoints.",
@@ -241,7 +244,7 @@ def power(
     typer.echo(f"wrote {out / 'power.nc'}, {out / 'power.csv'} and {out / 'power_curve.png'}")
 
 
-def _power_notes(dataset) -> list[str]:
+def _power_notes(dataset: xr.Dataset) -> list[str]:
     """Replicates that raised, and what single-arm power means."""
     notes = []
     if dataset.attrs["replicate_errors"]:

@@ -22,7 +22,6 @@ import pandas as pd
 from tmesurv.cohort import RawExport
 from tmesurv.config import DeriveSpec, HScoreSpec
 from tmesurv.errors import InputError
-from tmesurv.models.screens.clustering import cluster_index
 
 B_CELL_GENES = ("BLK", "CD19", "MS4A1", "TNFRSF17", "FCRL2", "FAM30A", "PNOC", "SPIB", "TCL1A")
 """The B cell gene-expression signature of the ZUMA-7 biomarker analysis (Locke, Filosto et al., Nat Med 2024)."""
@@ -202,4 +201,6 @@ def _index(export: RawExport, name: str, members: list[str], centre: float) -> n
     if text.any():
         column = members[int(np.flatnonzero(text.any(axis=0))[0])]
         raise InputError(f"{export.locate(column, text[:, members.index(column)])}: a signature must be numeric.")
+    from tmesurv.models.screens.clustering import cluster_index  # scipy.stats: loaded only when a cluster is scored
+
     return cluster_index(scores, members, centre=centre).to_numpy()

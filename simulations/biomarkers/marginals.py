@@ -15,7 +15,6 @@ from functools import lru_cache
 import numpy as np
 from scipy.special import expit, ndtr, ndtri
 
-from tmesurv.models.screens.clustering import cluster_index_values
 from tmesurv.signatures import B_CELL_GENES
 from tmesurv.simulations.biomarkers.latent import (
     CLUSTER_MEMBER_SLICES,
@@ -68,6 +67,8 @@ def _missing(values: np.ndarray, present: np.ndarray) -> np.ndarray:
 
 def expression_columns(values: np.ndarray, present: np.ndarray, spec: BiomarkerSpec) -> dict[str, np.ndarray]:
     """Signature scores, cluster indices (root mean square of members), B cell GES and CD19 gene."""
+    from tmesurv.models.screens.clustering import cluster_index_values  # scipy.stats: only for expression columns
+
     expression, cd19 = spec.expression, spec.cd19
     blank = np.where(present, 0.0, np.nan)  # added to a column, blanks the patients without expression
     scores = values[SIGNATURE_ROW_SLICE] * expression.spread
@@ -173,3 +174,4 @@ def gene_values(centred_genes: np.ndarray, present: np.ndarray, spec: BiomarkerS
     """Gene-level log2 values (genes, cohorts, patients), NaN for patients without expression."""
     centres = np.array(list(spec.gene_centres.values()))[:, None, None]
     return np.where(present, centres + centred_genes, np.nan)
+

@@ -8,6 +8,12 @@ and no rejection; a replicate with an estimate it does not vouch for (a Cox fit 
 that :func:`~tmesurv.models.pwe.diagnostics.summarize_pwe` does not call converged: R-hat, ESS, BFMI, divergences) is
 ``flagged``. Counts of both are reported, never dropped.
 
+A method is a plug-in: a class with the members of :class:`Method` (``name``, ``cost``, ``applies_to``, ``truth``,
+``analyse``), listed in :func:`build_methods` and named in ``study.MethodName`` (the study file's schema). It needs no
+error handling of its own: the harness (:mod:`~tmesurv.simulations.power.chunks`) keeps a replicate that raises as
+failed, with its message. In a single-arm design any method's power is power to detect a prognostic effect (the
+``estimand`` of :mod:`~tmesurv.simulations.power.summary`).
+
 Methods and the designs they apply to (NaN for the others):
 
 ``cox_interaction`` (randomized)
