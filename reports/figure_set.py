@@ -15,6 +15,7 @@ import pandas as pd
 
 from tmesurv.cohort import Cohort
 from tmesurv.config import AnalysisConfig, arm_names
+from tmesurv.reports.format import subgroup_descriptions
 from tmesurv.reports.graphics import safe_name, save_figure
 from tmesurv.reports.km_marks import KmMarks
 from tmesurv.reports.km_plot import km_arms_figure, km_subgroup_figure
@@ -53,7 +54,7 @@ def write_figure_set(out_dir: Path, cohort: Cohort, config: AnalysisConfig, resu
     written: list[Path] = []
     curves = results.get("km_curves")
     if curves is not None:
-        marks = KmMarks(results.get("logrank"), config.analysis.km_ci)
+        marks = KmMarks(results.get("logrank"), config.analysis.km_ci, subgroup_descriptions(results.get("subgroups")))
         figure = km_arms_figure(curves, endpoint, names, marks=marks)
         written += save_figure(figure, folder / f"km_{safe_name(endpoint)}")
         for grouping in results.groupings:

@@ -240,7 +240,8 @@ def km_subgroup_figure(
     levels
         Level order (labels as returned by :func:`subgroup_level`); default the order in ``curves``.
     marks
-        The log-rank tests of the levels within each arm (comparison ``grouping``, subgroup the arm) (:class:`KmMarks`).
+        The log-rank tests of the levels within each arm (comparison ``grouping``, subgroup the arm), and the levels'
+        meanings for the curve labels (``axi-cel, spd_mm2 > 3721``) (:class:`KmMarks`).
 
     Returns
     -------
@@ -267,7 +268,8 @@ def km_subgroup_figure(
             curve = rows[(rows["arm"] == arm) & (rows["subgroup"] == subgroup)]
             if not curve.empty:
                 style = LEVEL_LINESTYLES[order.index(level) % len(LEVEL_LINESTYLES)]
-                label = f"{arm_label(arm, arm_names, role=False)} {level}"
+                meaning = (marks.descriptions or {}).get(subgroup)
+                label = f"{arm_label(arm, arm_names, role=False)}{', ' + meaning if meaning else ' ' + level}"
                 drawn.append(_Curve(label, arm_colour(arm, index), style, _sorted_by_time(curve)))
     only = arm_label(arms[0], arm_names, role=False)
     within = f"arm and {grouping}" if len(arms) > 1 else f"{grouping}, {only} arm only"

@@ -135,6 +135,8 @@ def test_log_rank_p_of_r_survdiff_on_each_figure(veteran) -> None:
     shown = [drawn(panel, GID_LOGRANK)[0].get_text() for panel in panels]
     assert shown == [f"Log-rank P = {p:.3g}" for p in expected["p"]]
     by_level = km_plot.km_subgroup_figure(curves, "os", "karno", marks=marks)
+    rows = [label.get_text() for label in by_level.get_axes()[1].get_yticklabels()]
+    assert rows == [f"{arm}, karno {cut}" for arm in ARMS for cut in ("\u2264 60", "> 60")]
     (text,) = drawn(by_level.get_axes()[0], GID_LOGRANK)
     within = logrank[logrank["comparison"] == "karno"].set_index("subgroup")["p"]
     assert within["treated"] < 0.001
