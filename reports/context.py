@@ -19,6 +19,7 @@ from tmesurv.reports.sections.hazards import hazard_section
 from tmesurv.reports.sections.interactions import interaction_section
 from tmesurv.reports.sections.km import km_section
 from tmesurv.reports.sections.methods import methods_section
+from tmesurv.reports.sections.ph import ph_section
 from tmesurv.reports.sections.power import power_section
 from tmesurv.reports.sections.prior_predictive import prior_predictive_section
 from tmesurv.reports.sections.product import product_section
@@ -43,6 +44,7 @@ SECTIONS: tuple[tuple[str, str, str, Builder], ...] = (
     ("cohort", "cohort", "Cohort", cohort_section),
     ("km", "kaplan-meier", "Survival by arm and subgroup", km_section),
     ("hazards", "hazard-ratios", "Hazard ratios: Cox and Bayesian", hazard_section),
+    ("ph", "proportional-hazards", "Proportional hazards", ph_section),
     ("interactions", "interactions", "Treatment-by-biomarker interactions", interaction_section),
     ("interaction_screen", "interaction-screen", "Interaction screen", lambda r, _: interaction_screen_section(r)),
     ("time_varying", "time-varying", "Treatment effect over time", time_varying_section),

@@ -15,7 +15,9 @@ import pandas as pd
 
 from tmesurv.cohort import Cohort
 from tmesurv.config import AnalysisConfig, arm_names
+from tmesurv.reports.format import subgroup_descriptions
 from tmesurv.reports.graphics import safe_name, save_figure
+from tmesurv.reports.km_marks import KmMarks
 from tmesurv.reports.km_plot import km_arms_figure, km_subgroup_figure
 from tmesurv.reports.sections.clusters import correlation_heatmap_figure, pca_figure
 from tmesurv.reports.sections.forest_plot import forest_figure
@@ -52,12 +54,15 @@ def write_figure_set(out_dir: Path, cohort: Cohort, config: AnalysisConfig, resu
     written: list[Path] = []
     curves = results.get("km_curves")
     if curves is not None:
-        written += save_figure(km_arms_figure(curves, endpoint, names), folder / f"km_{safe_name(endpoint)}")
+        marks = KmMarks(results.get("logrank"), config.analysis.km_ci, subgroup_descriptions(results.get("subgroups")))
+        figure = km_arms_figure(curves, endpoint, names, marks=marks)
+        written += save_figure(figure, folder / f"km_{safe_name(endpoint)}")
         for grouping in results.groupings:
-            figure = km_subgroup_figure(curves, endpoint, grouping, names)
+            figure = km_subgroup_figure(curves, endpoint, grouping, names, marks=marks)
             written += save_figure(figure, folder / f"km_{safe_name(endpoint)}_{safe_name(grouping)}")
     if results.get("cox") is not None:
-        figure = forest_figure(results.get("cox"), endpoint, results.get("interactions"), names)
+        extra = {"subgroups": results.get("subgroups"), "ph_test": results.get("ph_test")}
+        figure = forest_figure(results.get("cox"), endpoint, results.get("interactions"), names, **extra)
         written += save_figure(figure, folder / f"forest_{safe_name(endpoint)}")
     written += _volcano_figures(folder, results, names)
     written += _response_figures(folder, cohort, config, results, names)

@@ -326,6 +326,17 @@ def subgroup_level(subgroup: str, grouping: str) -> str | None:
     return None
 
 
+def subgroup_descriptions(subgroups: pd.DataFrame | None) -> dict[str, str]:
+    """Subgroup label -> its meaning with the cut-point (``spd_mm2=high`` -> ``spd_mm2 > 3721``), from subgroups.csv.
+
+    Empty without the file; a row without a description is left out (its label is shown).
+    """
+    if subgroups is None:
+        return {}
+    rows = subgroups.dropna(subset=["subgroup", "description"])
+    return dict(zip(rows["subgroup"].astype(str), rows["description"].astype(str), strict=True))
+
+
 def is_combined_subgroup(subgroup: str) -> bool:
     """Whether a subgroup label names a combination of conditions (``a=x & b=y``) or its complement."""
     inner = subgroup[5:-1] if subgroup.startswith("not (") and subgroup.endswith(")") else subgroup

@@ -1,4 +1,8 @@
-"""Forest section: the forest plot's rows as a table (``cox.csv``, ``bayes.csv``, ``interactions.csv``)."""
+"""Forest section: the forest plot's rows as a table.
+
+From ``cox.csv``, ``bayes.csv``, ``interactions.csv``, ``subgroups.csv`` (the subgroups' cut-points) and
+``ph_test.csv`` (the proportional-hazards test of each Cox estimate).
+"""
 
 from __future__ import annotations
 
@@ -20,9 +24,11 @@ from tmesurv.reports.format import (
     format_posterior_hr,
     format_probability,
     split_subgroup,
+    subgroup_descriptions,
 )
 from tmesurv.reports.graphics import FigureImage
-from tmesurv.reports.sections.forest_plot import interaction_p, treatment_rows
+from tmesurv.reports.sections.forest_plot import TERM, InteractionTests, interaction_tests, treatment_rows
+from tmesurv.reports.sections.ph import PH_ALPHA, PH_MARK, PH_POINTER, ph_p_values
 
 
 def forest_table(
@@ -31,6 +37,8 @@ def forest_table(
     endpoint: str,
     interactions: pd.DataFrame | None = None,
     arm_names: dict[str, str] | None = None,
+    subgroups: pd.DataFrame | None = None,
+    ph_test: pd.DataFrame | None = None,
 ) -> Table:
     """The forest plot as a table: per subgroup the events of each arm, the Cox and the Bayesian hazard ratio.
 
@@ -42,9 +50,14 @@ def forest_table(
     endpoint
         The endpoint.
     interactions
-        ``interactions.csv``, optional: the likelihood-ratio P of each grouping's levels on its header row.
+        ``interactions.csv``, optional: on each grouping's header row the continuous biomarker's Wald and
+        likelihood-ratio P and the subgroups' likelihood-ratio P (labelled with the split).
     arm_names
         Display name per arm value.
+    subgroups
+        ``subgroups.csv``, optional: each level is named by its meaning (``spd_mm2 > 3721``).
+    ph_test
+        ``ph_test.csv``, optional: the proportional-hazards P of each Cox estimate, marked when it rejects.
 
     Returns
     -------
@@ -53,57 +66,85 @@ def forest_table(
     """
     names = {TREATED: TREATED, CONTROL: CONTROL} | dict(arm_names or {})
     cox_rows, bayes_rows = treatment_rows(cox, endpoint), treatment_rows(bayes, endpoint)
-    p_values = interaction_p(interactions, endpoint)
+    tests, labels = interaction_tests(interactions, endpoint), subgroup_descriptions(subgroups)
+    ph = ph_p_values(ph_test)
     keys = list(dict.fromkeys([*cox_rows, *bayes_rows]))
     overall = ("treatment", "all")
-    rows = [_forest_table_row(OVERALL, cox_rows.get(overall), bayes_rows.get(overall))] if overall in keys else []
-    split = {key: split_subgroup(key[1], p_values) for key in keys if key != overall}
+
+    def row(label: str, key: tuple[str, str]) -> Row:
+        return _forest_table_row(label, cox_rows.get(key), bayes_rows.get(key), ph.get((endpoint, *key, TERM)))
+
+    rows = [row(OVERALL, overall)] if overall in keys else []
+    split = {key: split_subgroup(key[1], tests) for key in keys if key != overall}
     for grouping in dict.fromkeys(name for name, _ in split.values()):
-        p_text = format_p(p_values.get(grouping))
-        rows.append(Row((grouping, "", "", "", "", "", "", "", p_text), header=True))
-        rows += [
-            _forest_table_row(level, cox_rows.get(key), bayes_rows.get(key))
-            for key, (name, level) in split.items()
-            if name == grouping
-        ]
-    columns = (
+        test = tests.get(grouping, InteractionTests())
+        continuous = (format_p(test.continuous_wald), format_p(test.continuous_lrt))
+        groups = format_p(test.groups_lrt) + (f" ({test.split})" if test.split else "")
+        rows.append(Row((grouping, *[""] * 8, *continuous, groups), header=True))
+        rows += [row(labels.get(key[1], level), key) for key, (name, level) in split.items() if name == grouping]
+    has_cox, has_bayes, has_p = cox is not None, bayes is not None, bool(tests)
+    has_ph, has_continuous = has_cox and ph_test is not None, any(t.continuous_text for t in tests.values())
+    keep = (True, *(has_cox,) * 4, has_ph, *(has_bayes,) * 3, *(has_continuous,) * 2, has_p)
+    columns = tuple(column for column, kept in zip(_columns(names), keep, strict=True) if kept)
+    rows = [Row(tuple(c for c, kept in zip(r.cells, keep, strict=True) if kept), r.flagged, r.header) for r in rows]
+    groups = ((("", 3), ("Cox", 2 + has_ph)) if has_cox else (("", 1),)) + (
+        (("Bayesian (posterior)", 3),) if has_bayes else ()
+    )
+    groups += (("P interaction", 1 + 2 * has_continuous),) if has_p else ()
+    return Table(columns, tuple(rows), groups=groups, caption=_caption(names, has_cox, has_bayes, has_p, has_ph))
+
+
+def _columns(names: dict[str, str]) -> tuple[Column, ...]:
+    """Every column the table can have, in order (those without data are dropped)."""
+    return (
         Column("Subgroup"),
         Column(f"{names[TREATED]} events/N", numeric=True),
         Column(f"{names[CONTROL]} events/N", numeric=True),
         Column("HR (95% CI)", numeric=True),
         Column("Wald P", numeric=True),
+        Column("PH test P (cox.zph)", numeric=True),
         Column("HR at posterior mean log HR (95% CrI)", numeric=True),
         Column("P(HR<1)", numeric=True),
         Column("Diagnostics", badge=True),
-        Column("P interaction (LRT)", numeric=True),
+        Column("Continuous, Wald", numeric=True),
+        Column("Continuous, LRT", numeric=True),
+        Column("Subgroups, LRT", numeric=True),
     )
-    has_cox, has_bayes, has_p = cox is not None, bayes is not None, bool(p_values)
-    keep = (True, has_cox, has_cox, has_cox, has_cox, has_bayes, has_bayes, has_bayes, has_p)
-    columns = tuple(column for column, kept in zip(columns, keep, strict=True) if kept)
-    rows = [Row(tuple(c for c, kept in zip(r.cells, keep, strict=True) if kept), r.flagged, r.header) for r in rows]
-    groups = ((("", 3), ("Cox", 2)) if has_cox else (("", 1),)) + ((("Bayesian (posterior)", 3),) if has_bayes else ())
-    groups += (("", 1),) if has_p else ()
+
+
+def _caption(names: dict[str, str], has_cox: bool, has_bayes: bool, has_p: bool, has_ph: bool) -> str:
     caption = f"Hazard ratio of {names[TREATED]} vs {names[CONTROL]} within each subgroup."
     if has_cox:
         caption += " Cox: 95% Wald confidence interval and Wald P."
+    if has_ph:
+        caption += (
+            f" PH test P: the treatment term's proportional-hazards test (R's cox.zph, km transform). {PH_POINTER}"
+        )
     if has_bayes:
         caption += (
             " Bayesian: exp(posterior mean log hazard ratio) with the 95% equal-tailed credible interval, and the "
             "posterior probability that the hazard ratio is below 1."
         )
     if has_p:
-        caption += " P interaction: likelihood-ratio test of the treatment-by-grouping interaction (its levels)."
-    return Table(columns, tuple(rows), groups=groups, caption=caption)
+        caption += (
+            " P interaction, continuous: Wald and likelihood-ratio (LRT) tests of the arm x biomarker term of "
+            "arm + biomarker + arm:biomarker, the biomarker on its own scale. Subgroups: likelihood-ratio test of "
+            "arm x the subgroups shown, labelled with how they were formed (median split, cut-point split, quartiles)."
+        )
+    return caption
 
 
-def _forest_table_row(label: str, cox: pd.Series | None, bayes: pd.Series | None) -> Row:
-    cox_cells = ("", "", "", "")
+def _forest_table_row(label: str, cox: pd.Series | None, bayes: pd.Series | None, ph_p: float | None) -> Row:
+    cox_cells = ("", "", "", "", "")
     if cox is not None:
+        rejected = ph_p is not None and ph_p < PH_ALPHA
+        hr = format_interval(cox["hr"], cox["hr_lower"], cox["hr_upper"], digits=2, missing="NE")
         cox_cells = (
             _events(cox.get("events_treated"), cox.get("n_treated")),
             _events(cox.get("events_control"), cox.get("n_control")),
-            format_interval(cox["hr"], cox["hr_lower"], cox["hr_upper"], digits=2, missing="NE"),
+            hr + (f" {PH_MARK}" if rejected and hr else ""),
             format_p(cox["p"]),
+            format_p(ph_p) + (f" {PH_MARK}" if rejected else ""),
         )
     bayes_cells, flagged = ("", "", ""), False
     if bayes is not None:
@@ -113,7 +154,7 @@ def _forest_table_row(label: str, cox: pd.Series | None, bayes: pd.Series | None
             format_probability(bayes["prob_hr_below_1"]),
             diagnostics_badge(bayes["converged"]),
         )
-    return Row((label, *cox_cells[:2], *cox_cells[2:], *bayes_cells, ""), flagged=flagged)
+    return Row((label, *cox_cells, *bayes_cells, "", "", ""), flagged=flagged)
 
 
 def _events(events: object, n: object) -> str:

@@ -1,4 +1,10 @@
-"""The forest plot: the treatment effect overall and in every subgroup, Cox beside Bayes, with interaction P values."""
+"""The forest plot: the treatment effect overall and in every subgroup, Cox beside Bayes, with interaction P values.
+
+Subgroups are named by their cut-points (``subgroups.csv``: ``spd_mm2 > 3721``). A continuous biomarker's interaction
+with treatment is tested on its own scale (the ``arm:<biomarker>`` term, Wald and likelihood ratio), and its
+subgroups' test is labelled with how they were formed (``median split``). A Cox hazard ratio whose proportional-hazards
+test rejects is marked (:data:`~tmesurv.reports.sections.ph.PH_MARK`).
+"""
 
 from __future__ import annotations
 
@@ -18,8 +24,10 @@ from tmesurv.reports.format import (
     OVERALL,
     hr_at_posterior_mean,
     split_subgroup,
+    subgroup_descriptions,
 )
 from tmesurv.reports.graphics import BAYES_COLOUR, COX_COLOUR, hr_axis_limit, log_hr_axis
+from tmesurv.reports.sections.ph import PH_MARK, PH_POINTER, ph_p_values, ph_rejected
 
 TERM = "arm"
 
@@ -51,6 +59,46 @@ BAYES_LABEL = "Bayesian: HR at posterior mean log HR, 95% CrI"
 UNCONVERGED_LABEL = f"{UNCONVERGED_MARK} Bayesian fit not converged: do not interpret"
 
 
+SPLIT_NAMES = (  # how interactions.csv's rule starts -> how the subgroups were formed
+    ("high above median", "median split"),
+    ("high above fixed cut-point", "cut-point split"),
+    ("quartiles", "quartiles"),
+)
+
+
+INTERACTION_NOTE = (
+    "P interaction, continuous: the arm x biomarker term of arm + biomarker + arm:biomarker, the biomarker on its own "
+    "scale (Wald | likelihood ratio).\nSubgroups: likelihood-ratio test of arm x the subgroups shown (split as "
+    "labelled)."
+)
+
+
+@dataclass(frozen=True)
+class InteractionTests:
+    """A grouping's tests of interaction with treatment (``interactions.csv``).
+
+    ``continuous_wald``/``continuous_lrt``: the continuous biomarker's arm x biomarker term (NaN for a grouping that
+    is not a continuous biomarker); ``groups_lrt``: arm x its subgroups; ``split``: how they were formed.
+    """
+
+    continuous_wald: float = np.nan
+    continuous_lrt: float = np.nan
+    groups_lrt: float = np.nan
+    split: str = ""
+
+    @property
+    def continuous_text(self) -> str:
+        """``0.006 | 0.007`` (Wald | LRT), blank when not tested on the continuous scale."""
+        if np.isnan(self.continuous_wald) and np.isnan(self.continuous_lrt):
+            return ""
+        return f"{_p_text(self.continuous_wald, True)} | {_p_text(self.continuous_lrt, True)}"
+
+    @property
+    def groups_text(self) -> str:
+        """``0.002 (median split)``: the subgroups' LRT P, labelled with the split when known."""
+        return _p_text(self.groups_lrt, True) + (f" ({self.split})" if self.split else "")
+
+
 @dataclass(frozen=True)
 class _Estimate:
     """A hazard ratio with its interval, and its text; ``flagged`` when the fit failed its diagnostics."""
@@ -73,11 +121,15 @@ class _Row:
     treated: str = ""
     control: str = ""
     p_text: str = ""
+    continuous_text: str = ""
+    ph_rejected: bool = False
 
     @property
     def hr_text(self) -> str:
-        """The Cox interval in words."""
-        return "" if self.cox is None else self.cox.text
+        """The Cox interval in words, marked when its proportional-hazards test rejects."""
+        if self.cox is None:
+            return ""
+        return self.cox.text + (f" {PH_MARK}" if self.ph_rejected else "")
 
     @property
     def bayes_text(self) -> str:
@@ -93,6 +145,8 @@ def forest_figure(
     interactions: pd.DataFrame | None = None,
     arm_names: Mapping[str, str] | None = None,
     bayes: pd.DataFrame | None = None,
+    subgroups: pd.DataFrame | None = None,
+    ph_test: pd.DataFrame | None = None,
 ) -> Figure:
     """Hazard ratio of treated vs control, overall and in every subgroup, on a log scale.
 
@@ -106,20 +160,25 @@ def forest_figure(
     endpoint
         The endpoint to draw.
     interactions
-        ``interactions.csv`` (``endpoint, grouping, scale, lrt_p``), optional: the likelihood-ratio P of scale
-        ``groups`` is shown on each grouping's header row.
+        ``interactions.csv`` (``endpoint, grouping, scale, wald_p, lrt_p, rule``), optional: on each grouping's header
+        row the Wald and likelihood-ratio P of scale ``continuous`` and the likelihood-ratio P of scale ``groups``
+        (labelled with the split, e.g. ``median split``).
     arm_names
         Display name per arm value, e.g. ``{"treated": "axi-cel", "control": "SOC"}``; default the raw values.
     bayes
         ``bayes.csv`` (``endpoint, analysis, subgroup, term, mean, hr_lower, hr_upper, converged``), optional:
         the rows of the same analyses and subgroups are drawn beside the Cox estimates, on the same axis, at
         :func:`hr_at_posterior_mean`; a fit with ``converged`` false gets a hollow marker and a dagger.
+    subgroups
+        ``subgroups.csv``, optional: each level is labelled with its meaning (``spd_mm2 > 3721``).
+    ph_test
+        ``ph_test.csv``, optional: a Cox estimate whose treatment term rejects proportional hazards is marked.
 
     Returns
     -------
     matplotlib.figure.Figure
         Columns: subgroup, events/N per arm, the interval plot, "HR (95% CI)" (with ``bayes``: "Cox HR (95% CI)"
-        and "Bayesian HR (95% CrI)") and, with ``interactions``, "P interaction".
+        and "Bayesian HR (95% CrI)") and, with ``interactions``, the interaction P values.
 
     Raises
     ------
@@ -127,10 +186,12 @@ def forest_figure(
         If neither table has treatment or subgroup rows of term ``arm`` for ``endpoint``.
     """
     names = {TREATED: TREATED, CONTROL: CONTROL} | dict(arm_names or {})
-    p_values = interaction_p(interactions, endpoint)
-    rows = _forest_rows(cox, bayes, endpoint, p_values)
+    tests = interaction_tests(interactions, endpoint)
+    labels = subgroup_descriptions(subgroups)
+    rows = _forest_rows(cox, bayes, endpoint, tests, labels, ph_p_values(ph_test))
     paired = bayes is not None
-    columns = _columns(names, with_p=interactions is not None, with_cox=cox is not None, with_bayes=paired)
+    continuous = any(test.continuous_text for test in tests.values())
+    columns = _columns(names, interactions is not None, cox is not None, paired, continuous)
     widths = [_column_width(rows, field, header) for field, header in columns]
     plot_width = max(3.0, 2 * CHAR_WIDTH * max(len(names[TREATED]), len(names[CONTROL])) + 1.6)
     row_height = PAIR_ROW_HEIGHT if paired else ROW_HEIGHT
@@ -148,6 +209,10 @@ def forest_figure(
     figure.suptitle(f"{endpoint}: hazard ratio, {names[TREATED]} vs {names[CONTROL]}", parse_math=False)
     if paired:
         _pair_legend(figure, rows)
+    notes = [INTERACTION_NOTE] if continuous else []
+    notes += [PH_POINTER] if any(row.ph_rejected for row in rows) else []
+    if notes:
+        figure.supxlabel("\n".join(notes), fontsize=FONT_SIZE - 1, x=0.01, ha="left", color="#333333")
     return figure
 
 
@@ -175,16 +240,49 @@ def treatment_rows(table: pd.DataFrame | None, endpoint: str) -> dict[tuple[str,
     return {(str(row["analysis"]), str(row["subgroup"])): row for _, row in pd.concat([overall, subgroups]).iterrows()}
 
 
-def interaction_p(interactions: pd.DataFrame | None, endpoint: str) -> dict[str, float]:
-    """Grouping -> the likelihood-ratio P of its levels' interaction with treatment (``interactions.csv``)."""
+def interaction_tests(interactions: pd.DataFrame | None, endpoint: str) -> dict[str, InteractionTests]:
+    """Grouping -> its interaction tests (``interactions.csv``): continuous (Wald, LRT) and subgroups (LRT).
+
+    Parameters
+    ----------
+    interactions
+        ``interactions.csv`` (``endpoint, grouping, scale, wald_p, lrt_p, rule``), or None.
+    endpoint
+        The endpoint.
+
+    Returns
+    -------
+    dict
+        One entry per grouping with a ``groups`` or ``continuous`` row, in file order; empty without the file.
+    """
     if interactions is None:
         return {}
-    rows = interactions[(interactions["endpoint"] == endpoint) & (interactions["scale"] == "groups")]
-    return dict(zip(rows["grouping"].astype(str), rows["lrt_p"].astype(float), strict=True))
+    found: dict[str, dict] = {}
+    for record in interactions[interactions["endpoint"] == endpoint].to_dict("records"):
+        tests = found.setdefault(str(record["grouping"]), {})
+        if record["scale"] == "continuous":
+            tests |= {"continuous_wald": float(record["wald_p"]), "continuous_lrt": float(record["lrt_p"])}
+        elif record["scale"] == "groups":
+            tests |= {"groups_lrt": float(record["lrt_p"]), "split": split_name(record.get("rule"))}
+    return {grouping: InteractionTests(**tests) for grouping, tests in found.items()}
+
+
+def split_name(rule: object) -> str:
+    """How a grouping's subgroups were formed, from its rule (``median split``, ``cut-point split``, ``quartiles``).
+
+    Blank for two-level biomarkers, combined subgroups and covariates: their subgroups are their levels.
+    """
+    text = "" if pd.isna(rule) else str(rule)
+    return next((name for start, name in SPLIT_NAMES if text.startswith(start)), "")
 
 
 def _forest_rows(
-    cox: pd.DataFrame | None, bayes: pd.DataFrame | None, endpoint: str, p_values: dict[str, float]
+    cox: pd.DataFrame | None,
+    bayes: pd.DataFrame | None,
+    endpoint: str,
+    tests: dict[str, InteractionTests],
+    labels: Mapping[str, str],
+    ph: Mapping[tuple[str, str, str, str], float],
 ) -> list[_Row]:
     """The overall row, then per grouping (in table order, Cox first) a header row and one row per level."""
     cox_rows, bayes_rows = treatment_rows(cox, endpoint), treatment_rows(bayes, endpoint)
@@ -193,17 +291,23 @@ def _forest_rows(
         raise ValueError(f"{table} table has no treatment or subgroup rows of term '{TERM}' for endpoint '{endpoint}'")
     keys = list(dict.fromkeys([*cox_rows, *bayes_rows]))
     overall = ("treatment", ALL_PATIENTS)
-    drawn = [_estimate_row(OVERALL, cox_rows.get(overall), bayes_rows.get(overall))] if overall in keys else []
-    split = {key: split_subgroup(key[1], p_values) for key in keys if key != overall}
+
+    def row(label: str, key: tuple[str, str]) -> _Row:
+        rejected = ph_rejected(ph, (endpoint, *key, TERM)) and key in cox_rows
+        return _estimate_row(label, cox_rows.get(key), bayes_rows.get(key), rejected)
+
+    drawn = [row(OVERALL, overall)] if overall in keys else []
+    split = {key: split_subgroup(key[1], tests) for key in keys if key != overall}
     for grouping in dict.fromkeys(name for name, _ in split.values()):
-        drawn.append(_Row(grouping, header=True, p_text=_p_text(p_values.get(grouping, np.nan), grouping in p_values)))
-        for key, (name, level) in split.items():
-            if name == grouping:
-                drawn.append(_estimate_row(f"   {level}", cox_rows.get(key), bayes_rows.get(key)))
+        test = tests.get(grouping, InteractionTests())
+        drawn.append(_Row(grouping, header=True, p_text=test.groups_text, continuous_text=test.continuous_text))
+        drawn += [
+            row(f"   {labels.get(key[1], level)}", key) for key, (name, level) in split.items() if name == grouping
+        ]
     return drawn
 
 
-def _estimate_row(label: str, cox: pd.Series | None, bayes: pd.Series | None) -> _Row:
+def _estimate_row(label: str, cox: pd.Series | None, bayes: pd.Series | None, ph_rejected: bool = False) -> _Row:
     counts = {}
     if cox is not None:
         counts = {
@@ -212,7 +316,7 @@ def _estimate_row(label: str, cox: pd.Series | None, bayes: pd.Series | None) ->
         }
     cox_estimate = None if cox is None else _estimate(cox, float(cox["hr"]))
     bayes_estimate = None if bayes is None else _estimate(bayes, float(hr_at_posterior_mean(bayes["mean"])))
-    return _Row(label=label, cox=cox_estimate, bayes=bayes_estimate, **counts)
+    return _Row(label=label, cox=cox_estimate, bayes=bayes_estimate, ph_rejected=ph_rejected, **counts)
 
 
 def _estimate(row: pd.Series, hr: float) -> _Estimate:
@@ -249,7 +353,7 @@ def _p_text(p: float, tested: bool) -> str:
 
 
 def _columns(
-    names: Mapping[str, str], with_p: bool, with_cox: bool = True, with_bayes: bool = False
+    names: Mapping[str, str], with_p: bool, with_cox: bool = True, with_bayes: bool = False, continuous: bool = False
 ) -> list[tuple[str, str]]:
     """(row field, header) of each text column: three left of the interval plot, the rest right of it."""
     columns = [
@@ -261,7 +365,14 @@ def _columns(
         columns.append(("hr_text", "Cox HR\n(95% CI)" if with_bayes else "HR (95% CI)"))
     if with_bayes:
         columns.append(("bayes_text", "Bayesian HR\n(95% CrI)"))
-    return [*columns, ("p_text", "P interaction")] if with_p else columns
+    if with_p and continuous:
+        columns += [
+            ("continuous_text", "P interaction, continuous\n(Wald | LRT)"),
+            ("p_text", "P interaction,\nsubgroups (LRT)"),
+        ]
+    elif with_p:
+        columns.append(("p_text", "P interaction"))
+    return columns
 
 
 def _column_width(rows: list[_Row], field: str, header: str) -> float:

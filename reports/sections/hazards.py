@@ -34,6 +34,7 @@ from tmesurv.reports.results import Results
 from tmesurv.reports.sections.forest import Forest, _forest_alt, forest_table
 from tmesurv.reports.sections.forest_plot import forest_figure, treatment_rows
 from tmesurv.reports.sections.interactions import TREATMENT_AT
+from tmesurv.reports.sections.ph import PH_MARK, PH_POINTER, ph_p_values, ph_rejected
 
 ALL_PATIENTS_LABEL = "All"  # how a row of every patient (an empty subgroup) is shown
 
@@ -49,7 +50,10 @@ class Comparison:
 
 
 def comparison(
-    cox: pd.DataFrame | None, bayes: pd.DataFrame | None, biomarkers: pd.DataFrame | None = None
+    cox: pd.DataFrame | None,
+    bayes: pd.DataFrame | None,
+    biomarkers: pd.DataFrame | None = None,
+    ph_test: pd.DataFrame | None = None,
 ) -> Comparison:
     """Join Cox and Bayesian estimates on (endpoint, analysis, subgroup, term) into one table.
 
@@ -64,6 +68,8 @@ def comparison(
     biomarkers
         ``biomarkers.csv``, optional: the biomarker terms of interaction models are stated per interquartile range
         (see :func:`term_scales`) instead of per unit.
+    ph_test
+        ``ph_test.csv``, optional: a Cox hazard ratio whose proportional-hazards test rejects is marked.
 
     Returns
     -------
@@ -74,35 +80,43 @@ def comparison(
     if cox is None and bayes is None:
         raise ValueError("comparison needs cox.csv or bayes.csv results")
     joined = join_on_terms({"cox": cox, "bayes": bayes})
-    scales = term_scales(biomarkers)
+    scales, ph = term_scales(biomarkers), ph_p_values(ph_test)
     rows = tuple(
-        _comparison_row(record, cox is not None, bayes is not None, scale_of(record, scales))
+        _comparison_row(record, cox is not None, bayes is not None, scale_of(record, scales), ph)
         for record in joined.to_dict("records")
     )
+    caption = _comparison_caption(cox is not None, bayes is not None)
+    if any(PH_MARK in cell for row in rows for cell in row.cells):
+        caption += " " + PH_POINTER
     table = Table(
         _comparison_columns(cox is not None, bayes is not None),
         rows,
         groups=_comparison_groups(cox is not None, bayes is not None),
-        caption=_comparison_caption(cox is not None, bayes is not None),
+        caption=caption,
     )
     n_bayes = 0 if bayes is None else len(bayes)
     return Comparison(_comparison_heading(cox, bayes), table, n_bayes, sum(row.flagged for row in rows))
 
 
-def _comparison_row(record: dict, has_cox: bool, has_bayes: bool, scale: TermScale | None) -> Row:
+def _comparison_row(
+    record: dict, has_cox: bool, has_bayes: bool, scale: TermScale | None, ph: dict[tuple[str, ...], float]
+) -> Row:
     term = record["term"] if scale is None else f"{record['term']} {scale.label}"
     keys = (record["endpoint"], record["analysis"], record["subgroup"] or ALL_PATIENTS_LABEL, term)
     factor = 1.0 if scale is None else scale.factor
-    cells = keys + (_cox_cells(record, factor) if has_cox else ()) + (_bayes_cells(record, factor) if has_bayes else ())
+    rejected = ph_rejected(ph, tuple(str(record[key]) for key in COX.keys))
+    cox_cells = _cox_cells(record, factor, rejected) if has_cox else ()
+    cells = keys + cox_cells + (_bayes_cells(record, factor) if has_bayes else ())
     return Row(cells, flagged=has_bayes and failed_diagnostics(record["bayes_converged"]))
 
 
-def _cox_cells(record: dict, factor: float) -> tuple[str, ...]:
+def _cox_cells(record: dict, factor: float, ph_rejected: bool = False) -> tuple[str, ...]:
     if pd.isna(record["cox_present"]):
         return ("", "", "")
     events, n = format_count(record["cox_events"]), format_count(record["cox_n"])
+    mark = f" {PH_MARK}" if ph_rejected else ""
     return (
-        scaled_interval(record["cox_hr"], record["cox_hr_lower"], record["cox_hr_upper"], factor),
+        scaled_interval(record["cox_hr"], record["cox_hr_lower"], record["cox_hr_upper"], factor) + mark,
         format_p(record["cox_p"]),
         f"{events}/{n}" if events and n else "",
     )
@@ -188,8 +202,9 @@ def hazard_section(results: Results, names: dict[str, str]) -> HazardSection | N
     for endpoint in endpoints_of(*(frame for frame in (cox, bayes) if frame is not None)):
         if not treatment_rows(cox, endpoint) and not treatment_rows(bayes, endpoint):
             continue
-        figure = forest_figure(cox, endpoint, results.interactions, names, bayes=bayes)
+        extra = {"subgroups": results.subgroups, "ph_test": results.ph_test}
+        figure = forest_figure(cox, endpoint, results.interactions, names, bayes=bayes, **extra)
         alt = _forest_alt(endpoint, cox is not None, bayes is not None)
-        table = forest_table(cox, bayes, endpoint, results.interactions, names)
+        table = forest_table(cox, bayes, endpoint, results.interactions, names, **extra)
         forests.append(Forest(str(endpoint), FigureImage(png_data_uri(figure), alt), table))
-    return HazardSection(tuple(forests), comparison(cox, terms, results.biomarkers))
+    return HazardSection(tuple(forests), comparison(cox, terms, results.biomarkers, results.ph_test))

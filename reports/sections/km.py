@@ -1,8 +1,9 @@
-"""Kaplan-Meier section: survival per arm and subgroup, Kaplan-Meier and posterior curves.
+"""Kaplan-Meier section: survival per arm and subgroup, Kaplan-Meier and posterior curves, log-rank tests.
 
 Kaplan-Meier section: median and landmark survival per arm and subgroup (``km.csv``), KM figures by grouping
-(``km_curves.csv``) with the posterior bands of ``bayes_curves.csv``, and the posterior survival summaries
-(``bayes_survival.csv``).
+(``km_curves.csv``, with censor marks, the confidence band of ``analysis.km_ci`` and the log-rank P of
+``logrank.csv``; subgroups named by their cut-points from ``subgroups.csv``) with the posterior bands of
+``bayes_curves.csv``, the log-rank tests, and the posterior survival summaries (``bayes_survival.csv``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from tmesurv.cohort import CONTROL, TREATED
 from tmesurv.models.cox.km import ALL_PATIENTS
 from tmesurv.outputs.run_record import RunRecord
 from tmesurv.reports.format import (
@@ -22,12 +24,16 @@ from tmesurv.reports.format import (
     arm_label,
     format_count,
     format_interval,
+    format_number,
+    format_p,
     split_subgroup,
     statistic_label,
+    subgroup_descriptions,
     subgroup_level,
 )
 from tmesurv.reports.gallery import endpoints_of
 from tmesurv.reports.graphics import FigureImage, png_data_uri
+from tmesurv.reports.km_marks import KmMarks, band_label
 from tmesurv.reports.km_plot import km_figure, km_levels_figure
 from tmesurv.reports.results import Results
 
@@ -153,15 +159,65 @@ def _statistic_cell(record: dict | None, statistic: str) -> str:
     return format_interval(record["estimate"], record["lower"], record["upper"], digits, missing="NR")
 
 
+def logrank_table(
+    logrank: pd.DataFrame, arm_names: dict[str, str] | None = None, descriptions: Mapping[str, str] | None = None
+) -> Table:
+    """The log-rank tests: treated vs control overall and within each subgroup, a grouping's levels within each arm.
+
+    Parameters
+    ----------
+    logrank
+        ``logrank.csv``: ``endpoint, comparison, subgroup, n, events, chisq, df, p``; ``comparison`` is ``arm``
+        (``subgroup``: ``all`` or a subgroup label) or a grouping (``subgroup``: the arm its levels are compared in).
+    arm_names
+        Display name per arm value.
+    descriptions
+        Subgroup label -> its meaning with the cut-point (``subgroups.csv``), shown in place of the label.
+
+    Returns
+    -------
+    Table
+        One row per test, in file order.
+    """
+    names = {TREATED: TREATED, CONTROL: CONTROL} | dict(arm_names or {})
+    rows = []
+    for record in logrank.to_dict("records"):
+        comparison, subgroup = str(record["comparison"]), str(record["subgroup"])
+        if comparison == "arm":
+            compared = f"{names[TREATED]} vs {names[CONTROL]}"
+            patients = "All patients" if subgroup == ALL_PATIENTS else (descriptions or {}).get(subgroup, subgroup)
+        else:
+            compared, patients = f"levels of {comparison}", f"{arm_label(subgroup, arm_names)} arm"
+        statistic = f"{format_number(record['chisq'], 2)} ({format_count(record['df'])})"
+        cells = (record["endpoint"], compared, patients, format_count(record["n"]), format_count(record["events"]))
+        rows.append(Row((*cells, statistic, format_p(record["p"]))))
+    columns = (
+        Column("Endpoint"),
+        Column("Comparison"),
+        Column("Patients"),
+        Column("N", numeric=True),
+        Column("Events", numeric=True),
+        Column("Chi-square (df)", numeric=True),
+        Column("P", numeric=True),
+    )
+    caption = (
+        "Log-rank tests (R's survdiff, rho = 0; chi-square on groups - 1 df): the arms compared in all patients and "
+        "within each subgroup, and each grouping's subgroups compared within each arm. Subgroups are named by their "
+        "cut-points. The P of each Kaplan-Meier figure is the row of its patients."
+    )
+    return Table(columns, tuple(rows), caption=caption)
+
+
 @dataclass(frozen=True)
 class KmSection:
-    """Kaplan-Meier figures (overall, then per grouping) and the tables of medians and landmarks."""
+    """Kaplan-Meier figures (overall, then per grouping), the tables of medians and landmarks, the log-rank tests."""
 
     images: tuple[FigureImage, ...]
     grouping_images: tuple[FigureImage, ...]
     summary: Table | None
     posterior: Table | None
     posterior_subgroups: Table | None
+    logrank: Table | None = None
 
 
 def km_section(results: Results, names: dict[str, str]) -> KmSection | None:
@@ -170,13 +226,14 @@ def km_section(results: Results, names: dict[str, str]) -> KmSection | None:
     if curves is None and results.km is None and results.bayes_survival is None:
         return None
     overall, by_grouping = (), ()
+    marks = km_marks(results)
     if curves is not None:
         overall = tuple(
-            km_figure(curves[curves["endpoint"] == endpoint], str(endpoint), posterior, names)
+            km_figure(curves[curves["endpoint"] == endpoint], str(endpoint), posterior, names, marks)
             for endpoint in endpoints_of(curves)
             if (curves[(curves["endpoint"] == endpoint)]["subgroup"] == ALL_PATIENTS).any()
         )
-        by_grouping = tuple(_grouping_figures(curves, posterior, names, _known_groupings(results)))
+        by_grouping = tuple(_grouping_figures(curves, posterior, names, _known_groupings(results), marks))
     summary = None if results.km is None else results.km[results.km["subgroup"] == ALL_PATIENTS]
     survival = results.bayes_survival
     others = None if survival is None else survival[survival["subgroup"] != ALL_PATIENTS]
@@ -188,7 +245,15 @@ def km_section(results: Results, names: dict[str, str]) -> KmSection | None:
         posterior_subgroups=None
         if others is None or others.empty
         else posterior_survival_table(survival, "others", names),
+        logrank=None if results.logrank is None else logrank_table(results.logrank, names, marks.descriptions),
     )
+
+
+def km_marks(results: Results) -> KmMarks:
+    """The log-rank tests, the confidence band's scale and the subgroups' meanings of a result folder."""
+    methods = [] if results.km is None else [str(m) for m in pd.unique(results.km["ci_method"].dropna())]
+    ci_method = ", ".join(methods) or _km_ci(results.run)
+    return KmMarks(results.logrank, ci_method, subgroup_descriptions(results.subgroups))
 
 
 def _km_ci(run: RunRecord | None) -> str | None:
@@ -205,16 +270,17 @@ def _known_groupings(results: Results) -> set[str]:
 
 
 def _grouping_figures(
-    curves: pd.DataFrame, posterior: pd.DataFrame | None, names: dict[str, str], known: set[str]
+    curves: pd.DataFrame, posterior: pd.DataFrame | None, names: dict[str, str], known: set[str], marks: KmMarks
 ) -> list[FigureImage]:
     images = []
     for endpoint in endpoints_of(curves):
         rows = curves[curves["endpoint"] == endpoint]
         subgroups = [s for s in pd.unique(rows["subgroup"].dropna().astype(str)) if s != ALL_PATIENTS]
         for grouping in dict.fromkeys(split_subgroup(s, known)[0] for s in subgroups):
-            figure = km_levels_figure(rows, endpoint, grouping, posterior, names)
+            figure = km_levels_figure(rows, endpoint, grouping, posterior, names, marks)
             overlay = posterior is not None and _has_posterior(posterior, endpoint, grouping)
-            images.append(FigureImage(png_data_uri(figure), _grouping_alt(endpoint, grouping, overlay)))
+            alt = _grouping_alt(endpoint, grouping, overlay, marks)
+            images.append(FigureImage(png_data_uri(figure), alt))
     return images
 
 
@@ -223,9 +289,11 @@ def _has_posterior(posterior: pd.DataFrame, endpoint: str, grouping: str) -> boo
     return any(subgroup_level(str(s), grouping) is not None for s in pd.unique(rows["subgroup"]))
 
 
-def _grouping_alt(endpoint: str, grouping: str, overlay: bool) -> str:
-    bands = "the Bayesian posterior median and 95% band overlaid" if overlay else "Kaplan-Meier confidence bands"
+def _grouping_alt(endpoint: str, grouping: str, overlay: bool, marks: KmMarks) -> str:
+    bands = f"pointwise {band_label(marks.ci_method)} bands and censoring times (+)"
+    bands += "; the Bayesian posterior median and 95% band overlaid" if overlay else ""
+    tested = "; the log-rank P of the arms in each panel" if marks.logrank is not None else ""
     return (
-        f"Kaplan-Meier curves of {endpoint} by arm within each level of {grouping}, with {bands}; numbers at risk "
-        "below each panel."
+        f"Kaplan-Meier curves of {endpoint} by arm within each level of {grouping}, with {bands}{tested}; numbers at "
+        "risk below each panel."
     )

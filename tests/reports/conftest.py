@@ -134,6 +134,57 @@ def write_cox(folder: Path) -> None:
     )
 
 
+PH_REJECTED = {("treatment", "all", "arm"): 0.004, ("subgroup", "b_cell_ges=high", "arm"): 0.03}  # P < 0.05
+
+
+def write_subgroups_and_tests(folder: Path) -> None:
+    """subgroups.csv, logrank.csv, ph_test.csv and ph_residuals.csv of tmesurv cox."""
+    cuts = {"b_cell_ges": ("\u2264 0.1", "> 0.1", "high above median (0.1)"), XSS: ("= 0", "= 1", "two levels")}
+    write_csv(
+        folder,
+        "subgroups.csv",
+        [
+            {"grouping": name, "kind": "biomarker", "level": level, "subgroup": f"{name}={level}"}
+            | {"description": f"{name} {cuts[name][index]}", "n": 50, "rule": cuts[name][2]}
+            for name in BIOMARKERS
+            for index, level in enumerate(("low", "high"))
+        ],
+    )
+    tests = [("arm", "all", 0.0262)] + [("arm", s, 0.2 if s.endswith("high") else 0.5) for s in subgroups()]
+    tests += [(b, arm, 0.04) for b in BIOMARKERS for arm in ARMS]
+    write_csv(
+        folder,
+        "logrank.csv",
+        [
+            {"endpoint": "efs", "comparison": comparison, "subgroup": subgroup, "n": 100, "events": 60}
+            | {"chisq": 4.95, "df": 1, "p": p}
+            for comparison, subgroup, p in tests
+        ],
+    )
+    models = [("treatment", "all", ["arm"])] + [("interaction", b, ["arm", b, f"arm:{b}"]) for b in BIOMARKERS]
+    models += [("subgroup", s, ["arm"]) for s in subgroups()]
+    write_csv(
+        folder,
+        "ph_test.csv",
+        [
+            {"endpoint": "efs", "analysis": analysis, "subgroup": subgroup, "model": " + ".join(terms), "term": term}
+            | {"transform": "km", "chisq": 1.2, "df": 1, "p": PH_REJECTED.get((analysis, subgroup, term), 0.5)}
+            for analysis, subgroup, terms in models
+            for term in [*terms, "GLOBAL"]
+        ],
+    )
+    rng = np.random.default_rng(5)
+    time = np.sort(rng.uniform(0.1, 24.0, 60))
+    residuals = [
+        {"endpoint": "efs", "analysis": analysis, "subgroup": subgroup, "term": term, "transform": "km"}
+        | {"time": t, "transformed_time": k / 60, "residual": float(rng.normal(-0.4, 1.5))}
+        for analysis, subgroup, terms in models[: 1 + len(BIOMARKERS)]
+        for term in terms
+        for k, t in enumerate(time)
+    ]
+    write_csv(folder, "ph_residuals.csv", residuals)
+
+
 def bayes_row(analysis: str, subgroup: str, term: str, hr: float, converged: bool = True) -> dict:
     return {"endpoint": "efs", "analysis": analysis, "subgroup": subgroup, "term": term} | {
         "mean": np.log(hr),
@@ -300,7 +351,8 @@ def write_other_runs(folder: Path) -> None:
 
 def write_all(folder: Path) -> Path:
     """Every result file of cox, bayes (with every option), validate and power into ``folder``."""
-    writers = (write_cohort, write_km, write_cox, write_bayes, write_biomarkers, write_bayes_options)
+    writers = (write_cohort, write_km, write_cox, write_subgroups_and_tests, write_bayes, write_biomarkers)
+    writers += (write_bayes_options,)
     for writer in (*writers, write_other_runs, write_run):
         writer(folder)
     return folder
@@ -327,6 +379,7 @@ def writers() -> SimpleNamespace:
         cohort=write_cohort,
         km=write_km,
         cox=write_cox,
+        cox_tests=write_subgroups_and_tests,
         bayes=write_bayes,
         biomarkers=write_biomarkers,
         bayes_options=write_bayes_options,

@@ -1,4 +1,5 @@
-"""The report opened in headless Chromium: no console errors, every figure rendered, user text never executed.
+"""The report opened in headless Chromium: no console errors, every figure rendered, user text never executed, and the
+Kaplan-Meier section shows what survminer users look for (confidence bands drawn, log-rank P, log-rank table).
 
 Needs the Debian ``chromium`` package (``.ci/run`` installs it) and Playwright's Python package (the ``test`` extra);
 Playwright drives the system browser, so no browser download is needed. Without a Chromium binary the test is
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import ConsoleMessage, Dialog, Page, sync_playwright
+
+from tmesurv.reports.graphics import ARM_COLOURS
 
 XSS = "<script>alert(1)</script>"
 CHROMIUM = next((path for path in map(shutil.which, ("chromium", "chromium-browser")) if path), None)
@@ -58,8 +61,46 @@ def _dismiss(dialog: Dialog, dialogs: list[str]) -> None:
     dialog.dismiss()
 
 
+KM_BANDS = """
+([treated, control]) => {
+    const image = document.querySelector('#kaplan-meier img');
+    const canvas = document.createElement('canvas');
+    canvas.width = image.naturalWidth;
+    canvas.height = image.naturalHeight;
+    const context = canvas.getContext('2d');
+    context.drawImage(image, 0, 0);
+    const data = context.getImageData(0, 0, canvas.width, canvas.height).data;
+    const near = (colour) => {
+        let count = 0;
+        for (let i = 0; i < data.length; i += 4) {
+            if ([0, 1, 2].every((k) => Math.abs(data[i + k] - colour[k]) <= 1)) count++;
+        }
+        return count;
+    };
+    return {treated: near(treated), control: near(control), pixels: canvas.width * canvas.height};
+}
+"""
+
+
+KM_TABLE = """
+() => Array.from(document.querySelectorAll('#kaplan-meier table'))
+    .filter((table) => table.getAttribute('aria-label') === 'Log-rank tests')
+    .map((table) => ({visible: table.getBoundingClientRect().height > 0, rows: table.tBodies[0].rows.length}))
+"""
+
+
+def band_colour(hex_colour: str) -> list[int]:
+    """An arm's colour at the Kaplan-Meier band's opacity (0.15) over white, as 0-255 RGB."""
+    rgb = [int(hex_colour[i : i + 2], 16) for i in (1, 3, 5)]
+    return [round(255 - 0.15 * (255 - value)) for value in rgb]
+
+
 def _what_the_page_shows(page: Page) -> dict:
+    colours = [band_colour(ARM_COLOURS[arm]) for arm in ("treated", "control")]
     return {
+        "km_bands": page.evaluate(KM_BANDS, colours),
+        "km_tables": page.evaluate(KM_TABLE),
+        "km_text": page.evaluate("() => document.querySelector('#kaplan-meier').innerText"),
         "images": page.evaluate(IMAGE_SIZES),
         "text": page.evaluate("() => document.body.innerText"),
         "scripts": page.evaluate("() => document.querySelectorAll('script').length"),
@@ -73,7 +114,7 @@ def test_no_console_errors(opened: dict) -> None:
 
 def test_every_figure_is_rendered_with_a_size(opened: dict) -> None:
     images = opened["images"]
-    assert len(images) == 13
+    assert len(images) == 14
     for image in images:
         assert image["natural"] > 0, image["alt"]
         assert image["width"] > 0, image["alt"]
@@ -87,3 +128,18 @@ def test_script_named_biomarker_is_shown_as_text_and_never_run(opened: dict) -> 
     assert f"missing {XSS}" in opened["text"]  # the exclusion reason too
     assert opened["scripts"] == 0
     assert opened["dialogs"] == []
+
+
+def test_km_figure_draws_both_arms_confidence_bands(opened: dict) -> None:
+    bands = opened["km_bands"]
+    for arm in ("treated", "control"):  # each band covers a visible share of the rendered figure
+        assert bands[arm] > 0.005 * bands["pixels"], bands
+
+
+def test_km_section_shows_log_rank_p_and_table(opened: dict) -> None:
+    text = opened["km_text"]
+    assert "Log-rank P = 0.0262 (treated vs control)" in text  # the overall figure's caption
+    assert "censoring times (+)" in text
+    assert "95% CI (log-log)" in text
+    assert "Log-rank tests" in text
+    assert opened["km_tables"] == [{"visible": True, "rows": 9}]  # overall, 2 x 2 subgroups, 2 groupings x 2 arms

@@ -35,15 +35,16 @@ def test_report_is_one_self_contained_file(full_report: Path) -> None:
     assert "<link" not in page
     assert "<script" not in page
     sources = re.findall(r'src="([^"]*)"', page)
-    # KM overall + 2 groupings, forest, treatment effect, interaction screen, time-varying effect, prior predictive
-    # check, volcano, PCA, calibration, benefit, power curve
-    assert len(sources) == 13
+    # KM overall + 2 groupings, forest, Schoenfeld residuals, treatment effect, interaction screen, time-varying
+    # effect, prior predictive check, volcano, PCA, calibration, benefit, power curve
+    assert len(sources) == 14
     assert all(source.startswith("data:image/png;base64,") for source in sources)
 
 
 def test_sections_in_order(full_report: Path) -> None:
     page = full_report.read_text(encoding="utf-8")
-    names = ["cohort", "kaplan-meier", "hazard-ratios", "interactions", "interaction-screen", "time-varying"]
+    names = ["cohort", "kaplan-meier", "hazard-ratios", "proportional-hazards", "interactions", "interaction-screen"]
+    names += ["time-varying"]
     names += ["screens", "prior-predictive", "diagnostics", "validation"]
     positions = [page.index(f'<section id="{name}"') for name in [*names, "power", "methods"]]
     assert positions == sorted(positions)
@@ -62,6 +63,20 @@ def test_km_section_overlays_the_posterior_and_draws_every_grouping(full_report:
     assert "axi-cel (treated), 95% CrI" in km
 
 
+def test_km_section_states_band_censoring_and_log_rank(full_report: Path) -> None:
+    km = section(full_report.read_text(encoding="utf-8"), "kaplan-meier")
+    alts = re.findall(r'<img src="[^"]+" alt="([^"]*)"', km)
+    assert "pointwise 95% CI (log-log) bands and censoring times (+)" in alts[0]
+    assert "Log-rank P = 0.0262 (treated vs control)" in alts[0]
+    assert "the log-rank P of the arms in each panel" in alts[1]
+    assert "<h3>Log-rank tests</h3>" in km
+    overall = row_with(km, "axi-cel vs SOC", "All patients")
+    assert ">0.0262</td>" in overall
+    assert ">4.95 (1)</td>" in overall
+    assert row_with(km, "axi-cel vs SOC", "b_cell_ges &gt; 0.1")  # the subgroup by its cut-point
+    assert row_with(km, "levels of b_cell_ges", "axi-cel (treated) arm")
+
+
 def test_forest_table_has_cox_and_bayes_side_by_side(full_report: Path) -> None:
     hazards = section(full_report.read_text(encoding="utf-8"), "hazard-ratios")
     overall = row_with(hazards, "All patients")
@@ -74,6 +89,37 @@ def test_forest_table_has_cox_and_bayes_side_by_side(full_report: Path) -> None:
     assert "0.012" in header  # P interaction on the grouping's header row
     assert "Cox hazard ratios" in hazards
     assert "Bayesian hazard ratios at the posterior mean log hazard ratio" in hazards
+
+
+def test_ph_rejections_are_marked_wherever_the_hr_is_shown(full_report: Path) -> None:
+    page = full_report.read_text(encoding="utf-8")
+    hazards = section(page, "hazard-ratios")
+    assert "0.67 (0.47\u20130.94) \u2021" in row_with(hazards, "All patients")  # treatment: PH P = 0.004
+    assert "0.4 (0.28\u20130.56) \u2021" not in hazards
+    high = row_with(hazards, "b_cell_ges &gt; 0.1")  # PH P = 0.03: marked, with its P
+    assert "0.40 (0.28\u20130.56) \u2021" in high
+    assert ">0.03 \u2021</td>" in high
+    low = row_with(hazards, "b_cell_ges \u2264 0.1")
+    assert "\u2021" not in low
+    assert "bayes.model: time_varying" in hazards
+    assert "bayes.model: cure" in hazards
+    every_term = row_with(hazards, "efs", "treatment", "all", "arm")
+    assert "0.67 (0.47\u20130.94) \u2021" in every_term
+
+
+def test_ph_section_tests_residuals_and_pointer(full_report: Path) -> None:
+    ph = section(full_report.read_text(encoding="utf-8"), "proportional-hazards")
+    assert "Proportional hazards rejected for 2 of" in ph
+    assert 'href="#time-varying"' in ph
+    rejected = row_with(ph, "treatment", "arm", "0.004")
+    assert 'class="flagged"' in rejected
+    assert "rejected" in rejected
+    assert 'class="flagged"' not in row_with(ph, "interaction", "b_cell_ges", "arm:b_cell_ges")
+    assert row_with(ph, "interaction", "b_cell_ges", "GLOBAL")
+    alts = re.findall(r'<img src="[^"]+" alt="([^"]*)"', ph)
+    assert len(alts) == 1
+    assert "Scaled Schoenfeld residuals of efs" in alts[0]
+    assert "Proportional-hazards tests of the within-arm and subgroup models" in ph
 
 
 def test_unconverged_fit_is_flagged_everywhere(full_report: Path) -> None:

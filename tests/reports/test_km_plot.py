@@ -2,10 +2,18 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from matplotlib.artist import Artist
+from matplotlib.axes import Axes
 
 from tests.reports.builders import MATH, texts
 from tests.reports.conftest import ARM_NAMES, XSS
 from tmesurv.reports import km_plot
+from tmesurv.reports.km_marks import GID_BAND, GID_STEPS
+
+
+def drawn(ax: Axes, gid: str) -> list[Artist]:
+    """The artists of ``ax`` with the given id (Kaplan-Meier steps, bands, censor marks)."""
+    return [artist for artist in (*ax.get_lines(), *ax.collections, *ax.texts) if artist.get_gid() == gid]
 
 
 def test_km_arms_figure_labels_and_arm_names(km_curves: pd.DataFrame) -> None:
@@ -14,7 +22,7 @@ def test_km_arms_figure_labels_and_arm_names(km_curves: pd.DataFrame) -> None:
     assert curves_ax.get_ylabel() == km_plot.Y_LABEL
     assert risk_ax.get_xlabel() == km_plot.X_LABEL
     assert [t.get_text() for t in risk_ax.get_yticklabels()] == ["axi-cel", "SOC"]
-    assert len(curves_ax.get_lines()) == 2  # all patients only, not the subgroups
+    assert len(drawn(curves_ax, GID_STEPS)) == 2  # all patients only, not the subgroups
 
 
 def test_km_subgroup_figure_draws_arm_by_level(km_curves: pd.DataFrame) -> None:
@@ -22,14 +30,15 @@ def test_km_subgroup_figure_draws_arm_by_level(km_curves: pd.DataFrame) -> None:
     curves_ax, risk_ax = figure.get_axes()
     rows = [t.get_text() for t in risk_ax.get_yticklabels()]
     assert rows == ["axi-cel high", "axi-cel low", "SOC high", "SOC low"]
-    assert len(curves_ax.get_lines()) == 4
+    assert len(drawn(curves_ax, GID_STEPS)) == 4
+    assert drawn(curves_ax, GID_BAND) == []  # no bands when four curves share a panel
     assert curves_ax.get_ylabel()
     assert risk_ax.get_xlabel()
 
 
 def test_km_subgroup_figure_quartiles_and_combined(km_curves: pd.DataFrame) -> None:
     quartiles = km_plot.km_subgroup_figure(km_curves, "efs", "diagtime")
-    assert len(quartiles.get_axes()[0].get_lines()) == 8
+    assert len(drawn(quartiles.get_axes()[0], GID_STEPS)) == 8
     combined = km_plot.km_subgroup_figure(km_curves, "efs", "cd19_hscore=low & sii=high", ARM_NAMES)
     rows = [t.get_text() for t in combined.get_axes()[1].get_yticklabels()]
     assert rows == ["axi-cel not in subgroup", "axi-cel in subgroup", "SOC not in subgroup", "SOC in subgroup"]
@@ -54,15 +63,19 @@ def test_km_levels_figure_panels_with_posterior_bands(km_curves: pd.DataFrame) -
     panels = figure.subfigs[0].subfigs
     assert [panel.get_axes()[0].get_title() for panel in panels] == ["b_cell_ges=low", "b_cell_ges=high"]
     low, high = (panel.get_axes()[0] for panel in panels)
-    assert len(low.get_lines()) == 2  # the Kaplan-Meier steps only
-    assert len(high.get_lines()) == 4  # and a dashed posterior median per arm
-    assert [line.get_linestyle() for line in high.get_lines()].count("--") == 2
+    assert len(drawn(low, GID_STEPS)) == len(drawn(high, GID_STEPS)) == 2
+    assert len(drawn(low, GID_BAND)) == len(drawn(high, GID_BAND)) == 2  # the Kaplan-Meier bands under the posterior
+    undrawn = [line for line in low.get_lines() if line.get_gid() is None]
+    assert undrawn == []  # no posterior in the low level
+    posterior = [line for line in high.get_lines() if line.get_gid() is None]
+    assert [line.get_linestyle() for line in posterior] == [":", ":", "--"] * 2  # band limits, median per arm
     for panel in panels:
         curves_ax, risk_ax = panel.get_axes()
         assert curves_ax.get_ylabel() == km_plot.Y_LABEL
         assert risk_ax.get_xlabel() == km_plot.X_LABEL
     legend = [t.get_text() for t in figure.subfigs[1].legends[0].get_texts()]
-    assert legend == ["axi-cel", "SOC", km_plot.KM_STYLE_LABEL, km_plot.POSTERIOR_STYLE_LABEL]
+    styles = [km_plot.CENSOR_LABEL, "Kaplan-Meier 95% CI", km_plot.KM_STYLE_LABEL, km_plot.POSTERIOR_STYLE_LABEL]
+    assert legend == ["axi-cel", "SOC", *styles]
 
 
 def test_km_levels_figure_quartiles_and_odd_names(km_curves: pd.DataFrame) -> None:

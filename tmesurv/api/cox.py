@@ -202,6 +202,7 @@ def fit_cox(
         **product_results.tables,
     }
     figure_tables = {"cox": results.table, "interactions": results.interactions, "km_curves": km_curves}
+    figure_tables |= {key: tables[key] for key in ("logrank", "subgroups", "ph_test")}
     linkage = None if screen.clusters is None else screen.clusters.linkage
     figures = _FigureInputs(
         AnalysisTables(figure_tables | screen.tables, tuple(g.name for g in groupings), linkage), product_results.curves
