@@ -172,13 +172,13 @@ def validate_external(
     reference = fits[0].info
     notes: list[str] = []
     endpoint = _endpoint(reference.endpoint, cohort, endpoint, notes)
-    methods = parse_methods(settings.harmonise, reference.spec.terms)
+    methods = parse_methods(settings.harmonise, reference.terms.inputs)
     rederived = rederive_terms(cohort, reference.gene_sets, methods)
     patients, exclusions = _model_cohort(rederived.cohort, fits[0], endpoint)
     exclusions = rederived.exclusions + exclusions
     index = patients.patients.index
     values, harmonisation = harmonise(
-        patients.patients[list(reference.spec.terms)],
+        patients.patients[reference.terms.inputs],
         reference.development.terms,
         methods,
         measured=rederived.measured.reindex(index),
@@ -231,7 +231,7 @@ def external_predictions(
         risk = fit.risk(values, arm, horizons)
         return {h: risk[:, k] for k, h in enumerate(horizons)}
 
-    benefit = fit.info.spec.interaction is not None and external.two_arms
+    benefit = fit.info.spec.uses_arm and external.two_arms
     estimable = [h for h in horizons if h < external.time.max()]
     grid = np.linspace(0.0, max(estimable), GRID_POINTS) if estimable else None
     return ExternalPredictions(
@@ -283,11 +283,16 @@ def _score_fit(
 
 def _interaction_rows(fit: ValidationFit, external: ExternalPatients, alpha: float) -> list[dict]:
     """The interaction's replication, for an interaction model on a two-arm cohort."""
-    effect = fit.interaction_effect()
-    if effect is None or not external.two_arms:
+    if not external.two_arms:
         return []
-    marker = external.terms[fit.info.spec.interaction].to_numpy(dtype=float)
-    return interaction_replication(external.time, external.event, external.treated, marker, *effect, alpha=alpha)
+    rows = []
+    for term, effect in fit.interaction_effects().items():
+        (marker,) = fit.info.terms.term(term).design(external.terms).values()
+        replicated = interaction_replication(
+            external.time, external.event, external.treated, marker, *effect, alpha=alpha
+        )
+        rows += [row | {"group": term} for row in replicated]
+    return rows
 
 
 def _predictive_density_rows(
@@ -428,9 +433,9 @@ def _model_cohort(cohort: Cohort, fit: ValidationFit, endpoint: str) -> tuple[Co
     """The external patients the model applies to, with the endpoint; an error when none (or no event) is left."""
     spec = fit.info.spec
     with_endpoint, exclusions = cohort.with_endpoint(endpoint)
-    patients, left_out = model_patients(with_endpoint, spec, ANALYSIS)
+    patients, left_out, _ = model_patients(with_endpoint, spec, ANALYSIS, fit.info.terms)
     if patients.n == 0:
-        reason = f"in the {spec.arm} arm" if spec.arm != "all" else f"with all of {', '.join(spec.terms)} known"
+        reason = f"in the {spec.arm} arm" if spec.arm != "all" else f"with all of {', '.join(spec.sources)} known"
         raise InputError(
             f"file '{cohort.source}': no patient {reason}, which the model needs (it was fitted on arm: {spec.arm})"
         )
@@ -461,7 +466,7 @@ def _cohort_notes(external: ExternalPatients, fit: ValidationFit, horizons: tupl
     """Console notes on horizons that cannot be scored (or only with a caveat) and on a single-arm cohort."""
     follow_up = fit.info.development.follow_up_max
     notes = [note for h in horizons if (note := horizon_note(external.time, h, follow_up, external.event))]
-    if fit.info.spec.interaction is not None and not external.two_arms:
+    if fit.info.spec.uses_arm and not external.two_arms:
         notes.append("one arm in the external cohort: no benefit metrics and no replication of the interaction")
     return notes
 
