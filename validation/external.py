@@ -32,6 +32,7 @@ from tmesurv.models.prediction.storage import MODEL_FILE, POSTERIOR_FILE, Valida
 from tmesurv.models.prediction.terms import model_patients
 from tmesurv.outputs.atomic import file_hash, write_table, write_text
 from tmesurv.validation.benefit import benefit_by_group, interaction_replication
+from tmesurv.validation.benefit_matching import MATCHINGS, BenefitMatching
 from tmesurv.validation.bootstrap import VALIDATION_COLUMNS, metric_row, resample_counts, with_estimate
 from tmesurv.validation.calibration import calibration_curve
 from tmesurv.validation.case_mix import case_mix_rows, standardized_differences
@@ -70,6 +71,9 @@ class ValidationSettings:
         One minus the confidence level.
     predictive_draws
         Posterior draws simulated for the posterior predictive Kaplan-Meier band.
+    benefit_matching, matching_repeats
+        How the c- and E-for-benefit pair treated with control patients (``rank`` or ``random``) and how many
+        random matchings are averaged (:mod:`tmesurv.validation.benefit_matching`; seeded by ``seed``).
     """
 
     horizons: tuple[float, ...] = ()
@@ -79,6 +83,13 @@ class ValidationSettings:
     n_groups: int = 4
     alpha: float = 0.05
     predictive_draws: int = 200
+    benefit_matching: str = "rank"
+    matching_repeats: int = 50
+
+    @property
+    def matching(self) -> BenefitMatching:
+        """The matching of the benefit metrics (raises ValueError for an unknown method)."""
+        return BenefitMatching(self.benefit_matching, self.matching_repeats, self.seed)
 
 
 @dataclass(frozen=True)
@@ -172,6 +183,8 @@ def validate_external(
     reference = fits[0].info
     notes: list[str] = []
     endpoint = _endpoint(reference.endpoint, cohort, endpoint, notes)
+    if settings.benefit_matching not in MATCHINGS:
+        raise InputError(f"--benefit-matching '{settings.benefit_matching}': use one of {', '.join(MATCHINGS)}")
     methods = parse_methods(settings.harmonise, reference.terms.inputs)
     rederived = rederive_terms(cohort, reference.gene_sets, methods)
     patients, exclusions = _model_cohort(rederived.cohort, fits[0], endpoint)
@@ -267,6 +280,7 @@ def _score_fit(
         alpha=settings.alpha,
         development_follow_up=fit.info.development.follow_up_max,
         n_groups=settings.n_groups,
+        matching=settings.matching,
     )
     extra = _interaction_rows(fit, external, settings.alpha)
     if isinstance(fit, PosteriorModel):
@@ -512,6 +526,8 @@ def _settings_record(model_dir: Path | None, results: ValidationResults, setting
         "bootstrap": settings.n_boot,
         "seed": settings.seed,
         "benefit_groups": settings.n_groups,
+        "benefit_matching": settings.benefit_matching,
+        "matching_repeats": settings.matching_repeats,
         "alpha": settings.alpha,
     }
     return json.dumps(record, indent=2)

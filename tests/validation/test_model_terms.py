@@ -16,11 +16,13 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from tmesurv.api.validate import validate
 from tmesurv.cli import app
 from tmesurv.cohort import Cohort
 from tmesurv.models.prediction.cox import fit_validation_model
 from tmesurv.models.prediction.storage import MODEL_FILE, load_validation_fits, write_validation_model
 from tmesurv.models.prediction.terms import model_patients
+from tmesurv.validation.benefit_matching import BenefitMatching, c_for_benefit, e_for_benefit
 
 REFERENCE = Path(__file__).parents[1] / "reference"
 TERMS = [
@@ -108,9 +110,8 @@ def test_saved_transformations_give_r_linear_predictor_on_gbsg(study):
 
 def test_validate_scores_it_and_replicates_each_interaction(study):
     out = study.folder / "out"
-    result = CliRunner().invoke(
-        app, ["validate", str(study.model), str(study.external), "--out", str(out), "--bootstrap", "0"]
-    )
+    options = ["--out", str(out), "--bootstrap", "0", "--horizon", "36", "--benefit-matching", "random"]
+    result = CliRunner().invoke(app, ["validate", str(study.model), str(study.external), *options, "--seed", "4"])
     assert result.exit_code == 0, result.output
     table = pd.read_csv(out / "validation.csv", keep_default_na=False, na_values=[""])
     replicated = table[table["metric"] == "interaction_hr_model"].set_index("group")["estimate"]
@@ -119,7 +120,47 @@ def test_validate_scores_it_and_replicates_each_interaction(study):
     assert replicated.to_dict() == pytest.approx(expected, rel=1e-12)
     harmonised = pd.read_csv(out / "harmonisation.csv")["term"].tolist()
     assert harmonised == ["age", "size=20-50", "size=>50", "nodes", "pgr", "er"]
-    assert (table["metric"] == "c_for_benefit").sum() == 2
+    # the benefit metrics: van Klaveren's matching, 50 matchings seeded by --seed, on the model's risks under each arm
+    patients, _, _ = model_patients(Cohort.from_config(study.external), fit.info.spec, "validation", fit.info.terms)
+    inputs, n = patients.patients[fit.info.terms.inputs], patients.n
+    risk_control, risk_treated = (fit.risk(inputs, np.full(n, arm), [36.0])[:, 0] for arm in (0, 1))
+    arms = (patients.time("rfs"), patients.event("rfs"), patients.treated, risk_control, risk_treated, 36.0)
+    matching = BenefitMatching("random", 50, 4)
+    by_metric = table[table["model"] == "cox"].set_index("metric")["estimate"]
+    assert by_metric["c_for_benefit"] == pytest.approx(c_for_benefit(*arms, matching=matching), rel=1e-12)
+    for metric, value in e_for_benefit(*arms, matching=matching).items():
+        assert by_metric[metric] == pytest.approx(value, rel=1e-12), metric
+    assert (
+        "random matching (van Klaveren), mean of 50 matchings, seed 4"
+        in table.set_index("metric").loc["c_for_benefit", "note"]
+    )
+
+
+def test_a_risk_modelling_model_predicts_benefit_from_its_arm_effect(tmp_path):
+    """PATH risk modelling: arm as a main effect only; the benefit is the difference of the risks under each arm."""
+    model = saved_model(tmp_path, {"terms": ["rcs(age, 3)", "log(nodes)"], "arm_effect": True})
+    (fit,) = load_validation_fits(model)
+    assert fit.info.design_terms == ["arm", "rcs(age, 3)", "rcs(age, 3)'", "log(nodes)"]
+    assert fit.interaction_effects() == {}
+    external = config(tmp_path, "external", "model_terms_external.csv")
+    result = validate(model, Cohort.from_config(external), horizons=[36.0], bootstrap=0)
+    table = result.metrics
+    assert {"c_for_benefit", "e_for_benefit", "predicted_benefit"} <= set(table["metric"])
+    assert not table["metric"].str.startswith("interaction_hr").any()
+    patients, _, _ = model_patients(Cohort.from_config(external), fit.info.spec, "validation", fit.info.terms)
+    inputs, n = patients.patients[fit.info.terms.inputs], patients.n
+    risk_control, risk_treated = (fit.risk(inputs, np.full(n, arm), [36.0])[:, 0] for arm in (0, 1))
+    # proportional hazards with one arm coefficient: S_treated = S_control ** exp(coef_arm) for every patient
+    np.testing.assert_allclose(1 - risk_treated, (1 - risk_control) ** np.exp(fit.coef[0]), rtol=1e-12)
+    overall = table[(table["metric"] == "predicted_benefit") & (table["group"] == "all")]["estimate"]
+    assert overall.item() == pytest.approx(np.mean(risk_control - risk_treated), rel=1e-12)
+
+
+def test_unknown_matching_exits_2(study, tmp_path):
+    options = ["--out", str(tmp_path / "out"), "--benefit-matching", "nearest"]
+    result = CliRunner().invoke(app, ["validate", str(study.model), str(study.external), *options])
+    assert result.exit_code == 2, result.output
+    assert "--benefit-matching 'nearest': use one of rank, random" in result.output
 
 
 @pytest.mark.parametrize(

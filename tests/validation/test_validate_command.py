@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 from tmesurv.cli import app
 from tmesurv.cohort import Cohort
 from tmesurv.models.prediction.storage import load_validation_fits
-from tmesurv.validation.benefit import benefit_by_group, c_for_benefit, interaction_replication
+from tmesurv.validation.benefit import benefit_by_group, interaction_replication
+from tmesurv.validation.benefit_matching import c_for_benefit
 from tmesurv.validation.brier import brier_score, integrated_brier, ipa
 from tmesurv.validation.calibration import calibration_curve, calibration_in_the_large, calibration_slope, oe_ratio
 from tmesurv.validation.case_mix import membership_auc, standardized_differences
