@@ -180,6 +180,14 @@ def validate(
     ] = None,
     bootstrap: Annotated[int, typer.Option(min=0, help="Bootstrap replicates of the intervals.")] = 1000,
     seed: Annotated[int, typer.Option(min=0, help="Seed of the bootstrap and the posterior predictive draws.")] = 1,
+    benefit_matching: Annotated[
+        str,
+        typer.Option(
+            help="Pairing of treated and control patients for the c- and E-for-benefit: rank (deterministic) or "
+            "random (van Klaveren's, averaged over --matching-repeats seeded matchings)."
+        ),
+    ] = "rank",
+    matching_repeats: Annotated[int, typer.Option(min=1, help="Random matchings averaged (random only).")] = 50,
     fresh: FreshOption = False,
 ) -> None:
     """Score a saved validation model on an external cohort -> validation.csv, figures."""
@@ -193,7 +201,8 @@ def validate(
     cohort = Cohort.from_config(external_config)
     with reserve(out, run_plan("validate", cohort, cohort.config, fresh, input_files([model_dir]))):
         result = validate_model(model_dir, cohort, horizons=horizon or (), harmonise=harmonise or (),
-                                bootstrap=bootstrap, seed=seed)  # fmt: skip
+                                bootstrap=bootstrap, seed=seed, benefit_matching=benefit_matching,
+                                matching_repeats=matching_repeats)  # fmt: skip
         result.write(out, fresh=fresh)
     for line in result.console_lines():
         typer.echo(line)

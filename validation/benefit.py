@@ -1,4 +1,4 @@
-"""Predicted treatment benefit on a two-arm external cohort: calibration by group, c-for-benefit, the interaction.
+"""Predicted treatment benefit on a two-arm external cohort: calibration by group, matched pairs, the interaction.
 
 A patient's predicted absolute benefit at horizon t is the difference of the model's predicted event probabilities
 under control and under treatment, ``risk_control - risk_treated`` (positive: treatment lowers the risk).
@@ -12,7 +12,9 @@ under control and under treatment, ``risk_control - risk_treated`` (positive: tr
   control patients are each ranked by predicted benefit and matched 1:1 by rank. With unequal arms the smaller arm's
   k-th of m patients (k = 0, 1, ...) is matched to the larger arm's patient of rank ``floor((k + 1/2) M / m)`` (M
   its size), spreading the matches evenly over its ranks rather than discarding a random subset, so the statistic is
-  deterministic. A pair's predicted benefit is the mean of its two patients' predicted benefits, its observed
+  deterministic (:func:`rank_matched_pairs`; van Klaveren's random matching is in
+  :mod:`tmesurv.validation.benefit_matching`, which computes the c-for-benefit by either). A pair's predicted
+  benefit is the mean of its two patients' predicted benefits, its observed
   benefit ``y_control - y_treated`` (-1, 0 or 1). The c-for-benefit is the share of pairs of pairs with different
   observed benefit in which the pair with the larger observed benefit has the larger predicted benefit (ties in
   predicted benefit count one half), as ``Hmisc::rcorr.cens`` computes it in the original paper. Leaving out
@@ -31,8 +33,8 @@ import pandas as pd
 from scipy import stats
 
 from tmesurv.models.cox.fitting import fit_cox
-from tmesurv.validation.bootstrap import counts_to_indices, metric_row
-from tmesurv.validation.ipcw import followed_beyond, survival_inputs, weighted_curves
+from tmesurv.validation.bootstrap import metric_row
+from tmesurv.validation.ipcw import survival_inputs, weighted_curves
 
 BENEFIT_GROUP_COLUMNS = [
     "group",
@@ -88,7 +90,7 @@ def benefit_by_group(
     time, event, _, treated, risk_control, risk_treated = survival_inputs(
         time, event, None, treated, risk_control, risk_treated
     )
-    _check_arms(treated)
+    check_arms(treated)
     benefit = risk_control - risk_treated
     breaks = np.quantile(benefit, np.linspace(0, 1, n_groups + 1))
     labels = np.searchsorted(breaks[1:-1], benefit, side="left")
@@ -100,45 +102,6 @@ def benefit_by_group(
     everyone = np.ones(time.size, dtype=bool)
     rows.append(_group_row("all", breaks[0], breaks[-1], everyone, time, event, treated, benefit, horizon, z))
     return pd.DataFrame(rows, columns=BENEFIT_GROUP_COLUMNS)
-
-
-def c_for_benefit(
-    time: np.ndarray,
-    event: np.ndarray,
-    treated: np.ndarray,
-    risk_control: np.ndarray,
-    risk_treated: np.ndarray,
-    horizon: float,
-    weights: np.ndarray | None = None,
-) -> float | np.ndarray:
-    """c-for-benefit at ``horizon`` by rank matching on predicted benefit (see the module docstring).
-
-    Parameters
-    ----------
-    time, event, treated, risk_control, risk_treated, horizon
-        As in :func:`benefit_by_group`.
-    weights
-        ``(B, n)`` integer bootstrap counts (each row summing to n; resample within arm to keep the arm sizes);
-        None for the plain estimate.
-
-    Returns
-    -------
-    float or numpy.ndarray
-        The c-for-benefit, or ``(B,)`` values; NaN without two pairs of different observed benefit or when nobody
-        is followed beyond ``horizon``.
-    """
-    time, event, w, treated, risk_control, risk_treated = survival_inputs(
-        time, event, weights, treated, risk_control, risk_treated
-    )
-    _check_arms(treated)
-    rows = counts_to_indices(w)
-    known = ((time > horizon) | (event == 1))[rows]
-    outcome = ((time <= horizon) & (event == 1)).astype(float)[rows]
-    benefit, arm = (risk_control - risk_treated)[rows], treated[rows] == 1
-    predicted, observed, valid = _matched_pairs(benefit, outcome, arm, known)
-    value = _pair_concordance(predicted, observed, valid)
-    value = np.where(followed_beyond(time, w, horizon), value, np.nan)
-    return value if weights is not None else float(value[0])
 
 
 def interaction_replication(
@@ -172,7 +135,7 @@ def interaction_replication(
         ``interaction_hr_ratio`` (external over model, with the P value of their difference in the note).
     """
     time, event, _, treated, marker = survival_inputs(time, event, None, treated, marker)
-    _check_arms(treated)
+    check_arms(treated)
     design = pd.DataFrame({"treated": treated, "marker": marker, "treated:marker": treated * marker})
     external = fit_cox(time, event, design, alpha=alpha).loc["treated:marker"]
     z = stats.norm.ppf(1 - alpha / 2)
@@ -191,7 +154,7 @@ def interaction_replication(
     ]
 
 
-def _check_arms(treated: np.ndarray) -> None:
+def check_arms(treated: np.ndarray) -> None:
     """Raise unless ``treated`` is 0/1 with both arms present."""
     if not np.isin(treated, (0.0, 1.0)).all():
         raise ValueError("treated must be 1 (treatment) or 0 (control) for every patient")
@@ -246,7 +209,7 @@ def _km_risk_se(time: np.ndarray, event: np.ndarray, horizon: float) -> tuple[fl
     return float(1 - s), float(s * math.sqrt(greenwood))
 
 
-def _matched_pairs(
+def rank_matched_pairs(
     benefit: np.ndarray, outcome: np.ndarray, arm: np.ndarray, known: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rank-matched pairs per row: ``(B, K)`` pair predicted benefit, observed benefit and validity."""
@@ -268,7 +231,7 @@ def _matched_pairs(
     return np.where(valid, predicted, 0.0), np.where(valid, observed, 0.0), valid
 
 
-def _pair_concordance(predicted: np.ndarray, observed: np.ndarray, valid: np.ndarray) -> np.ndarray:
+def pair_concordance(predicted: np.ndarray, observed: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """``(B,)`` concordance of pair predicted with observed benefit over pairs of pairs with different observed."""
     width = int(valid.sum(axis=1).max()) if valid.size else 0
     predicted, observed, valid = predicted[:, :width], observed[:, :width], valid[:, :width]

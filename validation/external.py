@@ -32,6 +32,7 @@ from tmesurv.models.prediction.storage import MODEL_FILE, POSTERIOR_FILE, Valida
 from tmesurv.models.prediction.terms import model_patients
 from tmesurv.outputs.atomic import file_hash, write_table, write_text
 from tmesurv.validation.benefit import benefit_by_group, interaction_replication
+from tmesurv.validation.benefit_matching import MATCHINGS, BenefitMatching
 from tmesurv.validation.bootstrap import VALIDATION_COLUMNS, metric_row, resample_counts, with_estimate
 from tmesurv.validation.calibration import calibration_curve
 from tmesurv.validation.case_mix import case_mix_rows, standardized_differences
@@ -70,6 +71,9 @@ class ValidationSettings:
         One minus the confidence level.
     predictive_draws
         Posterior draws simulated for the posterior predictive Kaplan-Meier band.
+    benefit_matching, matching_repeats
+        How the c- and E-for-benefit pair treated with control patients (``rank`` or ``random``) and how many
+        random matchings are averaged (:mod:`tmesurv.validation.benefit_matching`; seeded by ``seed``).
     """
 
     horizons: tuple[float, ...] = ()
@@ -79,6 +83,13 @@ class ValidationSettings:
     n_groups: int = 4
     alpha: float = 0.05
     predictive_draws: int = 200
+    benefit_matching: str = "rank"
+    matching_repeats: int = 50
+
+    @property
+    def matching(self) -> BenefitMatching:
+        """The matching of the benefit metrics (raises ValueError for an unknown method)."""
+        return BenefitMatching(self.benefit_matching, self.matching_repeats, self.seed)
 
 
 @dataclass(frozen=True)
@@ -172,13 +183,15 @@ def validate_external(
     reference = fits[0].info
     notes: list[str] = []
     endpoint = _endpoint(reference.endpoint, cohort, endpoint, notes)
-    methods = parse_methods(settings.harmonise, reference.spec.terms)
+    if settings.benefit_matching not in MATCHINGS:
+        raise InputError(f"--benefit-matching '{settings.benefit_matching}': use one of {', '.join(MATCHINGS)}")
+    methods = parse_methods(settings.harmonise, reference.terms.inputs)
     rederived = rederive_terms(cohort, reference.gene_sets, methods)
     patients, exclusions = _model_cohort(rederived.cohort, fits[0], endpoint)
     exclusions = rederived.exclusions + exclusions
     index = patients.patients.index
     values, harmonisation = harmonise(
-        patients.patients[list(reference.spec.terms)],
+        patients.patients[reference.terms.inputs],
         reference.development.terms,
         methods,
         measured=rederived.measured.reindex(index),
@@ -231,7 +244,7 @@ def external_predictions(
         risk = fit.risk(values, arm, horizons)
         return {h: risk[:, k] for k, h in enumerate(horizons)}
 
-    benefit = fit.info.spec.interaction is not None and external.two_arms
+    benefit = fit.info.spec.uses_arm and external.two_arms
     estimable = [h for h in horizons if h < external.time.max()]
     grid = np.linspace(0.0, max(estimable), GRID_POINTS) if estimable else None
     return ExternalPredictions(
@@ -267,6 +280,7 @@ def _score_fit(
         alpha=settings.alpha,
         development_follow_up=fit.info.development.follow_up_max,
         n_groups=settings.n_groups,
+        matching=settings.matching,
     )
     extra = _interaction_rows(fit, external, settings.alpha)
     if isinstance(fit, PosteriorModel):
@@ -283,11 +297,16 @@ def _score_fit(
 
 def _interaction_rows(fit: ValidationFit, external: ExternalPatients, alpha: float) -> list[dict]:
     """The interaction's replication, for an interaction model on a two-arm cohort."""
-    effect = fit.interaction_effect()
-    if effect is None or not external.two_arms:
+    if not external.two_arms:
         return []
-    marker = external.terms[fit.info.spec.interaction].to_numpy(dtype=float)
-    return interaction_replication(external.time, external.event, external.treated, marker, *effect, alpha=alpha)
+    rows = []
+    for term, effect in fit.interaction_effects().items():
+        (marker,) = fit.info.terms.term(term).design(external.terms).values()
+        replicated = interaction_replication(
+            external.time, external.event, external.treated, marker, *effect, alpha=alpha
+        )
+        rows += [row | {"group": term} for row in replicated]
+    return rows
 
 
 def _predictive_density_rows(
@@ -428,9 +447,9 @@ def _model_cohort(cohort: Cohort, fit: ValidationFit, endpoint: str) -> tuple[Co
     """The external patients the model applies to, with the endpoint; an error when none (or no event) is left."""
     spec = fit.info.spec
     with_endpoint, exclusions = cohort.with_endpoint(endpoint)
-    patients, left_out = model_patients(with_endpoint, spec, ANALYSIS)
+    patients, left_out, _ = model_patients(with_endpoint, spec, ANALYSIS, fit.info.terms)
     if patients.n == 0:
-        reason = f"in the {spec.arm} arm" if spec.arm != "all" else f"with all of {', '.join(spec.terms)} known"
+        reason = f"in the {spec.arm} arm" if spec.arm != "all" else f"with all of {', '.join(spec.sources)} known"
         raise InputError(
             f"file '{cohort.source}': no patient {reason}, which the model needs (it was fitted on arm: {spec.arm})"
         )
@@ -461,7 +480,7 @@ def _cohort_notes(external: ExternalPatients, fit: ValidationFit, horizons: tupl
     """Console notes on horizons that cannot be scored (or only with a caveat) and on a single-arm cohort."""
     follow_up = fit.info.development.follow_up_max
     notes = [note for h in horizons if (note := horizon_note(external.time, h, follow_up, external.event))]
-    if fit.info.spec.interaction is not None and not external.two_arms:
+    if fit.info.spec.uses_arm and not external.two_arms:
         notes.append("one arm in the external cohort: no benefit metrics and no replication of the interaction")
     return notes
 
@@ -507,6 +526,8 @@ def _settings_record(model_dir: Path | None, results: ValidationResults, setting
         "bootstrap": settings.n_boot,
         "seed": settings.seed,
         "benefit_groups": settings.n_groups,
+        "benefit_matching": settings.benefit_matching,
+        "matching_repeats": settings.matching_repeats,
         "alpha": settings.alpha,
     }
     return json.dumps(record, indent=2)

@@ -20,7 +20,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from tmesurv.validation.benefit import benefit_by_group, c_for_benefit
+from tmesurv.validation.benefit import benefit_by_group
+from tmesurv.validation.benefit_matching import (
+    RANK_MATCHING,
+    BenefitMatching,
+    c_for_benefit,
+    e_for_benefit,
+    matching_note,
+)
 from tmesurv.validation.bootstrap import VALIDATION_COLUMNS, metric_row, resample_counts, with_estimate
 from tmesurv.validation.brier import brier_score, integrated_brier, ipa, null_brier_score
 from tmesurv.validation.calibration import calibration_curve, calibration_in_the_large, calibration_slope, oe_ratio
@@ -68,6 +75,7 @@ def validation_table(
     tau: float | None = None,
     development_follow_up: float | None = None,
     n_groups: int = 4,
+    matching: BenefitMatching = RANK_MATCHING,
 ) -> pd.DataFrame:
     """Discrimination, overall accuracy, calibration and (two arms) benefit metrics with bootstrap intervals.
 
@@ -87,6 +95,9 @@ def validation_table(
         Last follow-up time of the development cohort, to flag horizons beyond it.
     n_groups
         Quantile groups of predicted benefit.
+    matching
+        How the c- and E-for-benefit pair treated with control patients
+        (:mod:`tmesurv.validation.benefit_matching`).
 
     Returns
     -------
@@ -115,7 +126,7 @@ def validation_table(
     ]
     for horizon in sorted(p.risk):
         note = horizon_note(time, horizon, development_follow_up, event)
-        rows += _horizon_rows(p, horizon, w, alpha, note, n_groups)
+        rows += _horizon_rows(p, horizon, w, alpha, note, n_groups, matching)
     if p.grid is not None and p.risk_grid is not None:
         grid = np.asarray(p.grid, dtype=float)
         note = horizon_note(time, float(grid[-1]), development_follow_up, event)
@@ -129,7 +140,13 @@ def validation_table(
 
 
 def _horizon_rows(
-    p: ExternalPredictions, horizon: float, w: np.ndarray, alpha: float, note: str, n_groups: int
+    p: ExternalPredictions,
+    horizon: float,
+    w: np.ndarray,
+    alpha: float,
+    note: str,
+    n_groups: int,
+    matching: BenefitMatching,
 ) -> list[dict]:
     """The rows of one horizon: AUC, Brier, IPA, calibration and, for two arms, benefit.
 
@@ -152,14 +169,18 @@ def _horizon_rows(
         *(metric_row(name, values, **_curve_common(common, curve.ici[0])) for name, values in curve_metrics),
     ]
     if p.treated is not None and p.risk_control is not None and p.risk_treated is not None:
-        rows += _benefit_rows(p, horizon, w, common, n_groups)
+        rows += _benefit_rows(p, horizon, w, common, n_groups, matching)
     return rows
 
 
-def _benefit_rows(p: ExternalPredictions, horizon: float, w: np.ndarray, common: dict, n_groups: int) -> list[dict]:
-    """c-for-benefit, and predicted and observed benefit per quantile group and overall."""
+def _benefit_rows(
+    p: ExternalPredictions, horizon: float, w: np.ndarray, common: dict, n_groups: int, matching: BenefitMatching
+) -> list[dict]:
+    """c- and E-for-benefit, and predicted and observed benefit per quantile group and overall."""
     args = (p.time, p.event, p.treated, p.risk_control[horizon], p.risk_treated[horizon], horizon)
-    rows = [metric_row("c_for_benefit", c_for_benefit(*args, w), **common)]
+    matched = common | {"note": "; ".join(filter(None, [common["note"], matching_note(matching)]))}
+    rows = [metric_row("c_for_benefit", c_for_benefit(*args, w, matching), **matched)]
+    rows += [metric_row(name, values, **matched) for name, values in e_for_benefit(*args, w, matching).items()]
     groups = benefit_by_group(*args, n_groups=n_groups, alpha=common["alpha"])
     for group in groups.itertuples():
         base = {"group": group.group, "horizon": horizon, "n": group.n, "events": group.events}

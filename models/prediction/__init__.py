@@ -1,8 +1,9 @@
 """Prediction models saved for external validation: the model that ``tmesurv validate`` scores on an external cohort.
 
-It is the config's ``validation_model``: its ``terms`` (biomarkers and numeric covariates) and, with ``interaction``,
-the arm and the arm x interaction term (``arm + terms + arm:<interaction>``, a treatment-benefit model), fitted on
-the patients of its ``arm`` (all, treated or control). Two fits of it can be scored:
+It is the config's ``validation_model``: its ``terms`` (columns, or log/clip/rcs/factor of a column, see
+:mod:`.transforms`) and, with ``interaction`` (one term or several), the arm and ``arm x`` each column of each
+interaction term (an effect-modelling treatment-benefit model), or with ``arm_effect`` the arm alone (risk modelling),
+fitted on the patients of its ``arm`` (all, treated or control). Two fits of it can be scored:
 
 * **Cox** (:func:`.cox.fit_validation_model`): lifelines' Efron fit (:func:`tmesurv.models.cox.fitting.fitted_cox`)
   and the Breslow baseline cumulative hazard at the design means (lifelines' ``baseline_cumulative_hazard_``, R's
@@ -25,7 +26,8 @@ panel had (:attr:`.info.ModelInfo.gene_sets`), so that ``tmesurv validate --harm
 it from an external cohort's genes exactly as it was computed in development.
 
 Modules: :mod:`.settings` (the config section and what a fit takes from the config), :mod:`.terms` (the model's terms:
-patients, design matrix, development distributions), :mod:`.info` (what every saved fit carries), :mod:`.cox` and
+patients, design matrix, development distributions), :mod:`.transforms` (the terms' transformations, fitted knots and
+levels), :mod:`.info` (what every saved fit carries), :mod:`.cox` and
 :mod:`.posterior` (the two fits and their predictions), :mod:`.storage` (``validation_model.json`` and
 ``validation_model_posterior.nc``).
 """

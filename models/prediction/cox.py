@@ -12,7 +12,6 @@ import pandas as pd
 
 from tmesurv.cohort import Cohort, Exclusion
 from tmesurv.models.cox.fitting import try_fit_cox
-from tmesurv.models.designs import interaction_term
 from tmesurv.models.prediction.info import RISK_FLOOR, Development, ModelInfo
 from tmesurv.models.prediction.settings import ValidationModelPlan
 from tmesurv.models.prediction.terms import ANALYSIS, model_patients, validation_design
@@ -44,7 +43,7 @@ class CoxModel:
 
     def linear_predictor(self, values: pd.DataFrame, treated: np.ndarray) -> np.ndarray:
         """``(n,)`` linear predictor, centred at the development design means."""
-        design = validation_design(values, treated, self.info.spec).to_numpy(dtype=float)
+        design = validation_design(values, treated, self.info.spec, self.info.terms).to_numpy(dtype=float)
         return (design - self.centre) @ self.coef
 
     def cumulative_baseline(self, times: Sequence[float]) -> np.ndarray:
@@ -61,12 +60,13 @@ class CoxModel:
         hazard = np.exp(self.linear_predictor(values, treated))[:, None] * self.cumulative_baseline(times)
         return np.clip(-np.expm1(-hazard), RISK_FLOOR, 1 - RISK_FLOOR)
 
-    def interaction_effect(self) -> tuple[float, float] | None:
-        """Log hazard ratio of ``arm:<interaction>`` and its standard error; None without an interaction."""
-        if self.info.spec.interaction is None:
-            return None
-        column = self.info.design_terms.index(interaction_term(self.info.spec.interaction))
-        return float(self.coef[column]), float(math.sqrt(self.covariance[column, column]))
+    def interaction_effects(self) -> dict[str, tuple[float, float]]:
+        """Each single-column interaction term's ``arm:<term>`` log hazard ratio and its standard error."""
+        effects = {}
+        for text, name in self.info.interaction_columns.items():
+            column = self.info.design_terms.index(name)
+            effects[text] = float(self.coef[column]), float(math.sqrt(self.covariance[column, column]))
+        return effects
 
     def to_json(self) -> dict:
         """Everything in plain data, for ``validation_model.json`` (its format header aside)."""
@@ -101,20 +101,20 @@ def fit_validation_model(cohort: Cohort, plan: ValidationModelPlan) -> tuple[Cox
     Raises
     ------
     InputError
-        If a term is not numeric.
+        If a term's source column is missing or has values it cannot take, or its knots cannot be placed.
     """
     spec, endpoint = plan.spec, plan.endpoint
-    patients, exclusions = model_patients(cohort, spec, ANALYSIS)
+    patients, exclusions, terms = model_patients(cohort, spec, ANALYSIS)
     time, event = patients.time(endpoint), patients.event(endpoint)
-    values = patients.patients[list(spec.terms)]
-    design = validation_design(values, patients.treated, spec)
+    values = patients.patients[terms.inputs]
+    design = validation_design(values, patients.treated, spec, terms)
     fitter, problem = try_fit_cox(time, event, design)
     if problem is not None:
         return None, exclusions, f"validation model not fitted ({problem}); nothing saved for tmesurv validate"
     coef = fitter.params_[design.columns].to_numpy()
     centre = design.mean().to_numpy()
     baseline_time, baseline_hazard = breslow_baseline(time, event, (design.to_numpy() - centre) @ coef)
-    info = ModelInfo.of(plan, Development.of(time, event, values), cohort.expression)
+    info = ModelInfo.of(plan, Development.of(time, event, values), cohort.expression, terms)
     covariance = fitter.variance_matrix_.loc[design.columns, design.columns].to_numpy()
     return CoxModel(info, coef, covariance, centre, baseline_time, baseline_hazard), exclusions, ""
 

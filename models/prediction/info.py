@@ -11,10 +11,13 @@ import pandas as pd
 
 from tmesurv import __version__
 from tmesurv.models.cox.km import median_follow_up
+from tmesurv.models.designs import interaction_term
 from tmesurv.models.prediction.settings import ValidationModelPlan, ValidationModelSpec
 from tmesurv.models.prediction.terms import TermDistribution, design_columns
+from tmesurv.models.prediction.transforms import ModelTerms
 
 METADATA_ATTR = "tmesurv_validation_model"  # posterior attribute holding the model's metadata (JSON)
+DEVELOPMENT_ATTR = "tmesurv_validation_development"  # posterior attribute: the development inputs (JSON)
 RISK_FLOOR = 1e-12  # predicted risks are kept in [RISK_FLOOR, 1 - RISK_FLOOR]: log(-log(1 - risk)) stays finite
 
 
@@ -109,6 +112,9 @@ class ModelInfo:
     gene_sets
         Each term derived from a gene set in development (``data.derive.signatures``): the set's genes that were in
         the development expression panel, i.e. the genes its score was computed from.
+    terms
+        The terms as fitted on development (spline knots, factor levels); None: the spec's terms, which must then
+        be plain columns or log/clip (nothing fitted).
     """
 
     spec: ValidationModelSpec
@@ -118,15 +124,32 @@ class ModelInfo:
     config: Mapping
     version: str
     gene_sets: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    terms: ModelTerms = None  # type: ignore[assignment]  # set in __post_init__
+
+    def __post_init__(self) -> None:
+        if self.terms is None:
+            terms = ModelTerms.parse(self.spec.terms)
+            unfitted = [term.text for term in terms.terms if term.factor or term.spline_knots]
+            if unfitted:
+                raise ValueError(f"terms {', '.join(unfitted)} need their fitted knots or levels")
+            object.__setattr__(self, "terms", terms)
 
     @property
     def design_terms(self) -> list[str]:
-        """The design columns: ``arm``, the terms, ``arm:<interaction>`` (without interaction: the terms)."""
-        return design_columns(self.spec)
+        """The design columns: ``arm``, the terms' columns, ``arm:<column>`` of each interaction term's columns."""
+        return design_columns(self.spec, self.terms)
+
+    @property
+    def interaction_columns(self) -> dict[str, str]:
+        """Each single-column interaction term and its interaction design column (their HR can be replicated)."""
+        single = {text: self.terms.term(text).columns for text in self.spec.interactions}
+        return {text: interaction_term(columns[0]) for text, columns in single.items() if len(columns) == 1}
 
     @classmethod
-    def of(cls, plan: ValidationModelPlan, development: Development, expression: pd.DataFrame | None) -> ModelInfo:
-        """The metadata of a fit of ``plan`` on ``development``.
+    def of(
+        cls, plan: ValidationModelPlan, development: Development, expression: pd.DataFrame | None, terms: ModelTerms
+    ) -> ModelInfo:
+        """The metadata of a fit of ``plan`` on ``development`` with the ``terms`` fitted there.
 
         ``expression`` is the development cohort's gene matrix (genes x samples; None without one): a term derived from
         a gene set keeps the set's genes that it has.
@@ -135,7 +158,7 @@ class ModelInfo:
         if expression is not None:
             panel = expression.index
             sets = {term: tuple(gene for gene in genes if gene in panel) for term, genes in plan.gene_sets.items()}
-        return cls(plan.spec, plan.endpoint, tuple(plan.horizons), development, plan.config, __version__, sets)
+        return cls(plan.spec, plan.endpoint, tuple(plan.horizons), development, plan.config, __version__, sets, terms)
 
     def header(self) -> dict:
         """Plain data of everything but the development cohort."""
@@ -146,4 +169,5 @@ class ModelInfo:
             "config": dict(self.config),
             "tmesurv_version": self.version,
             "gene_sets": {term: list(genes) for term, genes in self.gene_sets.items()},
+            "terms": self.terms.to_json(),
         }

@@ -13,8 +13,7 @@ import pandas as pd
 from scipy.special import logsumexp
 
 from tmesurv.cohort import Cohort
-from tmesurv.models.designs import interaction_term
-from tmesurv.models.prediction.info import METADATA_ATTR, RISK_FLOOR, Development, ModelInfo
+from tmesurv.models.prediction.info import DEVELOPMENT_ATTR, METADATA_ATTR, RISK_FLOOR, Development, ModelInfo
 from tmesurv.models.prediction.settings import ValidationModelPlan
 from tmesurv.models.prediction.terms import ANALYSIS, model_patients, validation_design
 from tmesurv.models.pwe.data import pwe_log_likelihood
@@ -48,12 +47,12 @@ class PosteriorModel:
 
     def eta(self, values: pd.DataFrame, treated: np.ndarray) -> np.ndarray:
         """``(S, n)`` linear predictor at every draw."""
-        design = validation_design(values, treated, self.info.spec).to_numpy(dtype=float)
+        design = validation_design(values, treated, self.info.spec, self.info.terms).to_numpy(dtype=float)
         return self.coef @ design.T
 
     def linear_predictor(self, values: pd.DataFrame, treated: np.ndarray) -> np.ndarray:
         """``(n,)`` posterior mean of the linear predictor."""
-        design = validation_design(values, treated, self.info.spec).to_numpy(dtype=float)
+        design = validation_design(values, treated, self.info.spec, self.info.terms).to_numpy(dtype=float)
         return design @ self.coef.mean(axis=0)
 
     def risk(self, values: pd.DataFrame, treated: np.ndarray, times: Sequence[float]) -> np.ndarray:
@@ -94,12 +93,13 @@ class PosteriorModel:
         start_hazard = np.take_along_axis(cumulative, interval, axis=1)
         return starts[interval] + (target - start_hazard) / np.take_along_axis(hazard, interval, axis=1)
 
-    def interaction_effect(self) -> tuple[float, float] | None:
-        """Posterior mean and sd of the ``arm:<interaction>`` log hazard ratio; None without an interaction."""
-        if self.info.spec.interaction is None:
-            return None
-        draws = self.coef[:, self.info.design_terms.index(interaction_term(self.info.spec.interaction))]
-        return float(draws.mean()), float(draws.std(ddof=1))
+    def interaction_effects(self) -> dict[str, tuple[float, float]]:
+        """Each single-column interaction term's posterior mean and sd of its ``arm:<term>`` log hazard ratio."""
+        effects = {}
+        for text, name in self.info.interaction_columns.items():
+            draws = self.coef[:, self.info.design_terms.index(name)]
+            effects[text] = float(draws.mean()), float(draws.std(ddof=1))
+        return effects
 
 
 def fit_validation_posterior(
@@ -130,11 +130,13 @@ def fit_validation_posterior(
     from tmesurv.models.pwe.fit import fit_pwe
 
     spec, endpoint = plan.spec, plan.endpoint
-    patients, _ = model_patients(cohort, spec, ANALYSIS)
-    values = patients.patients[list(spec.terms)]
+    patients, _, terms = model_patients(cohort, spec, ANALYSIS)
+    values = patients.patients[terms.inputs]
     time, event = patients.time(endpoint), patients.event(endpoint)
-    design = validation_design(values, patients.treated, spec)
+    design = validation_design(values, patients.treated, spec, terms)
     idata = fit_pwe(time, event, design, settings, sampler)
-    info = ModelInfo.of(plan, Development.of(time, event, values), cohort.expression)
+    development = Development.of(time, event, values)
+    info = ModelInfo.of(plan, development, cohort.expression, terms)
     idata.posterior.attrs[METADATA_ATTR] = json.dumps(info.header())
+    idata.posterior.attrs[DEVELOPMENT_ATTR] = json.dumps(development.to_json())
     return idata

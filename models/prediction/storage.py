@@ -17,9 +17,10 @@ import pandas as pd
 from tmesurv.cohort import Cohort, Exclusion
 from tmesurv.errors import InputError
 from tmesurv.models.prediction.cox import CoxModel, fit_validation_model
-from tmesurv.models.prediction.info import METADATA_ATTR, Development, ModelInfo
+from tmesurv.models.prediction.info import DEVELOPMENT_ATTR, METADATA_ATTR, Development, ModelInfo
 from tmesurv.models.prediction.posterior import PosteriorModel
 from tmesurv.models.prediction.settings import ValidationModelPlan, ValidationModelSpec
+from tmesurv.models.prediction.transforms import ModelTerms, parse_term
 from tmesurv.outputs.atomic import write_atomically, write_text
 
 if TYPE_CHECKING:  # arviz is imported where needed: tmesurv cox does not need it
@@ -127,7 +128,7 @@ def read_validation_model(path: Path) -> CoxModel:
     """
     data = _read_json(path)
     try:
-        info = _info(data, Development.from_json(data["development"]))
+        info = _info(data, Development.from_json(data["development"]), path)
         terms = list(data["design_terms"])
         coef, covariance = np.asarray(data["coef"], dtype=float), np.asarray(data["covariance"], dtype=float)
         centre = np.asarray(data["design_mean"], dtype=float)
@@ -172,6 +173,7 @@ def read_validation_posterior(path: Path, reference: ModelInfo | None = None) ->
         design = pd.DataFrame(constant["design"].to_numpy(), columns=[str(t) for t in constant["term"].to_numpy()])
         time, event, cuts = (constant[name].to_numpy() for name in ("time", "event", "cuts"))
         metadata = posterior.attrs.get(METADATA_ATTR)
+        saved_development = posterior.attrs.get(DEVELOPMENT_ATTR)
     except (OSError, ValueError, KeyError, AttributeError) as error:
         raise InputError(
             f"file '{path}' is not a posterior of the PWE model ({error!r}): save the InferenceData of "
@@ -183,7 +185,13 @@ def read_validation_posterior(path: Path, reference: ModelInfo | None = None) ->
             f"{MODEL_FILE} next to it: save it with fit_validation_posterior, or keep the Cox model's file with it"
         )
     header = json.loads(metadata) if metadata is not None else reference.header()
-    info = _info(header, Development.of(time, event.astype(int), design[list(_spec(header).terms)]))
+    if saved_development is not None:
+        development = Development.from_json(json.loads(saved_development))
+    elif reference is not None and metadata is None:
+        development = reference.development
+    else:  # a posterior saved before the development inputs were: its terms are plain columns of the design
+        development = Development.of(time, event.astype(int), design[list(_spec(header).terms)])
+    info = _info(header, development, path)
     _require_same_model(path, info, terms, reference)
     order = [terms.index(term) for term in info.design_terms]
     return PosteriorModel(info, coef[:, order], log_baseline.reshape(coef.shape[0], -1), np.asarray(cuts, float))
@@ -223,13 +231,21 @@ def _spec(header: Mapping) -> ValidationModelSpec:
     return ValidationModelSpec.model_validate(header["spec"])
 
 
-def _info(header: Mapping, development: Development) -> ModelInfo:
-    return ModelInfo(
-        spec=_spec(header),
-        endpoint=str(header["endpoint"]),
-        horizons=tuple(float(h) for h in header["horizons"]),
-        development=development,
-        config=dict(header["config"]),
-        version=str(header["tmesurv_version"]),
-        gene_sets={term: tuple(genes) for term, genes in header.get("gene_sets", {}).items()},
-    )
+def _info(header: Mapping, development: Development, path: Path) -> ModelInfo:
+    spec = _spec(header)
+    terms = ModelTerms.from_json(header["terms"]) if "terms" in header else None
+    if terms is not None and [term.text for term in terms.terms] != [parse_term(text).text for text in spec.terms]:
+        raise InputError(f"file '{path}': its fitted terms are not those of its spec; rerun 'tmesurv cox'")
+    try:
+        return ModelInfo(
+            spec=spec,
+            endpoint=str(header["endpoint"]),
+            horizons=tuple(float(h) for h in header["horizons"]),
+            development=development,
+            config=dict(header["config"]),
+            version=str(header["tmesurv_version"]),
+            gene_sets={term: tuple(genes) for term, genes in header.get("gene_sets", {}).items()},
+            terms=terms,
+        )
+    except ValueError as error:
+        raise InputError(f"file '{path}': {error}; rerun 'tmesurv cox' with this version") from None

@@ -1,22 +1,23 @@
 """The validation model's terms: the patients a model applies to, its design matrix, each term's development values.
 
-A term is a numeric column of the cohort (a biomarker or covariate); the design is the terms and, for a
-treatment-benefit model, ``arm`` and ``arm:<interaction>``. Harmonisation of an external cohort maps its values onto
-each term's development distribution (:class:`TermDistribution`).
+A term is a column of the cohort (a biomarker or covariate), possibly transformed (:mod:`.transforms`: log, clip,
+rcs, factor); the design is the terms' columns and, for a treatment-benefit model, ``arm`` and ``arm:<column>`` for
+each column of each interaction term. Harmonisation of an external cohort maps its inputs (numeric source columns,
+factor dummies) onto each input's development distribution (:class:`TermDistribution`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 from tmesurv.cohort import Cohort, Exclusion
-from tmesurv.errors import MAX_ROWS_SHOWN, InputError
 from tmesurv.models.designs import ARM, interaction_term
 from tmesurv.models.prediction.settings import ValidationModelSpec
+from tmesurv.models.prediction.transforms import ModelTerms, require_columns
 
 QUANTILE_PROBABILITIES = np.linspace(0.0, 1.0, 101)
 ANALYSIS = "validation_model"  # the analysis named in the exclusions of the model's patients
@@ -58,41 +59,51 @@ class TermDistribution:
         return cls(float(data["mean"]), float(data["sd"]), bool(data["binary"]), np.asarray(data["quantiles"], float))
 
 
-def design_columns(spec: ValidationModelSpec) -> list[str]:
+def design_columns(spec: ValidationModelSpec, terms: ModelTerms) -> list[str]:
     """Names of the design columns of the validation model (see :func:`validation_design`)."""
-    if spec.interaction is None:
-        return list(spec.terms)
-    return [ARM, *spec.terms, interaction_term(spec.interaction)]
+    if not spec.uses_arm:
+        return terms.columns
+    interactions = [interaction_term(column) for text in spec.interactions for column in terms.term(text).columns]
+    return [ARM, *terms.columns, *interactions]
 
 
-def validation_design(values: pd.DataFrame, treated: np.ndarray, spec: ValidationModelSpec) -> pd.DataFrame:
+def validation_design(
+    inputs: pd.DataFrame, treated: np.ndarray, spec: ValidationModelSpec, terms: ModelTerms
+) -> pd.DataFrame:
     """The design matrix of the validation model.
 
     Parameters
     ----------
-    values
-        One numeric column per term, no missing values.
+    inputs
+        The model's inputs (:attr:`ModelTerms.inputs`: numeric source columns and factor dummies), no missing values.
     treated
-        ``(n,)`` 1 for the treated arm, 0 for control (used only by a model with an interaction).
+        ``(n,)`` 1 for the treated arm, 0 for control (used only by a model with an arm term).
     spec
         The model.
+    terms
+        Its fitted terms (knots, levels).
 
     Returns
     -------
     pandas.DataFrame
-        Columns :func:`design_columns`: ``arm`` (1 = treated), the terms, and ``arm:<interaction>``.
+        Columns :func:`design_columns`: ``arm`` (1 = treated), the terms' columns, and ``arm:<column>`` for each
+        column of each interaction term.
     """
-    design = pd.DataFrame({term: values[term].to_numpy(dtype=float) for term in spec.terms})
-    if spec.interaction is None:
+    design = terms.design(inputs).reset_index(drop=True)
+    if not spec.uses_arm:
         return design
     arm = np.asarray(treated, dtype=float)
     design.insert(0, ARM, arm)
-    design[interaction_term(spec.interaction)] = arm * design[spec.interaction].to_numpy()
-    return design[design_columns(spec)]
+    for text in spec.interactions:
+        for column in terms.term(text).columns:
+            design[interaction_term(column)] = arm * design[column].to_numpy()
+    return design[design_columns(spec, terms)]
 
 
-def model_patients(cohort: Cohort, spec: ValidationModelSpec, analysis: str) -> tuple[Cohort, list[Exclusion]]:
-    """The patients a validation model applies to: its arm, with every term known and numeric.
+def model_patients(
+    cohort: Cohort, spec: ValidationModelSpec, analysis: str, terms: ModelTerms | None = None
+) -> tuple[Cohort, list[Exclusion], ModelTerms]:
+    """The patients a validation model applies to: its arm, with every term known; and the model's inputs.
 
     Parameters
     ----------
@@ -102,16 +113,20 @@ def model_patients(cohort: Cohort, spec: ValidationModelSpec, analysis: str) -> 
         The model.
     analysis
         Name carried into each :class:`~tmesurv.cohort.Exclusion`.
+    terms
+        The fitted terms (external cohort); None: fit them (knots, levels) on these patients (development).
 
     Returns
     -------
-    tuple[Cohort, list[Exclusion]]
-        The patients, with the terms as float columns, and who was left out (other arm, missing term) and why.
+    tuple[Cohort, list[Exclusion], ModelTerms]
+        The patients, with the model's inputs (:attr:`ModelTerms.inputs`) as float columns; who was left out (other
+        arm, missing term) and why; the fitted terms.
 
     Raises
     ------
     InputError
-        If a term is not a column of the cohort or has non-numeric values.
+        If a term's source column is missing or has values the term cannot take (text in a numeric term, a level
+        not seen in development, log of a value at or below 0), naming the file, column and patients.
     """
     exclusions = []
     if spec.arm != "all":
@@ -120,34 +135,14 @@ def model_patients(cohort: Cohort, spec: ValidationModelSpec, analysis: str) -> 
             reason = f"not in the {spec.arm} arm the model is fitted on"
             exclusions.append(Exclusion(analysis, reason, tuple(cohort.patients.index[other])))
         cohort = cohort.subset(~other)
-    cohort = replace(cohort, patients=_numeric_terms(cohort, spec.terms))
-    complete, missing = cohort.complete_cases(list(spec.terms), analysis)
-    return complete, exclusions + missing
-
-
-def _numeric_terms(cohort: Cohort, terms: Sequence[str]) -> pd.DataFrame:
-    """The patients with every term as floats; an error naming the column and patients for text values."""
-    patients = cohort.patients.copy()
-    for term in terms:
-        if term not in patients.columns:
-            raise InputError(
-                f"file '{cohort.source}' has no column for the model term '{term}': list it in data.biomarkers or "
-                "data.covariates of the config (under the same name as in the model)"
-            )
-        raw = patients[term]
-        numeric = pd.to_numeric(raw, errors="coerce").astype(float)
-        text = raw.notna().to_numpy() & numeric.isna().to_numpy()
-        if text.any():
-            examples = ", ".join(repr(value) for value in raw[text].astype(str).unique()[:3])
-            raise InputError(
-                f"file '{cohort.source}', column '{term}', {_describe_ids(list(raw.index[text]))}: the model term "
-                f"must be numeric, found {examples}. Recode it (a two-level covariate as 0/1)."
-            )
-        patients[term] = numeric.to_numpy()
-    return patients
-
-
-def _describe_ids(ids: list[str]) -> str:
-    """``"patients P1, P2 and 3 more"``: the first few patient ids."""
-    shown, extra = ", ".join(map(str, ids[:MAX_ROWS_SHOWN])), len(ids) - MAX_ROWS_SHOWN
-    return ("patient " if len(ids) == 1 else "patients ") + shown + (f" and {extra} more" if extra > 0 else "")
+    source = str(cohort.source)
+    parsed = ModelTerms.parse(spec.terms)
+    require_columns(cohort.patients, parsed.terms, source)
+    if terms is None:
+        complete, _ = cohort.complete_cases(spec.sources, analysis)
+        terms = parsed.fit(complete.patients, source)
+    inputs = terms.encode(cohort.patients, source)
+    patients = cohort.patients.drop(columns=[c for c in inputs.columns if c in cohort.patients.columns])
+    cohort = replace(cohort, patients=pd.concat([patients, inputs], axis=1))
+    complete, missing = cohort.complete_cases(spec.sources, analysis)
+    return complete, exclusions + missing, terms

@@ -241,9 +241,7 @@ def test_single_arm_cohort_reads_for_validation_but_not_for_cox(write_study, exp
     [(1, 0, {"axi-cel": "1", "SOC": "0"}), (True, False, {"axi-cel": "TRUE", "SOC": "FALSE"}), (2, 1, None)],
     ids=["integers", "booleans as R writes them", "integers as floats"],
 )
-def test_arm_codes_compare_as_the_columns_values_and_give_identical_results(
-    tmp_path: Path, treated, control, written
-):
+def test_arm_codes_compare_as_the_columns_values_and_give_identical_results(tmp_path: Path, treated, control, written):
     runs = {}
     for name, coding in (("text", None), ("coded", written or {"axi-cel": "2.0", "SOC": "1.0"})):
         folder = tmp_path / name
@@ -304,4 +302,4 @@ def test_a_single_arm_prognostic_model_cannot_have_an_arm_interaction(synthetic,
     config = synthetic.write(tmp_path, "dev", synthetic.trial(100, 1, single_arm="treated"), "treated", model)
     result = CliRunner().invoke(app, ["cox", str(config), "--out", str(tmp_path / "model")])
     assert result.exit_code == 2
-    assert "validation_model.interaction 'b_cell_ges' needs two arms" in result.output
+    assert "validation_model has an arm term (interaction or arm_effect), which needs two arms" in result.output

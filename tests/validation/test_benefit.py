@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from tmesurv.validation.benefit import benefit_by_group, c_for_benefit, interaction_replication
+from tmesurv.validation.benefit import benefit_by_group, interaction_replication
+from tmesurv.validation.benefit_matching import c_for_benefit
 
 REFERENCE = Path(__file__).parents[1] / "reference"
 TOL = 1e-10

@@ -61,8 +61,8 @@ def draws(idata, name: str, dim: str) -> np.ndarray:
     return values.to_numpy().reshape(-1, values.sizes[dim])
 
 
-def row(table: pd.DataFrame, metric: str, horizon: float | None = None) -> pd.Series:
-    chosen = table[(table["metric"] == metric) & (table["group"] == "all")]
+def row(table: pd.DataFrame, metric: str, horizon: float | None = None, group: str = "all") -> pd.Series:
+    chosen = table[(table["metric"] == metric) & (table["group"] == group)]
     chosen = chosen[chosen["horizon"].isna()] if horizon is None else chosen[chosen["horizon"] == horizon]
     assert len(chosen) == 1, (metric, horizon)
     return chosen.iloc[0]
@@ -93,7 +93,8 @@ def test_validate_scores_the_posterior(fitted):
     values = patients[["b_cell_ges", "ldh", "age"]].astype(float)
     treated = (patients["arm"] == "treated").to_numpy(dtype=int)
     time, event = patients["efs.time"].to_numpy(), patients["efs.event"].to_numpy(dtype=float)
-    design = validation_design(values, treated, load_validation_fits(fitted.model)[1].info.spec).to_numpy()
+    info = load_validation_fits(fitted.model)[1].info
+    design = validation_design(values, treated, info.spec, info.terms).to_numpy()
     coef, log_baseline = draws(fitted.idata, "coef", "term"), draws(fitted.idata, "log_baseline", "interval")
     cuts = fitted.idata.constant_data["cuts"].to_numpy()
     eta = coef @ design.T
@@ -106,7 +107,7 @@ def test_validate_scores_the_posterior(fitted):
     risk = (1 - survival).mean(axis=0)
     assert row(bayes, "brier", 12.0)["estimate"] == pytest.approx(brier_score(time, event, risk, 12.0), rel=1e-10)
     assert row(bayes, "harrell_c")["estimate"] == pytest.approx(harrell_c(time, event, design @ coef.mean(0)))
-    model_hr = row(bayes, "interaction_hr_model")["estimate"]
+    model_hr = row(bayes, "interaction_hr_model", group="b_cell_ges")["estimate"]
     assert model_hr == pytest.approx(math.exp(coef[:, -1].mean()), rel=1e-12)
     curves = pd.read_csv(out / "survival_curves.csv")
     band = curves[(curves["model"] == "bayes") & (curves["curve"] == "posterior_predictive")]

@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 from tmesurv.cli import app
 from tmesurv.cohort import Cohort
 from tmesurv.models.prediction.storage import load_validation_fits
-from tmesurv.validation.benefit import benefit_by_group, c_for_benefit, interaction_replication
+from tmesurv.validation.benefit import benefit_by_group, interaction_replication
+from tmesurv.validation.benefit_matching import c_for_benefit
 from tmesurv.validation.brier import brier_score, integrated_brier, ipa
 from tmesurv.validation.calibration import calibration_curve, calibration_in_the_large, calibration_slope, oe_ratio
 from tmesurv.validation.case_mix import membership_auc, standardized_differences
@@ -177,7 +178,9 @@ def test_metrics_equal_direct_calls(two_arm, by_hand):
     coef, covariance = p.model["coef"][-1], np.array(p.model["covariance"])[-1, -1]
     replication = interaction_replication(t, d, p.treated, p.terms["b_cell_ges"], coef, np.sqrt(covariance))
     for expected_row in replication:
-        assert row(cox, expected_row["metric"])["estimate"] == pytest.approx(expected_row["estimate"], rel=1e-9)
+        assert row(cox, expected_row["metric"], group="b_cell_ges")["estimate"] == pytest.approx(
+            expected_row["estimate"], rel=1e-9
+        )
     development = pd.DataFrame(p.model["development"]["values"])
     assert row(table, "membership_auc")["estimate"] == pytest.approx(membership_auc(development, p.terms), rel=1e-9)
     smd = standardized_differences(development, p.terms).set_index("covariate")["smd"]
@@ -268,7 +271,7 @@ def no_age(studies, synthetic, tmp_path: Path) -> Path:
     ("case", "message"),
     [
         ("missing_model", r"model folder '.*nowhere' does not exist"),
-        ("missing_term", r"has no column for the model term 'age': list it in data.biomarkers or data.covariates"),
+        ("missing_term", r"file 'external.csv' has no column 'age' for the model term 'age': add it"),
         ("bad_method", r"--harmonise 'rank': unknown method 'rank'"),
         ("bad_horizon", r"horizons must be positive times in months"),
         ("out_is_model", r"is the model folder: write the validation into a folder of its own"),

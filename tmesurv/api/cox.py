@@ -236,10 +236,10 @@ def _prognostic_model(cohort: Cohort, config: AnalysisConfig) -> CoxResult:
             "validation_model section (terms) to develop a prognostic model on it, or use it as the external cohort "
             "of validate"
         )
-    if model_spec.interaction is not None:
+    if model_spec.uses_arm:
         raise InputError(
-            f"validation_model.interaction '{model_spec.interaction}' needs two arms, and '{cohort.source}' is a "
-            f"single-arm cohort ({arm}): remove the interaction to develop a prognostic model"
+            f"validation_model has an arm term (interaction or arm_effect), which needs two arms, and "
+            f"'{cohort.source}' is a single-arm cohort ({arm}): remove them to develop a prognostic model"
         )
     spec = config.analysis
     km, km_curves = km_by_arm(cohort, spec.endpoint, spec.landmarks, spec.km_ci)

@@ -104,6 +104,8 @@ def validate(
     bootstrap: int = 1000,
     seed: int = 1,
     endpoint: str | None = None,
+    benefit_matching: str = "rank",
+    matching_repeats: int = 50,
 ) -> ValidationResult:
     """Score a validation model on an external cohort: discrimination, calibration, Brier/IPA, benefit, case mix.
 
@@ -124,6 +126,11 @@ def validate(
         Seed of the bootstrap and of the posterior predictive draws.
     endpoint
         The external cohort's endpoint; default its config's.
+    benefit_matching
+        How the c- and E-for-benefit pair treated with control patients: ``rank`` (deterministic) or ``random``
+        (van Klaveren's, averaged over ``matching_repeats`` seeded matchings).
+    matching_repeats
+        Random matchings averaged (``random`` only).
 
     Returns
     -------
@@ -138,7 +145,14 @@ def validate(
     from tmesurv.models.prediction.storage import load_validation_fits
     from tmesurv.validation.external import ValidationSettings, validate_external
 
-    settings = ValidationSettings(tuple(horizons), tuple(harmonise), n_boot=bootstrap, seed=seed)
+    settings = ValidationSettings(
+        tuple(horizons),
+        tuple(harmonise),
+        n_boot=bootstrap,
+        seed=seed,
+        benefit_matching=benefit_matching,
+        matching_repeats=matching_repeats,
+    )
     if isinstance(model, str | Path):
         model_dir, fits = Path(model), load_validation_fits(Path(model))
     else:

@@ -59,7 +59,7 @@ class AnalysisConfig(StrictModel):
         if spec is None:
             return None
         derived = gene_sets(self.data.derive)
-        sets = {term: derived[term] for term in spec.terms if term in derived}
+        sets = {term: derived[term] for term in spec.sources if term in derived}
         dumped = self.model_dump(mode="json")
         return ValidationModelPlan(spec, self.analysis.endpoint, tuple(self.analysis.landmarks), dumped, sets)
 
@@ -93,7 +93,7 @@ class AnalysisConfig(StrictModel):
         model = self.validation_model
         if model is not None:
             known = [*self.data.biomarkers, *self.data.covariates]
-            _require_listed(model.terms, known, "validation_model.terms", "data.biomarkers or data.covariates")
+            _require_listed(model.sources, known, "validation_model.terms", "data.biomarkers or data.covariates")
         return self
 
     @model_validator(mode="after")

@@ -12,11 +12,13 @@ from tmesurv.models.prediction.terms import validation_design
 def test_cox_fit_equals_fit_cox_and_lifelines_baseline(development):
     loaded, model = development
     cohort = loaded
-    design = validation_design(terms_of(cohort, model.info.spec.terms), cohort.treated, model.info.spec)
+    design = validation_design(
+        terms_of(cohort, model.info.spec.terms), cohort.treated, model.info.spec, model.info.terms
+    )
     reference = fit_cox(cohort.time("efs"), cohort.event("efs"), design)
     np.testing.assert_allclose(model.coef, reference["coef"], rtol=0, atol=1e-12)
     np.testing.assert_allclose(np.sqrt(np.diag(model.covariance)), reference["se"], rtol=1e-12)
-    log_hr, se = model.interaction_effect()
+    (log_hr, se), *_ = model.interaction_effects().values()
     assert log_hr == pytest.approx(reference.loc["arm:b_cell_ges", "coef"], abs=1e-12)
     assert se == pytest.approx(reference.loc["arm:b_cell_ges", "se"], rel=1e-12)
     lifelines = fitted_cox(cohort.time("efs"), cohort.event("efs"), design).baseline_cumulative_hazard_.iloc[:, 0]
@@ -31,9 +33,9 @@ def test_risk_is_one_minus_baseline_survival_to_the_power_exp_lp(development):
     fitter = fitted_cox(
         cohort.time("efs"),
         cohort.event("efs"),
-        validation_design(values, cohort.treated, model.info.spec),
+        validation_design(values, cohort.treated, model.info.spec, model.info.terms),
     )
-    design = validation_design(values, cohort.treated, model.info.spec)
+    design = validation_design(values, cohort.treated, model.info.spec, model.info.terms)
     expected = 1 - fitter.predict_survival_function(design, times=[event_time]).to_numpy()[0]
     np.testing.assert_allclose(model.risk(values, cohort.treated, [event_time])[:, 0], expected, rtol=1e-9)
     lp = model.linear_predictor(values, cohort.treated)

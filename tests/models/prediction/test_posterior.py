@@ -22,7 +22,9 @@ def point_mass(development) -> PosteriorModel:
 def test_point_mass_posterior_predictions_by_hand(point_mass, development):
     loaded, _ = development
     values, treated = terms_of(loaded, point_mass.info.spec.terms).iloc[:30], loaded.treated[:30]
-    eta = validation_design(values, treated, point_mass.info.spec).to_numpy() @ point_mass.coef[0]
+    eta = (
+        validation_design(values, treated, point_mass.info.spec, point_mass.info.terms).to_numpy() @ point_mass.coef[0]
+    )
     np.testing.assert_allclose(point_mass.linear_predictor(values, treated), eta, rtol=1e-12)
     hazard_at = {3.0: 0.05 * 3, 8.0: 0.05 * 5 + 0.08 * 3}
     expected = np.stack([1 - np.exp(-np.exp(eta) * h) for h in hazard_at.values()], axis=1)
@@ -30,7 +32,7 @@ def test_point_mass_posterior_predictions_by_hand(point_mass, development):
     time, event = np.linspace(1, 10, 30), np.tile([1, 0, 1], 10)
     own = pwe_log_likelihood(time, event, eta, np.log([0.05, 0.08]), np.array([5.0]))
     np.testing.assert_allclose(point_mass.log_predictive_density(values, treated, time, event), own, rtol=1e-12)
-    assert point_mass.interaction_effect() == (pytest.approx(point_mass.coef[0, -1], abs=1e-15), 0.0)
+    assert point_mass.interaction_effects() == {"b_cell_ges": (pytest.approx(point_mass.coef[0, -1], abs=1e-15), 0.0)}
 
 
 def test_simulated_event_times_invert_the_cumulative_hazard(point_mass, development):

@@ -45,7 +45,7 @@ def test_within_arm_model_fits_one_arm_and_counts_the_other(synthetic, tmp_path:
     (model,) = load_validation_fits(tmp_path)
     assert model.info.design_terms == ["b_cell_ges", "age"]
     assert model.info.development.n == int(loaded.treated.sum())
-    assert model.interaction_effect() is None
+    assert model.interaction_effects() == {}
 
 
 def test_unfittable_model_gets_a_note_and_no_file(synthetic, tmp_path: Path):

@@ -10,15 +10,17 @@ from tmesurv.cohort import Cohort
 from tmesurv.config import ValidationModelSpec
 from tmesurv.errors import InputError
 from tmesurv.models.prediction.terms import model_patients, validation_design
+from tmesurv.models.prediction.transforms import ModelTerms
 
 
 def test_design_is_arm_terms_and_interaction():
     values = pd.DataFrame({"x": [1.0, 2.0], "z": [0.0, 1.0]})
     spec = ValidationModelSpec(terms=["x", "z"], interaction="x")
-    design = validation_design(values, np.array([1, 0]), spec)
+    design = validation_design(values, np.array([1, 0]), spec, ModelTerms.parse(spec.terms))
     assert design.columns.tolist() == ["arm", "x", "z", "arm:x"]
     np.testing.assert_array_equal(design["arm:x"], [1.0, 0.0])
-    assert validation_design(values, np.array([1, 0]), ValidationModelSpec(terms=["z"])).columns.tolist() == ["z"]
+    alone = ValidationModelSpec(terms=["z"])
+    assert validation_design(values, np.array([1, 0]), alone, ModelTerms.parse(["z"])).columns.tolist() == ["z"]
 
 
 def test_non_numeric_term_is_an_input_error(synthetic, tmp_path: Path):
