@@ -7,7 +7,8 @@ each patient left out is counted), harmonise their terms onto the development di
 :mod:`tmesurv.models.prediction`), and score the predictions (:func:`tmesurv.validation.score.validation_table`
 with one set of bootstrap resamples, drawn within arm for a two-arm cohort). On top of that table come the
 interaction's replication (an interaction model on a two-arm cohort), the log predictive density (a Bayesian fit)
-and the case-mix comparison. :func:`write_validation` writes the tables and figures.
+and the case-mix comparison. :func:`tmesurv.validation.output.write_validation` writes the tables and
+figures; the tables behind the figures come from :mod:`tmesurv.validation.curves`.
 
 A single-arm external cohort (a real-world registry) gets every metric that does not compare arms. Horizons default
 to the development config's landmarks; a horizon at or beyond the last external follow-up time gives NaN rows with a
@@ -16,28 +17,23 @@ note, one beyond the development follow-up is scored with a caveat in the note.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from tmesurv.cohort import Cohort, Exclusion
 from tmesurv.errors import InputError
-from tmesurv.models.cox.km import curve_at, fit_km
 from tmesurv.models.prediction.posterior import PosteriorModel
-from tmesurv.models.prediction.storage import MODEL_FILE, POSTERIOR_FILE, ValidationFit
+from tmesurv.models.prediction.storage import ValidationFit
 from tmesurv.models.prediction.terms import model_patients
-from tmesurv.outputs.atomic import file_hash, write_table, write_text
 from tmesurv.validation.benefit import benefit_by_group, interaction_replication
 from tmesurv.validation.bootstrap import VALIDATION_COLUMNS, metric_row, resample_counts, with_estimate
-from tmesurv.validation.calibration import calibration_curve
 from tmesurv.validation.case_mix import case_mix_rows, standardized_differences
-from tmesurv.validation.figures import write_validation_figures
-from tmesurv.validation.harmonise import harmonisation_notes, harmonise, parse_methods
-from tmesurv.validation.ipcw import horizon_note, weighted_curves
+from tmesurv.validation.curves import calibration_table, external_km, survival_table
+from tmesurv.validation.harmonise import harmonise, parse_methods
+from tmesurv.validation.ipcw import horizon_note
 from tmesurv.validation.rederive import rederive_terms
 from tmesurv.validation.score import ExternalPredictions, validation_table
 
@@ -45,8 +41,6 @@ RESULT_COLUMNS = ["model", *VALIDATION_COLUMNS]
 ALL_MODELS = "all"  # the ``model`` of rows about the cohorts (case-mix), not about a fit
 ANALYSIS = "validation"
 GRID_POINTS = 41  # times from 0 to the last estimable horizon for the integrated Brier score
-CURVE_POINTS = 61  # times of the mean predicted survival curves
-CALIBRATION_GROUPS = 5  # quantile groups of predicted risk drawn as points on the calibration plot
 
 
 @dataclass(frozen=True)
@@ -197,7 +191,7 @@ def validate_external(
         case_mix=standardized_differences(reference.development.values, values),
         harmonisation=harmonisation,
         calibration=pd.concat([s.calibration for s in scores], ignore_index=True),
-        survival=pd.concat([_external_km(external), *(s.survival for s in scores)], ignore_index=True),
+        survival=pd.concat([external_km(external), *(s.survival for s in scores)], ignore_index=True),
         exclusions=exclusions,
         notes=notes,
         horizons=horizons,
@@ -276,8 +270,8 @@ def _score_fit(
     return _FitScores(
         table=_with_model(table, fit.kind),
         benefit=_benefit_table(fit, predictions, settings),
-        calibration=_with_model(_calibration_table(predictions), fit.kind),
-        survival=_survival_table(fit, external, settings),
+        calibration=_with_model(calibration_table(predictions), fit.kind),
+        survival=survival_table(fit, external, settings),
     )
 
 
@@ -321,96 +315,6 @@ def _benefit_table(
     ]
     table = pd.concat(tables, ignore_index=True)
     return _with_model(table[["horizon", *table.columns[:-1]]], fit.kind)
-
-
-def _calibration_table(predictions: ExternalPredictions) -> pd.DataFrame:
-    """Smoothed calibration curve and Kaplan-Meier risk by quantile group of predicted risk, per estimable horizon."""
-    p, rows = predictions, []
-    for horizon, risk in p.risk.items():
-        if horizon >= p.time.max():
-            continue
-        curve = calibration_curve(p.time, p.event, risk, horizon)
-        smoothed = pd.DataFrame({"predicted": curve.grid, "observed": curve.observed[0]})
-        rows.append(smoothed.assign(kind="curve", horizon=horizon))
-        rows.append(_calibration_groups(p.time, p.event, risk, horizon).assign(kind="group", horizon=horizon))
-    columns = ["horizon", "kind", "group", "predicted", "observed", "lower", "upper", "n"]
-    return pd.concat(rows, ignore_index=True).reindex(columns=columns) if rows else pd.DataFrame(columns=columns)
-
-
-def _calibration_groups(time: np.ndarray, event: np.ndarray, risk: np.ndarray, horizon: float) -> pd.DataFrame:
-    """Mean predicted risk and Kaplan-Meier risk (log-log interval) by quantile group of predicted risk."""
-    breaks = np.quantile(risk, np.linspace(0, 1, CALIBRATION_GROUPS + 1))
-    labels = np.searchsorted(breaks[1:-1], risk, side="left")
-    rows = []
-    for group in np.unique(labels):
-        members = labels == group
-        survival = curve_at(fit_km(time[members], event[members]), horizon)
-        rows.append(
-            {
-                "group": f"Q{group + 1}",
-                "predicted": float(risk[members].mean()),
-                "observed": 1 - survival["survival"],
-                "lower": 1 - survival["upper"],
-                "upper": 1 - survival["lower"],
-                "n": int(members.sum()),
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def _survival_table(fit: ValidationFit, external: ExternalPatients, settings: ValidationSettings) -> pd.DataFrame:
-    """The mean predicted survival curve and, for a Bayesian fit, the posterior predictive Kaplan-Meier band."""
-    times = np.linspace(0.0, float(external.time.max()), CURVE_POINTS)
-    mean = 1 - fit.risk(external.terms, external.treated, times).mean(axis=0)
-    rows = [pd.DataFrame({"curve": "mean_predicted", "time": times, "survival": mean})]
-    if isinstance(fit, PosteriorModel):
-        rows.append(_predictive_band(fit, external, times, settings))
-    return _with_model(pd.concat(rows, ignore_index=True), fit.kind)
-
-
-def _predictive_band(
-    fit: PosteriorModel, external: ExternalPatients, times: np.ndarray, settings: ValidationSettings
-) -> pd.DataFrame:
-    """Pointwise median and interval of Kaplan-Meier curves of replicated external cohorts.
-
-    A replicate draws every patient's event time from one posterior draw, and a censoring time from the external
-    cohort's censoring distribution (reverse Kaplan-Meier; beyond its last time, censored at the last follow-up), so
-    its Kaplan-Meier curve varies as the external one would if the model were right.
-    """
-    rng = np.random.default_rng(settings.seed)
-    event_times = fit.draw_event_times(external.terms, external.treated, settings.predictive_draws, rng)
-    censoring = _draw_censoring(external.time, external.event, event_times.shape, rng)
-    observed, status = np.minimum(event_times, censoring), (event_times <= censoring).astype(int)
-    curves = np.stack([_km_at(t, d, times) for t, d in zip(observed, status, strict=True)])
-    lower, median, upper = np.nanquantile(curves, [settings.alpha / 2, 0.5, 1 - settings.alpha / 2], axis=0)
-    return pd.DataFrame(
-        {"curve": "posterior_predictive", "time": times, "survival": median, "lower": lower, "upper": upper}
-    )
-
-
-def _draw_censoring(
-    time: np.ndarray, event: np.ndarray, shape: tuple[int, int], rng: np.random.Generator
-) -> np.ndarray:
-    """Censoring times drawn from the reverse Kaplan-Meier curve of the external cohort."""
-    curve = fit_km(time, 1 - event)
-    steps, survival = curve["time"].to_numpy(), curve["survival"].to_numpy()
-    level = rng.uniform(size=shape)
-    index = np.searchsorted(-survival, -level, side="left")  # first time the curve is at or below the level
-    return np.where(index < steps.size, steps[np.minimum(index, steps.size - 1)], time.max())
-
-
-def _km_at(time: np.ndarray, event: np.ndarray, times: np.ndarray) -> np.ndarray:
-    """Kaplan-Meier survival at ``times`` (1 before the first time, NaN after the last follow-up time)."""
-    curves = weighted_curves(time, event, np.ones((1, time.size)))
-    survival = np.concatenate([[1.0], curves.survival()[0]])
-    position = np.searchsorted(curves.times, times, side="right")
-    return np.where(times <= time.max(), survival[position], np.nan)
-
-
-def _external_km(external: ExternalPatients) -> pd.DataFrame:
-    """The external cohort's Kaplan-Meier curve (log-log interval)."""
-    curve = fit_km(external.time, external.event)[["time", "survival", "lower", "upper"]]
-    return curve.assign(model="external", curve="kaplan_meier")
 
 
 def _endpoint(model_endpoint: str, cohort: Cohort, config_endpoint: str, notes: list[str]) -> str:
@@ -468,52 +372,3 @@ def _cohort_notes(external: ExternalPatients, fit: ValidationFit, horizons: tupl
 
 def _with_model(table: pd.DataFrame, model: str) -> pd.DataFrame:
     return table.assign(model=model)[["model", *(c for c in table.columns if c != "model")]]
-
-
-def write_validation(
-    out_dir: Path, results: ValidationResults, model_dir: Path | None, settings: ValidationSettings
-) -> list[Path]:
-    """Write the tables and figures of a validation into ``out_dir`` (each file atomically).
-
-    Returns
-    -------
-    list[pathlib.Path]
-        The files written: ``validation.csv``, ``benefit.csv`` (two arms and an interaction model),
-        ``case_mix.csv``, ``harmonisation.csv``, ``calibration_curves.csv``, ``survival_curves.csv``,
-        ``validation_settings.json`` and the figures in ``figures/``.
-    """
-    tables = {
-        "validation": results.table,
-        "benefit": results.benefit,
-        "case_mix": results.case_mix,
-        "harmonisation": results.harmonisation,
-        "calibration_curves": results.calibration,
-        "survival_curves": results.survival,
-    }
-    written = [write_table(out_dir / f"{name}.csv", table) for name, table in tables.items() if table is not None]
-    written.append(write_text(out_dir / "validation_settings.json", _settings_record(model_dir, results, settings)))
-    return written + write_validation_figures(out_dir / "figures", results)
-
-
-def _settings_record(model_dir: Path | None, results: ValidationResults, settings: ValidationSettings) -> str:
-    """The options and the exact model files behind the results, as JSON."""
-    saved = [] if model_dir is None else [model_dir / name for name in (MODEL_FILE, POSTERIOR_FILE)]
-    files = {path.name: file_hash(path) for path in saved if path.is_file()}
-    record = {
-        "model_dir": None if model_dir is None else str(Path(model_dir).resolve()),
-        "model_files": files,
-        "horizons": list(results.horizons),
-        "harmonise": dict(zip(results.harmonisation["term"], results.harmonisation["method"], strict=True)),
-        "bootstrap": settings.n_boot,
-        "seed": settings.seed,
-        "benefit_groups": settings.n_groups,
-        "alpha": settings.alpha,
-    }
-    return json.dumps(record, indent=2)
-
-
-def console_lines(results: ValidationResults) -> list[str]:
-    """What ``tmesurv validate`` prints before the table: harmonisation, exclusions and notes."""
-    lines = [f"harmonised {line}" for line in harmonisation_notes(results.harmonisation)]
-    lines += [f"excluded: {e.count} patients ({e.reason})" for e in results.exclusions]
-    return lines + [f"note: {note}" for note in results.notes]

@@ -59,7 +59,7 @@ class ValidationResult:
         pathlib.Path
             The folder; ``run.json`` lists the files written.
         """
-        from tmesurv.validation.external import write_validation
+        from tmesurv.validation.output import write_validation
 
         with staged(folder, self.run_plan(folder, fresh), seed=self.settings.seed) as run:
             write_validation(run.path, self.results, self.model_dir, self.settings)
@@ -75,7 +75,7 @@ class ValidationResult:
 
     def console_lines(self) -> list[str]:
         """What ``tmesurv validate`` prints before the table: harmonisation, exclusions and notes."""
-        from tmesurv.validation.external import console_lines
+        from tmesurv.validation.output import console_lines
 
         return console_lines(self.results)
 
