@@ -19,6 +19,11 @@ class ValidationModelSpec(StrictModel):
         None, description="a term whose effect differs by arm: adds arm and arm x term (a treatment-benefit model)"
     )
     arm: Literal["all", "treated", "control"] = Field("all", description="the patients the model is fitted on")
+    baseline: Literal["efron", "breslow"] = Field(
+        "efron",
+        description="baseline cumulative hazard of predicted risks: efron (default; R's survfit.coxph and "
+        "riskRegression::predictRisk for an Efron fit) or breslow (lifelines, Python's usual)",
+    )
 
     @model_validator(mode="after")
     def _interaction_needs_both_arms(self) -> ValidationModelSpec:
