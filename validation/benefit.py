@@ -32,7 +32,7 @@ from scipy import stats
 
 from tmesurv.models.cox.fitting import fit_cox
 from tmesurv.validation.bootstrap import counts_to_indices, metric_row
-from tmesurv.validation.ipcw import followed_beyond, survival_inputs, weighted_curves
+from tmesurv.validation.ipcw import followed_to, survival_inputs, weighted_curves
 
 BENEFIT_GROUP_COLUMNS = [
     "group",
@@ -132,12 +132,13 @@ def c_for_benefit(
     )
     _check_arms(treated)
     rows = counts_to_indices(w)
-    known = ((time > horizon) | (event == 1))[rows]
+    at_end = (time == horizon) & ~(time > horizon).any()  # censored at an administrative horizon: event-free
+    known = ((time > horizon) | (event == 1) | at_end)[rows]
     outcome = ((time <= horizon) & (event == 1)).astype(float)[rows]
     benefit, arm = (risk_control - risk_treated)[rows], treated[rows] == 1
     predicted, observed, valid = _matched_pairs(benefit, outcome, arm, known)
     value = _pair_concordance(predicted, observed, valid)
-    value = np.where(followed_beyond(time, w, horizon), value, np.nan)
+    value = np.where(followed_to(time, w, horizon), value, np.nan)
     return value if weights is not None else float(value[0])
 
 
@@ -233,8 +234,8 @@ def _group_row(
 
 
 def _km_risk_se(time: np.ndarray, event: np.ndarray, horizon: float) -> tuple[float, float]:
-    """Kaplan-Meier risk at ``horizon`` and its Greenwood standard error (NaN if nobody is followed beyond it)."""
-    if not (time > horizon).any():
+    """Kaplan-Meier risk at ``horizon`` and its Greenwood standard error (NaN if nobody is followed up to it)."""
+    if not (time >= horizon).any():
         return math.nan, math.nan
     curves = weighted_curves(time, event, np.ones((1, time.size)))
     n, d = curves.at_risk[0], curves.events[0]

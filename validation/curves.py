@@ -1,9 +1,9 @@
 """The tables behind the figures of an external validation: calibration curves and survival curves.
 
-:func:`calibration_table` gives the smoothed calibration curve and the Kaplan-Meier observed risk by quantile group of
-predicted risk (``calibration_curves.csv``); :func:`survival_table` a model's mean predicted survival and, for a
-Bayesian fit, the posterior predictive Kaplan-Meier band; :func:`external_km` the external Kaplan-Meier curve
-(together ``survival_curves.csv``).
+:func:`calibration_table` gives the smoothed calibration curve with its bootstrap band and the Kaplan-Meier observed
+risk by quantile group of predicted risk (``calibration_curves.csv``); :func:`survival_table` a model's mean predicted
+survival and, for a Bayesian fit, the posterior predictive Kaplan-Meier band; :func:`external_km` the external
+Kaplan-Meier curve (together ``survival_curves.csv``).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import pandas as pd
 from tmesurv.models.cox.km import curve_at, fit_km
 from tmesurv.models.prediction.posterior import PosteriorModel
 from tmesurv.models.prediction.storage import ValidationFit
+from tmesurv.validation.bootstrap import with_estimate
 from tmesurv.validation.calibration import calibration_curve
 from tmesurv.validation.ipcw import weighted_curves
 from tmesurv.validation.score import ExternalPredictions
@@ -27,18 +28,50 @@ CURVE_POINTS = 61  # times of the mean predicted survival curves
 CALIBRATION_GROUPS = 5  # quantile groups of predicted risk drawn as points on the calibration plot
 
 
-def calibration_table(predictions: ExternalPredictions) -> pd.DataFrame:
-    """Smoothed calibration curve and Kaplan-Meier risk by quantile group of predicted risk, per estimable horizon."""
+def calibration_table(
+    predictions: ExternalPredictions, counts: np.ndarray | None = None, alpha: float = 0.05
+) -> pd.DataFrame:
+    """Smoothed calibration curve and Kaplan-Meier risk by quantile group of predicted risk, per estimable horizon.
+
+    Parameters
+    ----------
+    predictions
+        The external cohort's outcome and a model's predictions.
+    counts
+        ``(B, n)`` bootstrap counts (:func:`tmesurv.validation.bootstrap.resample_counts`); None: no band.
+    alpha
+        One minus the level of the band.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``calibration_curves.csv`` without ``model``: ``kind`` ``curve`` rows carry the pointwise bootstrap
+        percentile band of the smoothed curve in ``lower``/``upper`` (each replicate refits the spline Cox model on
+        its resample; replicates where it cannot be fitted are left out), ``kind`` ``group`` rows the Kaplan-Meier
+        log-log interval.
+    """
     p, rows = predictions, []
+    weights = with_estimate(p.time.size, counts)
     for horizon, risk in p.risk.items():
-        if horizon >= p.time.max():
+        if horizon > p.time.max():
             continue
-        curve = calibration_curve(p.time, p.event, risk, horizon)
+        curve = calibration_curve(p.time, p.event, risk, horizon, weights=weights)
         smoothed = pd.DataFrame({"predicted": curve.grid, "observed": curve.observed[0]})
+        if counts is not None:
+            smoothed["lower"], smoothed["upper"] = _band(curve.observed[1:], alpha)
         rows.append(smoothed.assign(kind="curve", horizon=horizon))
         rows.append(_calibration_groups(p.time, p.event, risk, horizon).assign(kind="group", horizon=horizon))
     columns = ["horizon", "kind", "group", "predicted", "observed", "lower", "upper", "n"]
     return pd.concat(rows, ignore_index=True).reindex(columns=columns) if rows else pd.DataFrame(columns=columns)
+
+
+def _band(replicates: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """Pointwise percentile interval of ``(B, g)`` replicate curves (NaN rows left out; NaN when all are)."""
+    fitted = replicates[~np.isnan(replicates).all(axis=1)]
+    if fitted.shape[0] == 0:
+        return np.full(replicates.shape[1], np.nan), np.full(replicates.shape[1], np.nan)
+    lower, upper = np.quantile(fitted, [alpha / 2, 1 - alpha / 2], axis=0)
+    return lower, upper
 
 
 def _calibration_groups(time: np.ndarray, event: np.ndarray, risk: np.ndarray, horizon: float) -> pd.DataFrame:

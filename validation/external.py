@@ -11,8 +11,10 @@ and the case-mix comparison. :func:`tmesurv.validation.output.write_validation` 
 figures; the tables behind the figures come from :mod:`tmesurv.validation.curves`.
 
 A single-arm external cohort (a real-world registry) gets every metric that does not compare arms. Horizons default
-to the development config's landmarks; a horizon at or beyond the last external follow-up time gives NaN rows with a
-note, one beyond the development follow-up is scored with a caveat in the note.
+to the development config's landmarks. A horizon up to the last external follow-up time is scored (one equal to it,
+an administrative censoring time, too: the Kaplan-Meier estimate is defined there); a chosen horizon beyond it is
+refused, a default one beyond it left out with a note; one beyond the development follow-up is scored with a caveat
+in the note.
 """
 
 from __future__ import annotations
@@ -32,8 +34,10 @@ from tmesurv.validation.benefit import benefit_by_group, interaction_replication
 from tmesurv.validation.bootstrap import VALIDATION_COLUMNS, metric_row, resample_counts, with_estimate
 from tmesurv.validation.case_mix import case_mix_rows, standardized_differences
 from tmesurv.validation.curves import calibration_table, external_km, survival_table
+from tmesurv.validation.decision_curve import decision_curve_table
 from tmesurv.validation.harmonise import harmonise, parse_methods
 from tmesurv.validation.ipcw import horizon_note
+from tmesurv.validation.predictions import predictions_table
 from tmesurv.validation.rederive import rederive_terms
 from tmesurv.validation.score import ExternalPredictions, validation_table
 
@@ -115,6 +119,12 @@ class ValidationResults:
     survival
         ``survival_curves.csv``: the external Kaplan-Meier curve, each model's mean predicted survival and, for a
         Bayesian fit, the posterior predictive band.
+    decision_curve
+        ``decision_curve.csv``: net benefit by risk threshold, per model and horizon
+        (:mod:`tmesurv.validation.decision_curve`).
+    predictions
+        ``predictions.csv``: each patient's linear predictor and risks, per model and horizon
+        (:mod:`tmesurv.validation.predictions`).
     exclusions
         External patients left out, and why.
     notes
@@ -129,9 +139,26 @@ class ValidationResults:
     harmonisation: pd.DataFrame
     calibration: pd.DataFrame
     survival: pd.DataFrame
+    decision_curve: pd.DataFrame
+    predictions: pd.DataFrame
     exclusions: list[Exclusion]
     notes: list[str] = field(default_factory=list)
     horizons: tuple[float, ...] = ()
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The result tables by registry stem (:mod:`tmesurv.outputs.files`); ``benefit`` only for benefit models."""
+        tables = {
+            "validation": self.table,
+            "benefit": self.benefit,
+            "case_mix": self.case_mix,
+            "harmonisation": self.harmonisation,
+            "calibration_curves": self.calibration,
+            "survival_curves": self.survival,
+            "decision_curve": self.decision_curve,
+            "predictions": self.predictions,
+        }
+        return {stem: table for stem, table in tables.items() if table is not None}
 
 
 def validate_external(
@@ -180,6 +207,7 @@ def validate_external(
     )
     external = ExternalPatients(patients.time(endpoint), patients.event(endpoint), patients.treated, values)
     horizons = _horizons(settings.horizons or reference.horizons, fits)
+    horizons = _within_follow_up(horizons, external.time, chosen=bool(settings.horizons), notes=notes)
     notes += _cohort_notes(external, fits[0], horizons)
     scores = [_score_fit(fit, external, horizons, settings) for fit in fits]
     case_mix = case_mix_rows(reference.development.values, values)
@@ -192,6 +220,8 @@ def validate_external(
         harmonisation=harmonisation,
         calibration=pd.concat([s.calibration for s in scores], ignore_index=True),
         survival=pd.concat([external_km(external), *(s.survival for s in scores)], ignore_index=True),
+        decision_curve=pd.concat([s.decision_curve for s in scores], ignore_index=True),
+        predictions=pd.concat([s.predictions for s in scores], ignore_index=True),
         exclusions=exclusions,
         notes=notes,
         horizons=horizons,
@@ -226,7 +256,7 @@ def external_predictions(
         return {h: risk[:, k] for k, h in enumerate(horizons)}
 
     benefit = fit.info.spec.interaction is not None and external.two_arms
-    estimable = [h for h in horizons if h < external.time.max()]
+    estimable = [h for h in horizons if h <= external.time.max()]
     grid = np.linspace(0.0, max(estimable), GRID_POINTS) if estimable else None
     return ExternalPredictions(
         time=external.time,
@@ -247,6 +277,8 @@ class _FitScores:
     benefit: pd.DataFrame | None
     calibration: pd.DataFrame
     survival: pd.DataFrame
+    decision_curve: pd.DataFrame
+    predictions: pd.DataFrame
 
 
 def _score_fit(
@@ -267,11 +299,15 @@ def _score_fit(
         extra += _predictive_density_rows(fit, external, settings)
     if extra:
         table = pd.concat([table, pd.DataFrame(extra, columns=VALIDATION_COLUMNS)], ignore_index=True)
+    n = external.time.size
+    counts = resample_counts(n, settings.n_boot, settings.seed, external.strata) if settings.n_boot > 0 else None
     return _FitScores(
         table=_with_model(table, fit.kind),
         benefit=_benefit_table(fit, predictions, settings),
-        calibration=_with_model(calibration_table(predictions), fit.kind),
+        calibration=_with_model(calibration_table(predictions, counts, settings.alpha), fit.kind),
         survival=survival_table(fit, external, settings),
+        decision_curve=_with_model(decision_curve_table(predictions), fit.kind),
+        predictions=_with_model(predictions_table(predictions, external.terms.index), fit.kind),
     )
 
 
@@ -359,6 +395,29 @@ def _horizons(horizons: Sequence[float], fits: Sequence[ValidationFit]) -> tuple
             "predicts no risk by then; choose a later --horizon"
         )
     return horizons
+
+
+def _within_follow_up(
+    horizons: tuple[float, ...], time: np.ndarray, *, chosen: bool, notes: list[str]
+) -> tuple[float, ...]:
+    """The horizons up to the last external follow-up time (where the Kaplan-Meier curve is defined).
+
+    A chosen horizon beyond it is an error that gives the follow-up; a default one (a development landmark) is left
+    out with a note, unless none is left.
+    """
+    last = float(np.max(time))
+    beyond = [h for h in horizons if h > last]
+    if beyond and (chosen or len(beyond) == len(horizons)):
+        raise InputError(
+            f"horizon {beyond[0]:g} months is beyond the external follow-up (last follow-up time {last:g} months): "
+            f"nothing can be assessed there; choose a --horizon of at most {last:g} months"
+        )
+    if beyond:
+        notes.append(
+            f"development landmark(s) {', '.join(f'{h:g}' for h in beyond)} months are beyond the external follow-up "
+            f"(last follow-up time {last:g} months): not scored"
+        )
+    return tuple(h for h in horizons if h <= last)
 
 
 def _cohort_notes(external: ExternalPatients, fit: ValidationFit, horizons: tuple[float, ...]) -> list[str]:

@@ -66,7 +66,7 @@ def calibration_figure(rows: pd.DataFrame, errors: dict[str, float], model: str,
         capsize=3,
         label="Kaplan-Meier by group",
     )
-    text = "   ".join(f"{name.upper()} {errors.get(name, np.nan):.3f}" for name in ("ici", "e50", "e90"))
+    text = "   ".join(f"{name.upper()} {errors.get(name, np.nan):.3f}" for name in ("ici", "e50", "e90", "emax"))
     ax.text(0.02, 0.98, text, transform=ax.transAxes, va="top", fontsize=9, parse_math=False)
     ax.set_xlim(0, top)
     ax.set_ylim(0, top)
@@ -170,7 +170,7 @@ def write_validation_figures(folder: Path, results: ValidationResults) -> list[P
         rows = table[table["model"] == model]
         calibration = results.calibration[results.calibration["model"] == model]
         for horizon, curve in calibration.groupby("horizon", sort=True):
-            errors = {name: _estimate(rows, name, horizon) for name in ("ici", "e50", "e90")}
+            errors = {name: _estimate(rows, name, horizon) for name in ("ici", "e50", "e90", "emax")}
             figure = calibration_figure(curve, errors, model, float(horizon))
             written += save_figure(figure, folder / f"calibration_{model}_{_horizon_name(horizon)}")
         if results.benefit is not None:

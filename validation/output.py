@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tmesurv.models.prediction.storage import MODEL_FILE, POSTERIOR_FILE
-from tmesurv.outputs.atomic import file_hash, write_table, write_text
+from tmesurv.outputs.atomic import file_hash, write_text
+from tmesurv.outputs.files import write_results
 from tmesurv.validation.figures import write_validation_figures
 from tmesurv.validation.harmonise import harmonisation_notes
 
@@ -25,17 +26,10 @@ def write_validation(
     list[pathlib.Path]
         The files written: ``validation.csv``, ``benefit.csv`` (two arms and an interaction model),
         ``case_mix.csv``, ``harmonisation.csv``, ``calibration_curves.csv``, ``survival_curves.csv``,
+        ``decision_curve.csv``, ``predictions.csv`` (each through the registry of :mod:`tmesurv.outputs.files`),
         ``validation_settings.json`` and the figures in ``figures/``.
     """
-    tables = {
-        "validation": results.table,
-        "benefit": results.benefit,
-        "case_mix": results.case_mix,
-        "harmonisation": results.harmonisation,
-        "calibration_curves": results.calibration,
-        "survival_curves": results.survival,
-    }
-    written = [write_table(out_dir / f"{name}.csv", table) for name, table in tables.items() if table is not None]
+    written = write_results(out_dir, results.tables)
     written.append(write_text(out_dir / "validation_settings.json", _settings_record(model_dir, results, settings)))
     return written + write_validation_figures(out_dir / "figures", results)
 

@@ -31,6 +31,8 @@ OUTPUTS = {
     "harmonisation.csv",
     "calibration_curves.csv",
     "survival_curves.csv",
+    "decision_curve.csv",
+    "predictions.csv",
     "exclusions.csv",
     "validation_settings.json",
     "run.json",
@@ -241,19 +243,13 @@ def test_single_arm_registry(studies):
     assert np.isfinite(row(table, "brier", 12.0)["estimate"])
 
 
-def test_horizon_beyond_follow_up_gives_nan_rows_and_a_note(studies):
+def test_horizon_beyond_follow_up_is_refused_with_the_follow_up(studies):
     out = studies.folder / "beyond"
     arguments = ("--horizon", "6", "--horizon", "100", "--bootstrap", "0")
     result = invoke("validate", studies.model, studies.registry, "--out", out, *arguments)
-    assert result.exit_code == 0, result.output
-    assert "horizon 100 is at or beyond the last external follow-up time" in result.output
-    table = pd.read_csv(out / "validation.csv", keep_default_na=False, na_values=[""])
-    beyond = table[table["horizon"] == 100]
-    assert len(beyond) == 10
-    assert beyond["estimate"].isna().all()
-    assert beyond["note"].str.contains("not estimable").all()
-    assert np.isfinite(row(table, "brier", 6.0)["estimate"])
-    assert row(table, "integrated_brier", 6.0)["estimate"] > 0  # the grid stops at the last estimable horizon
+    assert result.exit_code == 2, result.output
+    assert "horizon 100 months is beyond the external follow-up (last follow-up time " in result.output
+    assert not (out / "validation.csv").exists()
 
 
 @pytest.fixture
