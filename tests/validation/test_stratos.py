@@ -14,10 +14,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
+from tmesurv.api.validate import parse_horizon
+from tmesurv.cli import app
 from tmesurv.cohort import Cohort
+from tmesurv.errors import InputError
 from tmesurv.models.prediction.cox import CoxModel, fit_validation_model
 from tmesurv.models.prediction.settings import ValidationModelPlan, ValidationModelSpec
+from tmesurv.models.prediction.storage import MODEL_FILE, write_validation_model
 from tmesurv.validation.decision_curve import net_benefit
 from tmesurv.validation.external import ValidationResults, ValidationSettings, validate_external
 
@@ -155,3 +160,62 @@ def test_breslow_baseline_is_below_efron_where_events_tie():
     np.testing.assert_array_equal(breslow.baseline_time, efron.baseline_time)
     assert (breslow.baseline_hazard <= efron.baseline_hazard).all()
     assert (breslow.baseline_hazard < efron.baseline_hazard).any()
+
+
+@pytest.fixture(scope="module")
+def saved_model(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("stratos_model")
+    write_validation_model(_fit("efron"), folder / MODEL_FILE)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory) -> Path:
+    """The external cohort's config (one arm, times in months)."""
+    path = tmp_path_factory.mktemp("stratos_config") / "gbsg.yaml"
+    path.write_text(
+        f"data:\n  path: {REFERENCE / 'stratos_external.csv'}\n  id: id\n  single_arm: control\n"
+        f"  endpoints:\n    rfs: {{time: time, event: event}}\n  covariates: [{', '.join(TERMS)}]\n"
+        "analysis:\n  endpoint: rfs\n"
+    )
+    return path
+
+
+def _validate(model: Path, config: Path, out: Path, *arguments: str):
+    return CliRunner().invoke(app, ["validate", str(model), str(config), "--out", str(out), *arguments])
+
+
+def test_horizon_in_years_equals_months_through_the_cli(saved_model, config, tmp_path, r_metrics):
+    """``--horizon 5y`` and ``--horizon 60`` give the same files; the saved model reproduces R's C and ICI."""
+    folders = {}
+    for horizon in ("5y", "60"):
+        folders[horizon] = tmp_path / f"out_{horizon}"
+        result = _validate(saved_model, config, folders[horizon], "--horizon", horizon, "--bootstrap", "0")
+        assert result.exit_code == 0, result.output
+    for name in ("validation.csv", "decision_curve.csv", "predictions.csv", "calibration_curves.csv"):
+        assert (folders["5y"] / name).read_bytes() == (folders["60"] / name).read_bytes(), name
+    table = pd.read_csv(folders["5y"] / "validation.csv")
+    harrell = table[(table["metric"] == "harrell_c")]["estimate"].iloc[0]
+    assert harrell == pytest.approx(r_metrics["harrell_c"], abs=TOL)
+    ici = table[(table["metric"] == "ici") & (table["horizon"] == HORIZON)]["estimate"].iloc[0]
+    assert ici == pytest.approx(r_metrics["ici"], abs=TOL)
+
+
+@pytest.mark.parametrize(
+    ("horizon", "message"),
+    [("61", "horizon 61 months is beyond the external follow-up (last follow-up time 60 months)"),
+     ("5q", "--horizon '5q': give a number of months (60) or a number with a unit")],
+)  # fmt: skip
+def test_bad_horizons_are_refused(saved_model, config, tmp_path, horizon, message):
+    result = _validate(saved_model, config, tmp_path / "out", "--horizon", horizon, "--bootstrap", "0")
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split())
+    assert not (tmp_path / "out" / "validation.csv").exists()
+
+
+def test_horizon_units():
+    assert [parse_horizon(h) for h in ("60", 60, "60m", "5y", "5Y", "260w")] == [60.0] * 5 + [260 * 7 / (365.25 / 12)]
+    assert parse_horizon("1826d") == 1826 / (365.25 / 12)
+    for bad in ("5x", "five years", "", "inf"):
+        with pytest.raises(InputError, match="give a number of months"):
+            parse_horizon(bad)
