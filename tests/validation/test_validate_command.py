@@ -17,9 +17,11 @@ from tmesurv.cli import app
 from tmesurv.cohort import Cohort
 from tmesurv.models.prediction.storage import load_validation_fits
 from tmesurv.validation.benefit import benefit_by_group, c_for_benefit, interaction_replication
+from tmesurv.validation.bootstrap import resample_counts, with_estimate
 from tmesurv.validation.brier import brier_score, integrated_brier, ipa
 from tmesurv.validation.calibration import calibration_curve, calibration_in_the_large, calibration_slope, oe_ratio
 from tmesurv.validation.case_mix import membership_auc, standardized_differences
+from tmesurv.validation.decision_curve import net_benefit
 from tmesurv.validation.discrimination import harrell_c, time_auc, uno_c
 from tmesurv.validation.external import RESULT_COLUMNS, ValidationSettings, validate_external
 
@@ -125,7 +127,10 @@ def test_two_arm_validation_writes_every_output(two_arm):
     assert {path.name for path in out.iterdir()} == OUTPUTS
     figures = {path.name for path in (out / "figures").iterdir()}
     expected = {
-        f"{kind}_cox_{h:g}.{fmt}" for kind in ("calibration", "benefit") for h in HORIZONS for fmt in ("png", "svg")
+        f"{kind}_cox_{h:g}.{fmt}"
+        for kind in ("calibration", "decision_curve", "benefit")
+        for h in HORIZONS
+        for fmt in ("png", "svg")
     }
     assert figures == expected | {"survival_cox.png", "survival_cox.svg"}
     table = pd.read_csv(out / "validation.csv")
@@ -187,6 +192,29 @@ def test_metrics_equal_direct_calls(two_arm, by_hand):
     # intervals: percentile bootstrap, the estimate inside
     c_index = row(cox, "harrell_c")
     assert c_index["lower"] < c_index["estimate"] < c_index["upper"]
+
+
+def test_predictions_decision_curve_and_band_equal_direct_calls(two_arm, by_hand):
+    out, result = two_arm
+    assert result.exit_code == 0, result.output
+    p, t, d = by_hand, by_hand.time, by_hand.event
+    predictions = pd.read_csv(out / "predictions.csv")
+    decision = pd.read_csv(out / "decision_curve.csv")
+    curves = pd.read_csv(out / "calibration_curves.csv")
+    counts = resample_counts(t.size, 40, 3, p.treated)  # --bootstrap 40 --seed 3, within arm
+    for h in HORIZONS:
+        at = predictions[(predictions["model"] == "cox") & (predictions["horizon"] == h)]
+        np.testing.assert_allclose(at["linear_predictor"], p.lp, rtol=1e-12)
+        np.testing.assert_allclose(at["risk"], p.risk(h), rtol=1e-12)
+        np.testing.assert_allclose(at["benefit"], p.risk_control(h) - p.risk_treated(h), rtol=1e-9, atol=1e-15)
+        expected = net_benefit(t, d, p.risk(h), h)
+        np.testing.assert_allclose(decision.loc[decision["horizon"] == h, "net_benefit"], expected["net_benefit"])
+        curve = calibration_curve(t, d, p.risk(h), h, weights=with_estimate(t.size, counts))
+        band = np.nanquantile(curve.observed[1:], [0.025, 0.975], axis=0)
+        drawn = curves[(curves["horizon"] == h) & (curves["kind"] == "curve")]
+        np.testing.assert_allclose(drawn["observed"], curve.observed[0], rtol=1e-9)
+        np.testing.assert_allclose(drawn[["lower", "upper"]].to_numpy().T, band, rtol=1e-9)
+        assert (drawn["lower"] <= drawn["observed"]).mean() > 0.9  # the curve mostly inside its band
 
 
 def test_same_seed_same_numbers(studies):
