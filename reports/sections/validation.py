@@ -16,7 +16,6 @@ VALIDATION_PREFIXES = ("calibration", "decision_curve", "benefit", "survival_") 
 VALIDATION_GALLERY = "Calibration, decision curves, predicted benefit and survival"
 
 
-
 def validation_table(validation: pd.DataFrame) -> Table:
     """Every validation metric with its interval, horizon and counts.
 
