@@ -22,7 +22,7 @@ from tmesurv.cohort import Cohort
 from tmesurv.errors import InputError
 from tmesurv.models.prediction.cox import CoxModel, fit_validation_model
 from tmesurv.models.prediction.settings import ValidationModelPlan, ValidationModelSpec
-from tmesurv.models.prediction.storage import MODEL_FILE, write_validation_model
+from tmesurv.models.prediction.storage import MODEL_FILE, read_validation_model
 from tmesurv.validation.decision_curve import net_benefit
 from tmesurv.validation.external import ValidationResults, ValidationSettings, validate_external
 
@@ -164,20 +164,40 @@ def test_breslow_baseline_is_below_efron_where_events_tie():
 
 @pytest.fixture(scope="module")
 def saved_model(tmp_path_factory) -> Path:
+    """``tmesurv cox`` on the single Rotterdam cohort: it develops and saves the prognostic model."""
     folder = tmp_path_factory.mktemp("stratos_model")
-    write_validation_model(_fit("efron"), folder / MODEL_FILE)
-    return folder
+    config = folder / "rotterdam.yaml"
+    config.write_text(
+        _config_text("development") + f"  landmarks: [60]\nvalidation_model:\n  terms: [{', '.join(TERMS)}]\n"
+    )
+    result = CliRunner().invoke(app, ["cox", str(config), "--out", str(folder / "out")])
+    assert result.exit_code == 0, result.output
+    assert "single-arm cohort (control arm)" in result.output
+    return folder / "out"
+
+
+def _config_text(name: str) -> str:
+    """A one-arm config of ``stratos_<name>.csv`` (times in months) with the model's terms as covariates."""
+    return (
+        f"data:\n  path: {REFERENCE / f'stratos_{name}.csv'}\n  id: id\n  single_arm: control\n"
+        f"  endpoints:\n    rfs: {{time: time, event: event}}\n  covariates: [{', '.join(TERMS)}]\n"
+        "analysis:\n  endpoint: rfs\n"
+    )
+
+
+def test_the_saved_model_is_the_r_model(saved_model):
+    model = read_validation_model(saved_model / MODEL_FILE)
+    reference = pd.read_csv(REFERENCE / "stratos_coef.csv").set_index("term")["coef"]
+    np.testing.assert_allclose(model.coef, reference.loc[TERMS].to_numpy(), rtol=0, atol=1e-8)
+    assert model.info.spec.baseline == "efron"
+    assert model.info.horizons == (HORIZON,)
 
 
 @pytest.fixture(scope="module")
 def config(tmp_path_factory) -> Path:
     """The external cohort's config (one arm, times in months)."""
     path = tmp_path_factory.mktemp("stratos_config") / "gbsg.yaml"
-    path.write_text(
-        f"data:\n  path: {REFERENCE / 'stratos_external.csv'}\n  id: id\n  single_arm: control\n"
-        f"  endpoints:\n    rfs: {{time: time, event: event}}\n  covariates: [{', '.join(TERMS)}]\n"
-        "analysis:\n  endpoint: rfs\n"
-    )
+    path.write_text(_config_text("external"))
     return path
 
 
@@ -186,7 +206,7 @@ def _validate(model: Path, config: Path, out: Path, *arguments: str):
 
 
 def test_horizon_in_years_equals_months_through_the_cli(saved_model, config, tmp_path, r_metrics):
-    """``--horizon 5y`` and ``--horizon 60`` give the same files; the saved model reproduces R's C and ICI."""
+    """``--horizon 5y`` and ``--horizon 60`` give the same files; development to validation by the CLI equals R."""
     folders = {}
     for horizon in ("5y", "60"):
         folders[horizon] = tmp_path / f"out_{horizon}"
@@ -195,10 +215,10 @@ def test_horizon_in_years_equals_months_through_the_cli(saved_model, config, tmp
     for name in ("validation.csv", "decision_curve.csv", "predictions.csv", "calibration_curves.csv"):
         assert (folders["5y"] / name).read_bytes() == (folders["60"] / name).read_bytes(), name
     table = pd.read_csv(folders["5y"] / "validation.csv")
-    harrell = table[(table["metric"] == "harrell_c")]["estimate"].iloc[0]
-    assert harrell == pytest.approx(r_metrics["harrell_c"], abs=TOL)
-    ici = table[(table["metric"] == "ici") & (table["horizon"] == HORIZON)]["estimate"].iloc[0]
-    assert ici == pytest.approx(r_metrics["ici"], abs=TOL)
+    for metric in ("harrell_c", "uno_c", "calibration_slope", "time_auc", "brier", "ipa", "oe_ratio", "ici", "emax"):
+        rows = table[(table["metric"] == metric) & (table["model"] == "cox")]
+        rows = rows[rows["horizon"].isna()] if metric in ("harrell_c", "calibration_slope") else rows
+        assert rows["estimate"].iloc[0] == pytest.approx(r_metrics[metric], abs=TOL), metric
 
 
 @pytest.mark.parametrize(
