@@ -46,6 +46,11 @@ class ValidationResult:
         return self.results.table
 
     @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Result-file stem -> table: ``validation``, ``decision_curve``, ``predictions``, curves, case mix, ..."""
+        return {**self.results.tables, "exclusions": exclusion_table(self.results.exclusions)}
+
+    @property
     def notes(self) -> list[str]:
         """What the scoring noticed (harmonisation, horizons beyond follow-up, ...)."""
         return self.results.notes
