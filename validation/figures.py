@@ -100,12 +100,13 @@ def calibration_figure(
 
 
 def decision_curve_figure(rows: pd.DataFrame, model: str, horizon: float) -> Figure:
-    """Net benefit by risk threshold of treating by the model, treating all and treating none, at one horizon.
+    """Net benefit by threshold of treating by the model, treating all and treating none, at one horizon.
 
     Parameters
     ----------
     rows
-        Rows of ``decision_curve.csv`` for one model and horizon.
+        Rows of ``decision_curve.csv`` for one model, decision (``risk``: treat if predicted risk exceeds the
+        threshold; ``benefit``: if predicted benefit does) and horizon.
     model
         ``cox`` or ``bayes``.
     horizon
@@ -115,8 +116,11 @@ def decision_curve_figure(rows: pd.DataFrame, model: str, horizon: float) -> Fig
     -------
     matplotlib.figure.Figure
         The plot; the y axis runs from a tenth of the highest net benefit below 0 to just above it, so treat all's
-        steep fall at high thresholds leaves the plot.
+        steep fall at high thresholds leaves the plot. For benefit, the x axis stops 0.05 after the last threshold
+        some patient's predicted benefit exceeds.
     """
+    by_benefit = "decision" in rows and (rows["decision"] == "benefit").all()
+    quantity = "benefit" if by_benefit else "risk"
     figure = Figure(figsize=(6.0, 4.6), layout="constrained")
     ax = figure.subplots()
     colour = MODEL_COLOURS.get(model, OTHER_COLOURS[0])
@@ -125,10 +129,15 @@ def decision_curve_figure(rows: pd.DataFrame, model: str, horizon: float) -> Fig
     ax.plot(rows["threshold"], rows["treat_all"], color=EXTERNAL_COLOUR, linewidth=1.2, linestyle="--",
             label="treat all")  # fmt: skip
     ax.plot(rows["threshold"], rows["net_benefit"], color=colour, linewidth=1.8,
-            label=f"{MODEL_NAMES.get(model, model)}: treat if predicted risk > threshold")  # fmt: skip
-    ax.set_xlim(0, 1)
+            label=f"{MODEL_NAMES.get(model, model)}: treat if predicted {quantity} > threshold")  # fmt: skip
+    treating = rows.loc[rows["net_benefit"].fillna(1.0) != 0, "threshold"]
+    right = min(1.0, float(treating.max()) + 0.05) if by_benefit and len(treating) else 1.0
+    ax.set_xlim(0, right)
     ax.set_ylim(-0.1 * top, top)
-    ax.set_xlabel(f"Threshold probability (risk by {horizon:g} months)")
+    if by_benefit:
+        ax.set_xlabel(f"Threshold: harm of treatment as a risk difference by {horizon:g} months")
+    else:
+        ax.set_xlabel(f"Threshold probability (risk by {horizon:g} months)")
     ax.set_ylabel("Net benefit")
     ax.set_title(f"{MODEL_NAMES.get(model, model)}: decision curve at {horizon:g} months", parse_math=False)
     _finish(ax, loc="upper right")
@@ -219,7 +228,8 @@ def write_validation_figures(folder: Path, results: ValidationResults) -> list[P
     Returns
     -------
     list[pathlib.Path]
-        The files written: ``calibration_<model>_<horizon>``, ``decision_curve_<model>_<horizon>``,
+        The files written: ``calibration_<model>_<horizon>``, ``decision_curve_<model>_<horizon>`` (and
+        ``decision_curve_benefit_<model>_<horizon>`` for a benefit model on two arms),
         ``benefit_<model>_<horizon>`` and ``survival_<model>``.
     """
     written: list[Path] = []
@@ -234,9 +244,10 @@ def write_validation_figures(folder: Path, results: ValidationResults) -> list[P
             figure = calibration_figure(curve, errors, model, float(horizon), risks)
             written += save_figure(figure, folder / f"calibration_{model}_{_horizon_name(horizon)}")
         decision = results.decision_curve[results.decision_curve["model"] == model]
-        for horizon, curve in decision.groupby("horizon", sort=True):
+        for (kind, horizon), curve in decision.groupby(["decision", "horizon"], sort=True):
             figure = decision_curve_figure(curve, model, float(horizon))
-            written += save_figure(figure, folder / f"decision_curve_{model}_{_horizon_name(horizon)}")
+            name = "decision_curve" if kind == "risk" else "decision_curve_benefit"
+            written += save_figure(figure, folder / f"{name}_{model}_{_horizon_name(horizon)}")
         if results.benefit is not None:
             benefit = results.benefit[results.benefit["model"] == model]
             for horizon, groups in benefit.groupby("horizon", sort=True):

@@ -78,3 +78,15 @@ def test_decision_curve_figure_draws_the_net_benefit_of_the_stratos_case():
     top = max(reference["net_benefit"].max(), reference["treat_all"].max()) * 1.05
     assert axes.get_ylim() == pytest.approx((-0.1 * top, top))
     assert axes.get_xlabel() == "Threshold probability (risk by 60 months)"
+
+
+def test_benefit_decision_curve_figure_stops_after_the_last_treated_threshold():
+    thresholds = np.arange(1, 100) / 100
+    rows = pd.DataFrame(
+        {"decision": "benefit", "threshold": thresholds, "net_benefit": np.where(thresholds < 0.2, 0.05, 0.0),
+         "treat_all": 0.08 - thresholds, "treat_none": 0.0}
+    )  # fmt: skip
+    (axes,) = decision_curve_figure(rows, "cox", 36.0).get_axes()
+    assert axes.get_xlim() == pytest.approx((0.0, 0.19 + 0.05))
+    assert "Cox: treat if predicted benefit > threshold" in [line.get_label() for line in axes.get_lines()]
+    assert axes.get_xlabel() == "Threshold: harm of treatment as a risk difference by 36 months"

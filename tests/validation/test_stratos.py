@@ -23,7 +23,7 @@ from tmesurv.errors import InputError
 from tmesurv.models.prediction.cox import CoxModel, fit_validation_model
 from tmesurv.models.prediction.settings import ValidationModelPlan, ValidationModelSpec
 from tmesurv.models.prediction.storage import MODEL_FILE, read_validation_model
-from tmesurv.validation.decision_curve import net_benefit
+from tmesurv.validation.decision_curve import DECISION_COLUMNS, net_benefit
 from tmesurv.validation.external import ValidationResults, ValidationSettings, validate_external
 
 REFERENCE = Path(__file__).parents[1] / "reference"
@@ -136,7 +136,8 @@ def test_net_benefit_equals_the_direct_r_computation(scored, r_external):
     baseline, _, results = scored
     reference = pd.read_csv(REFERENCE / "stratos_net_benefit.csv")
     curve = results.decision_curve
-    assert curve.columns.tolist() == ["model", "horizon", "threshold", "net_benefit", "treat_all", "treat_none"]
+    assert curve.columns.tolist() == ["model", *DECISION_COLUMNS]
+    assert (curve["decision"] == "risk").all()  # one arm: no decision by predicted benefit
     np.testing.assert_allclose(curve["threshold"], reference["threshold"], rtol=0, atol=1e-12)
     np.testing.assert_allclose(curve["treat_all"], reference["treat_all"], rtol=0, atol=1e-12)
     assert (curve["treat_none"] == 0).all()

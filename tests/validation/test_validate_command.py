@@ -21,7 +21,7 @@ from tmesurv.validation.bootstrap import resample_counts, with_estimate
 from tmesurv.validation.brier import brier_score, integrated_brier, ipa
 from tmesurv.validation.calibration import calibration_curve, calibration_in_the_large, calibration_slope, oe_ratio
 from tmesurv.validation.case_mix import membership_auc, standardized_differences
-from tmesurv.validation.decision_curve import net_benefit
+from tmesurv.validation.decision_curve import benefit_net_benefit, net_benefit
 from tmesurv.validation.discrimination import harrell_c, time_auc, uno_c
 from tmesurv.validation.external import RESULT_COLUMNS, ValidationSettings, validate_external
 
@@ -128,7 +128,7 @@ def test_two_arm_validation_writes_every_output(two_arm):
     figures = {path.name for path in (out / "figures").iterdir()}
     expected = {
         f"{kind}_cox_{h:g}.{fmt}"
-        for kind in ("calibration", "decision_curve", "benefit")
+        for kind in ("calibration", "decision_curve", "decision_curve_benefit", "benefit")
         for h in HORIZONS
         for fmt in ("png", "svg")
     }
@@ -207,8 +207,11 @@ def test_predictions_decision_curve_and_band_equal_direct_calls(two_arm, by_hand
         np.testing.assert_allclose(at["linear_predictor"], p.lp, rtol=1e-12)
         np.testing.assert_allclose(at["risk"], p.risk(h), rtol=1e-12)
         np.testing.assert_allclose(at["benefit"], p.risk_control(h) - p.risk_treated(h), rtol=1e-9, atol=1e-15)
-        expected = net_benefit(t, d, p.risk(h), h)
-        np.testing.assert_allclose(decision.loc[decision["horizon"] == h, "net_benefit"], expected["net_benefit"])
+        at = decision[decision["horizon"] == h].set_index("decision")
+        np.testing.assert_allclose(at.loc["risk", "net_benefit"], net_benefit(t, d, p.risk(h), h)["net_benefit"])
+        by_benefit = benefit_net_benefit(t, d, p.treated, p.risk_control(h) - p.risk_treated(h), h)
+        np.testing.assert_allclose(at.loc["benefit", "net_benefit"], by_benefit["net_benefit"], rtol=1e-9)
+        np.testing.assert_allclose(at.loc["benefit", "treat_all"], by_benefit["treat_all"], rtol=1e-9)
         curve = calibration_curve(t, d, p.risk(h), h, weights=with_estimate(t.size, counts))
         band = np.nanquantile(curve.observed[1:], [0.025, 0.975], axis=0)
         drawn = curves[(curves["horizon"] == h) & (curves["kind"] == "curve")]

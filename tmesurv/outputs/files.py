@@ -267,8 +267,8 @@ SURVIVAL_CURVES = _file(
     "survival_curves.csv", "time survival lower upper model curve", numbers="time survival lower upper"
 )
 DECISION_CURVE = _file(
-    "decision_curve.csv", "model horizon threshold net_benefit treat_all treat_none", "model horizon threshold",
-    "horizon threshold net_benefit treat_all treat_none",
+    "decision_curve.csv", "model decision horizon threshold net_benefit treat_all treat_none",
+    "model decision horizon threshold", "horizon threshold net_benefit treat_all treat_none",
 )  # fmt: skip
 PREDICTIONS = _file(
     "predictions.csv", "model id horizon linear_predictor risk risk_control risk_treated benefit", "model id horizon",
