@@ -176,7 +176,11 @@ def validate(
         ),
     ] = None,
     horizon: Annotated[
-        list[float] | None, typer.Option(help="Horizon in months; repeatable. Default: the model's landmarks.")
+        list[str] | None,
+        typer.Option(
+            help="Prediction horizon: a bare number is months (60), or give a unit: 60m, 5y, 260w, 1826d. Repeatable. "
+            "Default: the model's landmarks. At most the last external follow-up time."
+        ),
     ] = None,
     bootstrap: Annotated[int, typer.Option(min=0, help="Bootstrap replicates of the intervals.")] = 1000,
     seed: Annotated[int, typer.Option(min=0, help="Seed of the bootstrap and the posterior predictive draws.")] = 1,

@@ -196,8 +196,8 @@ def _group_row(
 
 
 def _km_risk_se(time: np.ndarray, event: np.ndarray, horizon: float) -> tuple[float, float]:
-    """Kaplan-Meier risk at ``horizon`` and its Greenwood standard error (NaN if nobody is followed beyond it)."""
-    if not (time > horizon).any():
+    """Kaplan-Meier risk at ``horizon`` and its Greenwood standard error (NaN if nobody is followed up to it)."""
+    if not (time >= horizon).any():
         return math.nan, math.nan
     curves = weighted_curves(time, event, np.ones((1, time.size)))
     n, d = curves.at_risk[0], curves.events[0]

@@ -37,7 +37,7 @@ import numpy as np
 
 from tmesurv.validation.benefit import check_arms, pair_concordance, rank_matched_pairs
 from tmesurv.validation.bootstrap import counts_to_indices
-from tmesurv.validation.ipcw import followed_beyond, survival_inputs
+from tmesurv.validation.ipcw import followed_to, survival_inputs
 
 Matching = Literal["rank", "random"]
 MATCHINGS: tuple[str, ...] = get_args(Matching)
@@ -122,7 +122,8 @@ def matched_pairs(
     time, event, w, treated, benefit = survival_inputs(time, event, weights, treated, benefit)
     check_arms(treated)
     rows = counts_to_indices(w)
-    known = ((time > horizon) | (event == 1))[rows]
+    at_end = (time == horizon) & ~(time > horizon).any()  # censored at an administrative horizon: event-free
+    known = ((time > horizon) | (event == 1) | at_end)[rows]
     outcome = ((time <= horizon) & (event == 1)).astype(float)[rows]
     arm, benefit = treated[rows] == 1, benefit[rows]
     if matching.method == "rank":
@@ -266,10 +267,10 @@ def _summaries(errors: np.ndarray) -> np.ndarray:
 def _by_row(
     pairs: MatchedPairs, values: np.ndarray, time: np.ndarray, weights: np.ndarray | None, horizon: float
 ) -> float | np.ndarray:
-    """Per-matching values averaged per weight row; NaN where nobody is followed beyond ``horizon``."""
+    """Per-matching values averaged per weight row; NaN where nobody is followed to ``horizon``."""
     time = np.asarray(time, dtype=float)
     w = np.ones((1, time.size)) if weights is None else np.asarray(weights, dtype=float)
-    value = np.where(followed_beyond(time, w, horizon), pairs.mean_by_row(values, w.shape[0]), np.nan)
+    value = np.where(followed_to(time, w, horizon), pairs.mean_by_row(values, w.shape[0]), np.nan)
     return float(value[0]) if weights is None else value
 
 

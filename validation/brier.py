@@ -4,6 +4,8 @@ The Brier score at horizon t of predicted risks ``F_i = 1 - S(t | x_i)`` is esti
 censoring weights (Graf et al. 1999, Stat Med 18:2529; Gerds & Schumacher 2006):
 
 ``BS(t) = 1/n sum_i [ 1{T_i <= t, event} (1 - F_i)^2 / G(T_i-) + 1{T_i > t} F_i^2 / G(t) ]``
+(when nobody is followed beyond t, as at an administrative censoring time, the patients censored at t are the
+controls, weighted by ``1 / G(t-)``: see :func:`tmesurv.validation.ipcw.controls_at`)
 
 with ``G`` the Kaplan-Meier estimate of the censoring distribution in the same cohort (see
 :mod:`tmesurv.validation.ipcw`); patients censored before t contribute 0 to the sum but count in n. This is
@@ -27,7 +29,14 @@ from typing import Literal
 
 import numpy as np
 
-from tmesurv.validation.ipcw import CensoringLimit, censoring_weights, followed_beyond, km_risk, survival_inputs
+from tmesurv.validation.ipcw import (
+    CensoringLimit,
+    censoring_weights,
+    controls_at,
+    followed_to,
+    km_risk,
+    survival_inputs,
+)
 
 IntegrationRule = Literal["step", "trapezoid"]
 
@@ -151,10 +160,11 @@ def _brier(
     time: np.ndarray, event: np.ndarray, w: np.ndarray, risk: np.ndarray, horizon: float, limit: CensoringLimit
 ) -> np.ndarray:
     """``(B,)`` IPCW Brier scores of ``risk`` (``(1, n)`` or ``(B, n)``, or ``(B, 1)`` for one risk per row)."""
-    curves, g = censoring_weights(time, event, w, limit)
-    g_horizon = curves.at_horizon(curves.censoring(), horizon)[:, None]
-    case, control = (time <= horizon) & (event == 1), time > horizon
+    _, g = censoring_weights(time, event, w, limit)
+    controls = controls_at(time, event, w, horizon)
+    g_horizon, control = controls.censoring[:, None], controls.member
+    case = (time <= horizon) & (event == 1)
     with np.errstate(divide="ignore", invalid="ignore"):
         loss = np.where(case, (1 - risk) ** 2 / g, 0.0) + np.where(control, risk**2 / g_horizon, 0.0)
         value = np.where(w > 0, w * loss, 0.0).sum(axis=1) / w.sum(axis=1)
-    return np.where(followed_beyond(time, w, horizon), value, np.nan)
+    return np.where(followed_to(time, w, horizon), value, np.nan)

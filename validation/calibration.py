@@ -12,11 +12,11 @@ curves and the integrated calibration index (ICI) for survival models"):
 * **Smoothed calibration curve** (Austin et al. 2020): a Cox regression of the external outcome on a restricted cubic
   spline of ``log(-log(1 - risk))`` (Harrell's basis, ``rms::rcs``: 3 knots at the 10th, 50th and 90th percentiles by
   default), fitted with Efron ties; the smoothed observed risk at t of a patient is ``1 - exp(-H0(t) exp(eta))`` with
-  the Efron-type baseline hazard (R's ``survfit.coxph`` default for Efron fits). **ICI** is the mean absolute
-  difference between smoothed observed and predicted risk over the cohort's patients, **E50** its median, **E90** its
-  90th percentile (type-7 quantiles, as R's ``quantile``). The paper fits ``rms::cph`` and predicts with
-  ``rms::survest``, whose looser default convergence moves the ICI by about 4e-7 on the reference data; the tests
-  match ``survival::coxph`` with the same ``rcs`` basis and ``survfit.coxph`` to 1e-9.
+  the Efron-type baseline hazard (R's ``survfit.coxph`` default for Efron fits). **ICI** is the mean absolute difference
+  between smoothed observed and predicted risk over the cohort's patients, **E50** its median, **E90** its 90th
+  percentile (type-7 quantiles, as R's ``quantile``), **Emax** its maximum (McLernon et al.). The paper fits
+  ``rms::cph`` and predicts with ``rms::survest``, whose looser default convergence moves the ICI by about 4e-7 on the
+  reference data; the tests match ``survival::coxph`` with the same ``rcs`` basis and ``survfit.coxph`` to 1e-9.
 
 The Cox fits use the full external follow-up (Austin et al.), or follow-up administratively censored at ``censor_at``
 (McLernon et al. censor at the horizon). Case weights must be integer bootstrap counts for the Cox-based metrics: the
@@ -31,7 +31,7 @@ import numpy as np
 
 from tmesurv.models.cox.batched import fit_cox_batch
 from tmesurv.validation.bootstrap import counts_to_indices
-from tmesurv.validation.ipcw import followed_beyond, km_risk, survival_inputs
+from tmesurv.validation.ipcw import followed_to, km_risk, survival_inputs
 
 _OUTER_QUANTILE = {3: 0.10, 4: 0.05, 5: 0.05, 6: 0.05}  # Hmisc::rcspline.eval; 0.025 for 7 knots or more
 
@@ -147,8 +147,8 @@ class CalibrationCurve:
         ``(B, g)`` smoothed observed risk at the grid.
     patient_observed
         ``(B, n)`` smoothed observed risk of each patient of the (resampled) cohort.
-    ici, e50, e90
-        ``(B,)`` mean, median and 90th percentile of ``|observed - predicted|`` over the cohort's patients.
+    ici, e50, e90, emax
+        ``(B,)`` mean, median, 90th percentile and maximum of ``|observed - predicted|`` over the cohort's patients.
     """
 
     horizon: float
@@ -158,6 +158,7 @@ class CalibrationCurve:
     ici: np.ndarray
     e50: np.ndarray
     e90: np.ndarray
+    emax: np.ndarray
 
 
 def calibration_curve(
@@ -170,7 +171,7 @@ def calibration_curve(
     grid: np.ndarray | None = None,
     censor_at: float | None = None,
 ) -> CalibrationCurve:
-    """Smoothed calibration curve at ``horizon`` and its ICI, E50 and E90 (Austin, Harrell & van Klaveren 2020).
+    """Smoothed calibration curve at ``horizon`` and its ICI, E50, E90 and Emax (Austin, Harrell & van Klaveren 2020).
 
     Parameters
     ----------
@@ -217,13 +218,13 @@ def calibration_curve(
     )
     shift = eta.max(axis=1, keepdims=True)  # exp() cannot overflow; the hazard is on the same shifted scale
     hazard = _efron_cumulative_hazard(t, d, eta - shift, horizon)[:, None]
-    estimable = (followed_beyond(time, w, horizon) & distinct)[:, None]
+    estimable = (followed_to(time, w, horizon) & distinct)[:, None]
     patient_observed, observed = (
         np.where(estimable, 1 - np.exp(-hazard * np.exp(linear - shift)), np.nan) for linear in (eta, eta_grid)
     )
     error = np.abs(patient_observed - predicted)
     e50, e90 = np.quantile(error, [0.5, 0.9], axis=1)
-    return CalibrationCurve(horizon, grid, observed, patient_observed, error.mean(axis=1), e50, e90)
+    return CalibrationCurve(horizon, grid, observed, patient_observed, error.mean(axis=1), e50, e90, error.max(axis=1))
 
 
 def _observed_expected(

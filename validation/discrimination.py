@@ -13,7 +13,8 @@ earlier event has the higher risk; tied risks count one half.
   before ``tau``, R and this module events at or before ``tau``). See :mod:`tmesurv.validation.ipcw` for ``G``.
 * The time-dependent AUC at horizon t is the cumulative/dynamic AUC (Heagerty, Lumley & Pepe 2000; IPCW estimator of
   Uno et al. 2007 and Blanche, Dartigues & Jacqmin-Gadda 2013): cases are patients with an event by t, weighted by
-  ``1 / G(T_i-)``, controls are patients still event-free after t (their common weight ``1 / G(t)`` cancels), and the
+  ``1 / G(T_i-)``, controls are patients followed beyond t (or, when nobody is, as at an administrative censoring
+  time, those censored at t; see :func:`tmesurv.validation.ipcw.controls_at`; their common weight cancels), and the
   AUC is the weighted share of case-control pairs where the case has the higher risk (ties one half). This is
   ``riskRegression::Score(..., metrics = "auc", cens.model = "km")`` (and ``timeROC``); scikit-survival's
   ``cumulative_dynamic_auc`` weights cases by ``1 / G(T_i)`` (``limit = "at"``).
@@ -29,7 +30,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from tmesurv.validation.ipcw import CensoringLimit, censoring_weights, followed_beyond, survival_inputs
+from tmesurv.validation.ipcw import CensoringLimit, censoring_weights, controls_at, followed_to, survival_inputs
 
 
 def harrell_c(
@@ -119,12 +120,15 @@ def time_auc(
     """
     time, event, w, risk = survival_inputs(time, event, weights, risk)
     _, g = censoring_weights(time, event, w, limit)
-    cases, controls = np.flatnonzero((time <= horizon) & (event == 1)), np.flatnonzero(time > horizon)
+    cases = np.flatnonzero((time <= horizon) & (event == 1))
+    member = controls_at(time, event, w, horizon).member
+    controls = np.flatnonzero(member.any(axis=0))
+    control_weights = np.where(member[:, controls], w[:, controls], 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         case_weights = _safe_divide(w[:, cases], g[:, cases])
-        pairs = _case_control_sum(case_weights, risk[cases], w[:, controls], risk[controls])
-        value = pairs / (case_weights.sum(axis=1) * w[:, controls].sum(axis=1))
-    value = np.where(followed_beyond(time, w, horizon), value, np.nan)
+        pairs = _case_control_sum(case_weights, risk[cases], control_weights, risk[controls])
+        value = pairs / (case_weights.sum(axis=1) * control_weights.sum(axis=1))
+    value = np.where(followed_to(time, w, horizon), value, np.nan)
     return value if weights is not None else float(value[0])
 
 

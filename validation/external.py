@@ -7,38 +7,38 @@ each patient left out is counted), harmonise their terms onto the development di
 :mod:`tmesurv.models.prediction`), and score the predictions (:func:`tmesurv.validation.score.validation_table`
 with one set of bootstrap resamples, drawn within arm for a two-arm cohort). On top of that table come the
 interaction's replication (an interaction model on a two-arm cohort), the log predictive density (a Bayesian fit)
-and the case-mix comparison. :func:`write_validation` writes the tables and figures.
+and the case-mix comparison. :func:`tmesurv.validation.output.write_validation` writes the tables and
+figures; the tables behind the figures come from :mod:`tmesurv.validation.curves`.
 
 A single-arm external cohort (a real-world registry) gets every metric that does not compare arms. Horizons default
-to the development config's landmarks; a horizon at or beyond the last external follow-up time gives NaN rows with a
-note, one beyond the development follow-up is scored with a caveat in the note.
+to the development config's landmarks. A horizon up to the last external follow-up time is scored (one equal to it,
+an administrative censoring time, too: the Kaplan-Meier estimate is defined there); a chosen horizon beyond it is
+refused, a default one beyond it left out with a note; one beyond the development follow-up is scored with a caveat
+in the note.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from tmesurv.cohort import Cohort, Exclusion
 from tmesurv.errors import InputError
-from tmesurv.models.cox.km import curve_at, fit_km
 from tmesurv.models.prediction.posterior import PosteriorModel
-from tmesurv.models.prediction.storage import MODEL_FILE, POSTERIOR_FILE, ValidationFit
+from tmesurv.models.prediction.storage import ValidationFit
 from tmesurv.models.prediction.terms import model_patients
-from tmesurv.outputs.atomic import file_hash, write_table, write_text
 from tmesurv.validation.benefit import benefit_by_group, interaction_replication
 from tmesurv.validation.benefit_matching import MATCHINGS, BenefitMatching
 from tmesurv.validation.bootstrap import VALIDATION_COLUMNS, metric_row, resample_counts, with_estimate
-from tmesurv.validation.calibration import calibration_curve
 from tmesurv.validation.case_mix import case_mix_rows, standardized_differences
-from tmesurv.validation.figures import write_validation_figures
-from tmesurv.validation.harmonise import harmonisation_notes, harmonise, parse_methods
-from tmesurv.validation.ipcw import horizon_note, weighted_curves
+from tmesurv.validation.curves import calibration_table, external_km, survival_table
+from tmesurv.validation.decision_curve import decision_curve_table
+from tmesurv.validation.harmonise import harmonise, parse_methods
+from tmesurv.validation.ipcw import horizon_note
+from tmesurv.validation.predictions import predictions_table
 from tmesurv.validation.rederive import rederive_terms
 from tmesurv.validation.score import ExternalPredictions, validation_table
 
@@ -46,8 +46,6 @@ RESULT_COLUMNS = ["model", *VALIDATION_COLUMNS]
 ALL_MODELS = "all"  # the ``model`` of rows about the cohorts (case-mix), not about a fit
 ANALYSIS = "validation"
 GRID_POINTS = 41  # times from 0 to the last estimable horizon for the integrated Brier score
-CURVE_POINTS = 61  # times of the mean predicted survival curves
-CALIBRATION_GROUPS = 5  # quantile groups of predicted risk drawn as points on the calibration plot
 
 
 @dataclass(frozen=True)
@@ -132,6 +130,12 @@ class ValidationResults:
     survival
         ``survival_curves.csv``: the external Kaplan-Meier curve, each model's mean predicted survival and, for a
         Bayesian fit, the posterior predictive band.
+    decision_curve
+        ``decision_curve.csv``: net benefit by risk threshold, per model and horizon
+        (:mod:`tmesurv.validation.decision_curve`).
+    predictions
+        ``predictions.csv``: each patient's linear predictor and risks, per model and horizon
+        (:mod:`tmesurv.validation.predictions`).
     exclusions
         External patients left out, and why.
     notes
@@ -146,9 +150,26 @@ class ValidationResults:
     harmonisation: pd.DataFrame
     calibration: pd.DataFrame
     survival: pd.DataFrame
+    decision_curve: pd.DataFrame
+    predictions: pd.DataFrame
     exclusions: list[Exclusion]
     notes: list[str] = field(default_factory=list)
     horizons: tuple[float, ...] = ()
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The result tables by registry stem (:mod:`tmesurv.outputs.files`); ``benefit`` only for benefit models."""
+        tables = {
+            "validation": self.table,
+            "benefit": self.benefit,
+            "case_mix": self.case_mix,
+            "harmonisation": self.harmonisation,
+            "calibration_curves": self.calibration,
+            "survival_curves": self.survival,
+            "decision_curve": self.decision_curve,
+            "predictions": self.predictions,
+        }
+        return {stem: table for stem, table in tables.items() if table is not None}
 
 
 def validate_external(
@@ -199,6 +220,7 @@ def validate_external(
     )
     external = ExternalPatients(patients.time(endpoint), patients.event(endpoint), patients.treated, values)
     horizons = _horizons(settings.horizons or reference.horizons, fits)
+    horizons = _within_follow_up(horizons, external.time, chosen=bool(settings.horizons), notes=notes)
     notes += _cohort_notes(external, fits[0], horizons)
     scores = [_score_fit(fit, external, horizons, settings) for fit in fits]
     case_mix = case_mix_rows(reference.development.values, values)
@@ -210,7 +232,9 @@ def validate_external(
         case_mix=standardized_differences(reference.development.values, values),
         harmonisation=harmonisation,
         calibration=pd.concat([s.calibration for s in scores], ignore_index=True),
-        survival=pd.concat([_external_km(external), *(s.survival for s in scores)], ignore_index=True),
+        survival=pd.concat([external_km(external), *(s.survival for s in scores)], ignore_index=True),
+        decision_curve=pd.concat([s.decision_curve for s in scores], ignore_index=True),
+        predictions=pd.concat([s.predictions for s in scores], ignore_index=True),
         exclusions=exclusions,
         notes=notes,
         horizons=horizons,
@@ -245,7 +269,7 @@ def external_predictions(
         return {h: risk[:, k] for k, h in enumerate(horizons)}
 
     benefit = fit.info.spec.uses_arm and external.two_arms
-    estimable = [h for h in horizons if h < external.time.max()]
+    estimable = [h for h in horizons if h <= external.time.max()]
     grid = np.linspace(0.0, max(estimable), GRID_POINTS) if estimable else None
     return ExternalPredictions(
         time=external.time,
@@ -266,6 +290,8 @@ class _FitScores:
     benefit: pd.DataFrame | None
     calibration: pd.DataFrame
     survival: pd.DataFrame
+    decision_curve: pd.DataFrame
+    predictions: pd.DataFrame
 
 
 def _score_fit(
@@ -287,11 +313,15 @@ def _score_fit(
         extra += _predictive_density_rows(fit, external, settings)
     if extra:
         table = pd.concat([table, pd.DataFrame(extra, columns=VALIDATION_COLUMNS)], ignore_index=True)
+    n = external.time.size
+    counts = resample_counts(n, settings.n_boot, settings.seed, external.strata) if settings.n_boot > 0 else None
     return _FitScores(
         table=_with_model(table, fit.kind),
         benefit=_benefit_table(fit, predictions, settings),
-        calibration=_with_model(_calibration_table(predictions), fit.kind),
-        survival=_survival_table(fit, external, settings),
+        calibration=_with_model(calibration_table(predictions, counts, settings.alpha), fit.kind),
+        survival=survival_table(fit, external, settings),
+        decision_curve=_with_model(decision_curve_table(predictions), fit.kind),
+        predictions=_with_model(predictions_table(predictions, external.terms.index), fit.kind),
     )
 
 
@@ -342,96 +372,6 @@ def _benefit_table(
     return _with_model(table[["horizon", *table.columns[:-1]]], fit.kind)
 
 
-def _calibration_table(predictions: ExternalPredictions) -> pd.DataFrame:
-    """Smoothed calibration curve and Kaplan-Meier risk by quantile group of predicted risk, per estimable horizon."""
-    p, rows = predictions, []
-    for horizon, risk in p.risk.items():
-        if horizon >= p.time.max():
-            continue
-        curve = calibration_curve(p.time, p.event, risk, horizon)
-        smoothed = pd.DataFrame({"predicted": curve.grid, "observed": curve.observed[0]})
-        rows.append(smoothed.assign(kind="curve", horizon=horizon))
-        rows.append(_calibration_groups(p.time, p.event, risk, horizon).assign(kind="group", horizon=horizon))
-    columns = ["horizon", "kind", "group", "predicted", "observed", "lower", "upper", "n"]
-    return pd.concat(rows, ignore_index=True).reindex(columns=columns) if rows else pd.DataFrame(columns=columns)
-
-
-def _calibration_groups(time: np.ndarray, event: np.ndarray, risk: np.ndarray, horizon: float) -> pd.DataFrame:
-    """Mean predicted risk and Kaplan-Meier risk (log-log interval) by quantile group of predicted risk."""
-    breaks = np.quantile(risk, np.linspace(0, 1, CALIBRATION_GROUPS + 1))
-    labels = np.searchsorted(breaks[1:-1], risk, side="left")
-    rows = []
-    for group in np.unique(labels):
-        members = labels == group
-        survival = curve_at(fit_km(time[members], event[members]), horizon)
-        rows.append(
-            {
-                "group": f"Q{group + 1}",
-                "predicted": float(risk[members].mean()),
-                "observed": 1 - survival["survival"],
-                "lower": 1 - survival["upper"],
-                "upper": 1 - survival["lower"],
-                "n": int(members.sum()),
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def _survival_table(fit: ValidationFit, external: ExternalPatients, settings: ValidationSettings) -> pd.DataFrame:
-    """The mean predicted survival curve and, for a Bayesian fit, the posterior predictive Kaplan-Meier band."""
-    times = np.linspace(0.0, float(external.time.max()), CURVE_POINTS)
-    mean = 1 - fit.risk(external.terms, external.treated, times).mean(axis=0)
-    rows = [pd.DataFrame({"curve": "mean_predicted", "time": times, "survival": mean})]
-    if isinstance(fit, PosteriorModel):
-        rows.append(_predictive_band(fit, external, times, settings))
-    return _with_model(pd.concat(rows, ignore_index=True), fit.kind)
-
-
-def _predictive_band(
-    fit: PosteriorModel, external: ExternalPatients, times: np.ndarray, settings: ValidationSettings
-) -> pd.DataFrame:
-    """Pointwise median and interval of Kaplan-Meier curves of replicated external cohorts.
-
-    A replicate draws every patient's event time from one posterior draw, and a censoring time from the external
-    cohort's censoring distribution (reverse Kaplan-Meier; beyond its last time, censored at the last follow-up), so
-    its Kaplan-Meier curve varies as the external one would if the model were right.
-    """
-    rng = np.random.default_rng(settings.seed)
-    event_times = fit.draw_event_times(external.terms, external.treated, settings.predictive_draws, rng)
-    censoring = _draw_censoring(external.time, external.event, event_times.shape, rng)
-    observed, status = np.minimum(event_times, censoring), (event_times <= censoring).astype(int)
-    curves = np.stack([_km_at(t, d, times) for t, d in zip(observed, status, strict=True)])
-    lower, median, upper = np.nanquantile(curves, [settings.alpha / 2, 0.5, 1 - settings.alpha / 2], axis=0)
-    return pd.DataFrame(
-        {"curve": "posterior_predictive", "time": times, "survival": median, "lower": lower, "upper": upper}
-    )
-
-
-def _draw_censoring(
-    time: np.ndarray, event: np.ndarray, shape: tuple[int, int], rng: np.random.Generator
-) -> np.ndarray:
-    """Censoring times drawn from the reverse Kaplan-Meier curve of the external cohort."""
-    curve = fit_km(time, 1 - event)
-    steps, survival = curve["time"].to_numpy(), curve["survival"].to_numpy()
-    level = rng.uniform(size=shape)
-    index = np.searchsorted(-survival, -level, side="left")  # first time the curve is at or below the level
-    return np.where(index < steps.size, steps[np.minimum(index, steps.size - 1)], time.max())
-
-
-def _km_at(time: np.ndarray, event: np.ndarray, times: np.ndarray) -> np.ndarray:
-    """Kaplan-Meier survival at ``times`` (1 before the first time, NaN after the last follow-up time)."""
-    curves = weighted_curves(time, event, np.ones((1, time.size)))
-    survival = np.concatenate([[1.0], curves.survival()[0]])
-    position = np.searchsorted(curves.times, times, side="right")
-    return np.where(times <= time.max(), survival[position], np.nan)
-
-
-def _external_km(external: ExternalPatients) -> pd.DataFrame:
-    """The external cohort's Kaplan-Meier curve (log-log interval)."""
-    curve = fit_km(external.time, external.event)[["time", "survival", "lower", "upper"]]
-    return curve.assign(model="external", curve="kaplan_meier")
-
-
 def _endpoint(model_endpoint: str, cohort: Cohort, config_endpoint: str, notes: list[str]) -> str:
     """The model's endpoint when the external cohort has it, else the external config's (with a note)."""
     if model_endpoint in cohort.endpoints:
@@ -476,6 +416,29 @@ def _horizons(horizons: Sequence[float], fits: Sequence[ValidationFit]) -> tuple
     return horizons
 
 
+def _within_follow_up(
+    horizons: tuple[float, ...], time: np.ndarray, *, chosen: bool, notes: list[str]
+) -> tuple[float, ...]:
+    """The horizons up to the last external follow-up time (where the Kaplan-Meier curve is defined).
+
+    A chosen horizon beyond it is an error that gives the follow-up; a default one (a development landmark) is left
+    out with a note, unless none is left.
+    """
+    last = float(np.max(time))
+    beyond = [h for h in horizons if h > last]
+    if beyond and (chosen or len(beyond) == len(horizons)):
+        raise InputError(
+            f"horizon {beyond[0]:g} months is beyond the external follow-up (last follow-up time {last:g} months): "
+            f"nothing can be assessed there; choose a --horizon of at most {last:g} months"
+        )
+    if beyond:
+        notes.append(
+            f"development landmark(s) {', '.join(f'{h:g}' for h in beyond)} months are beyond the external follow-up "
+            f"(last follow-up time {last:g} months): not scored"
+        )
+    return tuple(h for h in horizons if h <= last)
+
+
 def _cohort_notes(external: ExternalPatients, fit: ValidationFit, horizons: tuple[float, ...]) -> list[str]:
     """Console notes on horizons that cannot be scored (or only with a caveat) and on a single-arm cohort."""
     follow_up = fit.info.development.follow_up_max
@@ -487,54 +450,3 @@ def _cohort_notes(external: ExternalPatients, fit: ValidationFit, horizons: tupl
 
 def _with_model(table: pd.DataFrame, model: str) -> pd.DataFrame:
     return table.assign(model=model)[["model", *(c for c in table.columns if c != "model")]]
-
-
-def write_validation(
-    out_dir: Path, results: ValidationResults, model_dir: Path | None, settings: ValidationSettings
-) -> list[Path]:
-    """Write the tables and figures of a validation into ``out_dir`` (each file atomically).
-
-    Returns
-    -------
-    list[pathlib.Path]
-        The files written: ``validation.csv``, ``benefit.csv`` (two arms and an interaction model),
-        ``case_mix.csv``, ``harmonisation.csv``, ``calibration_curves.csv``, ``survival_curves.csv``,
-        ``validation_settings.json`` and the figures in ``figures/``.
-    """
-    tables = {
-        "validation": results.table,
-        "benefit": results.benefit,
-        "case_mix": results.case_mix,
-        "harmonisation": results.harmonisation,
-        "calibration_curves": results.calibration,
-        "survival_curves": results.survival,
-    }
-    written = [write_table(out_dir / f"{name}.csv", table) for name, table in tables.items() if table is not None]
-    written.append(write_text(out_dir / "validation_settings.json", _settings_record(model_dir, results, settings)))
-    return written + write_validation_figures(out_dir / "figures", results)
-
-
-def _settings_record(model_dir: Path | None, results: ValidationResults, settings: ValidationSettings) -> str:
-    """The options and the exact model files behind the results, as JSON."""
-    saved = [] if model_dir is None else [model_dir / name for name in (MODEL_FILE, POSTERIOR_FILE)]
-    files = {path.name: file_hash(path) for path in saved if path.is_file()}
-    record = {
-        "model_dir": None if model_dir is None else str(Path(model_dir).resolve()),
-        "model_files": files,
-        "horizons": list(results.horizons),
-        "harmonise": dict(zip(results.harmonisation["term"], results.harmonisation["method"], strict=True)),
-        "bootstrap": settings.n_boot,
-        "seed": settings.seed,
-        "benefit_groups": settings.n_groups,
-        "benefit_matching": settings.benefit_matching,
-        "matching_repeats": settings.matching_repeats,
-        "alpha": settings.alpha,
-    }
-    return json.dumps(record, indent=2)
-
-
-def console_lines(results: ValidationResults) -> list[str]:
-    """What ``tmesurv validate`` prints before the table: harmonisation, exclusions and notes."""
-    lines = [f"harmonised {line}" for line in harmonisation_notes(results.harmonisation)]
-    lines += [f"excluded: {e.count} patients ({e.reason})" for e in results.exclusions]
-    return lines + [f"note: {note}" for note in results.notes]

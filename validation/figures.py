@@ -1,10 +1,11 @@
 """Figures of an external validation, drawn from the tables of :class:`tmesurv.validation.external.ValidationResults`.
 
-Per model (Cox, Bayesian) and horizon: the calibration plot (smoothed calibration curve, Kaplan-Meier observed risk
-by quantile group of predicted risk, ICI/E50/E90) and, for a two-arm cohort and an interaction model, observed
-against predicted benefit by group with the c-for-benefit. Per model: the external Kaplan-Meier curve against the
-model's mean predicted survival and, for a Bayesian fit, the posterior predictive band. Built on ``Figure`` directly
-and saved as PNG and SVG by :func:`tmesurv.reports.graphics.save_figure`.
+Per model (Cox, Bayesian) and horizon: the calibration plot (smoothed calibration curve with its bootstrap band,
+Kaplan-Meier observed risk by quantile group of predicted risk, ICI/E50/E90/Emax, the histogram of predicted risks
+under it), the decision curve (net benefit against treat all and treat none) and, for a two-arm cohort and an
+interaction model, observed against predicted benefit by group with the c-for-benefit. Per model: the external
+Kaplan-Meier curve against the model's mean predicted survival and, for a Bayesian fit, the posterior predictive band.
+Built on ``Figure`` directly and saved as PNG and SVG by :func:`tmesurv.reports.graphics.save_figure`.
 """
 
 from __future__ import annotations
@@ -27,33 +28,47 @@ MODEL_NAMES = {"cox": "Cox", "bayes": "Bayesian PWE"}
 MODEL_COLOURS = {"cox": "#0072B2", "bayes": "#009E73"}
 EXTERNAL_COLOUR = "#333333"
 DIAGONAL = {"color": "#999999", "linestyle": "--", "linewidth": 1.0}
+CALIBRATION_ERRORS = ("ici", "e50", "e90", "emax")
+HISTOGRAM_BINS = 40
 
 
-def calibration_figure(rows: pd.DataFrame, errors: dict[str, float], model: str, horizon: float) -> Figure:
-    """Calibration plot at one horizon: smoothed curve, observed risk by group, and the diagonal.
+def calibration_figure(
+    rows: pd.DataFrame, errors: dict[str, float], model: str, horizon: float, risks: np.ndarray | None = None
+) -> Figure:
+    """Calibration plot at one horizon (smoothed curve and band, observed risk by group) over a risk histogram.
 
     Parameters
     ----------
     rows
-        Rows of ``calibration_curves.csv`` for one model and horizon (``kind`` ``curve`` and ``group``).
+        Rows of ``calibration_curves.csv`` for one model and horizon (``kind`` ``curve``, whose ``lower``/``upper``
+        are the bootstrap band when present, and ``group``).
     errors
-        ``ici``, ``e50`` and ``e90`` of the curve (NaN when not estimable).
+        ``ici``, ``e50``, ``e90`` and ``emax`` of the curve (NaN when not estimable).
     model
         ``cox`` or ``bayes``.
     horizon
         The horizon, in months.
+    risks
+        The patients' predicted risks by ``horizon`` (``predictions.csv``), for the histogram; None: no histogram.
 
     Returns
     -------
     matplotlib.figure.Figure
-        The plot.
+        The plot: axes 0 the calibration plot, axes 1 the histogram (when ``risks`` is given).
     """
-    figure = Figure(figsize=(5.4, 5.0), layout="constrained")
-    ax = figure.subplots()
+    figure = Figure(figsize=(5.4, 6.2 if risks is not None else 5.0), layout="constrained")
+    if risks is not None:
+        ax, histogram = figure.subplots(2, 1, sharex=True, height_ratios=[4, 1])
+    else:
+        ax, histogram = figure.subplots(), None
     curve, groups = rows[rows["kind"] == "curve"], rows[rows["kind"] == "group"]
     colour = MODEL_COLOURS.get(model, OTHER_COLOURS[0])
     top = float(np.nanmax([rows["predicted"].max(), rows["observed"].max(), rows["upper"].max(), 0.05])) * 1.05
     ax.plot([0, top], [0, top], **DIAGONAL, label="perfect calibration")
+    if curve[["lower", "upper"]].notna().all(axis=1).any():
+        band = curve.dropna(subset=["lower", "upper"])
+        ax.fill_between(band["predicted"], band["lower"], band["upper"], color=colour, alpha=0.2, lw=0,
+                        label="bootstrap 95% band")  # fmt: skip
     if curve["observed"].notna().any():
         ax.plot(curve["predicted"], curve["observed"], color=colour, linewidth=1.8, label="smoothed (Austin et al.)")
     yerr = np.abs(groups[["lower", "upper"]].to_numpy().T - groups["observed"].to_numpy())
@@ -66,14 +81,66 @@ def calibration_figure(rows: pd.DataFrame, errors: dict[str, float], model: str,
         capsize=3,
         label="Kaplan-Meier by group",
     )
-    text = "   ".join(f"{name.upper()} {errors.get(name, np.nan):.3f}" for name in ("ici", "e50", "e90"))
+    text = "   ".join(f"{name.upper()} {errors.get(name, np.nan):.3f}" for name in CALIBRATION_ERRORS)
     ax.text(0.02, 0.98, text, transform=ax.transAxes, va="top", fontsize=9, parse_math=False)
     ax.set_xlim(0, top)
     ax.set_ylim(0, top)
-    ax.set_xlabel(f"Predicted risk by {horizon:g} months")
     ax.set_ylabel("Observed risk")
     ax.set_title(f"{MODEL_NAMES.get(model, model)}: calibration at {horizon:g} months", parse_math=False)
     _finish(ax, loc="lower right")
+    x_label = f"Predicted risk by {horizon:g} months"
+    if histogram is None:
+        ax.set_xlabel(x_label)
+        return figure
+    histogram.hist(risks, bins=np.linspace(0, top, HISTOGRAM_BINS + 1), color=colour, alpha=0.6)
+    histogram.set_xlabel(x_label)
+    histogram.set_ylabel("Patients")
+    histogram.spines[["top", "right"]].set_visible(False)
+    return figure
+
+
+def decision_curve_figure(rows: pd.DataFrame, model: str, horizon: float) -> Figure:
+    """Net benefit by threshold of treating by the model, treating all and treating none, at one horizon.
+
+    Parameters
+    ----------
+    rows
+        Rows of ``decision_curve.csv`` for one model, decision (``risk``: treat if predicted risk exceeds the
+        threshold; ``benefit``: if predicted benefit does) and horizon.
+    model
+        ``cox`` or ``bayes``.
+    horizon
+        The horizon, in months.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The plot; the y axis runs from a tenth of the highest net benefit below 0 to just above it, so treat all's
+        steep fall at high thresholds leaves the plot. For benefit, the x axis stops 0.05 after the last threshold
+        some patient's predicted benefit exceeds.
+    """
+    by_benefit = "decision" in rows and (rows["decision"] == "benefit").all()
+    quantity = "benefit" if by_benefit else "risk"
+    figure = Figure(figsize=(6.0, 4.6), layout="constrained")
+    ax = figure.subplots()
+    colour = MODEL_COLOURS.get(model, OTHER_COLOURS[0])
+    top = float(np.nanmax([rows["net_benefit"].max(), rows["treat_all"].max(), 0.01])) * 1.05
+    ax.plot(rows["threshold"], rows["treat_none"], color="#999999", linewidth=1.2, label="treat none")
+    ax.plot(rows["threshold"], rows["treat_all"], color=EXTERNAL_COLOUR, linewidth=1.2, linestyle="--",
+            label="treat all")  # fmt: skip
+    ax.plot(rows["threshold"], rows["net_benefit"], color=colour, linewidth=1.8,
+            label=f"{MODEL_NAMES.get(model, model)}: treat if predicted {quantity} > threshold")  # fmt: skip
+    treating = rows.loc[rows["net_benefit"].fillna(1.0) != 0, "threshold"]
+    right = min(1.0, float(treating.max()) + 0.05) if by_benefit and len(treating) else 1.0
+    ax.set_xlim(0, right)
+    ax.set_ylim(-0.1 * top, top)
+    if by_benefit:
+        ax.set_xlabel(f"Threshold: harm of treatment as a risk difference by {horizon:g} months")
+    else:
+        ax.set_xlabel(f"Threshold probability (risk by {horizon:g} months)")
+    ax.set_ylabel("Net benefit")
+    ax.set_title(f"{MODEL_NAMES.get(model, model)}: decision curve at {horizon:g} months", parse_math=False)
+    _finish(ax, loc="upper right")
     return figure
 
 
@@ -161,18 +228,26 @@ def write_validation_figures(folder: Path, results: ValidationResults) -> list[P
     Returns
     -------
     list[pathlib.Path]
-        The files written: ``calibration_<model>_<horizon>``, ``benefit_<model>_<horizon>`` and
-        ``survival_<model>``.
+        The files written: ``calibration_<model>_<horizon>``, ``decision_curve_<model>_<horizon>`` (and
+        ``decision_curve_benefit_<model>_<horizon>`` for a benefit model on two arms),
+        ``benefit_<model>_<horizon>`` and ``survival_<model>``.
     """
     written: list[Path] = []
     table = results.table
     for model in [m for m in table["model"].unique() if m in MODEL_NAMES]:
         rows = table[table["model"] == model]
         calibration = results.calibration[results.calibration["model"] == model]
+        predictions = results.predictions[results.predictions["model"] == model]
         for horizon, curve in calibration.groupby("horizon", sort=True):
-            errors = {name: _estimate(rows, name, horizon) for name in ("ici", "e50", "e90")}
-            figure = calibration_figure(curve, errors, model, float(horizon))
+            errors = {name: _estimate(rows, name, horizon) for name in CALIBRATION_ERRORS}
+            risks = predictions.loc[predictions["horizon"] == horizon, "risk"].to_numpy(dtype=float)
+            figure = calibration_figure(curve, errors, model, float(horizon), risks)
             written += save_figure(figure, folder / f"calibration_{model}_{_horizon_name(horizon)}")
+        decision = results.decision_curve[results.decision_curve["model"] == model]
+        for (kind, horizon), curve in decision.groupby(["decision", "horizon"], sort=True):
+            figure = decision_curve_figure(curve, model, float(horizon))
+            name = "decision_curve" if kind == "risk" else "decision_curve_benefit"
+            written += save_figure(figure, folder / f"{name}_{model}_{_horizon_name(horizon)}")
         if results.benefit is not None:
             benefit = results.benefit[results.benefit["model"] == model]
             for horizon, groups in benefit.groupby("horizon", sort=True):

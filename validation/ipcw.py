@@ -56,6 +56,11 @@ class WeightedCurves:
         column = np.searchsorted(self.times, horizon, side="right") - 1
         return curve[:, column] if column >= 0 else np.ones(curve.shape[0])
 
+    def before_horizon(self, curve: np.ndarray, horizon: float) -> np.ndarray:
+        """``(B,)`` value of a step curve just before ``horizon`` (1 up to the first time)."""
+        column = np.searchsorted(self.times, horizon, side="left") - 1
+        return curve[:, column] if column >= 0 else np.ones(curve.shape[0])
+
     def at_own_time(self, curve: np.ndarray, limit: CensoringLimit = "at") -> np.ndarray:
         """``(B, n)`` value of a step curve at each patient's own time, or just before it (``limit="before"``)."""
         if limit == "at":
@@ -126,16 +131,68 @@ def km_risk(time: np.ndarray, event: np.ndarray, weights: np.ndarray, horizon: f
     Returns
     -------
     numpy.ndarray
-        ``(B,)`` risks; NaN where nobody with positive weight is followed beyond ``horizon``.
+        ``(B,)`` risks; NaN where nobody with positive weight is followed up to ``horizon``.
     """
     curves = weighted_curves(time, event, weights)
     risk = 1 - curves.at_horizon(curves.survival(), horizon)
-    return np.where(followed_beyond(time, weights, horizon), risk, np.nan)
+    return np.where(followed_to(time, weights, horizon), risk, np.nan)
 
 
-def followed_beyond(time: np.ndarray, weights: np.ndarray, horizon: float) -> np.ndarray:
-    """``(B,)`` whether any patient with positive weight is still followed after ``horizon``."""
-    return (weights[:, time > horizon] > 0).any(axis=1)
+def followed_to(time: np.ndarray, weights: np.ndarray, horizon: float) -> np.ndarray:
+    """``(B,)`` whether any patient with positive weight is followed up to ``horizon``.
+
+    The Kaplan-Meier curve is defined there, as R's ``summary(survfit(...), times = horizon)``: a horizon equal to an
+    administrative censoring time is estimable.
+    """
+    return (weights[:, time >= horizon] > 0).any(axis=1)
+
+
+def controls_at(time: np.ndarray, event: np.ndarray, weights: np.ndarray, horizon: float) -> Controls:
+    """The patients known to be event-free at ``horizon`` (the controls of the Brier score and AUC), per weight row.
+
+    Where some patient is followed beyond the horizon, the controls are those followed beyond it, with censoring
+    weight ``1 / G(horizon)`` (riskRegression's ``Score``; a censoring exactly at the horizon counts as lost). Where
+    nobody is (a horizon equal to the administrative censoring time, where ``Score`` is undefined because
+    ``G(horizon) = 0``), the controls are the patients censored at the horizon, with weight ``1 / G(horizon-)``: the
+    Kaplan-Meier convention (a censoring at t is event-free at t), and ``Score`` just before the horizon.
+
+    Parameters
+    ----------
+    time, event
+        ``(n,)`` follow-up times and event indicators (1 = event).
+    weights
+        ``(B, n)`` case weights.
+    horizon
+        The time t.
+
+    Returns
+    -------
+    Controls
+        ``(B, n)`` control indicator and ``(B,)`` censoring survival of the controls.
+    """
+    curves = weighted_curves(time, event, weights)
+    censoring = curves.censoring()
+    beyond = (weights[:, time > horizon] > 0).any(axis=1)
+    at_horizon = (time == horizon) & (event == 0)
+    member = np.where(beyond[:, None], time > horizon, at_horizon)
+    g = np.where(beyond, curves.at_horizon(censoring, horizon), curves.before_horizon(censoring, horizon))
+    return Controls(member, g)
+
+
+@dataclass(frozen=True)
+class Controls:
+    """Patients known event-free at a horizon, per weight row (see :func:`controls_at`).
+
+    Attributes
+    ----------
+    member
+        ``(B, n)`` whether each patient is a control in each row.
+    censoring
+        ``(B,)`` censoring survival ``G`` that weights the controls (``1 / G``).
+    """
+
+    member: np.ndarray
+    censoring: np.ndarray
 
 
 def horizon_note(
@@ -157,13 +214,13 @@ def horizon_note(
     Returns
     -------
     str
-        A message for the ``note`` column: the horizon is at or beyond the last external follow-up time (no
-        patient is at risk after it; the estimate is NaN), no event happened by it (discrimination is NaN), or it is
+        A message for the ``note`` column: the horizon is beyond the last external follow-up time (no patient is
+        at risk at it; the estimate is NaN), no event happened by it (discrimination is NaN), or it is
         beyond the development follow-up (the model's predictions there are extrapolations); ``""`` otherwise.
     """
     last = float(np.max(time))
-    if horizon >= last:
-        return f"horizon {horizon:g} is at or beyond the last external follow-up time ({last:g}): not estimable"
+    if horizon > last:
+        return f"horizon {horizon:g} is beyond the last external follow-up time ({last:g}): not estimable"
     if event is not None and not (np.asarray(event)[np.asarray(time) <= horizon] == 1).any():
         return f"no event by horizon {horizon:g}: discrimination at it is not estimable"
     if development_follow_up is not None and horizon > development_follow_up:

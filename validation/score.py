@@ -109,7 +109,7 @@ def validation_table(
     counts = resample_counts(time.size, n_boot, seed, p.treated) if n_boot > 0 else None
     w = with_estimate(time.size, counts)
     if tau is None:
-        estimable = [h for h in p.risk if h < time.max()]
+        estimable = [h for h in p.risk if h <= time.max()]
         tau = max(estimable) if estimable else float(time.max())
     total = {"n": int(time.size), "events": int(event.sum())}
     rows = [
@@ -156,8 +156,8 @@ def _horizon_rows(
     time, event, risk = np.asarray(p.time, dtype=float), np.asarray(p.event, dtype=float), p.risk[horizon]
     common = {**_counts(event, time, horizon), "horizon": horizon, "note": note, "alpha": alpha}
     curve = calibration_curve(time, event, risk, horizon, weights=w)
-    slope = calibration_slope(time, event, p.lp, censor_at=horizon, weights=w) if horizon < time.max() else np.nan
-    curve_metrics = (("ici", curve.ici), ("e50", curve.e50), ("e90", curve.e90))
+    slope = calibration_slope(time, event, p.lp, censor_at=horizon, weights=w) if horizon <= time.max() else np.nan
+    curve_metrics = (("ici", curve.ici), ("e50", curve.e50), ("e90", curve.e90), ("emax", curve.emax))
     rows = [
         metric_row("time_auc", time_auc(time, event, risk, horizon, w), **common),
         metric_row("brier", brier_score(time, event, risk, horizon, w), **common),

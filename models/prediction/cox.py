@@ -1,4 +1,4 @@
-"""The Cox fit of the validation model: Efron coefficients, the Breslow baseline, and risk predictions."""
+"""The Cox fit of the validation model: Efron coefficients, the Efron or Breslow baseline, and risk predictions."""
 
 from __future__ import annotations
 
@@ -30,7 +30,8 @@ class CoxModel:
     centre
         ``(p,)`` design means (the baseline is at these values).
     baseline_time, baseline_hazard
-        Distinct development event times and the Breslow baseline cumulative hazard just after each.
+        Distinct development event times and the baseline cumulative hazard just after each: Efron-type or Breslow
+        (``info.spec.baseline``).
     """
 
     info: ModelInfo
@@ -42,12 +43,16 @@ class CoxModel:
     kind: ClassVar[str] = "cox"
 
     def linear_predictor(self, values: pd.DataFrame, treated: np.ndarray) -> np.ndarray:
-        """``(n,)`` linear predictor, centred at the development design means."""
+        """``(n,)`` linear predictor, centred at the development design means.
+
+        Summed row by row (not a matrix product, whose blocking can change the last bits of one row and not of an
+        identical one), so patients with equal terms get equal values and tie in the concordance indices.
+        """
         design = validation_design(values, treated, self.info.spec, self.info.terms).to_numpy(dtype=float)
-        return (design - self.centre) @ self.coef
+        return centred_linear_predictor(design, self.centre, self.coef)
 
     def cumulative_baseline(self, times: Sequence[float]) -> np.ndarray:
-        """Breslow baseline cumulative hazard at ``times`` (0 before the first event, flat after the last)."""
+        """Baseline cumulative hazard at ``times`` (0 before the first event, flat after the last)."""
         position = np.searchsorted(self.baseline_time, np.asarray(times, dtype=float), side="right")
         return np.concatenate([[0.0], self.baseline_hazard])[position]
 
@@ -113,10 +118,16 @@ def fit_validation_model(cohort: Cohort, plan: ValidationModelPlan) -> tuple[Cox
         return None, exclusions, f"validation model not fitted ({problem}); nothing saved for tmesurv validate"
     coef = fitter.params_[design.columns].to_numpy()
     centre = design.mean().to_numpy()
-    baseline_time, baseline_hazard = breslow_baseline(time, event, (design.to_numpy() - centre) @ coef)
+    estimator = efron_baseline if spec.baseline == "efron" else breslow_baseline
+    baseline_time, baseline_hazard = estimator(time, event, centred_linear_predictor(design.to_numpy(), centre, coef))
     info = ModelInfo.of(plan, Development.of(time, event, values), cohort.expression, terms)
     covariance = fitter.variance_matrix_.loc[design.columns, design.columns].to_numpy()
     return CoxModel(info, coef, covariance, centre, baseline_time, baseline_hazard), exclusions, ""
+
+
+def centred_linear_predictor(design: np.ndarray, centre: np.ndarray, coef: np.ndarray) -> np.ndarray:
+    """``(n,)`` linear predictor ``sum_j (x_ij - centre_j) coef_j``, summed row by row: equal rows, equal values."""
+    return np.sum((np.asarray(design, dtype=float) - centre) * coef, axis=1)
 
 
 def breslow_baseline(time: np.ndarray, event: np.ndarray, lp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -140,3 +151,35 @@ def breslow_baseline(time: np.ndarray, event: np.ndarray, lp: np.ndarray) -> tup
     deaths = np.bincount(position, weights=event, minlength=times.size)
     has_event = deaths > 0
     return times[has_event], np.cumsum(deaths[has_event] / at_risk[has_event])
+
+
+def efron_baseline(time: np.ndarray, event: np.ndarray, lp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Efron-type estimate of the baseline cumulative hazard at ``lp = 0`` (R's ``survfit.coxph``, ``ctype = 2``).
+
+    Parameters
+    ----------
+    time, event
+        ``(n,)`` follow-up times and event indicators (1 = event).
+    lp
+        ``(n,)`` linear predictors.
+
+    Returns
+    -------
+    tuple[numpy.ndarray, numpy.ndarray]
+        The distinct event times and ``H0(t)``: a time with ``d`` events, risk-set sum ``R`` of ``exp(lp)`` and event
+        sum ``E`` adds ``sum_{k<d} 1 / (R - (k / d) E)``; without tied events it equals the Breslow estimate.
+    """
+    time, event, risk = np.asarray(time, dtype=float), np.asarray(event, dtype=float), np.exp(lp)
+    times, position = np.unique(time, return_inverse=True)
+    at_risk = np.cumsum(np.bincount(position, weights=risk, minlength=times.size)[::-1])[::-1]
+    deaths = np.bincount(position, weights=event, minlength=times.size)
+    death_risk = np.bincount(position, weights=risk * event, minlength=times.size)
+    has_event = np.flatnonzero(deaths > 0)
+    counts = deaths[has_event].astype(int)
+    group = np.repeat(np.arange(has_event.size), counts)
+    k = np.arange(group.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    share = k / counts[group]
+    increments = np.bincount(
+        group, weights=1.0 / (at_risk[has_event][group] - share * death_risk[has_event][group]), minlength=counts.size
+    )
+    return times[has_event], np.cumsum(increments)

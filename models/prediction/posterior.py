@@ -46,14 +46,15 @@ class PosteriorModel:
     kind: ClassVar[str] = "bayes"
 
     def eta(self, values: pd.DataFrame, treated: np.ndarray) -> np.ndarray:
-        """``(S, n)`` linear predictor at every draw."""
+        """``(S, n)`` linear predictor at every draw, once per distinct design row (equal terms, equal values)."""
         design = validation_design(values, treated, self.info.spec, self.info.terms).to_numpy(dtype=float)
-        return self.coef @ design.T
+        distinct, patient_row = np.unique(design, axis=0, return_inverse=True)
+        return (self.coef @ distinct.T)[:, patient_row.ravel()]
 
     def linear_predictor(self, values: pd.DataFrame, treated: np.ndarray) -> np.ndarray:
-        """``(n,)`` posterior mean of the linear predictor."""
+        """``(n,)`` posterior mean of the linear predictor, summed row by row (equal terms, equal values)."""
         design = validation_design(values, treated, self.info.spec, self.info.terms).to_numpy(dtype=float)
-        return design @ self.coef.mean(axis=0)
+        return np.sum(design * self.coef.mean(axis=0), axis=1)
 
     def risk(self, values: pd.DataFrame, treated: np.ndarray, times: Sequence[float]) -> np.ndarray:
         """``(n, T)`` posterior mean probability of an event by each of ``times``."""

@@ -38,6 +38,11 @@ class ValidationModelSpec(StrictModel):
         ),
     )
     arm: Literal["all", "treated", "control"] = Field("all", description="the patients the model is fitted on")
+    baseline: Literal["efron", "breslow"] = Field(
+        "efron",
+        description="baseline cumulative hazard of predicted risks: efron (default; R's survfit.coxph and "
+        "riskRegression::predictRisk for an Efron fit) or breslow (lifelines, Python's usual)",
+    )
 
     @property
     def interactions(self) -> tuple[str, ...]:

@@ -228,7 +228,8 @@ def _read_json(path: Path) -> dict:
 
 
 def _spec(header: Mapping) -> ValidationModelSpec:
-    return ValidationModelSpec.model_validate(header["spec"])
+    """The saved spec; one saved before ``baseline`` existed had the Breslow baseline."""
+    return ValidationModelSpec.model_validate({"baseline": "breslow", **header["spec"]})
 
 
 def _info(header: Mapping, development: Development, path: Path) -> ModelInfo:

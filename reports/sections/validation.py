@@ -1,4 +1,8 @@
-"""External validation section: the metrics of ``tmesurv validate`` (``validation.csv``) and its figures."""
+"""External validation section: the metrics of ``tmesurv validate`` (``validation.csv``) and its figures.
+
+The metrics include ICI/E50/E90/Emax; the figures are the calibration plots (bootstrap band, predicted-risk histogram
+under each), the decision curves, predicted benefit and survival.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,8 @@ from tmesurv.reports.format import Column, Row, Table, format_count, format_inte
 from tmesurv.reports.gallery import FigureSection, figure_section
 from tmesurv.reports.results import Results
 
-VALIDATION_PREFIXES = ("calibration", "benefit", "survival_")  # figures of the result folder shown in the section
-VALIDATION_GALLERY = "Calibration, predicted benefit and survival"
-
+VALIDATION_PREFIXES = ("calibration", "decision_curve", "benefit", "survival_")  # figures shown in the section
+VALIDATION_GALLERY = "Calibration, decision curves, predicted benefit and survival"
 
 
 def validation_table(validation: pd.DataFrame) -> Table:

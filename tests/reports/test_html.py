@@ -36,8 +36,8 @@ def test_report_is_one_self_contained_file(full_report: Path) -> None:
     assert "<script" not in page
     sources = re.findall(r'src="([^"]*)"', page)
     # KM overall + 2 groupings, forest, Schoenfeld residuals, treatment effect, interaction screen, time-varying
-    # effect, prior predictive check, volcano, PCA, calibration, benefit, power curve
-    assert len(sources) == 14
+    # effect, prior predictive check, volcano, PCA, calibration, decision curve, benefit, power curve
+    assert len(sources) == 15
     assert all(source.startswith("data:image/png;base64,") for source in sources)
 
 
@@ -249,7 +249,9 @@ def test_validation_and_power_sections(full_report: Path) -> None:
     validation = section(page, "validation")
     assert "0.680 (0.620\u20130.740)" in row_with(validation, "harrell_c")
     assert row_with(validation, "brier", ESCAPED)
-    assert validation.count("<img") == 2  # calibration and benefit
+    assert "0.075 (0.041\u20130.112)" in row_with(validation, "emax")
+    assert validation.count("<img") == 3  # calibration, decision curve and benefit
+    assert "decision_curve_cox_12.png" in validation
     power = section(page, "power")
     assert "Cohort size" in power  # varies
     assert "interaction hr 0.5" in power  # fixed: in the caption

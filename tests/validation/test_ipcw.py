@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from lifelines import KaplanMeierFitter
 
-from tmesurv.validation.ipcw import censoring_weights, horizon_note, km_risk, weighted_curves
+from tmesurv.validation.ipcw import censoring_weights, controls_at, horizon_note, km_risk, weighted_curves
 
 
 def test_unit_weights_give_the_kaplan_meier_curve(external):
@@ -37,7 +37,20 @@ def test_weights_are_case_weights():
 def test_horizon_notes():
     time = np.array([1.0, 5.0, 7.0])
     assert horizon_note(time, 3.0) == ""
-    assert "at or beyond the last external follow-up time (7)" in horizon_note(time, 7.0)
+    assert horizon_note(time, 7.0) == ""  # the Kaplan-Meier curve is defined at the last follow-up time
+    assert "beyond the last external follow-up time (7)" in horizon_note(time, 7.5)
     assert "beyond the development follow-up (4)" in horizon_note(time, 5.0, development_follow_up=4.0)
     assert "no event by horizon 3" in horizon_note(time, 3.0, event=np.array([0, 1, 1]))
-    assert np.isnan(km_risk(time, np.ones(3), np.ones((1, 3)), 7.0)[0])
+    assert km_risk(time, np.ones(3), np.ones((1, 3)), 7.0)[0] == 1.0  # R: summary(survfit(...), times = 7)
+    assert np.isnan(km_risk(time, np.ones(3), np.ones((1, 3)), 7.5)[0])
+
+
+def test_controls_at_an_administrative_censoring_time():
+    """Nobody followed beyond t: the patients censored at t are the controls, weighted by 1 / G(t-)."""
+    time, event = np.array([1.0, 2.0, 3.0, 3.0, 3.0]), np.array([1, 0, 1, 0, 0])
+    controls = controls_at(time, event, np.ones((1, 5)), 3.0)
+    np.testing.assert_array_equal(controls.member[0], [False, False, False, True, True])
+    assert controls.censoring[0] == pytest.approx(3 / 4)  # G(3-): one censoring at 2 among the 4 at risk
+    later = controls_at(time, event, np.ones((1, 5)), 2.5)
+    np.testing.assert_array_equal(later.member[0], time > 2.5)
+    assert later.censoring[0] == pytest.approx(3 / 4)

@@ -18,9 +18,11 @@ from tmesurv.cohort import Cohort
 from tmesurv.models.prediction.storage import load_validation_fits
 from tmesurv.validation.benefit import benefit_by_group, interaction_replication
 from tmesurv.validation.benefit_matching import c_for_benefit
+from tmesurv.validation.bootstrap import resample_counts, with_estimate
 from tmesurv.validation.brier import brier_score, integrated_brier, ipa
 from tmesurv.validation.calibration import calibration_curve, calibration_in_the_large, calibration_slope, oe_ratio
 from tmesurv.validation.case_mix import membership_auc, standardized_differences
+from tmesurv.validation.decision_curve import benefit_net_benefit, net_benefit
 from tmesurv.validation.discrimination import harrell_c, time_auc, uno_c
 from tmesurv.validation.external import RESULT_COLUMNS, ValidationSettings, validate_external
 
@@ -32,6 +34,8 @@ OUTPUTS = {
     "harmonisation.csv",
     "calibration_curves.csv",
     "survival_curves.csv",
+    "decision_curve.csv",
+    "predictions.csv",
     "exclusions.csv",
     "validation_settings.json",
     "run.json",
@@ -124,7 +128,10 @@ def test_two_arm_validation_writes_every_output(two_arm):
     assert {path.name for path in out.iterdir()} == OUTPUTS
     figures = {path.name for path in (out / "figures").iterdir()}
     expected = {
-        f"{kind}_cox_{h:g}.{fmt}" for kind in ("calibration", "benefit") for h in HORIZONS for fmt in ("png", "svg")
+        f"{kind}_cox_{h:g}.{fmt}"
+        for kind in ("calibration", "decision_curve", "decision_curve_benefit", "benefit")
+        for h in HORIZONS
+        for fmt in ("png", "svg")
     }
     assert figures == expected | {"survival_cox.png", "survival_cox.svg"}
     table = pd.read_csv(out / "validation.csv")
@@ -190,6 +197,32 @@ def test_metrics_equal_direct_calls(two_arm, by_hand):
     assert c_index["lower"] < c_index["estimate"] < c_index["upper"]
 
 
+def test_predictions_decision_curve_and_band_equal_direct_calls(two_arm, by_hand):
+    out, result = two_arm
+    assert result.exit_code == 0, result.output
+    p, t, d = by_hand, by_hand.time, by_hand.event
+    predictions = pd.read_csv(out / "predictions.csv")
+    decision = pd.read_csv(out / "decision_curve.csv")
+    curves = pd.read_csv(out / "calibration_curves.csv")
+    counts = resample_counts(t.size, 40, 3, p.treated)  # --bootstrap 40 --seed 3, within arm
+    for h in HORIZONS:
+        at = predictions[(predictions["model"] == "cox") & (predictions["horizon"] == h)]
+        np.testing.assert_allclose(at["linear_predictor"], p.lp, rtol=1e-12)
+        np.testing.assert_allclose(at["risk"], p.risk(h), rtol=1e-12)
+        np.testing.assert_allclose(at["benefit"], p.risk_control(h) - p.risk_treated(h), rtol=1e-9, atol=1e-15)
+        at = decision[decision["horizon"] == h].set_index("decision")
+        np.testing.assert_allclose(at.loc["risk", "net_benefit"], net_benefit(t, d, p.risk(h), h)["net_benefit"])
+        by_benefit = benefit_net_benefit(t, d, p.treated, p.risk_control(h) - p.risk_treated(h), h)
+        np.testing.assert_allclose(at.loc["benefit", "net_benefit"], by_benefit["net_benefit"], rtol=1e-9)
+        np.testing.assert_allclose(at.loc["benefit", "treat_all"], by_benefit["treat_all"], rtol=1e-9)
+        curve = calibration_curve(t, d, p.risk(h), h, weights=with_estimate(t.size, counts))
+        band = np.nanquantile(curve.observed[1:], [0.025, 0.975], axis=0)
+        drawn = curves[(curves["horizon"] == h) & (curves["kind"] == "curve")]
+        np.testing.assert_allclose(drawn["observed"], curve.observed[0], rtol=1e-9)
+        np.testing.assert_allclose(drawn[["lower", "upper"]].to_numpy().T, band, rtol=1e-9)
+        assert (drawn["lower"] <= drawn["observed"]).mean() > 0.9  # the curve mostly inside its band
+
+
 def test_same_seed_same_numbers(studies):
     fits = load_validation_fits(studies.model)
     cohort = Cohort.from_config(studies.external)
@@ -244,19 +277,13 @@ def test_single_arm_registry(studies):
     assert np.isfinite(row(table, "brier", 12.0)["estimate"])
 
 
-def test_horizon_beyond_follow_up_gives_nan_rows_and_a_note(studies):
+def test_horizon_beyond_follow_up_is_refused_with_the_follow_up(studies):
     out = studies.folder / "beyond"
     arguments = ("--horizon", "6", "--horizon", "100", "--bootstrap", "0")
     result = invoke("validate", studies.model, studies.registry, "--out", out, *arguments)
-    assert result.exit_code == 0, result.output
-    assert "horizon 100 is at or beyond the last external follow-up time" in result.output
-    table = pd.read_csv(out / "validation.csv", keep_default_na=False, na_values=[""])
-    beyond = table[table["horizon"] == 100]
-    assert len(beyond) == 10
-    assert beyond["estimate"].isna().all()
-    assert beyond["note"].str.contains("not estimable").all()
-    assert np.isfinite(row(table, "brier", 6.0)["estimate"])
-    assert row(table, "integrated_brier", 6.0)["estimate"] > 0  # the grid stops at the last estimable horizon
+    assert result.exit_code == 2, result.output
+    assert "horizon 100 months is beyond the external follow-up (last follow-up time " in result.output
+    assert not (out / "validation.csv").exists()
 
 
 @pytest.fixture

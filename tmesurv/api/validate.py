@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from tmesurv.api.display import html_table, result_lines
@@ -45,6 +46,11 @@ class ValidationResult:
         return self.results.table
 
     @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Result-file stem -> table: ``validation``, ``decision_curve``, ``predictions``, curves, case mix, ..."""
+        return {**self.results.tables, "exclusions": exclusion_table(self.results.exclusions)}
+
+    @property
     def notes(self) -> list[str]:
         """What the scoring noticed (harmonisation, horizons beyond follow-up, ...)."""
         return self.results.notes
@@ -59,7 +65,7 @@ class ValidationResult:
         pathlib.Path
             The folder; ``run.json`` lists the files written.
         """
-        from tmesurv.validation.external import write_validation
+        from tmesurv.validation.output import write_validation
 
         with staged(folder, self.run_plan(folder, fresh), seed=self.settings.seed) as run:
             write_validation(run.path, self.results, self.model_dir, self.settings)
@@ -75,7 +81,7 @@ class ValidationResult:
 
     def console_lines(self) -> list[str]:
         """What ``tmesurv validate`` prints before the table: harmonisation, exclusions and notes."""
-        from tmesurv.validation.external import console_lines
+        from tmesurv.validation.output import console_lines
 
         return console_lines(self.results)
 
@@ -95,11 +101,52 @@ class ValidationResult:
         return f"<p><b>{self.__repr__().splitlines()[0]}</b></p>" + html_table(self.metrics, columns)
 
 
+HORIZON_UNITS = {"m": "months", "y": "years", "d": "days", "w": "weeks"}
+
+
+def parse_horizon(value: float | str) -> float:
+    """A prediction horizon in months from a number (months) or text with a unit: ``60``, ``60m``, ``5y``, ``1826d``.
+
+    Parameters
+    ----------
+    value
+        A number of months, or a number followed by ``m`` (months), ``y`` (years), ``w`` (weeks) or ``d`` (days);
+        a bare number is months. Units convert as cohort times do (1 year = 12 months, 1 month = 365.25/12 days),
+        so ``1826d`` is the horizon of a cohort in days censored at 1826 days.
+
+    Returns
+    -------
+    float
+        The horizon in months.
+
+    Raises
+    ------
+    InputError
+        If the text is not a number with an optional unit.
+    """
+    from tmesurv.config import MONTHS_PER_UNIT
+
+    if isinstance(value, int | float):
+        return float(value)
+    text = str(value).strip().lower()
+    unit = HORIZON_UNITS.get(text[-1:]) if text[-1:].isalpha() else "months"
+    number = text[:-1] if text[-1:].isalpha() else text
+    try:
+        amount = float(number)
+    except ValueError:
+        amount = float("nan")
+    if unit is None or not np.isfinite(amount):
+        raise InputError(
+            f"--horizon '{value}': give a number of months (60) or a number with a unit: 60m, 5y, 260w or 1826d"
+        )
+    return amount * MONTHS_PER_UNIT[unit]
+
+
 def validate(
     model: Path | str | Any,
     cohort: Cohort,
     *,
-    horizons: Sequence[float] = (),
+    horizons: Sequence[float | str] = (),
     harmonise: Sequence[str] = (),
     bootstrap: int = 1000,
     seed: int = 1,
@@ -117,7 +164,8 @@ def validate(
     cohort
         The external cohort (two arms, or one).
     horizons
-        Prediction horizons in months; empty: the development config's landmarks.
+        Prediction horizons: numbers in months, or text with a unit (``"5y"``, ``"1826d"``; see
+        :func:`parse_horizon`); empty: the development config's landmarks.
     harmonise
         ``METHOD`` for every term or ``TERM=METHOD`` (none, zscore, quantile, rederive), as ``--harmonise``.
     bootstrap
@@ -146,7 +194,7 @@ def validate(
     from tmesurv.validation.external import ValidationSettings, validate_external
 
     settings = ValidationSettings(
-        tuple(horizons),
+        tuple(parse_horizon(h) for h in horizons),
         tuple(harmonise),
         n_boot=bootstrap,
         seed=seed,

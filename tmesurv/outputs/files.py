@@ -266,6 +266,14 @@ CALIBRATION_CURVES = _file(
 SURVIVAL_CURVES = _file(
     "survival_curves.csv", "time survival lower upper model curve", numbers="time survival lower upper"
 )
+DECISION_CURVE = _file(
+    "decision_curve.csv", "model decision horizon threshold net_benefit treat_all treat_none",
+    "model decision horizon threshold", "horizon threshold net_benefit treat_all treat_none",
+)  # fmt: skip
+PREDICTIONS = _file(
+    "predictions.csv", "model id horizon linear_predictor risk risk_control risk_treated benefit", "model id horizon",
+    "horizon linear_predictor risk risk_control risk_treated benefit",
+)  # fmt: skip
 
 # tmesurv power, tmesurv simulate calibrate
 POWER_SETTINGS = ("design", "n", "interaction_hr", "prognostic_hr", "prevalence", "follow_up", "dropout_per_year")
