@@ -13,8 +13,8 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 
+import arviz as az
 import numpy as np
 import pandas as pd
 
@@ -24,6 +24,7 @@ from tmesurv.models.cox.settings import SubgroupPlan
 from tmesurv.models.cox.subgroups import analysis_groupings
 from tmesurv.models.designs import ARM, interaction_design, treatment_design
 from tmesurv.models.pwe import spline as pwe_spline
+from tmesurv.models.pwe.compare import LOO_COLUMNS, add_loo, loo_table
 from tmesurv.models.pwe.diagnostics import (
     BFMI_MIN,
     CI_PROB,
@@ -33,21 +34,16 @@ from tmesurv.models.pwe.diagnostics import (
     summarize_pwe,
 )
 from tmesurv.models.pwe.estimable import too_few_events
-from tmesurv.models.pwe.fit import fit_pwe
 from tmesurv.models.pwe.fit_check import FIT_CHECK_COLUMNS, fit_check
+from tmesurv.models.pwe.notes import beyond_follow_up_notes, loo_notes, misfit_notes, rerun_text
 from tmesurv.models.pwe.prior_predictive import PRIOR_PREDICTIVE_COLUMNS, prior_predictive, summarize_prior_predictive
+from tmesurv.models.pwe.registry import PH, TIME_VARYING, bayes_model
 from tmesurv.models.pwe.remedy import Remedied, remedy_advice, sample_with_remedy
 from tmesurv.models.pwe.screen import SCREEN_COLUMNS, fit_interaction_screen
 from tmesurv.models.pwe.settings import PweAnalysisSettings, SamplerSettings
 from tmesurv.models.pwe.shrinkage import check_expected_interactions
 from tmesurv.models.pwe.storage import PweFit
-from tmesurv.models.pwe.survival import (
-    CURVE_COLUMNS,
-    DIFFERENCE,
-    SURVIVAL_COLUMNS,
-    posterior_survival,
-    survival_statistics,
-)
+from tmesurv.models.pwe.survival import CURVE_COLUMNS, SURVIVAL_COLUMNS, posterior_survival, survival_statistics
 from tmesurv.models.pwe.time_varying import TIME_VARYING_COLUMNS, summarize_time_varying
 
 TEXT_COLUMNS = ("endpoint", "analysis", "subgroup", "term", "note")
@@ -63,16 +59,18 @@ PRIOR_PREDICTIVE_DRAWS = 1000
 
 @dataclass
 class PweResults:
-    """The rows of ``bayes.csv`` and the ``bayes_*.csv`` tables, the fits, and notes.
+    """The rows of ``bayes.csv`` and the ``bayes_*.csv`` tables (``loo``: ``bayes_loo.csv``), the fits, and notes.
 
-    The notes name fits that were not estimable, re-run, not converged or misfit, and statistics beyond follow-up.
+    The notes name fits that were not estimable, re-run, not converged or misfit, statistics beyond follow-up, and
+    which model LOO prefers.
 
     The optional tables are None unless the settings ask for them: ``hr_curve`` (``bayes.hr_curves``), ``screen``
-    (``bayes.screen``), ``time_varying`` (``bayes.time_varying``) and ``prior_predictive``
-    (``bayes.prior_predictive``).
+    (``bayes.screen``), ``time_varying`` (a time-varying model in ``bayes.model`` or ``bayes.compare``) and
+    ``prior_predictive`` (``bayes.prior_predictive``).
     """
 
     table: pd.DataFrame
+    loo: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=LOO_COLUMNS))
     curves: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CURVE_COLUMNS))
     survival: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SURVIVAL_COLUMNS))
     fit_check: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=BAYES_FIT_CHECK_COLUMNS))
@@ -143,7 +141,6 @@ def pwe_analyses(
     if screened and settings.shrinkage == "horseshoe":
         check_expected_interactions(settings.priors.expected_interactions, len(screened))  # before any fit
     _check_hr_curves(cohort, settings)
-    model = settings.model_settings()
     models = [("treatment", "all", cohort, treatment_design(cohort))]
     for biomarker in biomarkers:
         complete, _ = cohort.complete_cases([biomarker], analysis=f"biomarker {biomarker}")
@@ -156,20 +153,29 @@ def pwe_analyses(
             models.append(("subgroup", grouping.subgroup(level), members, treatment_design(members)))
     results = PweResults(table=pd.DataFrame(columns=BAYES_COLUMNS))
     tables, curves, survival, checks, reruns = [], [], [], [], []
+    compared = settings.compared_models
     for number, (analysis, subgroup, patients, design) in enumerate(models, start=1):
-        progress(f"  fit {number}/{len(models)}: {analysis} {subgroup} (n = {patients.n})")
+        listed = f": {', '.join(compared)}" if len(compared) > 1 else ""
+        progress(f"  fit {number}/{len(models)}: {analysis} {subgroup} (n = {patients.n}){listed}")
         label = f"{endpoint} {analysis} {subgroup}"
-        time, event = patients.time(endpoint), patients.event(endpoint)
-        problem = too_few_events(event, design, settings.min_events)
+        problem = too_few_events(patients.event(endpoint), design, settings.min_events)
         if problem is not None:
             results.notes.append(f"{label}: not estimable, {problem}; not fitted")
             tables.append(_not_estimable_rows(endpoint, analysis, subgroup, design, problem))
             continue
-        remedied = _sample(label, partial(fit_pwe, time, event, design, model), settings)
-        fit = PweFit(endpoint, analysis, subgroup, remedied.result)
-        summary = _summary_rows(fit, remedied, results.notes)
+        fits, summary = [], None
+        for name in compared:
+            main = name == settings.model
+            remedied = _sample(
+                label if main else f"{label} ({name})", _model_run(name, endpoint, patients, design, settings), settings
+            )
+            fit = PweFit(endpoint, analysis, subgroup, remedied.result, name, main)
+            rows = _summary_rows(fit, remedied, results.notes)  # a compared fit's non-convergence is noted too
+            reruns += [f"{label} {name} ({rerun_text(remedied)})"] if remedied.reruns else []
+            fits.append(fit)
+            summary = rows if main else summary
+        fit = fits[0]  # of bayes.model: the tables come from it
         tables.append(summary)
-        reruns += [f"{label} ({_rerun_text(remedied)})"] if remedied.reruns else []
         checks.append(fit_check(fit.idata).assign(endpoint=endpoint, analysis=analysis, subgroup=subgroup))
         if analysis == "interaction":
             values = patients.patients[subgroup].to_numpy(dtype=float)
@@ -179,23 +185,25 @@ def pwe_analyses(
             curves.append(arm_curves.assign(endpoint=endpoint, subgroup=subgroup))
             statistics = survival_statistics(fit.idata, landmarks)
             survival.append(statistics.assign(endpoint=endpoint, subgroup=subgroup))
-            results.notes += _beyond_follow_up_notes(statistics, label)
-        results.fits.append(fit)
+            results.notes += beyond_follow_up_notes(statistics, label)
+        results.fits += fits
     results.table = pd.concat(tables, ignore_index=True)[BAYES_COLUMNS]
     results.curves = _concat(curves, CURVE_COLUMNS)
     results.survival = _concat(survival, SURVIVAL_COLUMNS)
     results.fit_check = _concat(checks, BAYES_FIT_CHECK_COLUMNS)
-    results.notes += _misfit_notes(results.fit_check)
+    results.notes += misfit_notes(results.fit_check)
     if reruns:
         results.notes.append(
             "re-run at a higher target_accept after divergent transitions (bayes.divergence_reruns): "
             + ", ".join(reruns)
         )
-    if settings.time_varying:
+    if TIME_VARYING in compared:
         results.time_varying = _time_varying_table(results.fits)
     _add_hr_curves(cohort, endpoint, settings, results, progress)
     if screened:
         _add_screen(cohort, endpoint, settings, screened, results, progress)
+    results.loo = loo_table(results.fits)
+    results.notes += loo_notes(results.loo, compared)
     if settings.prior_predictive:
         progress("  prior predictive check of the treatment model")
         results.prior_predictive = _prior_predictive_table(cohort, endpoint, landmarks, settings)
@@ -234,7 +242,7 @@ def _add_hr_curves(
     cohort: Cohort, endpoint: str, settings: PweAnalysisSettings, results: PweResults, progress: Callable
 ) -> None:
     curves = []
-    model = settings.model_settings()
+    model = settings.model_settings(PH)  # the spline HR curve is a proportional-hazards model
     for number, biomarker in enumerate(settings.hr_curves, start=1):
         progress(f"  treatment-HR curve {number}/{len(settings.hr_curves)}: {biomarker}")
         complete, _ = cohort.complete_cases([biomarker], analysis=f"biomarker {biomarker}")
@@ -264,6 +272,7 @@ def _add_hr_curves(
                 endpoint=endpoint, converged=facts["converged"], divergences=facts["divergences"], **sampled
             )
         )
+        add_loo(curve.idata, PH)
         results.fits.append(PweFit(endpoint, "hr_curve", biomarker, curve.idata))
     if curves:
         results.hr_curve = pd.concat(curves, ignore_index=True)[HR_CURVE_COLUMNS]
@@ -280,7 +289,7 @@ def _add_screen(
     progress(f"  interaction screen of {len(columns)} biomarkers ({settings.shrinkage} prior)")
     time, event = cohort.time(endpoint), cohort.event(endpoint)
     biomarkers = cohort.patients[columns]
-    model = settings.model_settings()
+    model = settings.model_settings(PH)  # the shrinkage screen is a proportional-hazards model
     label = f"{endpoint} interaction screen"
     problem = too_few_events(event, pd.DataFrame({ARM: cohort.treated}), settings.min_events)
     if problem is not None:
@@ -294,19 +303,20 @@ def _add_screen(
     screen = remedied.result
     results.notes += [f"{label}: {note}" for note in screen.notes]
     if remedied.reruns:
-        results.notes.append(f"{label}: re-run, {_rerun_text(remedied)}")
+        results.notes.append(f"{label}: re-run, {rerun_text(remedied)}")
     sampled = {"target_accept": remedied.target_accept, "reruns": remedied.reruns}
     results.screen = screen.table.assign(
         endpoint=endpoint, shrinkage=settings.shrinkage, max_treedepth=screen.diagnostics["max_treedepth"], **sampled
     )[BAYES_SCREEN_COLUMNS]
+    add_loo(screen.idata, PH)
     results.fits.append(PweFit(endpoint, "screen", "all", screen.idata))
 
 
 def _time_varying_table(fits: list[PweFit]) -> pd.DataFrame:
-    """Per-interval treatment HR of the treatment and subgroup fits (columns ``BAYES_TIME_VARYING_COLUMNS``)."""
+    """Per-interval treatment HR of the time-varying treatment and subgroup fits (``BAYES_TIME_VARYING_COLUMNS``)."""
     tables = []
     for fit in fits:
-        if fit.analysis in ("treatment", "subgroup"):
+        if fit.model == TIME_VARYING and fit.analysis in ("treatment", "subgroup"):
             summary = summarize_time_varying(fit.idata)
             keys = {"endpoint": fit.endpoint, "analysis": fit.analysis, "subgroup": fit.subgroup}
             tables.append(summary.assign(**keys, divergences=summary.attrs["divergences"]))
@@ -323,17 +333,19 @@ def _prior_predictive_table(
     return summarize_prior_predictive(check).assign(endpoint=endpoint)[BAYES_PRIOR_PREDICTIVE_COLUMNS]
 
 
-def _beyond_follow_up_notes(statistics: pd.DataFrame, fit: str) -> list[str]:
-    """A note per arm whose landmark survival or RMST was not estimated: its time lies beyond the arm's follow-up."""
-    notes = []
-    beyond = statistics[(statistics["statistic"] != "median") & ~statistics["reached"].astype(bool)]
-    for arm, rows in beyond[beyond["arm"] != DIFFERENCE].groupby("arm", sort=False):
-        what = ", ".join(f"{row.statistic} at {row.time:g}" for row in rows.itertuples())
-        notes.append(
-            f"{fit}: {what} months not estimated in the {arm} arm: beyond its last follow-up time "
-            f"({rows['follow_up'].iloc[0]:.4g} months)"
-        )
-    return notes
+def _model_run(
+    name: str, endpoint: str, patients: Cohort, design: pd.DataFrame, settings: PweAnalysisSettings
+) -> Callable[[SamplerSettings], az.InferenceData]:
+    """Fit the registered model ``name`` to ``patients`` with a given sampler, with its PSIS-LOO."""
+    time, event = patients.time(endpoint), patients.event(endpoint)
+    model = settings.model_settings(name)
+
+    def run(sampler: SamplerSettings) -> az.InferenceData:
+        idata = bayes_model(name).fit(time, event, design, model, sampler, log_likelihood=settings.store_log_likelihood)
+        add_loo(idata, name)
+        return idata
+
+    return run
 
 
 def _sample(label: str, run: Callable, settings: PweAnalysisSettings) -> Remedied:
@@ -354,23 +366,17 @@ def _summary_rows(fit: PweFit, remedied: Remedied, notes: list[str]) -> pd.DataF
     divergences = summary.attrs["divergences"]
     if not summary["converged"].all():
         low_bfmi = bool((summary["bfmi_min"] < BFMI_MIN).any())
+        compared = "" if fit.main else f" ({fit.model}, fitted for the comparison by LOO)"
         notes.append(
-            f"{fit.endpoint} {fit.analysis} {fit.subgroup}: NOT CONVERGED (R-hat max {summary['r_hat'].max():.3f}, "
+            f"{fit.endpoint} {fit.analysis} {fit.subgroup}{compared}: NOT CONVERGED "
+            f"(R-hat max {summary['r_hat'].max():.3f}, "
             f"ESS min {summary[['ess_bulk', 'ess_tail']].min().min():.0f}, {divergences} divergences at "
             f"target_accept {remedied.target_accept:g}, BFMI min {summary['bfmi_min'].min():.2f}); "
             f"{remedy_advice(divergences, remedied.target_accept, low_bfmi)} before reading these numbers"
         )
     facts = {"divergences": divergences, "target_accept": remedied.target_accept, "reruns": remedied.reruns}
-    note = f"re-run: {_rerun_text(remedied)}" if remedied.reruns else ""
+    note = f"re-run: {rerun_text(remedied)}" if remedied.reruns else ""
     return summary.assign(endpoint=fit.endpoint, analysis=fit.analysis, subgroup=fit.subgroup, **facts, note=note)
-
-
-def _rerun_text(remedied: Remedied) -> str:
-    """E.g. ``12 divergences at the first run, 0 at target_accept 0.95``."""
-    last = _divergences(remedied.result)
-    return (
-        f"{remedied.first_divergences} divergences at the first run, {last} at target_accept {remedied.target_accept:g}"
-    )
 
 
 def _not_estimable_rows(
@@ -383,24 +389,6 @@ def _not_estimable_rows(
     rows = pd.DataFrame(labels | numbers | {"note": f"not estimable: {problem}"})
     rows["converged"] = pd.Series([None] * len(terms), dtype=object)
     return rows[BAYES_COLUMNS]
-
-
-def _misfit_notes(checks: pd.DataFrame) -> list[str]:
-    """A note per fit whose posterior survival misfits Kaplan-Meier in an arm (rule of ``fit_check``)."""
-    notes = []
-    flagged = checks[checks["misfit"].astype(bool)]
-    for (endpoint, analysis, subgroup), rows in flagged.groupby(["endpoint", "analysis", "subgroup"], sort=False):
-        arms = "; ".join(
-            f"{row.arm}: up to {row.max_abs_difference:.3f} from Kaplan-Meier (at {row.largest_at:.3g} months), "
-            f"inside the 95% band at {row.share_in_band:.0%} of its event times"
-            for row in rows.itertuples()
-        )
-        notes.append(
-            f"{endpoint} {analysis} {subgroup}: the posterior survival does not fit Kaplan-Meier ({arms}); the "
-            "model's assumptions (proportional hazards, no cure) may not hold: see bayes_fit_check.csv, and consider "
-            "bayes.time_varying"
-        )
-    return notes
 
 
 def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:

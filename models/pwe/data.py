@@ -10,7 +10,7 @@ after sampling and for scoring a saved fit. The PyMC model on these data is :mod
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -18,6 +18,8 @@ import pandas as pd
 from tmesurv.errors import InputError
 from tmesurv.models.cox.batched import cox_information
 from tmesurv.models.designs import ARM
+
+COLLAPSE_MAX_SHARE = 0.5  # merge patients into records only when that at least halves the work
 
 
 def interval_cuts(time: np.ndarray, event: np.ndarray, n_intervals: int) -> np.ndarray:
@@ -144,7 +146,8 @@ class PweData:
     """
 
     z: np.ndarray  # (n, p) standardised design, time order
-    offset: np.ndarray  # (n,) time since the start of the patient's interval
+    offset: np.ndarray  # (n,) time since the start of the patient's interval (mean of a record's patients)
+    count: np.ndarray  # (n,) patients per record: 1, or more after :meth:`collapsed`
     boundaries: np.ndarray  # (K + 1,) first position of each interval in time order, then n
     width: np.ndarray  # (K,) interval widths; 0 for the last, open interval
     event_z: np.ndarray  # (p,) sum over events of z
@@ -166,11 +169,36 @@ class PweData:
         """Whether the arms are strata of a time-varying arm effect."""
         return self.stratum_events.shape[0] == 2
 
+    def collapsed(self) -> PweData:
+        """The same likelihood on fewer records: patients who share an interval, a stratum and a design row merged.
+
+        The likelihood's patient sum is linear in the offsets (:mod:`tmesurv.models.pwe.likelihood`), so such
+        patients are one record with their count and mean offset; the event statistics are those of the patients.
+        A treatment model (one 0/1 column) of any size is then at most 2 x K records. When merging would keep more
+        than ``COLLAPSE_MAX_SHARE`` of the records (a continuous design), the data are returned as they are.
+        """
+        interval = np.repeat(np.arange(self.width.size), np.diff(self.boundaries))
+        keys = np.column_stack([interval, self.stratum, self.z])
+        unique, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+        if len(unique) > COLLAPSE_MAX_SHARE * len(keys):
+            return self
+        inverse = inverse.ravel()
+        count = np.bincount(inverse, weights=self.count)
+        return replace(
+            self,
+            z=np.ascontiguousarray(self.z[first]),
+            offset=np.bincount(inverse, weights=self.count * self.offset) / count,
+            count=count,
+            stratum=self.stratum[first],
+            boundaries=np.searchsorted(unique[:, 0], np.arange(self.width.size + 1), side="left"),
+        )
+
     def arrays(self) -> dict[str, np.ndarray]:
         """The model's data containers by name (to rebind a compiled model to a new cohort of the same shape)."""
         return {
             "z": self.z,
             "offset": self.offset,
+            "count": self.count,
             "stratum": self.stratum,
             "boundaries": self.boundaries,
             "width": self.width,
@@ -226,6 +254,7 @@ def pwe_data(
     return PweData(
         z=z,
         offset=offset,
+        count=np.ones(time.size),
         boundaries=np.searchsorted(index, np.arange(n_intervals + 1), side="left"),
         width=np.concatenate([width, [0.0]]),
         event_z=event[order] @ z,

@@ -2,8 +2,10 @@
 
 With nutpie and the default coefficient prior the density is :mod:`tmesurv.models.pwe.posterior`'s (nothing to
 compile); a model with another coefficient prior (the shrinkage screens) is compiled from PyMC once per structure and
-rebound to each cohort's data. The fit keeps its inputs (``constant_data``) and the per-patient log-likelihood, so it
-can be re-scored and compared (LOO) without refitting.
+rebound to each cohort's data. The fit keeps its inputs (``constant_data``), so it can be re-scored and compared (LOO)
+without refitting: :func:`pointwise_log_likelihood` gives the per-patient log-likelihood of any patients at every draw,
+a block at a time. The whole chains x draws x patients array is kept only on request (``log_likelihood=True``), as
+float32.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import pymc as pm
 import xarray as xr
 
 from tmesurv.interrupts import raise_if_interrupted
+from tmesurv.models.pwe.compare import full_log_likelihood
 from tmesurv.models.pwe.data import PweData, pwe_data, pwe_log_likelihood
 from tmesurv.models.pwe.diagnostics import require_complete_draws
 from tmesurv.models.pwe.model import CoefficientPrior, centred_steps, pwe_model
@@ -37,7 +40,7 @@ def fit_pwe(
     settings: PweSettings,
     sampler: SamplerSettings,
     *,
-    log_likelihood: bool = True,
+    log_likelihood: bool = False,
     coefficient_prior: CoefficientPrior | None = None,
 ) -> az.InferenceData:
     """Sample the PWE model and keep everything needed to re-score the fit.
@@ -54,7 +57,9 @@ def fit_pwe(
         model is kept and reused for the next fit with the same number of terms and intervals, the same priors and the
         same structure.
     log_likelihood
-        Store the per-patient log-likelihood (for LOO); ``chains x draws x n`` values.
+        Keep the per-patient log-likelihood of every draw (group ``log_likelihood``, float32): ``chains x draws x n``
+        values. Without it (the default) LOO is computed from :func:`pointwise_log_likelihood` a block of patients at
+        a time (:func:`tmesurv.models.pwe.compare.add_loo`).
     coefficient_prior
         As for :func:`~tmesurv.models.pwe.model.build_pwe_model`.
 
@@ -62,28 +67,28 @@ def fit_pwe(
     -------
     arviz.InferenceData
         Groups ``posterior`` (the variables of :func:`~tmesurv.models.pwe.model.build_pwe_model`; ``coef_time``
-        over ``interval`` with a time-varying arm effect), ``sample_stats``, ``log_likelihood`` (``event``: one value
-        per patient and draw, in the row order of ``design``) and ``constant_data`` with ``time``, ``event``,
-        ``design`` (patient x term), ``design_mean``, ``design_sd`` and ``cuts``.
+        over ``interval`` with a time-varying arm effect), ``sample_stats``, ``constant_data`` with ``time``, ``event``,
+        ``design`` (patient x term), ``design_mean``, ``design_sd`` and ``cuts``, and with ``log_likelihood`` the group
+        ``log_likelihood`` (``event``: one float32 value per chain, draw and patient, in the row order of ``design``).
     """
     data = pwe_data(time, event, design, settings.intervals, time_varying=settings.time_varying)
+    sampled = data.collapsed()  # the same likelihood; patients with one design row in an interval are one record
     with warnings.catch_warnings():
         # Early in tuning, before the step size adapts, trajectories can overflow exp(eta); NUTS rejects them
         # and numpy's RuntimeWarning says nothing the diagnostics do not.
         warnings.filterwarnings("ignore", message="(overflow|invalid value) encountered", category=RuntimeWarning)
         if sampler.sampler == "nutpie":
-            idata = _sample_nutpie(data, settings, sampler, coefficient_prior)
+            idata = _sample_nutpie(sampled, settings, sampler, coefficient_prior)
         else:
-            idata = _sample_pymc(pwe_model(data, list(design.columns), settings, coefficient_prior), sampler)
+            idata = _sample_pymc(pwe_model(sampled, list(design.columns), settings, coefficient_prior), sampler)
     raise_if_interrupted()  # the sampler catches Ctrl-C and returns what it has: never summarise that
     require_complete_draws(idata)
     idata = idata.assign_coords(term=list(design.columns), groups="posterior")
     if "constant_data" in idata.groups():  # PyMC stores its data containers; the fit keeps the original inputs
         del idata.constant_data
-    constant = _constant_data(time, event, design, data)
+    idata.add_groups(constant_data=_constant_data(time, event, design, data))
     if log_likelihood:
-        idata.add_groups(log_likelihood=_pointwise_log_likelihood(idata.posterior, constant))
-    idata.add_groups(constant_data=constant)
+        idata.add_groups(log_likelihood=full_log_likelihood(idata, pointwise_log_likelihood))
     return idata
 
 
@@ -156,24 +161,47 @@ def _sample_pymc(model: pm.Model, sampler: SamplerSettings) -> az.InferenceData:
         )
 
 
-def _pointwise_log_likelihood(posterior: xr.Dataset, constant: xr.Dataset) -> xr.Dataset:
-    """Per-patient log-likelihood at every draw, from the original-scale coefficients and baseline."""
-    design, coef = constant["design"].to_numpy(), posterior["coef"].to_numpy()
+def pointwise_log_likelihood(idata: az.InferenceData, rows: slice = slice(None)) -> np.ndarray:
+    """Log-likelihood of the patients ``rows`` at every draw, from the original-scale coefficients and baseline.
+
+    Parameters
+    ----------
+    idata
+        A fit of :func:`fit_pwe` (posterior ``coef``, ``log_baseline`` and, time-varying, ``coef_time``; its
+        ``constant_data``).
+    rows
+        Positions along ``constant_data.patient`` (the rows of the fitted design); default every patient.
+
+    Returns
+    -------
+    numpy.ndarray
+        Float64, shape ``(chain, draw, patients in rows)``: ``d_i (a_{k(i)} + eta_i) - exp(eta_i) H0(t_i)``
+        (:func:`~tmesurv.models.pwe.data.pwe_log_likelihood`).
+    """
+    posterior, constant = idata.posterior, idata.constant_data
+    shape = (posterior.sizes["chain"], posterior.sizes["draw"])
+    design = constant["design"].to_numpy()[rows]
+    coef = _draws(posterior["coef"], "term")
     arm = arm_effect = None
     if "coef_time" in posterior:  # time-varying arm effect: the arm (first column) enters per interval
-        arm, arm_effect = design[:, 0], posterior["coef_time"].to_numpy()
-        design, coef = design[:, 1:], coef[..., 1:]
+        arm, arm_effect = design[:, 0], _draws(posterior["coef_time"], "interval")
+        design, coef = design[:, 1:], coef[:, 1:]
     values = pwe_log_likelihood(
-        constant["time"].to_numpy(),
-        constant["event"].to_numpy(),
-        np.einsum("pt,cdt->cdp", design, coef),
-        posterior["log_baseline"].to_numpy(),
+        constant["time"].to_numpy()[rows],
+        constant["event"].to_numpy()[rows],
+        coef @ design.T,
+        _draws(posterior["log_baseline"], "interval"),
         constant["cuts"].to_numpy(),
         arm=arm,
         arm_effect=arm_effect,
     )
-    coords = {"chain": posterior["chain"], "draw": posterior["draw"], "patient": constant["patient"]}
-    return xr.Dataset({"event": (("chain", "draw", "patient"), values)}, coords=coords)
+    return values.reshape(*shape, -1)
+
+
+def _draws(variable: xr.DataArray, dim: str) -> np.ndarray:
+    """A posterior variable over ``dim`` as a (chain x draw, dim) array."""
+    values = variable.transpose("chain", "draw", dim).to_numpy()
+    return values.reshape(-1, values.shape[-1])
 
 
 def _constant_data(time: np.ndarray, event: np.ndarray, design: pd.DataFrame, data: PweData) -> xr.Dataset:

@@ -104,6 +104,7 @@ def log_posterior_and_gradient(
     scale: np.ndarray,
     z: np.ndarray,
     offset: np.ndarray,
+    count: np.ndarray,
     stratum: np.ndarray,
     boundaries: np.ndarray,
     width: np.ndarray,
@@ -141,7 +142,7 @@ def log_posterior_and_gradient(
     for j in range(likelihood_coef.size):
         likelihood_coef[j] = coef_std[first_term + j]
     likelihood, gradient_coef, gradient_strata = pwe_value_and_gradient(
-        likelihood_coef, strata, z, offset, stratum, boundaries, width, stratum_events, event_z
+        likelihood_coef, strata, z, offset, count, stratum, boundaries, width, stratum_events, event_z
     )
     value += likelihood
     gradient_coef_std = np.zeros(n_terms)
@@ -285,8 +286,8 @@ EXPANDED_DIMS = {
 
 
 DENSITY_DATA = (
-    "crude_log_rate", "rotation", "centre", "scale", "z", "offset", "stratum", "boundaries", "width", "stratum_events",
-    "event_z",
+    "crude_log_rate", "rotation", "centre", "scale", "z", "offset", "count", "stratum", "boundaries", "width",
+    "stratum_events", "event_z",
 )  # fmt: skip
 
 

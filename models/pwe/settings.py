@@ -9,10 +9,11 @@ description and default.
 from __future__ import annotations
 
 import itertools
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
+from tmesurv.models.pwe.registry import MODELS, PH, bayes_model
 from tmesurv.schema import StrictModel
 
 Shrinkage = Literal["horseshoe", "r2d2", "normal"]
@@ -35,7 +36,24 @@ class PwePriors(StrictModel):
         0.2,
         gt=0,
         description="scale of the half-normal prior on the sd of each step of the arm's per-interval log hazard ratio "
-        "(bayes.time_varying): small values shrink toward proportional hazards",
+        "(bayes.model: time_varying): small values shrink toward proportional hazards",
+    )
+    cure_intercept_mean: float = Field(
+        0.0,
+        description="cure model: prior mean of the logit of the cure fraction at the design's mean (0: a cure "
+        "fraction of one half)",
+    )
+    cure_intercept_sd: float = Field(
+        1.5,
+        gt=0,
+        description="cure model: sd of the normal prior on that logit; 1.5 puts 95% of the prior cure fraction "
+        "between 0.05 and 0.95",
+    )
+    cure_coef_sd: float = Field(
+        1.5,
+        gt=0,
+        description="cure model: sd of the normal prior on every log odds ratio of cure, per sd of its design "
+        "column (as coef_sd for the log hazard ratios); 1.5 keeps odds ratios per sd within about 1/20 to 20",
     )
     expected_interactions: float = Field(
         2.0,
@@ -60,11 +78,16 @@ class PwePriors(StrictModel):
     )
 
 
-class PweSettings(StrictModel):
-    """The model: baseline intervals, priors, and whether the treatment effect varies over the intervals."""
+class PweBaseSettings(StrictModel):
+    """What every piecewise-exponential model has: baseline intervals and priors."""
 
     intervals: int = Field(8, ge=1, description="baseline intervals, cut at event-time quantiles")
     priors: PwePriors = PwePriors()
+
+
+class PweSettings(PweBaseSettings):
+    """The model: baseline intervals, priors, and whether the treatment effect varies over the intervals."""
+
     time_varying: bool = Field(
         False,
         description="a treatment log hazard ratio per baseline interval (random walk shrunk toward proportional "
@@ -85,12 +108,32 @@ class SamplerSettings(StrictModel):
     )
 
 
-class PweAnalysisSettings(PweSettings, SamplerSettings):
+class PweAnalysisSettings(PweBaseSettings, SamplerSettings):
     """Settings of the Bayesian analyses of a cohort: the model, its sampler, and what to fit.
 
-    Besides the treatment, interaction and subgroup models: chosen treatment-effect values, HR curves, the interaction
-    screen and the prior predictive check. These are the keys of the config's ``bayes`` section.
+    Besides the treatment, interaction and subgroup models: the models compared with ``model`` by PSIS-LOO, chosen
+    treatment-effect values, HR curves, the interaction screen and the prior predictive check. These are the keys of
+    the config's ``bayes`` section. ``time_varying: true`` of earlier versions is now ``model: time_varying``; the old
+    key is refused with a message that says so.
     """
+
+    model: str = Field(
+        PH,
+        description="the model of every treatment, interaction and subgroup fit and of the tables bayes.csv, "
+        "bayes_curves.csv and bayes_survival.csv: " + ", ".join(MODELS) + " (see the README)",
+    )
+    compare: list[str] = Field(
+        default_factory=list,
+        description="models fitted besides bayes.model for every treatment, interaction and subgroup analysis and "
+        "compared with it by PSIS-LOO (bayes_loo.csv), e.g. [ph, time_varying]; empty: bayes_loo.csv has the LOO of "
+        "bayes.model alone",
+    )
+    store_log_likelihood: bool = Field(
+        False,
+        description="keep every fit's per-patient log-likelihood draws in posterior.nc (compressed float32: chains x "
+        "draws x patients values, 320 MB per fit of 20,000 patients before compression); the pointwise LOO and Pareto "
+        "k are kept either way",
+    )
 
     biomarkers: list[str] | None = Field(
         None, description="biomarkers to fit interaction models for (default: all of data.biomarkers)"
@@ -142,9 +185,42 @@ class PweAnalysisSettings(PweSettings, SamplerSettings):
             raise ValueError(f"give increasing target acceptances, e.g. [0.95, 0.99]; got {targets}")
         return targets
 
-    def model_settings(self) -> PweSettings:
-        """The model's settings (intervals, priors, time-varying effect)."""
-        return PweSettings(**{name: getattr(self, name) for name in PweSettings.model_fields})
+    @model_validator(mode="before")
+    @classmethod
+    def _time_varying_moved(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "time_varying" in data:
+            instead = "model: time_varying" if data["time_varying"] else f"model: {PH} (the default)"
+            raise ValueError(
+                f"bayes.time_varying is replaced by bayes.model: write '{instead}' instead of 'time_varying: "
+                f"{str(data['time_varying']).lower()}'; to fit both and compare them by LOO, add 'compare: [ph, "
+                "time_varying]'"
+            )
+        return data
+
+    @field_validator("model")
+    @classmethod
+    def _model_known(cls, name: str) -> str:
+        bayes_model(name)
+        return name
+
+    @field_validator("compare")
+    @classmethod
+    def _compared_known(cls, names: list[str]) -> list[str]:
+        for name in names:
+            bayes_model(name)
+        if len(set(names)) < len(names):
+            raise ValueError(f"lists a model twice: {', '.join(names)}")
+        return names
+
+    @property
+    def compared_models(self) -> list[str]:
+        """The models fitted for every analysis: ``model`` first, then the others of ``compare``."""
+        return [self.model, *(name for name in self.compare if name != self.model)]
+
+    def model_settings(self, model: str | None = None) -> PweSettings:
+        """The settings of ``model`` (default ``self.model``): intervals, priors and what the model fixes."""
+        shared = {name: getattr(self, name) for name in PweBaseSettings.model_fields}
+        return PweSettings(**shared).model_copy(update=dict(bayes_model(model or self.model).settings_update))
 
     def sampler_settings(self) -> SamplerSettings:
         """The sampler's settings (sampler, draws, tune, chains, seed, target acceptance)."""

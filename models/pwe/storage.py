@@ -1,12 +1,19 @@
 """The one file that keeps every posterior of a Bayesian analysis: ``posterior.nc``, a NetCDF tree of InferenceData.
 
-Each fit is the node ``<endpoint>/<analysis>/<subgroup>`` (for example ``efs/treatment/all``,
-``efs/interaction/b_cell_ges``, ``efs/subgroup/b_cell_ges=high``), its InferenceData groups below it. A name part is
+Each fit of the analyses' model (``bayes.model``) is the node ``<endpoint>/<analysis>/<subgroup>`` (for example
+``efs/treatment/all``, ``efs/interaction/b_cell_ges``, ``efs/subgroup/b_cell_ges=high``), its InferenceData groups
+below it; a fit of another model, made only to compare models by LOO (``bayes.compare``), is the node
+``compared/<model>/<endpoint>/<analysis>/<subgroup>``. A name part is
 percent-encoded where a path or a NetCDF name would misread it (``/``, ``%``, spaces and other characters outside
 letters, digits and ``_ . - ~ = & ( ) + ,``), so distinct fits get distinct nodes and ``urllib.parse.unquote`` gives the
-part back; the exact strings are also the node's ``endpoint``, ``analysis`` and ``subgroup`` attributes. The root holds
-the fits' node paths in their original order (``fits``, JSON), the analysis config (``config``, JSON), the tmesurv
-version and the model name.
+part back; the exact strings are also the node's ``endpoint``, ``analysis``, ``subgroup`` and ``model`` attributes (and
+``main``: 1 for a fit of ``bayes.model``). The root holds the fits' node paths in their original order (``fits``, JSON),
+the analysis config (``config``, JSON), the tmesurv version and the model family's name.
+
+Every variable is stored as it is in memory (posterior draws in float64, so a reloaded fit gives the same summaries to
+the last digit) and compressed (zlib level :data:`COMPRESSION_LEVEL`, with HDF5's shuffle filter). A fit keeps its
+PSIS-LOO (group ``loo``: pointwise elpd and Pareto k, n values) but not the chains x draws x patients log-likelihood,
+unless it was asked for (``bayes.store_log_likelihood``; then float32, see :func:`tmesurv.models.pwe.fit.fit_pwe`).
 """
 
 from __future__ import annotations
@@ -20,25 +27,38 @@ import arviz as az
 import xarray as xr
 
 from tmesurv import __version__
+from tmesurv.models.pwe.registry import PH, TIME_VARYING
 from tmesurv.outputs.atomic import write_atomically
 
 NODE_SAFE = "=&()+,"  # kept as they are in node names, besides letters, digits and _ . - ~
 FITS_ATTR = "fits"
+COMPARED_NODE = "compared"
+COMPRESSION_LEVEL = 4  # zlib: level 4 compresses nearly as well as 9, several times faster
 
 
 @dataclass(frozen=True)
 class PweFit:
-    """One fitted model and what it answers."""
+    """One fitted model and what it answers.
+
+    ``model`` names the registered model it is a fit of (:mod:`tmesurv.models.pwe.registry`); ``main`` is False for a
+    fit made only to compare models by LOO (a model of ``bayes.compare`` other than ``bayes.model``).
+    """
 
     endpoint: str
     analysis: str
     subgroup: str
     idata: az.InferenceData
+    model: str = PH
+    main: bool = True
 
 
-def fit_node_path(endpoint: str, analysis: str, subgroup: str) -> str:
-    """The node of a fit in ``posterior.nc``: ``<endpoint>/<analysis>/<subgroup>``, each part percent-encoded."""
-    return "/".join(_node_name(part) for part in (endpoint, analysis, subgroup))
+def fit_node_path(endpoint: str, analysis: str, subgroup: str, model: str | None = None) -> str:
+    """The node of a fit in ``posterior.nc``: ``<endpoint>/<analysis>/<subgroup>``, each part percent-encoded.
+
+    With ``model`` (a fit made only for the comparison by LOO): ``compared/<model>/<endpoint>/<analysis>/<subgroup>``.
+    """
+    parts = (endpoint, analysis, subgroup) if model is None else (COMPARED_NODE, model, endpoint, analysis, subgroup)
+    return "/".join(_node_name(part) for part in parts)
 
 
 def save_posteriors(path: Path, fits: list[PweFit], config: dict) -> Path:
@@ -65,11 +85,12 @@ def save_posteriors(path: Path, fits: list[PweFit], config: dict) -> Path:
     """
     nodes = {}
     for fit in fits:
-        node_path = fit_node_path(fit.endpoint, fit.analysis, fit.subgroup)
+        node_path = fit_node_path(fit.endpoint, fit.analysis, fit.subgroup, None if fit.main else fit.model)
         if node_path in nodes:
             raise ValueError(f"two fits of {fit.endpoint} {fit.analysis} {fit.subgroup}: each needs a node of its own")
         node = fit.idata.to_datatree()
-        node.attrs.update({"endpoint": fit.endpoint, "analysis": fit.analysis, "subgroup": fit.subgroup})
+        keys = {"endpoint": fit.endpoint, "analysis": fit.analysis, "subgroup": fit.subgroup, "model": fit.model}
+        node.attrs.update(keys | {"main": int(fit.main)})
         nodes[node_path] = node
     tree = xr.DataTree.from_dict(nodes)
     tree.attrs.update(
@@ -80,7 +101,13 @@ def save_posteriors(path: Path, fits: list[PweFit], config: dict) -> Path:
             "model": "piecewise-exponential",
         }
     )
-    return write_atomically(path, lambda temporary: tree.to_netcdf(temporary, engine="h5netcdf"))
+    encoding = {node.path: compressed(node.dataset) for node in tree.subtree if node.has_data}
+    return write_atomically(path, lambda temporary: tree.to_netcdf(temporary, engine="h5netcdf", encoding=encoding))
+
+
+def compressed(dataset: xr.Dataset) -> dict[str, dict]:
+    """The NetCDF encoding that compresses every data variable of ``dataset`` (h5netcdf: zlib with shuffle)."""
+    return {name: {"zlib": True, "complevel": COMPRESSION_LEVEL, "shuffle": True} for name in dataset.data_vars}
 
 
 def load_posteriors(path: Path) -> tuple[dict, list[PweFit]]:
@@ -97,7 +124,10 @@ def load_posteriors(path: Path) -> tuple[dict, list[PweFit]]:
     for node_path in json.loads(tree.attrs[FITS_ATTR]):
         node = tree[node_path]
         idata = az.InferenceData.from_datatree(node)
-        fits.append(PweFit(node.attrs["endpoint"], node.attrs["analysis"], node.attrs["subgroup"], idata))
+        keys = (node.attrs["endpoint"], node.attrs["analysis"], node.attrs["subgroup"])
+        # a file written before models were named: its fits are of one model, time-varying if they have coef_time
+        model = node.attrs.get("model", TIME_VARYING if "coef_time" in idata.posterior else PH)
+        fits.append(PweFit(*keys, idata, model=str(model), main=bool(node.attrs.get("main", 1))))
     return json.loads(tree.attrs["config"]), fits
 
 

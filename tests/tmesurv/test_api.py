@@ -66,8 +66,8 @@ def test_fit_cox_tables_equal_the_files_of_tmesurv_cox(veteran, tmp_path):
     result = CliRunner().invoke(app, ["cox", str(veteran), "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     cox = ts.fit_cox(ts.Cohort.from_config(veteran))
-    assert set(cox.tables) == {"cohort", "biomarkers", "exclusions", "km", "km_curves", "logrank", "cox",
-                               "interactions"}  # fmt: skip
+    assert set(cox.tables) == {"cohort", "biomarkers", "subgroups", "exclusions", "km", "km_curves", "logrank", "cox",
+                               "interactions", "ph_test", "ph_residuals"}  # fmt: skip
     for stem, table in cox.tables.items():
         assert table.to_csv(index=False) == (tmp_path / f"{stem}.csv").read_text(), stem
     files = json.loads((tmp_path / "run.json").read_text())["runs"]["cox"]["files"]

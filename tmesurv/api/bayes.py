@@ -34,9 +34,11 @@ class PweResult:
     ----------
     tables
         Result-file stem -> table (``bayes``, ``bayes_curves``, ``bayes_survival``, ``bayes_fit_check``,
-        ``biomarkers``, and the optional ``bayes_*`` tables); columns as in :mod:`tmesurv.outputs.files`.
+        ``bayes_loo``, ``biomarkers``, and the optional ``bayes_*`` tables); columns as in
+        :mod:`tmesurv.outputs.files`. Every table but ``bayes_loo`` comes from the fits of ``bayes.model``.
     fits
-        The fitted models (endpoint, analysis, subgroup, ``idata``) in fitting order.
+        The fitted models (endpoint, analysis, subgroup, ``idata``, model, main) in fitting order; with
+        ``bayes.compare`` also the fits of the other models (``main`` False), each with its PSIS-LOO (group ``loo``).
     cohort, config
         The cohort analysed and the validated config the analysis followed.
     validation_posterior
@@ -74,12 +76,20 @@ class PweResult:
         return self.tables["bayes_fit_check"]
 
     @property
+    def loo(self) -> pd.DataFrame:
+        """``bayes_loo.csv``: PSIS-LOO of every fit; the models of an analysis compared (elpd difference, rank)."""
+        return self.tables["bayes_loo"]
+
+    @property
     def idata(self) -> Any:
         """The treatment model's posterior (an ``arviz.InferenceData``); every fit is in :attr:`fits`."""
         return self.fits[0].idata
 
-    def posterior(self, analysis: str, subgroup: str = "all") -> Any:
+    def posterior(self, analysis: str, subgroup: str = "all", model: str | None = None) -> Any:
         """The posterior of one fit, e.g. ``posterior("interaction", "b_cell_ges")``.
+
+        ``model`` picks a model of ``bayes.compare``; by default the fit the tables come from (of ``bayes.model``; HR
+        curves and the screen are proportional-hazards fits).
 
         Raises
         ------
@@ -87,10 +97,11 @@ class PweResult:
             Naming the fits there are.
         """
         for fit in self.fits:
-            if (fit.analysis, fit.subgroup) == (analysis, subgroup):
+            chosen = fit.main if model is None else fit.model == model
+            if chosen and (fit.analysis, fit.subgroup) == (analysis, subgroup):
                 return fit.idata
-        known = ", ".join(f"{fit.analysis}/{fit.subgroup}" for fit in self.fits)
-        raise KeyError(f"no fit {analysis}/{subgroup}; the fits are: {known}")
+        known = ", ".join(f"{fit.analysis}/{fit.subgroup} ({fit.model})" for fit in self.fits)
+        raise KeyError(f"no fit {analysis}/{subgroup}{'' if model is None else f' of {model}'}; the fits are: {known}")
 
     def write(self, folder: Path | str, *, fresh: bool = False) -> Path:
         """Write ``posterior.nc``, the ``bayes*.csv`` tables, the validation posterior and ``run.json`` into ``folder``.
@@ -123,8 +134,19 @@ class PweResult:
         return f"<p><b>{head}</b></p>" + html_table(rows, columns)
 
     def _summary_lines(self) -> list[str]:
-        endpoint, table = self.config.analysis.endpoint, self.table
-        lines = [f"PweResult: {endpoint}, {self.cohort.n} patients from {self.cohort.source}, {len(self.fits)} fits"]
+        from tmesurv.models.pwe.compare import preference
+
+        endpoint, table, bayes = self.config.analysis.endpoint, self.table, self.config.bayes
+        compared = f"; compared with {', '.join(bayes.compared_models[1:])} by LOO" if bayes.compare else ""
+        lines = [
+            f"PweResult: {endpoint}, {self.cohort.n} patients from {self.cohort.source}, {len(self.fits)} fits "
+            f"(model {bayes.model}{compared})"
+        ]
+        loo = self.loo
+        preferred = preference(loo[(loo["endpoint"] == endpoint) & (loo["analysis"] == "treatment")])
+        if preferred is not None:
+            verdict = preferred if preferred.startswith("no clear") else f"the data prefer {preferred}"
+            lines.append(f"  LOO, treatment model: {verdict}; the tables are of {bayes.model} (bayes.model)")
         for row in table[table["analysis"].isin(["treatment", "interaction"])].itertuples():
             label = "treatment HR" if row.analysis == "treatment" else f"{row.term} ({row.subgroup} model)"
             lines.append(posterior_line(label, row))
@@ -164,7 +186,8 @@ def fit_pwe(
         Called with a line before each fit (e.g. ``print``); default silent.
     **bayes
         Keys of the config's ``bayes`` section, e.g. ``draws=1000, tune=1000, chains=4, seed=1``,
-        ``intervals=8``, ``priors={"coef_sd": 10}``, ``time_varying=True``, ``target_accept=0.95``.
+        ``intervals=8``, ``priors={"coef_sd": 10}``, ``model="time_varying"``, ``compare=["ph", "time_varying"]``,
+        ``target_accept=0.95``.
 
     Returns
     -------
@@ -180,6 +203,7 @@ def fit_pwe(
     from tmesurv.models.cox.subgroups import biomarker_table
     from tmesurv.models.prediction.posterior import fit_validation_posterior
     from tmesurv.models.pwe.analyses import pwe_analyses
+    from tmesurv.models.pwe.registry import PH
 
     analysis = {"endpoint": endpoint, "landmarks": landmarks}
     sections = {"analysis": analysis, "bayes": bayes or None, "validation_model": validation_model}
@@ -194,14 +218,15 @@ def fit_pwe(
         "bayes_curves": results.curves,
         "bayes_survival": results.survival,
         "bayes_fit_check": results.fit_check,
+        "bayes_loo": results.loo,
         **results.optional_tables(),
         "biomarkers": biomarker_table(cohort),
     }
     posterior = None
     if config.validation_model is not None:
         say("  fit: validation model")
-        plan = config.validation_model_plan()
-        model, sampler = bayes_settings.model_settings(), bayes_settings.sampler_settings()
+        plan = config.validation_model_plan()  # a proportional-hazards fit whatever bayes.model: validate scores it
+        model, sampler = bayes_settings.model_settings(PH), bayes_settings.sampler_settings()
         posterior = fit_validation_posterior(cohort, plan, model, sampler)
     return PweResult(tables, tuple(results.fits), cohort, config, posterior, tuple(results.notes))
 

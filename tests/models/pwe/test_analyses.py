@@ -18,12 +18,12 @@ from tmesurv.models.pwe.analyses import (
     BAYES_SCREEN_COLUMNS,
     BAYES_TIME_VARYING_COLUMNS,
     HR_CURVE_COLUMNS,
-    _beyond_follow_up_notes,
     _check_hr_curves,
     _treatment_at,
     pwe_analyses,
     screen_columns,
 )
+from tmesurv.models.pwe.notes import beyond_follow_up_notes
 from tmesurv.models.pwe.storage import PweFit
 from tmesurv.reports.html import write_report
 
@@ -106,7 +106,7 @@ def test_bayes_writes_every_requested_output_and_the_report_shows_it(write_study
         "seed": 4,
         "biomarkers": ["b_cell_ges"],
         "hr_curves": ["b_cell_ges"],
-        "time_varying": True,
+        "model": "time_varying",
         "prior_predictive": True,
         "treatment_at": {"b_cell_ges": [0.0]},
         "screen": ["b_cell_ges", "cd19_hscore"],
@@ -156,7 +156,7 @@ def test_landmarks_beyond_an_arms_follow_up_get_a_note_naming_them():
         ("difference", "survival", 24.0, False, 12.0),
     ]
     statistics = pd.DataFrame(rows, columns=["arm", "statistic", "time", "reached", "follow_up"])
-    assert _beyond_follow_up_notes(statistics, "efs subgroup sii=high") == [
+    assert beyond_follow_up_notes(statistics, "efs subgroup sii=high") == [
         "efs subgroup sii=high: survival at 24, rmst at 24 months not estimated in the control arm: beyond its last "
         "follow-up time (12 months)"
     ]

@@ -12,7 +12,7 @@ from tests.models.pwe.conftest import SMALL_DESIGN, SMALL_EVENT, SMALL_MODEL, SM
 from tmesurv import interrupts
 from tmesurv.models.pwe.data import pwe_log_likelihood
 from tmesurv.models.pwe.diagnostics import summarize_pwe
-from tmesurv.models.pwe.fit import fit_pwe
+from tmesurv.models.pwe.fit import fit_pwe, pointwise_log_likelihood
 from tmesurv.models.pwe.model import build_pwe_model
 from tmesurv.models.pwe.settings import PwePriors, PweSettings, SamplerSettings
 from tmesurv.simulations.scenario import load_scenario
@@ -57,7 +57,7 @@ def test_vague_fine_cut_posterior_reproduces_cox_on_the_zuma7_scenario(biomarker
 
 @pytest.fixture(scope="module")
 def small_fit():
-    return fit_pwe(SMALL_TIME, SMALL_EVENT, SMALL_DESIGN, SMALL_MODEL, SMALL_SAMPLER)
+    return fit_pwe(SMALL_TIME, SMALL_EVENT, SMALL_DESIGN, SMALL_MODEL, SMALL_SAMPLER, log_likelihood=True)
 
 
 @pytest.mark.sampling
@@ -73,9 +73,6 @@ def test_same_seed_gives_identical_posterior(small_fit):
     again = fit_pwe(SMALL_TIME, SMALL_EVENT, SMALL_DESIGN, SMALL_MODEL, SMALL_SAMPLER)
     for name in ["coef_std", "coef", "log_baseline"]:
         np.testing.assert_array_equal(again.posterior[name].to_numpy(), small_fit.posterior[name].to_numpy())
-    np.testing.assert_array_equal(
-        again.log_likelihood["event"].to_numpy(), small_fit.log_likelihood["event"].to_numpy()
-    )
 
 
 @pytest.mark.sampling
@@ -94,14 +91,22 @@ def test_fit_keeps_inputs_for_rescoring(small_fit, tmp_path):
     rescored = pwe_log_likelihood(
         data["time"].to_numpy(), data["event"].to_numpy(), eta, posterior["log_baseline"].to_numpy(), data["cuts"]
     )
-    np.testing.assert_allclose(rescored, small_fit.log_likelihood["event"].to_numpy(), atol=1e-8)
+    np.testing.assert_allclose(rescored, pointwise_log_likelihood(saved), atol=1e-8)
+    np.testing.assert_allclose(rescored, saved.log_likelihood["event"].to_numpy(), rtol=1e-6)  # kept as float32
+    assert saved.log_likelihood["event"].dtype == np.float32
+
+
+@pytest.mark.sampling
+def test_a_fit_keeps_no_draws_x_patients_array_unless_asked():
+    fit = fit_pwe(SMALL_TIME, SMALL_EVENT, SMALL_DESIGN, SMALL_MODEL, SMALL_SAMPLER)
+    assert set(fit.groups()) == {"posterior", "sample_stats", "constant_data"}
 
 
 @pytest.mark.sampling
 def test_log_likelihood_is_per_patient_and_sums_to_model_likelihood(small_fit, likelihood_at):
-    pointwise = small_fit.log_likelihood["event"]
-    assert pointwise.dims == ("chain", "draw", "patient")
+    pointwise = pointwise_log_likelihood(small_fit)
     assert pointwise.shape == (SMALL_SAMPLER.chains, SMALL_SAMPLER.draws, SMALL_TIME.size)
+    assert small_fit.log_likelihood["event"].dims == ("chain", "draw", "patient")
     model = build_pwe_model(SMALL_TIME, SMALL_EVENT, SMALL_DESIGN, SMALL_MODEL)
     posterior = small_fit.posterior
     for chain, draw in [(0, 0), (1, SMALL_SAMPLER.draws - 1), (0, 17)]:
@@ -113,7 +118,7 @@ def test_log_likelihood_is_per_patient_and_sums_to_model_likelihood(small_fit, l
             "baseline_steps_std": at["baseline_steps_std"].to_numpy(),  # 9 events in 4 intervals: non-centred
         }
         expected = likelihood_at(model, point)
-        assert float(pointwise.isel(chain=chain, draw=draw).sum()) == pytest.approx(expected, abs=1e-8)
+        assert float(pointwise[chain, draw].sum()) == pytest.approx(expected, abs=1e-8)
 
 
 @pytest.mark.parametrize("sampler", ["nutpie", "pymc"])

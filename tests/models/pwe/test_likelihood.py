@@ -11,7 +11,7 @@ from tmesurv.models.pwe.likelihood import pwe_log_likelihood_op, pwe_value_and_g
 
 def kernel_inputs(data, coef, log_hazard):
     """The kernel's arguments for prepared data."""
-    return (coef, log_hazard, data.z, data.offset, data.stratum, data.boundaries, data.width,
+    return (coef, log_hazard, data.z, data.offset, data.count, data.stratum, data.boundaries, data.width,
             data.stratum_events, data.event_z)  # fmt: skip
 
 
@@ -72,6 +72,36 @@ def test_gradient_matches_central_differences(prepared):
     ]
     np.testing.assert_allclose(gradient_coef, numeric_coef, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(gradient_log_hazard.ravel(), numeric_hazard, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("time_varying", [False, True])
+@pytest.mark.parametrize("columns", [["arm"], ["arm", "ldh_high", "arm:ldh_high"]])
+def test_collapsed_records_give_the_likelihood_of_the_patients(prepared, time_varying, columns):
+    time, event, design, _ = prepared
+    ldh_high = (design["b_cell_ges"] > 1.0).astype(float)  # a two-level biomarker: four distinct design rows
+    design = design.assign(ldh_high=ldh_high, **{"arm:ldh_high": design["arm"] * ldh_high})[columns]
+    data = pwe_data(time, event, design, 6, time_varying=time_varying)
+    collapsed = data.collapsed()
+    assert collapsed.z.shape[0] <= 2 ** len(columns) * data.width.size < data.z.shape[0]
+    assert collapsed.count.sum() == data.z.shape[0] == 150
+    rng = np.random.default_rng(len(columns) + time_varying)
+    first = 1 if time_varying else 0  # with a time-varying arm effect the arm enters through the strata
+    for _ in range(3):
+        coef = rng.normal(0.0, 0.4, len(columns) - first)
+        log_hazard = rng.normal(-3.0, 0.3, data.stratum_events.shape)
+        expected, got = (
+            pwe_value_and_gradient(coef, log_hazard, d.z[:, first:], *kernel_inputs(d, coef, log_hazard)[3:-1],
+                                   d.event_z[first:])
+            for d in (data, collapsed)
+        )  # fmt: skip
+        assert got[0] == pytest.approx(expected[0], rel=1e-12)
+        np.testing.assert_allclose(got[1], expected[1], rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(got[2], expected[2], rtol=1e-10, atol=1e-10)
+
+
+def test_a_continuous_design_is_not_collapsed(prepared):
+    *_, data = prepared
+    assert data.collapsed() is data  # 150 distinct rows: nothing to gain, the arithmetic stays per patient
 
 
 @pytest.mark.parametrize("mode", ["FAST_RUN", "NUMBA"])

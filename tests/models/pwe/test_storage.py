@@ -56,3 +56,45 @@ def test_two_fits_of_one_analysis_are_refused(tmp_path):
     with pytest.raises(ValueError, match="two fits of efs subgroup a=b"):
         save_posteriors(tmp_path / "posterior.nc", [fit(0, "efs", "subgroup", "a=b")] * 2, {})
     assert not (tmp_path / "posterior.nc").exists()
+
+
+def test_every_variable_is_compressed_and_kept_at_its_precision(tmp_path):
+    import h5py
+
+    rng = np.random.default_rng(0)
+    posterior = {"coef": rng.normal(size=(2, 50, 1))}
+    idata = az.from_dict(posterior=posterior, coords={"term": ["arm"]}, dims={"coef": ["term"]})
+    idata.add_groups(log_likelihood={"event": rng.normal(size=(2, 50, 7)).astype(np.float32)})
+    path = save_posteriors(tmp_path / "posterior.nc", [PweFit("efs", "treatment", "all", idata)], {})
+    with h5py.File(path) as file:
+        coef, event = file["efs/treatment/all/posterior/coef"], file["efs/treatment/all/log_likelihood/event"]
+        assert (coef.compression, coef.shuffle, coef.dtype) == ("gzip", True, np.float64)
+        assert (event.compression, event.dtype) == ("gzip", np.float32)
+    _, (loaded,) = load_posteriors(path)
+    np.testing.assert_array_equal(loaded.idata.posterior["coef"].to_numpy(), posterior["coef"])  # bit for bit
+    assert (loaded.model, loaded.main) == ("ph", True)
+
+
+def test_a_file_from_before_models_were_named_reads_its_model_from_the_fit(tmp_path):
+    coef_time = np.zeros((2, 3, 4))
+    idata = az.from_dict(posterior={"coef_time": coef_time}, dims={"coef_time": ["interval"]})
+    node = idata.to_datatree()
+    node.attrs.update({"endpoint": "efs", "analysis": "treatment", "subgroup": "all"})  # no model, no main
+    tree = xr.DataTree.from_dict({"efs/treatment/all": node})
+    tree.attrs.update({"fits": '["efs/treatment/all"]', "config": "{}"})
+    tree.to_netcdf(tmp_path / "old.nc", engine="h5netcdf")
+    _, (fit,) = load_posteriors(tmp_path / "old.nc")
+    assert (fit.model, fit.main) == ("time_varying", True)
+
+
+def test_a_compared_model_gets_a_node_of_its_own(tmp_path):
+    fits = [fit(0, "efs", "treatment", "all"), PweFit("efs", "treatment", "all", fit(1, "efs", "x", "y").idata,
+                                                      "time_varying", main=False)]  # fmt: skip
+    path = save_posteriors(tmp_path / "posterior.nc", fits, {})
+    with xr.open_datatree(path, engine="h5netcdf") as tree:
+        assert tree["compared/time_varying/efs/treatment/all"].attrs["model"] == "time_varying"
+    _, loaded = load_posteriors(path)
+    assert [(f.model, f.main, float(f.idata.posterior["coef"].mean())) for f in loaded] == [
+        ("ph", True, 0.0),
+        ("time_varying", False, 1.0),
+    ]

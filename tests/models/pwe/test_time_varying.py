@@ -9,7 +9,7 @@ import pytest
 from tmesurv.errors import InputError
 from tmesurv.models.pwe.data import pwe_log_likelihood
 from tmesurv.models.pwe.diagnostics import summarize_pwe
-from tmesurv.models.pwe.fit import fit_pwe
+from tmesurv.models.pwe.fit import fit_pwe, pointwise_log_likelihood
 from tmesurv.models.pwe.model import build_pwe_model
 from tmesurv.models.pwe.settings import PweSettings, SamplerSettings
 from tmesurv.models.pwe.time_varying import arm_log_hazard_ratio, summarize_time_varying
@@ -195,7 +195,8 @@ def test_time_varying_fit_keeps_pointwise_log_likelihood_consistent(non_ph_fit):
         arm=design[:, 0],
         arm_effect=at["coef_time"].to_numpy(),
     )
-    np.testing.assert_allclose(non_ph_fit.log_likelihood["event"].isel(chain=1, draw=17), expected, atol=1e-10)
+    np.testing.assert_allclose(pointwise_log_likelihood(non_ph_fit)[1, 17], expected, atol=1e-10)
+    np.testing.assert_allclose(pointwise_log_likelihood(non_ph_fit, slice(5, 9))[1, 17], expected[5:9], atol=1e-10)
     assert arm_log_hazard_ratio(non_ph_fit).shape == (TV_SAMPLER.chains * TV_SAMPLER.draws, 6)
     assert summarize_pwe(non_ph_fit).set_index("term").loc["arm", "mean"] < 0  # event-weighted average effect
 
@@ -217,7 +218,7 @@ def test_proportional_hazards_data_give_a_flat_effect(non_ph_fit):
 @pytest.mark.sampling
 def test_pymc_sampler_fits_the_time_varying_model():
     sampler = SamplerSettings(sampler="pymc", draws=50, tune=50, chains=2, seed=11)
-    fit = fit_pwe(SMALL_TIME, SMALL_EVENT, SMALL_DESIGN, SETTINGS, sampler)
+    fit = fit_pwe(SMALL_TIME, SMALL_EVENT, SMALL_DESIGN, SETTINGS, sampler, log_likelihood=True)
     assert fit.posterior["coef_time"].dims == ("chain", "draw", "interval")
     assert fit.log_likelihood["event"].shape == (2, 50, SMALL_TIME.size)
     assert list(summarize_time_varying(fit)["interval"]) == [0, 1, 2, 3]
