@@ -36,8 +36,9 @@ def test_report_is_one_self_contained_file(full_report: Path) -> None:
     assert "<script" not in page
     sources = re.findall(r'src="([^"]*)"', page)
     # KM overall + 2 groupings, forest, treatment effect, interaction screen, time-varying effect, prior predictive
-    # check, volcano, PCA, calibration, benefit, power curve
-    assert len(sources) == 13
+    # check, model check (Kaplan-Meier under the posterior: all patients + 4 subgroups, 4 panels a figure: 2), volcano,
+    # PCA, calibration, benefit, power curve
+    assert len(sources) == 15
     assert all(source.startswith("data:image/png;base64,") for source in sources)
 
 
