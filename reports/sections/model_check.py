@@ -32,7 +32,6 @@ class MisfitBanner:
     """The fits of a section whose posterior survival misfits Kaplan-Meier, as ``endpoint analysis subgroup``."""
 
     fits: tuple[str, ...]
-    rule: str
 
 
 def misfit_banner(fit_check: pd.DataFrame | None, analyses: tuple[str, ...] | None = None) -> MisfitBanner | None:
@@ -52,7 +51,7 @@ def misfit_banner(fit_check: pd.DataFrame | None, analyses: tuple[str, ...] | No
     fits = tuple(
         dict.fromkeys(" ".join(str(key) for key in keys) for keys in flagged[FIT_KEYS].itertuples(index=False))
     )
-    return MisfitBanner(fits, misfit_rule_text()) if fits else None
+    return MisfitBanner(fits) if fits else None
 
 
 def fit_check_table(fit_check: pd.DataFrame, arm_names: Mapping[str, str] | None = None) -> Table:
@@ -225,5 +224,6 @@ def _panel_title(checks: pd.DataFrame, endpoint: str, subgroup: str) -> str:
     label = "all patients" if subgroup == ALL_PATIENTS else subgroup
     if not np.isfinite(largest):
         return label
-    title = f"{label}: max |S - KM| {largest:.3f}"
+    share = np.nanmin(rows["share_in_band"].to_numpy(dtype=float))
+    title = f"{label}: max |S - KM| {largest:.3f}, KM in band at {share:.0%} of event times"
     return f"{title}, {MISFIT.upper()}" if (rows["misfit"] == 1).any() else title
