@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from tmesurv.models.cox.km import ALL_PATIENTS
@@ -146,8 +145,9 @@ def loo_table(loo: pd.DataFrame) -> Table:
 def loo_sentence(loo: pd.DataFrame) -> str | None:
     """Which model the data prefer for the treatment effect of all patients, in one sentence; None without a comparison.
 
-    ``"By PSIS-LOO the data clearly prefer time_varying for os (over ph by 12.3, SE 4.1)."`` or ``"... show no clear
-    preference ..."``, per endpoint whose treatment analysis compared models.
+    ``"Treatment effect of all patients by PSIS-LOO: for os the data clearly prefer time_varying (over ph by 12.3 (SE
+    4.1))."``, or ``"... the data show no clear preference (...)"``, per endpoint whose treatment analysis compared
+    models (see :func:`~tmesurv.models.pwe.compare.preference`).
     """
     sentences = []
     overall = loo[(loo["analysis"] == "treatment") & (loo["subgroup"] == ALL_PATIENTS)]
@@ -220,10 +220,9 @@ def posterior_km_images(
 def _panel_title(checks: pd.DataFrame, endpoint: str, subgroup: str) -> str:
     rows = checks[(checks["endpoint"] == endpoint) & (checks["subgroup"] == subgroup)]
     rows = rows[rows["analysis"] != "interaction"]
-    largest = np.nanmax(rows["max_abs_difference"].to_numpy(dtype=float)) if len(rows) else np.nan
+    largest, share = rows["max_abs_difference"].max(), rows["share_in_band"].min()  # NaN: no arm with events
     label = "all patients" if subgroup == ALL_PATIENTS else subgroup
-    if not np.isfinite(largest):
+    if pd.isna(largest):
         return label
-    share = np.nanmin(rows["share_in_band"].to_numpy(dtype=float))
     title = f"{label}: max |S - KM| {largest:.3f}, KM in band at {share:.0%} of event times"
     return f"{title}, {MISFIT.upper()}" if (rows["misfit"] == 1).any() else title

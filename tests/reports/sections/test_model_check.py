@@ -167,3 +167,11 @@ def test_report_shows_the_model_check_and_the_misfit_banners(full_report: Path):
     assert checked.count("<img") == 2  # all patients and the four subgroups: 4 panels per figure
     assert "efs subgroup b_cell_ges=high" in section(page, "kaplan-meier")
     assert "efs subgroup b_cell_ges=high" in section(page, "diagnostics")
+
+
+def test_panel_title_of_a_fit_without_statistics_is_its_label():
+    checks = fit_check_rows().assign(max_abs_difference=np.nan, share_in_band=np.nan, misfit=0.0)
+    assert model_check._panel_title(checks, "efs", "all") == "all patients"  # no all-NaN warning either
+    flagged = fit_check_rows()
+    title = model_check._panel_title(flagged, "efs", "b_cell_ges=high")
+    assert title == "b_cell_ges=high: max |S - KM| 0.120, KM in band at 50% of event times, MISFIT"
