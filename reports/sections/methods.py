@@ -183,7 +183,8 @@ def bayes_text(bayes: Mapping) -> str:
 def _treatment_effect_text(bayes: Mapping) -> str:
     """The treatment effect of ``bayes.model`` as fitted (PH or time-varying; another model's description)."""
     defaults = PweAnalysisSettings()
-    model = str(bayes.get("model", defaults.model))
+    legacy = TIME_VARYING if bayes.get("time_varying") is True else defaults.model  # run.json of earlier versions
+    model = str(bayes.get("model", legacy))
     if model not in (PH, TIME_VARYING):
         return f"Model ({model}): {bayes_model(model).description}." if model in MODELS else ""
     priors = _section(bayes, "priors")

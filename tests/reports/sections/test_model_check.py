@@ -155,6 +155,7 @@ def test_methods_text_states_the_model_as_fitted_and_the_checks():
     assert misfit_rule_text() in text
     assert "ahead by at least 4 and by at least 2 standard errors" in text
     assert "one hazard ratio for the whole follow-up" in methods.bayes_text({})
+    assert "event-weighted average" in methods.bayes_text({"time_varying": True})  # run.json before bayes.model
     assert "were not re-run" in methods.bayes_text({"divergence_reruns": []})
 
 
