@@ -19,6 +19,7 @@ from tmesurv.reports.sections.hazards import hazard_section
 from tmesurv.reports.sections.interactions import interaction_section
 from tmesurv.reports.sections.km import km_section
 from tmesurv.reports.sections.methods import methods_section
+from tmesurv.reports.sections.model_check import model_check_section
 from tmesurv.reports.sections.ph import ph_section
 from tmesurv.reports.sections.power import power_section
 from tmesurv.reports.sections.prior_predictive import prior_predictive_section
@@ -52,6 +53,7 @@ SECTIONS: tuple[tuple[str, str, str, Builder], ...] = (
     ("product", "product", "CAR T product and expansion", lambda r, _: product_section(r)),
     ("prior_predictive", "prior-predictive", "Prior predictive check", prior_predictive_section),
     ("diagnostics", "diagnostics", "Diagnostics", lambda r, _: diagnostics_section(r)),
+    ("model_check", "model-check", "Model check", model_check_section),
     ("validation", "validation", "Validation", lambda r, _: validation_section(r)),
     ("power", "power", "Power", lambda r, _: power_section(r)),
     ("methods", "methods", "Methods", lambda r, _: methods_section(r)),

@@ -487,3 +487,80 @@ def _draw_at_risk(ax: Axes, curves: list[_Curve], times: np.ndarray) -> None:
     ax.spines[["top", "right", "left"]].set_visible(False)
     ax.set_title("Number at risk", loc="left", fontsize=9)
     ax.set_xlabel(X_LABEL)
+
+
+def censor_marks(curve: pd.DataFrame) -> pd.DataFrame:
+    """The times at which patients were censored on one Kaplan-Meier curve, and the curve's level there.
+
+    Parameters
+    ----------
+    curve
+        One arm's rows of ``km_curves.csv`` (``time, survival, at_risk``; one row per distinct time from time 0).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``time, survival, censored``: a row per time with censored patients (``at_risk`` there, less the deaths
+        ``at_risk x (1 - S(t) / S(t-))``, less those at risk at the next time; after the last time none are).
+    """
+    rows = _sorted_by_time(curve)
+    at_risk, survival = rows["at_risk"].to_numpy(dtype=float), rows["survival"].to_numpy(dtype=float)
+    before = np.concatenate([[1.0], survival[:-1]])
+    ratio = np.divide(survival, before, out=np.ones_like(survival), where=before > 0)
+    died = np.rint(at_risk * (1.0 - ratio))
+    censored = at_risk - died - np.append(at_risk[1:], 0.0)
+    kept = censored > 0
+    times = rows["time"].to_numpy(dtype=float)
+    return pd.DataFrame({"time": times[kept], "survival": survival[kept], "censored": censored[kept].astype(int)})
+
+
+def km_posterior_figure(
+    curves: pd.DataFrame,
+    posterior: pd.DataFrame,
+    endpoint: str,
+    subgroups: Sequence[str],
+    titles: Mapping[str, str] | None = None,
+    arm_names: Mapping[str, str] | None = None,
+) -> Figure:
+    """Kaplan-Meier with censor marks (``|``) under the posterior median and 95% band, a panel per subgroup.
+
+    Parameters
+    ----------
+    curves
+        ``km_curves.csv``.
+    posterior
+        ``bayes_curves.csv``: the posterior survival of each arm in each subgroup drawn.
+    endpoint
+        The endpoint.
+    subgroups
+        The subgroups to draw (``all`` for all patients), a panel each with both arms and their numbers at risk.
+    titles
+        Panel title per subgroup (default the subgroup).
+    arm_names
+        Display name per arm value.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Panels in ``subgroups`` order and one legend (Kaplan-Meier solid with censor marks, posterior dashed).
+    """
+    rows = curves[curves["endpoint"] == endpoint]
+    drawn = [_arm_curves(rows, subgroup, posterior, endpoint, arm_names) for subgroup in subgroups]
+    span = max(float(c.rows["time"].max()) for panel in drawn for c in panel)
+    ncols = min(len(drawn), 2)
+    nrows = -(-len(drawn) // ncols)
+    labels = max(len(c.label) for panel in drawn for c in panel)
+    panel_height = 3.9 + 0.27 * max(len(panel) for panel in drawn)
+    figure = Figure(figsize=(ncols * (5.0 + 0.075 * labels), nrows * panel_height + 1.0), layout="constrained")
+    body, legend_row = figure.subfigures(2, 1, height_ratios=(nrows * panel_height + 0.5, 0.5))
+    panels = body.subfigures(nrows, ncols, squeeze=False).ravel()
+    for panel, subgroup, panel_curves in zip(panels, subgroups, drawn, strict=False):
+        _km_panel(panel, panel_curves, (titles or {}).get(subgroup, subgroup), span)
+        for curve in panel_curves:
+            marks = censor_marks(curve.rows)
+            panel.axes[0].plot(marks["time"], marks["survival"], "|", color=curve.colour, markersize=7, gid="censor")
+    for panel in panels[len(drawn) :]:
+        panel.set_visible(False)
+    figure.suptitle(f"{endpoint}: Kaplan-Meier (censor marks |) and Bayesian posterior", parse_math=False)
+    _figure_legend(legend_row, drawn[0], any(c.posterior is not None for panel in drawn for c in panel), "center")
+    return figure

@@ -19,7 +19,9 @@ from tmesurv.errors import InputError, describe_rows
 from tmesurv.outputs.files import (
     BAYES,
     BAYES_CURVES,
+    BAYES_FIT_CHECK,
     BAYES_HR_CURVE,
+    BAYES_LOO,
     BAYES_PRIOR_PREDICTIVE,
     BAYES_SCREEN,
     BAYES_SURVIVAL,
@@ -86,6 +88,8 @@ class Results:
     logrank: pd.DataFrame | None = None
     ph_test: pd.DataFrame | None = None
     ph_residuals: pd.DataFrame | None = None
+    bayes_fit_check: pd.DataFrame | None = None
+    bayes_loo: pd.DataFrame | None = None
     figures: dict[str, Path] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
 
@@ -140,6 +144,8 @@ def read_results(result_dir: Path) -> Results:
         logrank=read_result_csv(result_dir, LOGRANK),
         ph_test=read_result_csv(result_dir, PH_TEST),
         ph_residuals=read_result_csv(result_dir, PH_RESIDUALS),
+        bayes_fit_check=read_result_csv(result_dir, BAYES_FIT_CHECK),
+        bayes_loo=read_result_csv(result_dir, BAYES_LOO),
         figures=find_figures(result_dir),
         notes=tuple(notes),
     )

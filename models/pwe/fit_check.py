@@ -11,8 +11,25 @@ model's arm curve is the population average over its biomarker values) is set ag
   where its chord crosses zero).
 * ``share_in_band``: the share of the arm's distinct event times at which ``KM`` lies inside the pointwise 95%
   posterior band of the arm's survival.
-* ``misfit``: the rule of :func:`is_misfit` (:func:`misfit_rule_text` in words), calibrated by simulation
-  (``tests/reference/fit_check_calibration.py``).
+* ``misfit``: the rule of :func:`is_misfit` (:func:`misfit_rule_text` in words): KM lies inside the band at fewer
+  than :data:`MISFIT_SHARE_IN_BAND` of the event times, or ``sqrt(n) x mean_abs_difference`` (``n`` the arm's
+  patients: the mean distance on the scale of Kaplan-Meier's sampling error) exceeds :data:`MISFIT_SCALED_MEAN`.
+
+Calibration (``tests/reference/fit_check_calibration.py`` -> ``fit_check_calibration.csv``, held by
+``tests/models/pwe/test_fit_check_calibration.py``; default priors, nutpie, 4 chains x 500 draws): correct models
+(proportional hazards; piecewise-exponential baselines, a ZUMA-7-like one dropping tenfold over 12 months and a smooth
+one; n = 60, 120 and 359) against the PH model fitted to the ZUMA-7-like scenario (a cured fraction per arm; n = 359,
+and a random half as a subgroup). With the default 8 intervals (16 replicates per cohort) the rule flagged none of
+the 96 correct fits, and the PH fit of the ZUMA-7-like trial in 13 of 16 trials (of the halves: 2 of 16; a PH misfit
+in a subgroup of 180 is mostly not detectable this way). The distance alone cannot tell them apart: with 8 quantile
+intervals the correct stepped baseline sits up to 0.099 from KM at n = 359 (time-averaged 0.028), because the
+intervals are coarse where the hazard drops fast, the ZUMA-7 PH fit up to 0.103 (0.035). The band can: the PH fit's
+treated band misses the plateau (KM inside it at 62% of the event times on average, at 50% at worst), while for the
+correct fits it is 92-94% on average and never below 68%. ``sqrt(n) x mean_abs_difference`` reached 0.58 for a correct
+fit and 0.59 for the ZUMA-7 PH fit: it guards against gross misfits only. With 16 intervals (28 replicates) the
+correct fits sit closer to KM (stepped baseline: up to 0.082, time-averaged 0.020), but the PH model absorbs more of
+the plateau and the rule flags it in only 9 of 28 trials (correct fits: 1 of 168 flagged): 8 intervals stay the
+default.
 
 The posterior is read at up to :data:`CHECK_DRAWS` draws, evenly spaced over the chains.
 """
@@ -43,23 +60,25 @@ FIT_CHECK_COLUMNS = [
 ]
 GRID_POINTS = 400
 CHECK_DRAWS = 1000
-# The misfit rule (see is_misfit); calibrated in tests/reference/fit_check_calibration.py.
-MISFIT_SHARE_IN_BAND = 0.8
-MISFIT_MAX_ABS = 0.1
+# The misfit rule (see is_misfit and the module docstring for its calibration).
+MISFIT_SHARE_IN_BAND = 0.65
+MISFIT_SCALED_MEAN = 0.7
 
 
 def misfit_rule_text() -> str:
     """The rule of :func:`is_misfit` in words, from its constants (for the report's methods)."""
     return (
-        f"an arm's fit is flagged as a misfit when the Kaplan-Meier curve lies outside the 95% posterior band at more "
-        f"than {1 - MISFIT_SHARE_IN_BAND:.0%} of the arm's event times, or the posterior mean survival is more than "
-        f"{MISFIT_MAX_ABS:g} from it at some time within follow-up"
+        f"an arm's fit is flagged as a misfit when the Kaplan-Meier curve lies inside the 95% posterior band at fewer "
+        f"than {MISFIT_SHARE_IN_BAND:.0%} of the arm's event times, or the time-averaged |posterior mean survival - "
+        f"Kaplan-Meier| exceeds {MISFIT_SCALED_MEAN:g}/sqrt(n) (n: the arm's patients); calibrated by simulation so "
+        "that correct models are not flagged (tests/reference/fit_check_calibration.py)"
     )
 
 
-def is_misfit(share_in_band: np.ndarray, max_abs_difference: np.ndarray) -> np.ndarray:
-    """The misfit rule: ``share_in_band < MISFIT_SHARE_IN_BAND`` or ``max_abs_difference > MISFIT_MAX_ABS``."""
-    return (np.asarray(share_in_band) < MISFIT_SHARE_IN_BAND) | (np.asarray(max_abs_difference) > MISFIT_MAX_ABS)
+def is_misfit(share_in_band: np.ndarray, mean_abs_difference: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """The misfit rule: ``share_in_band < MISFIT_SHARE_IN_BAND`` or ``sqrt(n) mean_abs > MISFIT_SCALED_MEAN``."""
+    scaled = np.sqrt(np.asarray(n, dtype=float)) * np.asarray(mean_abs_difference)
+    return (np.asarray(share_in_band) < MISFIT_SHARE_IN_BAND) | (scaled > MISFIT_SCALED_MEAN)
 
 
 def fit_check(idata: az.InferenceData) -> pd.DataFrame:
@@ -112,7 +131,7 @@ def _arm_check(idata: az.InferenceData, members: np.ndarray, time: np.ndarray, e
         "mean_abs_difference": float(_integral_of_absolute(signed_start, signed_end, np.diff(times)) / tau),
         "share_in_band": float(inside.mean()),
     }
-    misfit = bool(is_misfit(statistics["share_in_band"], statistics["max_abs_difference"]))
+    misfit = bool(is_misfit(statistics["share_in_band"], statistics["mean_abs_difference"], counts["n"]))
     return counts | statistics | {"misfit": misfit}
 
 

@@ -70,9 +70,11 @@ def misfit_notes(checks: pd.DataFrame) -> list[str]:
     flagged = checks[checks["misfit"].astype(bool)]
     for (endpoint, analysis, subgroup), rows in flagged.groupby(["endpoint", "analysis", "subgroup"], sort=False):
         arms = "; ".join(
-            f"{row.arm}: up to {row.max_abs_difference:.3f} from Kaplan-Meier (at {row.largest_at:.3g} months), "
-            f"inside the 95% band at {row.share_in_band:.0%} of its event times"
+            f"{row.arm}: Kaplan-Meier inside the 95% band at {row.share_in_band:.0%} of its event times, "
+            f"{row.mean_abs_difference:.3f} from it on average (up to {row.max_abs_difference:.3f}, at "
+            f"{row.largest_at:.3g} months)"
             for row in rows.itertuples()
+            if row.misfit
         )
         notes.append(
             f"{endpoint} {analysis} {subgroup}: the posterior survival does not fit Kaplan-Meier ({arms}); the "

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+import numpy as np
 import pandas as pd
 
 from tmesurv.reports.format import NOT_CONVERGED, Column, Row, Table, fit_status, format_count, format_number
 from tmesurv.reports.results import Results
 from tmesurv.reports.sections.interactions import FIT_KEYS, TREATMENT_AT
+from tmesurv.reports.sections.model_check import MisfitBanner, misfit_banner
 
 
 @dataclass(frozen=True)
@@ -18,6 +20,7 @@ class Diagnostics:
     table: Table
     n_fits: int
     n_unconverged: int
+    misfit: MisfitBanner | None = None
 
 
 def diagnostics_table(bayes: pd.DataFrame) -> Diagnostics:
@@ -46,12 +49,15 @@ def diagnostics_table(bayes: pd.DataFrame) -> Diagnostics:
         Column("Min ESS (tail)", numeric=True),
         Column("Min BFMI", numeric=True),
         Column("Divergences", numeric=True),
+        Column("target_accept (re-runs)", numeric=True),
         Column("Status", badge=True),
     )
     caption = (
         "Per fit, the worst value over its terms. A blank is a statistic that was not recorded. Converged means "
         "R-hat below 1.01, bulk and tail ESS of at least 400, BFMI of at least 0.3 in every chain and no divergent "
-        "transitions (the rule of tmesurv bayes)."
+        "transitions (the rule of tmesurv bayes). A fit with divergent transitions is re-run at a higher target "
+        "acceptance (bayes.divergence_reruns, default 0.95 then 0.99) until a run has none; the table shows the "
+        "reported run: its target acceptance and how many re-runs it took."
     )
     table = Table(columns, tuple(rows), caption=caption)
     return Diagnostics(table, len(rows), sum(row.flagged for row in rows))
@@ -67,11 +73,24 @@ def _fit_row(keys: tuple, group: pd.DataFrame) -> Row:
         format_count(group["ess_tail"].min()),
         format_number(group["bfmi_min"].min(), 2),
         format_count(group["divergences"].max()),
+        _sampled(group),
         status,
     )
     return Row(cells, flagged=status == NOT_CONVERGED)
 
 
+def _sampled(group: pd.DataFrame) -> str:
+    """The reported run's target acceptance and re-runs, e.g. ``0.99 (2)``; blank when not recorded."""
+    target = group["target_accept"].max() if "target_accept" in group else np.nan
+    if pd.isna(target):
+        return ""
+    reruns = group["reruns"].max() if "reruns" in group else np.nan
+    return f"{target:g}" + ("" if pd.isna(reruns) else f" ({int(reruns)})")
+
+
 def diagnostics_section(results: Results) -> Diagnostics | None:
-    """The convergence table of every Bayesian fit; None without ``bayes.csv``."""
-    return None if results.bayes is None else diagnostics_table(results.bayes)
+    """Every Bayesian fit's convergence, and the fits that misfit Kaplan-Meier; None without ``bayes.csv``."""
+    if results.bayes is None:
+        return None
+    table = diagnostics_table(results.bayes)
+    return replace(table, misfit=misfit_banner(results.bayes_fit_check))

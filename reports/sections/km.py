@@ -15,6 +15,7 @@ import pandas as pd
 
 from tmesurv.cohort import CONTROL, TREATED
 from tmesurv.models.cox.km import ALL_PATIENTS
+from tmesurv.models.pwe.survival import not_reached_rule_text
 from tmesurv.outputs.run_record import RunRecord
 from tmesurv.reports.format import (
     NOT_REACHED,
@@ -26,6 +27,7 @@ from tmesurv.reports.format import (
     format_interval,
     format_number,
     format_p,
+    format_probability,
     split_subgroup,
     statistic_label,
     subgroup_descriptions,
@@ -36,6 +38,7 @@ from tmesurv.reports.graphics import FigureImage, png_data_uri
 from tmesurv.reports.km_marks import KmMarks, band_label
 from tmesurv.reports.km_plot import km_figure, km_levels_figure
 from tmesurv.reports.results import Results
+from tmesurv.reports.sections.model_check import MisfitBanner, misfit_banner
 
 
 def km_summary_table(km: pd.DataFrame, arm_names: dict[str, str] | None = None) -> Table:
@@ -131,8 +134,9 @@ def posterior_survival_table(
     )
     caption = (
         "Posterior median and 95% credible interval. Median survival and restricted mean survival time (RMST) in "
-        "months, landmark survival as a probability; difference = treated - control. NR: not reached within the "
-        "model's time range."
+        "months, landmark survival as a probability; difference = treated - control (only where both arms are "
+        f"estimated). {not_reached_rule_text()}: a median or limit beyond follow-up is shown as NR, never as an "
+        f"extrapolated number, and a landmark or RMST beyond follow-up as '{BEYOND_FOLLOW_UP}'."
     )
     return Table(columns, tuple(table_rows), caption=caption)
 
@@ -152,11 +156,26 @@ def _first_seen(values: pd.Series) -> pd.Series:
     return values.map({value: index for index, value in enumerate(pd.unique(values))})
 
 
+BEYOND_FOLLOW_UP = "beyond follow-up"
+
+
 def _statistic_cell(record: dict | None, statistic: str) -> str:
+    """A posterior statistic: a median beyond follow-up is NR (with P(beyond)), never an extrapolated estimate.
+
+    A landmark or RMST beyond the arm's follow-up was not estimated (blank estimate, ``reached`` false): shown as
+    :data:`BEYOND_FOLLOW_UP`. Files without ``reached`` (older runs) show a blank estimate as NR.
+    """
     if record is None:
         return ""
+    reached = record.get("reached")
+    if statistic != "median" and reached == 0 and pd.isna(record["estimate"]):
+        return BEYOND_FOLLOW_UP
     digits = 2 if statistic == "survival" else 1
-    return format_interval(record["estimate"], record["lower"], record["upper"], digits, missing="NR")
+    text = format_interval(record["estimate"], record["lower"], record["upper"], digits, missing=NOT_REACHED)
+    beyond = record.get("prob_beyond_follow_up")
+    if statistic == "median" and reached == 0 and beyond is not None and not pd.isna(beyond):
+        text += f"; P(beyond follow-up) {format_probability(beyond)}"
+    return text
 
 
 def logrank_table(
@@ -218,6 +237,7 @@ class KmSection:
     posterior: Table | None
     posterior_subgroups: Table | None
     logrank: Table | None = None
+    misfit: MisfitBanner | None = None  # fits whose posterior survival misfits Kaplan-Meier (bayes_fit_check.csv)
 
 
 def km_section(results: Results, names: dict[str, str]) -> KmSection | None:
@@ -246,6 +266,7 @@ def km_section(results: Results, names: dict[str, str]) -> KmSection | None:
         if others is None or others.empty
         else posterior_survival_table(survival, "others", names),
         logrank=None if results.logrank is None else logrank_table(results.logrank, names, marks.descriptions),
+        misfit=None if survival is None else misfit_banner(results.bayes_fit_check, ("treatment", "subgroup")),
     )
 
 

@@ -7,7 +7,13 @@ from dataclasses import dataclass
 from importlib import metadata
 
 from tmesurv.config import combined_subgroup_name
+from tmesurv.models.pwe.compare import CLEAR_ELPD_DIFFERENCE, CLEAR_SE_MULTIPLE
 from tmesurv.models.pwe.diagnostics import convergence_rule_text
+from tmesurv.models.pwe.fit_check import misfit_rule_text
+from tmesurv.models.pwe.registry import MODELS, PH, TIME_VARYING, bayes_model
+from tmesurv.models.pwe.settings import PweAnalysisSettings
+from tmesurv.models.pwe.survival import not_reached_rule_text
+from tmesurv.models.pwe.time_varying import treatment_effect_text
 from tmesurv.reports.results import Results
 
 CONVERGENCE_RULE = convergence_rule_text()  # the rule of tmesurv.models.pwe.diagnostics.summarize_pwe, in words
@@ -153,21 +159,62 @@ def bayes_text(bayes: Mapping) -> str:
     else:
         walk_text = f"a Gaussian random walk whose step sd has a gamma prior with mean {walk:g}"
     sentences = [
-        f"Bayesian piecewise-exponential proportional-hazards models (PyMC): the baseline hazard is {baseline}, "
-        f"its logarithm {walk_text}.",
+        f"Bayesian piecewise-exponential models (PyMC): the baseline hazard is {baseline}, its logarithm {walk_text}.",
+        _treatment_effect_text(bayes),
         _prior_text(priors),
         _sampler_text(bayes),
+        _remedy_text(bayes),
         "Each hazard ratio is reported as exp(posterior mean log hazard ratio), the counterpart of the Cox "
         "exp(beta), with a 95% equal-tailed credible interval (CrI), and the posterior probability that the hazard "
         "ratio is below 1. The models are the Cox models' (treatment, arm x biomarker, treatment within each "
         "subgroup); posterior survival curves per arm, and spline treatment-HR curves where fitted, are the pointwise "
         "posterior median and 95% band.",
         f"A fit is reported as converged only with {CONVERGENCE_RULE}; other fits are flagged.",
+        f"{not_reached_rule_text()}.",
+        f"Each fit's posterior survival is checked against Kaplan-Meier per arm: {misfit_rule_text()}.",
+        _comparison_text(bayes),
     ]
     biomarkers = bayes.get("biomarkers")
     if biomarkers:
         sentences.append(f"Interaction models and biomarker subgroups were fitted for {_listing(biomarkers)}.")
     return " ".join(sentence for sentence in sentences if sentence)
+
+
+def _treatment_effect_text(bayes: Mapping) -> str:
+    """The treatment effect of ``bayes.model`` as fitted (PH or time-varying; another model's description)."""
+    defaults = PweAnalysisSettings()
+    legacy = TIME_VARYING if bayes.get("time_varying") is True else defaults.model  # run.json of earlier versions
+    model = str(bayes.get("model", legacy))
+    if model not in (PH, TIME_VARYING):
+        return f"Model ({model}): {bayes_model(model).description}." if model in MODELS else ""
+    priors = _section(bayes, "priors")
+    sd = priors.get("time_varying_sd", defaults.priors.time_varying_sd)
+    return treatment_effect_text(model == TIME_VARYING, float(sd), int(bayes.get("intervals", defaults.intervals)))
+
+
+def _remedy_text(bayes: Mapping) -> str:
+    """How divergent fits were re-run (``bayes.divergence_reruns``)."""
+    targets = bayes.get("divergence_reruns", PweAnalysisSettings().divergence_reruns)
+    if not targets:
+        return "Fits with divergent transitions were not re-run (bayes.divergence_reruns empty)."
+    return (
+        f"A fit with divergent transitions was re-run with the same seed at a target acceptance of "
+        f"{', then '.join(f'{float(target):g}' for target in targets)} until a run had none; the reported run's target "
+        "acceptance and number of re-runs are recorded (bayes.csv), and a fit still divergent is flagged."
+    )
+
+
+def _comparison_text(bayes: Mapping) -> str:
+    """The models compared by PSIS-LOO (``bayes.compare``) and when one is preferred."""
+    compared = list(bayes.get("compare") or [])
+    if len(compared) < 2:
+        return ""
+    return (
+        f"Every analysis was fitted with each of the models {_listing(compared)}, compared by PSIS-LOO (ArviZ): the "
+        f"data are said to prefer a model when its expected log predictive density is ahead by at least "
+        f"{CLEAR_ELPD_DIFFERENCE:g} and by at least {CLEAR_SE_MULTIPLE:g} standard errors of the difference, else "
+        f"there is no clear preference; the tables come from bayes.model ({bayes.get('model', PH)})."
+    )
 
 
 def software_versions(packages: Iterable[str] = SOFTWARE) -> tuple[tuple[str, str], ...]:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
 from tmesurv.cohort import CONTROL, TREATED
+from tmesurv.models.pwe.registry import TIME_VARYING
 from tmesurv.reports.format import (
     Column,
     Row,
@@ -25,6 +27,7 @@ from tmesurv.reports.gallery import FigureSection, Gallery, endpoints_of
 from tmesurv.reports.graphics import BAND_COLOUR, BAYES_COLOUR, FigureImage, png_data_uri
 from tmesurv.reports.results import Results
 from tmesurv.reports.sections.bayes_screen import _converged, _hr_axis_around_one, _status_text
+from tmesurv.reports.sections.model_check import MisfitBanner, misfit_banner
 
 
 def time_varying_table(time_varying: pd.DataFrame) -> Table:
@@ -65,9 +68,9 @@ def time_varying_table(time_varying: pd.DataFrame) -> Table:
         Column("Diagnostics", badge=True),
     )
     caption = (
-        "Time-varying treatment effect (bayes.time_varying): a treatment log hazard ratio per baseline interval, "
-        "a random walk over the intervals shrunk toward proportional hazards (priors.time_varying_sd). Hazard "
-        "ratio at the posterior mean log hazard ratio, exp(mean), with the 95% equal-tailed credible interval; "
+        "Time-varying treatment effect (bayes.model: time_varying): a treatment log hazard ratio per baseline "
+        "interval, a random walk over the intervals shrunk toward proportional hazards (priors.time_varying_sd). "
+        "Hazard ratio at the posterior mean log hazard ratio, exp(mean), with the 95% equal-tailed credible interval; "
         "events of both arms in the interval."
     )
     return Table(columns, tuple(rows), caption=caption)
@@ -148,8 +151,19 @@ def _overall(time_varying: pd.DataFrame, endpoint: str) -> pd.DataFrame:
     return rows
 
 
-def time_varying_section(results: Results, names: dict[str, str]) -> FigureSection | None:
-    """The treatment HR per baseline interval (``bayes_time_varying.csv``): figure of all patients, every row."""
+@dataclass(frozen=True)
+class TimeVaryingSection(FigureSection):
+    """The table and figures of the time-varying fits, and the banner naming those that misfit Kaplan-Meier."""
+
+    misfit: MisfitBanner | None = None
+
+
+def time_varying_section(results: Results, names: dict[str, str]) -> TimeVaryingSection | None:
+    """The treatment HR per baseline interval (``bayes_time_varying.csv``): figure of all patients, every row.
+
+    The misfit banner names the fits of ``bayes_fit_check.csv`` that misfit when the tables come from the time-varying
+    model (``bayes.model: time_varying``); a comparison-only time-varying fit is not checked against Kaplan-Meier.
+    """
     rows = results.bayes_time_varying
     if rows is None:
         return None
@@ -163,4 +177,11 @@ def time_varying_section(results: Results, names: dict[str, str]) -> FigureSecti
         for endpoint in endpoints_of(overall)
     )
     galleries = (Gallery("All patients", images),) if images else ()
-    return FigureSection(time_varying_table(rows), galleries)
+    misfit = misfit_banner(results.bayes_fit_check, ("treatment", "subgroup")) if _tables_model(results) else None
+    return TimeVaryingSection(time_varying_table(rows), galleries, misfit)
+
+
+def _tables_model(results: Results) -> bool:
+    """Whether run.json's config makes the time-varying model the one of the tables and the fit check."""
+    bayes = (results.run.config.get("bayes") or {}) if results.run is not None else {}
+    return isinstance(bayes, Mapping) and bayes.get("model") == TIME_VARYING

@@ -275,6 +275,34 @@ def write_bayes_options(folder: Path) -> None:
         | {"upper": 198, "observed": 118, "prob_below_observed": 0.3}
     )
     write_csv(folder, "bayes_prior_predictive.csv", prior)
+    write_model_check(folder)
+
+
+def write_model_check(folder: Path) -> None:
+    """The fit check (the subgroup b_cell_ges=high misfits in its treated arm) and PSIS-LOO of the treatment model."""
+    checks = [
+        {"endpoint": "efs", "analysis": analysis, "subgroup": subgroup, "arm": arm, "n": 50, "events": 30}
+        | {
+            "follow_up": 24.0,
+            "max_abs_difference": difference,
+            "largest_at": 3.0,
+            "mean_abs_difference": difference / 3,
+        }
+        | {"share_in_band": share, "misfit": share < 0.65}
+        for analysis, subgroup in (("treatment", "all"), ("subgroup", "b_cell_ges=high"))
+        for arm in ARMS
+        for difference, share in [(0.12, 0.5) if (subgroup, arm) == ("b_cell_ges=high", "treated") else (0.03, 0.95)]
+    ]
+    write_csv(folder, "bayes_fit_check.csv", checks)
+    loo = [
+        {"endpoint": "efs", "analysis": "treatment", "subgroup": "all", "model": model, "elpd_loo": elpd, "se": 20.0}
+        | {"p_loo": p_loo, "elpd_diff": diff, "dse": dse, "n_pareto_k_high": 0, "rank": rank}
+        for model, elpd, p_loo, diff, dse, rank in (
+            ("time_varying", -400.0, 9.0, 0.0, 0.0, 0),
+            ("ph", -409.5, 7.0, 9.5, 3.1, 1),
+        )
+    ]
+    write_csv(folder, "bayes_loo.csv", loo)
 
 
 def write_run(folder: Path) -> None:

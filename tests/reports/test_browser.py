@@ -114,7 +114,7 @@ def test_no_console_errors(opened: dict) -> None:
 
 def test_every_figure_is_rendered_with_a_size(opened: dict) -> None:
     images = opened["images"]
-    assert len(images) == 15  # the fixture report's figures, the Schoenfeld residuals and the decision curve included
+    assert len(images) == 17  # as test_html's test_report_is_one_self_contained_file counts them
     for image in images:
         assert image["natural"] > 0, image["alt"]
         assert image["width"] > 0, image["alt"]

@@ -36,8 +36,9 @@ def test_report_is_one_self_contained_file(full_report: Path) -> None:
     assert "<script" not in page
     sources = re.findall(r'src="([^"]*)"', page)
     # KM overall + 2 groupings, forest, Schoenfeld residuals, treatment effect, interaction screen, time-varying
-    # effect, prior predictive check, volcano, PCA, calibration, decision curve, benefit, power curve
-    assert len(sources) == 15
+    # effect, prior predictive check, model check (Kaplan-Meier under the posterior: all patients + 4 subgroups, 4
+    # panels a figure: 2), volcano, PCA, calibration, decision curve, benefit, power curve
+    assert len(sources) == 17
     assert all(source.startswith("data:image/png;base64,") for source in sources)
 
 

@@ -12,7 +12,7 @@ from scipy import stats
 
 from tmesurv.cohort import Cohort
 from tmesurv.models.pwe.fit_check import (
-    MISFIT_MAX_ABS,
+    MISFIT_SCALED_MEAN,
     MISFIT_SHARE_IN_BAND,
     arm_survival_draws,
     fit_check,
@@ -105,10 +105,9 @@ def test_time_varying_arm_effect_enters_per_interval():
 
 
 def test_misfit_rule_and_its_text():
-    assert is_misfit(np.array([0.79, 0.8, 0.95]), np.array([0.0, 0.0, MISFIT_MAX_ABS + 1e-9])).tolist() == [
-        True,
-        False,
-        True,
-    ]
-    assert f"{1 - MISFIT_SHARE_IN_BAND:.0%}" in misfit_rule_text()
-    assert f"{MISFIT_MAX_ABS:g}" in misfit_rule_text()
+    share = np.array([0.64, 0.65, 0.95, 0.95])
+    just_above = MISFIT_SCALED_MEAN / 10 + 1e-9  # n = 100: sqrt(n) x mean just above the threshold
+    mean_abs = np.array([0.0, 0.0, MISFIT_SCALED_MEAN / 10, just_above])
+    assert is_misfit(share, mean_abs, np.full(4, 100)).tolist() == [True, False, False, True]
+    assert f"{MISFIT_SHARE_IN_BAND:.0%}" in misfit_rule_text()
+    assert f"{MISFIT_SCALED_MEAN:g}/sqrt(n)" in misfit_rule_text()
