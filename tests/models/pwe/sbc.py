@@ -22,7 +22,6 @@ posterior, and so the ranks' uniformity, unchanged.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -137,9 +136,6 @@ def _column(batch, name: str) -> np.ndarray:
     if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
         return column.flatten().to_numpy().reshape(len(column), -1)
     return column.to_numpy(zero_copy_only=False)
-
-
-Quantity = Callable[[Truth, pd.DataFrame], float]
 
 
 @dataclass(frozen=True)
