@@ -213,7 +213,12 @@ class PweData:
 
 
 def pwe_data(
-    time: np.ndarray, event: np.ndarray, design: pd.DataFrame, intervals: int, time_varying: bool = False
+    time: np.ndarray,
+    event: np.ndarray,
+    design: pd.DataFrame,
+    intervals: int,
+    time_varying: bool = False,
+    cuts: np.ndarray | None = None,
 ) -> PweData:
     """Standardise the design and compute the interval statistics of the PWE likelihood.
 
@@ -227,6 +232,9 @@ def pwe_data(
         Number of baseline intervals ``K`` (cut at event-time quantiles; fewer when quantiles coincide).
     time_varying
         Also compute the per-arm statistics of a time-varying arm effect (the first column must be ``arm``, 0/1).
+    cuts
+        Interior cut points fixed in advance (sorted, distinct, positive) instead of the event-time quantiles;
+        ``intervals`` is then ignored. Simulation-based calibration needs them: a prior must not depend on the data.
 
     Returns
     -------
@@ -242,7 +250,7 @@ def pwe_data(
     time, event, x = _validated_inputs(time, event, design)
     if time_varying:
         _require_arm_first(design)
-    cuts = interval_cuts(time, event, intervals)
+    cuts = interval_cuts(time, event, intervals) if cuts is None else _fixed_cuts(cuts)
     order = np.argsort(time, kind="stable")
     index, offset, width = interval_layout(time[order], cuts)
     n_intervals = cuts.size + 1
@@ -266,6 +274,14 @@ def pwe_data(
         stratum_events=stratum_events,
         rotation=principal_axes(time[order], event[order], z),
     )
+
+
+def _fixed_cuts(cuts: np.ndarray) -> np.ndarray:
+    """Cut points given in advance, checked: sorted, distinct, positive and finite."""
+    cuts = np.asarray(cuts, dtype=float)
+    if cuts.ndim != 1 or not np.all(np.isfinite(cuts) & (cuts > 0)) or np.any(np.diff(cuts) <= 0):
+        raise InputError(f"fixed cut points must be finite, positive and increasing; got {cuts.tolist()}")
+    return cuts
 
 
 def _require_arm_first(design: pd.DataFrame) -> None:

@@ -76,3 +76,17 @@ def test_rotation_does_not_depend_on_the_row_order_under_tied_times():
     first = pwe_data(time, event, design, 3).rotation
     second = pwe_data(time[shuffled], event[shuffled], design.iloc[shuffled].reset_index(drop=True), 3).rotation
     np.testing.assert_allclose(np.abs(first.T @ second), np.eye(3), atol=1e-9)  # same axes, up to sign
+
+
+def test_fixed_cuts_replace_the_event_quantiles():
+    data = pwe_data(SMALL_TIME, SMALL_EVENT, SMALL_DESIGN, 4, cuts=np.array([2.5, 6.0]))
+    assert data.cuts.tolist() == [2.5, 6.0]
+    # events at 1, 2 | 3, 4, 5, 6 | 7, 8, 9 (a time on a cut belongs to the interval it closes)
+    assert data.interval_events.tolist() == [2.0, 4.0, 3.0]
+    assert data.width.tolist() == [2.5, 3.5, 0.0]
+
+
+@pytest.mark.parametrize("cuts", [[3.0, 2.0], [0.0, 2.0], [1.0, np.inf], [[1.0]]])
+def test_bad_fixed_cuts_are_refused(cuts):
+    with pytest.raises(InputError, match="fixed cut points"):
+        pwe_data(SMALL_TIME, SMALL_EVENT, SMALL_DESIGN, 4, cuts=np.array(cuts))

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from tmesurv.errors import InputError
+from tmesurv.models.pwe.diagnostics import BFMI_MIN, ESS_MIN, RHAT_MAX
 from tmesurv.models.pwe.model import build_pwe_model
 from tmesurv.models.pwe.screen import SCREEN_COLUMNS, fit_interaction_screen
 from tmesurv.models.pwe.settings import PwePriors, PweSettings, SamplerSettings
@@ -118,6 +119,10 @@ BIOMARKERS, TRUE = 46, {"sig_00": -0.8, "sig_01": 0.7}  # interaction log HR per
 MISSING = 15
 SCREEN = PweSettings(intervals=4)
 SCREEN_SAMPLER = SamplerSettings(draws=300, tune=300, chains=2, seed=3, target_accept=0.95)
+# The horseshoe screen's estimates are asserted, so its fit must converge by the project's rule (R-hat < 1.01, ESS >=
+# 400, no divergences, for all 93 coefficients): 2 chains of 300 at 0.95 gave 2 divergences and R-hat 1.033, 4 chains
+# of 600 at 0.99 none and R-hat 1.011; 4 chains of 1,000 at 0.99 give R-hat 1.0045 and ESS 1,295 at the worst.
+HORSESHOE_SAMPLER = SamplerSettings(draws=1000, tune=500, chains=4, seed=3, target_accept=0.99)
 
 
 def simulate_screen(seed: int, n: int = 359) -> tuple[np.ndarray, np.ndarray, np.ndarray, pd.DataFrame]:
@@ -149,7 +154,7 @@ def cohort():
 
 @pytest.fixture(scope="module")
 def horseshoe(cohort):
-    return fit_interaction_screen(*cohort, SCREEN, SCREEN_SAMPLER, "horseshoe")
+    return fit_interaction_screen(*cohort, SCREEN, HORSESHOE_SAMPLER, "horseshoe")
 
 
 @pytest.fixture(scope="module")
@@ -158,7 +163,7 @@ def independent(cohort):
 
 
 @pytest.mark.sampling
-def test_zuma7_size_screen_runs_and_reports_its_diagnostics(horseshoe):
+def test_zuma7_size_screen_converges_and_reports_its_diagnostics(horseshoe):
     table, found = horseshoe.table, horseshoe.diagnostics
     assert list(table.columns) == SCREEN_COLUMNS
     assert len(table) == BIOMARKERS
@@ -168,27 +173,42 @@ def test_zuma7_size_screen_runs_and_reports_its_diagnostics(horseshoe):
     assert (table["divergences"] == found["divergences"]).all()
     assert table.attrs["divergences"] == found["divergences"]
     assert found["global_scale"] == pytest.approx(2 / 44 / np.sqrt(found["events"]))
-    assert set(found) >= {"divergences", "max_treedepth", "r_hat_max", "ess_min", "bfmi_min", "converged"}
-    assert any("15 patients with a missing biomarker" in note for note in horseshoe.notes)
-    assert found["converged"] == (not any("NOT CONVERGED" in note for note in horseshoe.notes))
-    print(found, horseshoe.notes)
+    assert horseshoe.notes == ["15 patients with a missing biomarker were left out (complete cases)"]
+    assert found["divergences"] == 0, found
+    assert found["max_treedepth"] == 0, found
+    assert found["r_hat_max"] < RHAT_MAX, found
+    assert found["ess_min"] >= ESS_MIN, found
+    assert found["bfmi_min"] >= BFMI_MIN, found
+    assert found["converged"], found
+    assert table["converged"].all()
+
+
+@pytest.mark.sampling
+def test_horseshoe_screen_finds_the_true_interactions_and_shrinks_the_nulls(horseshoe):
+    """Against the simulated truth: the two interactions (-0.8, 0.7 per sd) within 3 posterior sds, their 95%
+    intervals on the right side of 1; every null within 3 posterior sds of 0, none excluding 1, and shrunk: the mean
+    |estimate| of the 44 nulls below 0.05 and the largest below 0.15, where unshrunk estimates would scatter with an sd
+    of about 2 / sqrt(244 events) = 0.13 (mean |estimate| 0.10); shrinkage factors near 0 for the true interactions and
+    mostly above one half for the nulls."""
+    shrunk = horseshoe.table.set_index("biomarker")
+    nulls = [name for name in shrunk.index if name not in TRUE]
+    truth = pd.Series(TRUE).reindex(shrunk.index, fill_value=0.0)
+    assert ((shrunk["mean"] - truth).abs() < 3 * shrunk["sd"]).all(), shrunk[["mean", "sd"]]
+    assert shrunk.loc["sig_00", "hr_upper"] < 1
+    assert shrunk.loc["sig_01", "hr_lower"] > 1
+    assert not ((shrunk["hr_upper"] < 1) | (shrunk["hr_lower"] > 1))[nulls].any()
+    assert shrunk.loc[nulls, "mean"].abs().mean() < 0.05
+    assert shrunk.loc[nulls, "mean"].abs().max() < 0.15
+    assert (shrunk.loc[list(TRUE), "kappa"] < 0.1).all()
+    assert shrunk.loc[nulls, "kappa"].median() > 0.5
 
 
 @pytest.mark.slow
 @pytest.mark.sampling
-def test_horseshoe_shrinks_the_nulls_and_finds_the_true_interactions(horseshoe, independent):
+def test_horseshoe_shrinks_the_nulls_more_than_independent_normals(horseshoe, independent):
     shrunk, free = (fit.table.set_index("biomarker") for fit in (horseshoe, independent))
     nulls = [name for name in shrunk.index if name not in TRUE]
-    print(shrunk["mean"][nulls].abs().mean(), free["mean"][nulls].abs().mean())
     assert shrunk["mean"][nulls].abs().mean() < 0.3 * free["mean"][nulls].abs().mean()
-    assert shrunk["mean"][nulls].abs().max() < 0.2
-    assert not ((shrunk["hr_upper"] < 1) | (shrunk["hr_lower"] > 1))[nulls].any()
-    assert shrunk.loc["sig_00", "hr_upper"] < 1
-    assert shrunk.loc["sig_01", "hr_lower"] > 1
-    for name, truth in TRUE.items():
-        assert abs(shrunk.loc[name, "mean"] - truth) < 0.3
-    assert (shrunk.loc[list(TRUE), "kappa"] < 0.1).all()
-    assert shrunk.loc[nulls, "kappa"].median() > 0.5
     assert free["kappa"].isna().all()
 
 
