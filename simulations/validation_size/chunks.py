@@ -68,3 +68,19 @@ def bootstrap_seeds(seed: int, setting: int, replicates: range) -> np.ndarray:
     return np.array(
         [np.random.SeedSequence(seed, spawn_key=(setting, r, BOOTSTRAP_KEY)).generate_state(1)[0] for r in replicates]
     )
+
+
+ANALYTIC_COST = 0.002
+"""Approximate single-core seconds per replicate of 1,000 patients to simulate a cohort and score a batched metric."""
+LOOP_COST = 0.006
+"""Approximate single-core seconds per replicate of 1,000 patients (and per bootstrap resample) of a loop metric."""
+
+
+def estimated_seconds(study: ValidationSizeStudy, tasks: list[tuple[int, int]]) -> float:
+    """Approximate single-core seconds to compute ``tasks`` (decides in process vs Dask, as for power studies)."""
+    spec = study.spec
+    per_replicate = sum(
+        ANALYTIC_COST if metric in ANALYTIC_METRICS else LOOP_COST * (1 + spec.bootstrap) for metric in spec.metrics
+    )
+    settings, chunks = study.settings(), study.chunks()
+    return sum(len(chunks[chunk]) * settings[setting].n / 1000 * per_replicate for setting, chunk in tasks)
