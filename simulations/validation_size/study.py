@@ -23,6 +23,7 @@ study is identified by the SHA-256 of its parsed content, its scenario's and (``
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import itertools
 from collections.abc import Callable
@@ -43,10 +44,7 @@ ANALYTIC_METRICS = ("harrell_c", "calibration_slope", "oe_ratio")
 """Metrics with an analytic (Wald) confidence interval, computed for all replicates at once."""
 LOOP_METRICS = ("uno_c", "time_auc", "brier", "ipa", "ici", "c_for_benefit")
 """Metrics scored per replicate by :mod:`tmesurv.validation`'s functions (interval: bootstrap, if ``bootstrap``)."""
-MetricName = Literal[
-    "harrell_c", "calibration_slope", "oe_ratio", "uno_c", "time_auc", "brier", "ipa", "ici", "c_for_benefit"
-]
-WIDTH_RANGE = {
+WIDTH_RANGE = {  # every metric a study may name (names as in validation.csv)
     "harrell_c": 1.0,
     "uno_c": 1.0,
     "time_auc": 1.0,
@@ -118,7 +116,7 @@ class ValidationSizeSpec(StrictModel):
     follow_up: float | None = Field(None, gt=0, description="months from last entry to cutoff; default: scenario")
     dropout_per_year: float | None = Field(None, ge=0, description="exponential loss to follow-up; default: scenario")
     grid: GridSpec
-    metrics: Annotated[list[MetricName], Field(min_length=1)] = Field(
+    metrics: Annotated[list[str], Field(min_length=1)] = Field(
         ["harrell_c", "calibration_slope", "oe_ratio"], description="metrics, in the order of the results"
     )
     targets: dict[str, float] = Field(
@@ -129,7 +127,12 @@ class ValidationSizeSpec(StrictModel):
 
     @field_validator("metrics")
     @classmethod
-    def _distinct_metrics(cls, values: list) -> list:
+    def _known_distinct_metrics(cls, values: list) -> list:
+        for name in values:
+            if name not in WIDTH_RANGE:
+                hint = difflib.get_close_matches(name, WIDTH_RANGE, n=1)
+                suggestion = f"did you mean '{hint[0]}'? " if hint else ""
+                raise ValueError(f"'{name}' is not a metric; {suggestion}known: {', '.join(WIDTH_RANGE)}")
         if len(set(values)) != len(values):
             raise ValueError(f"metrics must be distinct, got {values}")
         return values
@@ -138,7 +141,9 @@ class ValidationSizeSpec(StrictModel):
     def _targets_in_range(self) -> ValidationSizeSpec:
         for metric, width in self.targets.items():
             if metric not in WIDTH_RANGE:
-                raise ValueError(f"targets: '{metric}' is not a metric; known: {', '.join(WIDTH_RANGE)}")
+                hint = difflib.get_close_matches(metric, WIDTH_RANGE, n=1)
+                suggestion = f"did you mean '{hint[0]}'? " if hint else ""
+                raise ValueError(f"targets: '{metric}' is not a metric; {suggestion}known: {', '.join(WIDTH_RANGE)}")
             if metric not in self.metrics:
                 raise ValueError(f"targets: '{metric}' is not in metrics ({', '.join(self.metrics)}): add it there")
             if not 0 < width <= WIDTH_RANGE[metric]:
