@@ -64,6 +64,8 @@ class ValidationCohorts:
         The model's linear predictor.
     risk, risk_treated, risk_control
         The model's predicted risk by the horizon; as if treated and as if control (an interaction model; else None).
+    rows
+        Each patient's position in the population (their terms are ``population.terms[term][rows]``).
     """
 
     time: np.ndarray
@@ -73,6 +75,7 @@ class ValidationCohorts:
     risk: np.ndarray
     risk_treated: np.ndarray | None
     risk_control: np.ndarray | None
+    rows: np.ndarray
 
 
 def load_model(study: ValidationSizeStudy) -> CoxModel:
@@ -207,7 +210,8 @@ def simulate_cohorts(
     event = event_time <= censor
     risk = predicted_risk(model, lp, horizon)
     counterfactual = _counterfactual(model, population, rows, horizon)
-    return ValidationCohorts(np.minimum(event_time, censor), event.astype(float), treated, lp, risk, *counterfactual)
+    time = np.minimum(event_time, censor)
+    return ValidationCohorts(time, event.astype(float), treated, lp, risk, *counterfactual, rows=rows)
 
 
 def _counterfactual(

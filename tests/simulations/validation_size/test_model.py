@@ -85,3 +85,30 @@ def test_calibration_slope_is_the_grid_value(study):
     pooled_se = 1 / np.sqrt((1 / se**2).sum())
     pooled = (slope / se**2).sum() * pooled_se**2
     assert abs(pooled - 0.8) < stats.norm.ppf(0.99995) * pooled_se
+
+
+def test_estimates_equal_tmesurv_validate_on_the_same_cohort(study, tmp_path):
+    """End to end: a simulated cohort written as a Cohort and scored by ``tmesurv.validate`` with the saved model."""
+    from dataclasses import replace
+
+    from tmesurv import Cohort, validate
+    from tmesurv.models.prediction.storage import write_validation_model
+    from tmesurv.simulations.validation_size.metrics import analytic_metric
+
+    model, population = prepared(study)
+    cohorts = simulate_cohorts(study, model, population, replace(study.settings()[0], n=300), range(1))
+    write_validation_model(model, tmp_path / "validation_model.json")
+    arms = study.scenario.arms
+    frame = pd.DataFrame({"id": [f"P{i}" for i in range(300)], "time": cohorts.time[0]})
+    frame["arm"] = np.where(cohorts.treated[0], arms.treated_label, arms.control_label)
+    frame["event"] = cohorts.event[0].astype(int)
+    for term, values in population.terms.items():
+        frame[term] = values[cohorts.rows[0]]
+    cohort = Cohort.from_frame(
+        frame, treated=arms.treated_label, control=arms.control_label, endpoint="efs", biomarkers=list(population.terms)
+    )
+    metrics = validate(tmp_path, cohort, horizons=(12.0,), bootstrap=0).metrics
+    for name, horizon in (("harrell_c", np.nan), ("calibration_slope", np.nan), ("oe_ratio", 12.0)):
+        at_horizon = metrics["horizon"].isna() if np.isnan(horizon) else metrics["horizon"] == horizon
+        (expected,) = metrics.loc[(metrics["metric"] == name) & at_horizon, "estimate"]
+        assert analytic_metric(name, cohorts, 12.0, 0.05)["estimate"][0] == pytest.approx(expected, rel=1e-12), name
