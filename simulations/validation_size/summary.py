@@ -203,6 +203,9 @@ def width_figure(table: pd.DataFrame, choices: pd.DataFrame, title: str) -> Figu
         for chosen in choices["chosen_n"].dropna().unique():
             ax.axvline(float(chosen), color="grey", linestyle=":", linewidth=1, label=f"chosen n = {chosen:g}")
         ax.set_xscale("log")
+        sizes = sorted(rows["n"].unique())
+        ax.set_xticks(sizes, [f"{n:g}" for n in sizes], rotation=45, fontsize=7)
+        ax.minorticks_off()
         ax.set_title(metric, fontsize=9)
         ax.set_xlabel("Validation cohort size n")
     axes[0].set_ylabel("Mean CI width")

@@ -292,10 +292,11 @@ VALIDATION_SIZE = _file(
     f"n calibration_slope oe metric {VALIDATION_SIZE_METRICS} mean_events mean_events_at_horizon",
     "n calibration_slope oe metric",
     f"n calibration_slope oe {VALIDATION_SIZE_METRICS} mean_events mean_events_at_horizon",
+    optional=VALIDATION_SIZE_METRICS,  # blank where a metric has no interval, no target or no estimate
 )  # tmesurv power with a validation-size study: precision per cohort size and metric
 VALIDATION_SIZE_N = _file(
     "validation_size_n.csv", "calibration_slope oe chosen_n target_probability targets", "calibration_slope oe",
-    "calibration_slope oe chosen_n target_probability",
+    "calibration_slope oe chosen_n target_probability", optional="chosen_n",  # blank: no n of the grid meets them
 )  # fmt: skip
 CALIBRATION = _file(
     "calibration.csv", "target published simulated_mean mc_se tolerance ok source", "target",
