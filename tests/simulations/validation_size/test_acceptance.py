@@ -119,3 +119,22 @@ def test_detection_of_slope_08_equals_an_independent_loop(tmp_path):
     reported = float(dataset["p_detect"].sel(n=n, calibration_slope=0.8, oe=1.0, metric="calibration_slope"))
     assert 0 < reported < 1
     assert reported == independent_detection(study, replicates, n, 0.8, study.spec.alpha)
+
+
+@pytest.mark.slow
+def test_bootstrap_intervals_of_a_loop_metric_agree_with_the_sd(tmp_path):
+    """A subset of the bootstrap-interval metrics: IPA and time AUC at n = 300, 200 cohorts, 200 resamples each.
+
+    The SD across cohorts and the mean percentile-interval width / 3.92 agree within 3 Monte Carlo SE of the SD
+    (5% here) plus 5% for the percentile interval's own noise and its non-normal shape.
+    """
+    replicates = 200
+    path = write_study(
+        tmp_path, replicates=replicates, chunk_size=replicates, grid={"n": [300]}, metrics=["ipa", "time_auc"],
+        targets={}, bootstrap=200,
+    )  # fmt: skip
+    arrays = run_validation_chunk(load_power_study(path), 0, 0)
+    for metric in ("ipa", "time_auc"):
+        sd = arrays[f"{metric}.estimate"].std(ddof=1)
+        implied = np.mean(arrays[f"{metric}.upper"] - arrays[f"{metric}.lower"]) / 3.92
+        assert abs(sd - implied) < (3 / math.sqrt(2 * (replicates - 1)) + 0.05) * sd, metric

@@ -101,3 +101,15 @@ def test_chosen_n_is_the_smallest_n_meeting_every_target():
     assert float(chosen_n(dataset, 0.8).item()) == 400
     assert float(chosen_n(dataset, 0.99).item()) == 800
     assert math.isnan(float(chosen_n(dataset, 0.995).item()))
+
+
+@pytest.mark.slow
+def test_dask_gives_the_same_results_as_in_process(tmp_path):
+    from tmesurv.simulations.power.execution import local_cluster
+
+    path = write_study(tmp_path, replicates=20, chunk_size=10, metrics=["harrell_c", "calibration_slope", "oe_ratio"])
+    local = run_power_study(path, tmp_path / "one", workers=1, figure=False)
+    with local_cluster(2) as cluster:
+        remote = run_power_study(path, tmp_path / "two", scheduler=cluster.scheduler_address, figure=False)
+    assert remote.computed == 8
+    xr.testing.assert_identical(local.dataset, remote.dataset)
