@@ -113,3 +113,23 @@ def test_dask_gives_the_same_results_as_in_process(tmp_path):
         remote = run_power_study(path, tmp_path / "two", scheduler=cluster.scheduler_address, figure=False)
     assert remote.computed == 8
     xr.testing.assert_identical(local.dataset, remote.dataset)
+
+
+def test_metric_summary_by_hand():
+    from tmesurv.simulations.validation_size.summary import metric_summary
+
+    estimate = np.array([0.9, 1.1, np.nan, 0.7, 1.3])
+    lower = np.array([0.8, 1.02, np.nan, 0.55, 1.0])
+    upper = np.array([1.0, 1.2, np.nan, 0.95, 1.6])  # widths 0.2, 0.18, -, 0.4, 0.6; excludes 1: 2nd, 4th
+    out = metric_summary(estimate, lower, upper, target=0.3, null=1.0)
+    assert out["mean_estimate"] == pytest.approx(1.0)
+    assert out["sd_estimate"] == pytest.approx(math.sqrt(0.2 / 3))
+    assert out["sd_estimate_mcse"] == pytest.approx(math.sqrt(0.2 / 3) / math.sqrt(6))
+    assert out["mean_ci_width"] == pytest.approx(1.38 / 4)
+    assert out["p_target"] == pytest.approx(2 / 5)  # the failed replicate does not meet the target
+    assert out["p_target_mcse"] == pytest.approx(math.sqrt(0.4 * 0.6 / 5))
+    assert out["p_detect"] == pytest.approx(2 / 5)
+    assert out["failed_share"] == pytest.approx(1 / 5)
+    no_interval = metric_summary(estimate, np.full(5, np.nan), np.full(5, np.nan), target=np.nan, null=1.0)
+    assert math.isnan(no_interval["p_detect"])
+    assert math.isnan(no_interval["p_target"])
