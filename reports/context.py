@@ -27,6 +27,7 @@ from tmesurv.reports.sections.product import product_section
 from tmesurv.reports.sections.screens import screen_section
 from tmesurv.reports.sections.time_varying import time_varying_section
 from tmesurv.reports.sections.validation import validation_section
+from tmesurv.reports.sections.validation_size import validation_size_section
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ SECTIONS: tuple[tuple[str, str, str, Builder], ...] = (
     ("model_check", "model-check", "Model check", model_check_section),
     ("validation", "validation", "Validation", lambda r, _: validation_section(r)),
     ("power", "power", "Power", lambda r, _: power_section(r)),
+    ("validation_size", "validation-size", "Validation cohort size", lambda r, _: validation_size_section(r)),
     ("methods", "methods", "Methods", lambda r, _: methods_section(r)),
 )
 

@@ -42,6 +42,8 @@ from tmesurv.outputs.files import (
     REGISTRY,
     SUBGROUPS,
     VALIDATION,
+    VALIDATION_SIZE,
+    VALIDATION_SIZE_N,
     ResultFile,
 )
 from tmesurv.outputs.run_record import RUN_RECORD, RunRecord, read_run_record
@@ -82,6 +84,8 @@ class Results:
     biomarkers: pd.DataFrame | None = None
     validation: pd.DataFrame | None = None
     power: pd.DataFrame | None = None
+    validation_size: pd.DataFrame | None = None
+    validation_size_n: pd.DataFrame | None = None
     product_associations: pd.DataFrame | None = None
     product_subgroups: pd.DataFrame | None = None
     subgroups: pd.DataFrame | None = None
@@ -138,6 +142,8 @@ def read_results(result_dir: Path) -> Results:
         biomarkers=read_result_csv(result_dir, BIOMARKERS),
         validation=read_lenient_csv(result_dir, VALIDATION, notes),
         power=read_lenient_csv(result_dir, POWER, notes),
+        validation_size=read_lenient_csv(result_dir, VALIDATION_SIZE, notes),
+        validation_size_n=read_lenient_csv(result_dir, VALIDATION_SIZE_N, notes),
         product_associations=read_result_csv(result_dir, PRODUCT_ASSOCIATIONS),
         product_subgroups=read_result_csv(result_dir, PRODUCT_SUBGROUPS),
         subgroups=read_result_csv(result_dir, SUBGROUPS),

@@ -241,7 +241,10 @@ def power(
         ),
     ] = False,
 ) -> None:
-    """Power study of validation cohorts -> power.nc, power.csv, power_curve.png; rerun to resume."""
+    """Power study of validation cohorts -> power.nc, power.csv, power_curve.png; rerun to resume.
+
+    A study with kind: validation_size sizes an external validation cohort instead (validation_size.csv).
+    """
     from tmesurv.api.power import power as run_power
 
     try:
@@ -251,10 +254,28 @@ def power(
         typer.echo(f"\ntmesurv: {name}: the chunks finished so far are kept in {out / 'chunks'}; rerun the same "
                    "command to resume", err=True)  # fmt: skip
         raise typer.Exit(code=interrupts.exit_code(interrupt)) from None
-    _echo_notes(_power_notes(dataset))
     computed, reused = dataset.attrs["chunks_computed"], dataset.attrs["chunks_reused"]
+    if dataset.attrs.get("kind") == "validation_size":
+        for line in _chosen_n_lines(dataset):
+            typer.echo(line)
+        typer.echo(f"{computed} chunks computed, {reused} reused from an earlier run")
+        typer.echo(f"wrote {out / 'validation_size.nc'}, {out / 'validation_size.csv'}, "
+                   f"{out / 'validation_size_n.csv'} and {out / 'validation_size_widths.png'}")  # fmt: skip
+        return
+    _echo_notes(_power_notes(dataset))
     typer.echo(f"{computed} chunks computed, {reused} reused from an earlier run")
     typer.echo(f"wrote {out / 'power.nc'}, {out / 'power.csv'} and {out / 'power_curve.png'}")
+
+
+def _chosen_n_lines(dataset: xr.Dataset) -> list[str]:
+    """The chosen validation-cohort size per calibration setting of a validation-size study."""
+    chosen = dataset["chosen_n"].to_series()
+    rule = f"every target ({dataset.attrs['targets']}) met with probability >= {dataset.attrs['target_probability']:g}"
+    lines = [f"smallest n with {rule}:"]
+    for (slope, oe), n in chosen.items():
+        shown = f"{n:g}" if n == n else "none in the grid"
+        lines.append(f"  calibration slope {slope:g}, O/E {oe:g}: n = {shown}")
+    return lines
 
 
 def _power_notes(dataset: xr.Dataset) -> list[str]:

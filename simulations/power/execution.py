@@ -38,6 +38,7 @@ from tmesurv.errors import InputError
 from tmesurv.simulations.power.chunks import chunk_path, run_chunk, save_chunk
 from tmesurv.simulations.power.methods import build_methods
 from tmesurv.simulations.power.study import PowerStudy
+from tmesurv.simulations.validation_size.study import ValidationSizeStudy
 
 IN_PROCESS_SECONDS = 8.0
 """Estimated single-core seconds below which a study runs without a Dask cluster (see the module docstring)."""
@@ -48,8 +49,21 @@ Task = tuple[int, int]
 """(setting index, chunk index)."""
 
 
-def estimated_seconds(study: PowerStudy, tasks: list[Task]) -> float:
+def chunk_runner(study: PowerStudy | ValidationSizeStudy) -> Callable[[object, int, int], dict]:
+    """The task function of the study's kind: ``run_chunk`` or a validation-size study's ``run_validation_chunk``."""
+    if isinstance(study, ValidationSizeStudy):
+        from tmesurv.simulations.validation_size.chunks import run_validation_chunk
+
+        return run_validation_chunk
+    return run_chunk
+
+
+def estimated_seconds(study: PowerStudy | ValidationSizeStudy, tasks: list[Task]) -> float:
     """Approximate single-core seconds to compute ``tasks`` (see the module docstring)."""
+    if isinstance(study, ValidationSizeStudy):
+        from tmesurv.simulations.validation_size.chunks import estimated_seconds as validation_size_seconds
+
+        return validation_size_seconds(study, tasks)
     settings, chunks, methods = study.settings(), study.chunks(), build_methods(study.spec).values()
     seconds = 0.0
     for setting, chunk in tasks:
@@ -78,7 +92,7 @@ def compute_chunks(
     if runs_in_process(study, tasks, workers, scheduler):
         done(0)
         for count, task in enumerate(tasks, start=1):
-            save_chunk(chunk_path(out_dir, study, *task), run_chunk(study, *task))
+            save_chunk(chunk_path(out_dir, study, *task), chunk_runner(study)(study, *task))
             done(count)
         return
     with dask_client(workers, scheduler) as client:
@@ -174,8 +188,9 @@ def _compute_on_dask(
     from dask.distributed import as_completed
 
     run = uuid.uuid4().hex[:8]  # keys of this run only: never attach to a task an earlier (killed) client left
+    runner = chunk_runner(study)
     futures = {
-        client.submit(run_chunk, study, *task, key=f"tmesurv-power-{study.digest}-{run}-{task[0]}-{task[1]}"): task
+        client.submit(runner, study, *task, key=f"tmesurv-power-{study.digest}-{run}-{task[0]}-{task[1]}"): task
         for task in tasks
     }
     try:

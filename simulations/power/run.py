@@ -22,6 +22,10 @@ hash (of its parsed content and its scenario's) and content: a rerun of the same
 are not saved yet; a rerun with a study that changed is refused (naming the changed keys) unless ``fresh`` is given,
 which deletes the chunk files tmesurv wrote in ``DIR/chunks`` (and nothing else there) before starting over.
 
+A validation-size study (``kind: validation_size``, :mod:`tmesurv.simulations.validation_size`) runs through the
+same harness and writes ``DIR/validation_size.nc``, ``validation_size.csv``, ``validation_size_n.csv`` and
+``validation_size_widths.png``/``.svg`` instead (:mod:`~tmesurv.simulations.validation_size.outputs`).
+
 Outputs: ``DIR/power.nc`` (the Dataset, h5netcdf), ``DIR/power.csv`` (flat: a row per setting and method),
 ``DIR/power_errors.csv`` (the messages of replicates whose analysis raised), ``DIR/power_curve.png`` and ``.svg``
 (power against mean events, the analytic curve overlaid), ``DIR/study.json`` and ``DIR/run.json``.
@@ -52,6 +56,9 @@ from tmesurv.simulations.power.chunks import (
 from tmesurv.simulations.power.execution import compute_chunks
 from tmesurv.simulations.power.study import PowerStudy, canonical_json, load_power_study
 from tmesurv.simulations.power.summary import error_table, power_curve_figure, power_table, summarize_power
+from tmesurv.simulations.validation_size.outputs import VALIDATION_SIZE_OUTPUTS, write_validation_size
+from tmesurv.simulations.validation_size.study import ValidationSizeStudy
+from tmesurv.simulations.validation_size.summary import summarize_validation_size
 
 STUDY_RECORD = "study.json"
 OUTPUT_NAMES = ("power.nc", "power.csv", "power_errors.csv", "power_curve.png", "power_curve.svg", STUDY_RECORD)
@@ -80,7 +87,7 @@ class PowerRun:
 
 
 def run_power_study(
-    study: PowerStudy | Path | str,
+    study: PowerStudy | ValidationSizeStudy | Path | str,
     out_dir: Path | str,
     workers: int | None = None,
     scheduler: str | None = None,
@@ -120,7 +127,7 @@ def run_power_study(
         run, results of another study without ``fresh``), or the scheduler cannot be reached; always before any
         computation.
     """
-    study = study if isinstance(study, PowerStudy) else load_power_study(study)
+    study = study if isinstance(study, PowerStudy | ValidationSizeStudy) else load_power_study(study)
     out_dir = Path(out_dir)
     _refuse_changed_study(study, out_dir, fresh)
     plan = _run_plan(study, fresh)
@@ -135,24 +142,28 @@ def run_power_study(
         else:
             report(len(tasks), len(tasks))
         results = load_results(study, out_dir)
-        dataset = summarize_power(study, results)
-        paths = _write_outputs(study, dataset, error_table(study, results), out_dir, plan, figure)
+        if isinstance(study, ValidationSizeStudy):
+            dataset = summarize_validation_size(study, results)
+            paths = write_validation_size(study, dataset, out_dir, plan, figure, _study_record(study))
+        else:
+            dataset = summarize_power(study, results)
+            paths = _write_outputs(study, dataset, error_table(study, results), out_dir, plan, figure)
     return PowerRun(dataset, paths, len(missing), saved)
 
 
-def _run_plan(study: PowerStudy, fresh: bool) -> RunPlan:
+def _run_plan(study: PowerStudy | ValidationSizeStudy, fresh: bool) -> RunPlan:
     scenario_file = study.path.parent / study.spec.scenario  # a shipped scenario by name is not in the folder
     return RunPlan(
         command="power",
         config=json.loads(canonical_json(study.content())),
         config_path=study.path,
         study_hash=study.digest,
-        inputs=input_files([study.path, scenario_file]),
+        inputs=input_files([study.path, scenario_file, getattr(study, "model_file", None)]),
         fresh=fresh,
     )
 
 
-def _refuse_changed_study(study: PowerStudy, out_dir: Path, fresh: bool) -> None:
+def _refuse_changed_study(study: PowerStudy | ValidationSizeStudy, out_dir: Path, fresh: bool) -> None:
     """Refuse a folder whose chunks are of a different study (naming the changed keys), unless ``fresh``."""
     record_path = out_dir / STUDY_RECORD
     if fresh or not record_path.is_file():
@@ -165,12 +176,13 @@ def _refuse_changed_study(study: PowerStudy, out_dir: Path, fresh: bool) -> None
         raise InputError(_changed_message(study, out_dir, recorded))
 
 
-def _prepare_folder(study: PowerStudy, out_dir: Path, fresh: bool) -> None:
+def _prepare_folder(study: PowerStudy | ValidationSizeStudy, out_dir: Path, fresh: bool) -> None:
     """Check that every output can be written, clear tmesurv's chunks with ``fresh``, and record this study.
 
     Temporary files of chunks being written when an earlier run was killed are removed.
     """
-    for name in (*OUTPUT_NAMES, CHUNK_FOLDER):
+    names = VALIDATION_SIZE_OUTPUTS if isinstance(study, ValidationSizeStudy) else OUTPUT_NAMES
+    for name in (*names, STUDY_RECORD, CHUNK_FOLDER):
         target = out_dir / name
         if target.exists() and target.is_dir() != (name == CHUNK_FOLDER):
             kind = "a folder" if target.is_dir() else "a file"
@@ -182,7 +194,7 @@ def _prepare_folder(study: PowerStudy, out_dir: Path, fresh: bool) -> None:
     write_text(out_dir / STUDY_RECORD, json.dumps(_study_record(study), indent=2))
 
 
-def _study_record(study: PowerStudy) -> dict:
+def _study_record(study: PowerStudy | ValidationSizeStudy) -> dict:
     return {
         "study_hash": study.digest,
         "study_file": str(study.path),
@@ -191,7 +203,7 @@ def _study_record(study: PowerStudy) -> dict:
     }
 
 
-def _changed_message(study: PowerStudy, out_dir: Path, recorded: dict) -> str:
+def _changed_message(study: PowerStudy | ValidationSizeStudy, out_dir: Path, recorded: dict) -> str:
     old = _flatten(recorded.get("content", {}))
     new = _flatten(json.loads(canonical_json(study.content())))
     changed = sorted(key for key in old.keys() | new.keys() if old.get(key) != new.get(key))

@@ -30,6 +30,13 @@ from tmesurv.models.pwe.settings import PwePriors
 from tmesurv.schema import StrictModel, describe_validation_error
 from tmesurv.simulations.power.cohorts import CohortModel
 from tmesurv.simulations.scenario import Scenario, load_scenario
+from tmesurv.simulations.validation_size.study import KIND as VALIDATION_SIZE
+from tmesurv.simulations.validation_size.study import (
+    ValidationSizeStudy,
+    build_study,
+    parse_validation_size,
+    raw_kind,
+)
 
 DIMS = ("design", "n", "interaction_hr", "prognostic_hr", "prevalence", "follow_up", "dropout_per_year")
 """The setting dimensions of a study's results, in grid order."""
@@ -219,8 +226,10 @@ def canonical_json(content: dict) -> str:
     return json.dumps(content, sort_keys=True, default=str)
 
 
-def load_power_study(path: Path | str) -> PowerStudy:
+def load_power_study(path: Path | str) -> PowerStudy | ValidationSizeStudy:
     """Read and validate a study file and the scenario it names.
+
+    A file with ``kind: validation_size`` is a validation-size study (:mod:`tmesurv.simulations.validation_size.study`).
 
     Parameters
     ----------
@@ -229,7 +238,7 @@ def load_power_study(path: Path | str) -> PowerStudy:
 
     Returns
     -------
-    PowerStudy
+    PowerStudy or ValidationSizeStudy
         The study, its scenario and its hash.
 
     Raises
@@ -244,7 +253,11 @@ def load_power_study(path: Path | str) -> PowerStudy:
     if not path.is_file():
         shipped = ", ".join(sorted(p.stem for p in study_folder().glob("*.yaml")))
         raise InputError(f"study file '{path}' does not exist: give a path or a shipped name ({shipped})")
-    spec = _parse(path)
+    raw = _read_yaml(path)
+    if raw_kind(raw) == VALIDATION_SIZE:
+        spec = parse_validation_size(raw, path)
+        return build_study(spec, _scenario(spec.scenario, path), path, canonical_json)
+    spec = _parse(raw, path)
     scenario = _scenario(spec.scenario, path)
     digest = hashlib.sha256(canonical_json(_content(spec, scenario)).encode()).hexdigest()[:16]
     study = PowerStudy(spec=spec, scenario=scenario, path=path.resolve(), digest=digest)
@@ -261,11 +274,16 @@ def _content(spec: StudySpec, scenario: Scenario) -> dict:
     return {"study": spec.model_dump(), "scenario": scenario.model_dump()}
 
 
-def _parse(path: Path) -> StudySpec:
+def _read_yaml(path: Path) -> object:
     try:
-        return StudySpec.model_validate(yaml.safe_load(path.read_text()))
+        return yaml.safe_load(path.read_text())
     except yaml.YAMLError as error:
         raise InputError(f"study file '{path}' is not valid YAML: {error}") from None
+
+
+def _parse(raw: object, path: Path) -> StudySpec:
+    try:
+        return StudySpec.model_validate(raw)
     except ValidationError as error:
         raise InputError(describe_validation_error(error, f"study file '{path}'", StudySpec)) from None
 

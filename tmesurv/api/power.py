@@ -11,10 +11,11 @@ if TYPE_CHECKING:
     import xarray as xr
 
     from tmesurv.simulations.power.study import PowerStudy
+    from tmesurv.simulations.validation_size.study import ValidationSizeStudy
 
 
 def power(
-    study: PowerStudy | Path | str,
+    study: PowerStudy | ValidationSizeStudy | Path | str,
     *,
     out: Path | str | None = None,
     workers: int | None = None,
@@ -28,7 +29,9 @@ def power(
     ----------
     study
         A :class:`~tmesurv.simulations.power.study.PowerStudy` (``PowerStudy.from_config(path)``), a study file, or a
-        shipped study's name (``zuma7_validation``).
+        shipped study's name (``zuma7_validation``). A file with ``kind: validation_size`` (``zuma7_validation_size``)
+        is a validation-cohort size study: the Dataset is then the precision per cohort size and metric
+        (:mod:`tmesurv.simulations.validation_size.summary`).
     out
         Result folder: ``power.nc``, ``power.csv``, the power curve, ``run.json``, and the saved chunks that make a
         rerun resume. None: a temporary folder, removed afterwards (nothing to resume).

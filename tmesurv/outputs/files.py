@@ -102,9 +102,7 @@ KM_CURVES = _file(
     "km_curves.csv", "endpoint arm subgroup time survival lower upper at_risk",
     numbers="time survival lower upper at_risk",
 )  # fmt: skip
-SUBGROUPS = _file(
-    "subgroups.csv", "grouping kind level subgroup description n rule", "grouping level", "n"
-)
+SUBGROUPS = _file("subgroups.csv", "grouping kind level subgroup description n rule", "grouping level", "n")
 LOGRANK = _file(
     "logrank.csv", "endpoint comparison subgroup n events chisq df p", "endpoint comparison subgroup",
     "n events chisq df p",
@@ -293,6 +291,21 @@ POWER_ERRORS = _file(
     keys=f"{' '.join(POWER_SETTINGS)} method message",
     numbers="n interaction_hr prognostic_hr prevalence follow_up dropout_per_year replicates first_replicate",
 )
+VALIDATION_SIZE_METRICS = (
+    "mean_estimate sd_estimate sd_estimate_mcse mean_ci_width target_width p_target p_target_mcse p_detect "
+    "p_detect_mcse failed_share"
+)
+VALIDATION_SIZE = _file(
+    "validation_size.csv",
+    f"n calibration_slope oe metric {VALIDATION_SIZE_METRICS} mean_events mean_events_at_horizon",
+    "n calibration_slope oe metric",
+    f"n calibration_slope oe {VALIDATION_SIZE_METRICS} mean_events mean_events_at_horizon",
+    optional=VALIDATION_SIZE_METRICS,  # blank where a metric has no interval, no target or no estimate
+)  # tmesurv power with a validation-size study: precision per cohort size and metric
+VALIDATION_SIZE_N = _file(
+    "validation_size_n.csv", "calibration_slope oe chosen_n target_probability targets", "calibration_slope oe",
+    "calibration_slope oe chosen_n target_probability", optional="chosen_n",  # blank: no n of the grid meets them
+)  # fmt: skip
 CALIBRATION = _file(
     "calibration.csv", "target published simulated_mean mc_se tolerance ok source", "target",
     "published simulated_mean mc_se tolerance", "ok",
