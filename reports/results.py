@@ -18,8 +18,10 @@ import pandas as pd
 from tmesurv.errors import InputError, describe_rows
 from tmesurv.outputs.files import (
     BAYES,
+    BAYES_CURE,
     BAYES_CURVES,
     BAYES_HR_CURVE,
+    BAYES_LOO,
     BAYES_PRIOR_PREDICTIVE,
     BAYES_SCREEN,
     BAYES_SURVIVAL,
@@ -77,6 +79,8 @@ class Results:
     bayes_screen: pd.DataFrame | None = None
     bayes_time_varying: pd.DataFrame | None = None
     bayes_prior_predictive: pd.DataFrame | None = None
+    bayes_cure: pd.DataFrame | None = None
+    bayes_loo: pd.DataFrame | None = None
     biomarkers: pd.DataFrame | None = None
     validation: pd.DataFrame | None = None
     power: pd.DataFrame | None = None
@@ -131,6 +135,8 @@ def read_results(result_dir: Path) -> Results:
         bayes_screen=read_result_csv(result_dir, BAYES_SCREEN),
         bayes_time_varying=read_result_csv(result_dir, BAYES_TIME_VARYING),
         bayes_prior_predictive=read_result_csv(result_dir, BAYES_PRIOR_PREDICTIVE),
+        bayes_cure=read_result_csv(result_dir, BAYES_CURE),
+        bayes_loo=read_result_csv(result_dir, BAYES_LOO),
         biomarkers=read_result_csv(result_dir, BIOMARKERS),
         validation=read_lenient_csv(result_dir, VALIDATION, notes),
         power=read_lenient_csv(result_dir, POWER, notes),

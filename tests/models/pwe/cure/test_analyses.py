@@ -18,6 +18,7 @@ from tmesurv.cohort import Cohort
 from tmesurv.models.pwe.cure.tables import CURE_COLUMNS
 from tmesurv.models.pwe.fit_check import arm_survival_draws
 from tmesurv.models.pwe.rows import BAYES_COLUMNS
+from tmesurv.reports.html import write_report
 
 SAMPLER = {"draws": 200, "tune": 200, "chains": 2, "intervals": 3, "seed": 11}
 LANDMARK = 12.0
@@ -76,6 +77,9 @@ def test_every_analysis_is_a_cure_fit_with_both_parts_terms(cure_main, tmp_path)
     models = loo.groupby(["analysis", "subgroup"], sort=False)["model"].apply(sorted)
     assert models.tolist() == [["cure", "ph"]] * 4
     assert loo["elpd_loo"].notna().all()
+    page = write_report(tmp_path).read_text(encoding="utf-8")  # the report's cure section reads these files
+    assert '<section id="cure">' in page
+    assert "Odds ratio of cure, interaction" in page
 
 
 @pytest.mark.sampling
