@@ -171,7 +171,7 @@ def cure_fraction_figure(cure: pd.DataFrame, endpoint: str, arm_names: Mapping[s
     ax.set_xlabel("Cure fraction (posterior mean, 95% CrI)")
     ax.legend(loc="lower right", fontsize=8, frameon=False)
     ax.set_title(
-        f"{endpoint}: cure fraction by arm (hollow: plateau not supported by the follow-up)",
+        f"{endpoint}: cure fraction by arm\n(hollow: plateau not supported by the follow-up)",
         parse_math=False,
         fontsize=10,
     )
@@ -326,22 +326,26 @@ def loo_table(loo: pd.DataFrame) -> Table | None:
 
 
 def plateau_warnings(cure: pd.DataFrame, arm_names: Mapping[str, str] | None = None) -> tuple[str, ...]:
-    """One warning per fit whose cure fraction rests on a plateau the follow-up does not support."""
+    """Per endpoint, one warning naming the fits whose cure fraction rests on a plateau the follow-up does not support.
+
+    An interaction model is named once (its rows at the biomarker values are flagged in the table); a fit named with
+    the arms concerned.
+    """
     warnings = []
-    for (endpoint, analysis, subgroup), fit in _by_fit(cure):
-        arms = [arm for arm in ARMS if fit.loc[arm, "plateau_supported"] == 0]
-        if not arms:
-            continue
-        facts = "; ".join(
-            f"{arm_label(arm, arm_names, role=False)}: last event at {fit.loc[arm, 'last_event']:.1f} months, "
-            f"{format_count(fit.loc[arm, 'at_risk_after_last_event'])} patients followed beyond it "
-            f"(to {fit.loc[arm, 'max_follow_up']:.1f}), Maller-Zhou P {format_p(fit.loc[arm, 'maller_zhou_p'])}"
-            for arm in arms
-        )
-        warnings.append(
-            f"{endpoint}, {fit_label(analysis, subgroup)}: the cure fraction is an extrapolation, the follow-up "
-            f"does not support a plateau ({facts})."
-        )
+    for endpoint, rows in cure.groupby("endpoint", sort=False):
+        named: dict[str, set[str]] = {}
+        for (_, analysis, subgroup), fit in _by_fit(rows):
+            arms = [arm_label(arm, arm_names, role=False) for arm in ARMS if fit.loc[arm, "plateau_supported"] == 0]
+            if arms:
+                name = f"{subgroup.split('=')[0]} (interaction model)"
+                name = name if analysis == INTERACTION else fit_label(analysis, subgroup)
+                named.setdefault(name, set()).update(arms)
+        if named:
+            listed = "; ".join(f"{name}: {', '.join(sorted(arms))}" for name, arms in named.items())
+            warnings.append(
+                f"{endpoint}: the follow-up does not support a cure plateau, so the cure fraction is an "
+                f"extrapolation, in {len(named)} fits (flagged below, with their follow-up): {listed}."
+            )
     return tuple(warnings)
 
 

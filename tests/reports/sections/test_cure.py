@@ -160,8 +160,13 @@ def test_loo_names_a_model_only_when_it_is_clearly_better():
 
 def test_a_plateau_the_follow_up_does_not_support_is_warned_and_flagged(cure):
     [warning] = section.plateau_warnings(cure, ARM_NAMES)
-    assert warning.startswith("efs, b_cell_ges=high: the cure fraction is an extrapolation")
-    assert "axi-cel: last event at 20.0 months, 30 patients followed beyond it (to 40.0)" in warning
+    assert warning == (
+        "efs: the follow-up does not support a cure plateau, so the cure fraction is an extrapolation, in 1 fits "
+        "(flagged below, with their follow-up): b_cell_ges=high: axi-cel."
+    )
+    interaction = (cure["analysis"] == "interaction") & (cure["arm"] != "treated")
+    [both] = section.plateau_warnings(cure.assign(plateau_supported=np.where(interaction, 0.0, 1.0)), ARM_NAMES)
+    assert both.endswith("in 1 fits (flagged below, with their follow-up): b_cell_ges (interaction model): SOC.")
     table = section.cure_fraction_table(cure, ARM_NAMES)
     assert [row.flagged for row in table.rows] == [False, False, False, False, True]
     assert table.rows[-1].cells[9] == "not supported: axi-cel"
