@@ -42,6 +42,7 @@ def cure_cohort() -> Cohort:
 def cure_main():
     """bayes.model cure, PH compared."""
     settings = SAMPLER | {"model": "cure", "compare": ["ph"], "treatment_at": {"b_cell_ges": [0.0]}}
+    settings["prior_predictive"] = True
     return fit_pwe(cure_cohort(), landmarks=[LANDMARK], **settings)
 
 
@@ -77,6 +78,8 @@ def test_every_analysis_is_a_cure_fit_with_both_parts_terms(cure_main, tmp_path)
     models = loo.groupby(["analysis", "subgroup"], sort=False)["model"].apply(sorted)
     assert models.tolist() == [["cure", "ph"]] * 4
     assert loo["elpd_loo"].notna().all()
+    prior = pd.read_csv(tmp_path / "bayes_prior_predictive.csv")  # the cure model's: its plateau next to KM's
+    assert sorted(prior.query("statistic == 'cure_fraction'")["arm"]) == ["control", "treated"]
     page = write_report(tmp_path).read_text(encoding="utf-8")  # the report's cure section reads these files
     assert '<section id="cure">' in page
     assert "Odds ratio of cure, interaction" in page
