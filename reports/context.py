@@ -14,6 +14,7 @@ from tmesurv.reports.format import arm_names
 from tmesurv.reports.results import Results
 from tmesurv.reports.sections.bayes_screen import interaction_screen_section
 from tmesurv.reports.sections.cohort import cohort_section
+from tmesurv.reports.sections.cure import cure_section
 from tmesurv.reports.sections.diagnostics import Diagnostics, diagnostics_section
 from tmesurv.reports.sections.hazards import hazard_section
 from tmesurv.reports.sections.interactions import interaction_section
@@ -50,6 +51,7 @@ SECTIONS: tuple[tuple[str, str, str, Builder], ...] = (
     ("interactions", "interactions", "Treatment-by-biomarker interactions", interaction_section),
     ("interaction_screen", "interaction-screen", "Interaction screen", lambda r, _: interaction_screen_section(r)),
     ("time_varying", "time-varying", "Treatment effect over time", time_varying_section),
+    ("cure", "cure", "Cure model", cure_section),
     ("screens", "screens", "Screens", lambda r, _: screen_section(r)),
     ("product", "product", "CAR T product and expansion", lambda r, _: product_section(r)),
     ("prior_predictive", "prior-predictive", "Prior predictive check", prior_predictive_section),

@@ -18,6 +18,7 @@ import pandas as pd
 from tmesurv.errors import InputError, describe_rows
 from tmesurv.outputs.files import (
     BAYES,
+    BAYES_CURE,
     BAYES_CURVES,
     BAYES_FIT_CHECK,
     BAYES_HR_CURVE,
@@ -81,6 +82,8 @@ class Results:
     bayes_screen: pd.DataFrame | None = None
     bayes_time_varying: pd.DataFrame | None = None
     bayes_prior_predictive: pd.DataFrame | None = None
+    bayes_cure: pd.DataFrame | None = None
+    bayes_loo: pd.DataFrame | None = None
     biomarkers: pd.DataFrame | None = None
     validation: pd.DataFrame | None = None
     power: pd.DataFrame | None = None
@@ -93,7 +96,6 @@ class Results:
     ph_test: pd.DataFrame | None = None
     ph_residuals: pd.DataFrame | None = None
     bayes_fit_check: pd.DataFrame | None = None
-    bayes_loo: pd.DataFrame | None = None
     figures: dict[str, Path] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
 
@@ -139,6 +141,8 @@ def read_results(result_dir: Path) -> Results:
         bayes_screen=read_result_csv(result_dir, BAYES_SCREEN),
         bayes_time_varying=read_result_csv(result_dir, BAYES_TIME_VARYING),
         bayes_prior_predictive=read_result_csv(result_dir, BAYES_PRIOR_PREDICTIVE),
+        bayes_cure=read_result_csv(result_dir, BAYES_CURE),
+        bayes_loo=read_result_csv(result_dir, BAYES_LOO),
         biomarkers=read_result_csv(result_dir, BIOMARKERS),
         validation=read_lenient_csv(result_dir, VALIDATION, notes),
         power=read_lenient_csv(result_dir, POWER, notes),
@@ -151,7 +155,6 @@ def read_results(result_dir: Path) -> Results:
         ph_test=read_result_csv(result_dir, PH_TEST),
         ph_residuals=read_result_csv(result_dir, PH_RESIDUALS),
         bayes_fit_check=read_result_csv(result_dir, BAYES_FIT_CHECK),
-        bayes_loo=read_result_csv(result_dir, BAYES_LOO),
         figures=find_figures(result_dir),
         notes=tuple(notes),
     )

@@ -25,20 +25,16 @@ from tmesurv.models.cox.subgroups import analysis_groupings
 from tmesurv.models.designs import ARM, interaction_design, treatment_design
 from tmesurv.models.pwe import spline as pwe_spline
 from tmesurv.models.pwe.compare import LOO_COLUMNS, add_loo, loo_table
-from tmesurv.models.pwe.diagnostics import (
-    BFMI_MIN,
-    CI_PROB,
-    SUMMARY_COLUMNS,
-    count_divergences,
-    probability_below_zero,
-    summarize_pwe,
-)
+from tmesurv.models.pwe.cure.prior_predictive import cure_prior_predictive
+from tmesurv.models.pwe.cure.tables import CURE_COLUMNS, cure_table_rows, plateau_notes
+from tmesurv.models.pwe.diagnostics import count_divergences
 from tmesurv.models.pwe.estimable import too_few_events
 from tmesurv.models.pwe.fit_check import FIT_CHECK_COLUMNS, fit_check
 from tmesurv.models.pwe.notes import beyond_follow_up_notes, loo_notes, misfit_notes, rerun_text
 from tmesurv.models.pwe.prior_predictive import PRIOR_PREDICTIVE_COLUMNS, prior_predictive, summarize_prior_predictive
-from tmesurv.models.pwe.registry import PH, TIME_VARYING, bayes_model
+from tmesurv.models.pwe.registry import CURE, PH, TIME_VARYING, bayes_model
 from tmesurv.models.pwe.remedy import Remedied, remedy_advice, sample_with_remedy
+from tmesurv.models.pwe.rows import BAYES_COLUMNS, SAMPLER_COLUMNS, not_estimable_rows, summary_rows, treatment_at_rows
 from tmesurv.models.pwe.screen import SCREEN_COLUMNS, fit_interaction_screen
 from tmesurv.models.pwe.settings import PweAnalysisSettings, SamplerSettings
 from tmesurv.models.pwe.shrinkage import check_expected_interactions
@@ -46,9 +42,6 @@ from tmesurv.models.pwe.storage import PweFit
 from tmesurv.models.pwe.survival import CURVE_COLUMNS, SURVIVAL_COLUMNS, posterior_survival, survival_statistics
 from tmesurv.models.pwe.time_varying import TIME_VARYING_COLUMNS, summarize_time_varying
 
-TEXT_COLUMNS = ("endpoint", "analysis", "subgroup", "term", "note")
-SAMPLER_COLUMNS = ["target_accept", "reruns"]  # how the reported run was sampled (see models.pwe.remedy)
-BAYES_COLUMNS = ["endpoint", "analysis", "subgroup", *SUMMARY_COLUMNS, "divergences", *SAMPLER_COLUMNS, "note"]
 HR_CURVE_COLUMNS = ["endpoint", *pwe_spline.CURVE_COLUMNS, "converged", "divergences", *SAMPLER_COLUMNS]
 BAYES_SCREEN_COLUMNS = ["endpoint", "shrinkage", *SCREEN_COLUMNS, "max_treedepth", *SAMPLER_COLUMNS]
 BAYES_FIT_CHECK_COLUMNS = ["endpoint", "analysis", "subgroup", *FIT_CHECK_COLUMNS]
@@ -79,6 +72,7 @@ class PweResults:
     hr_curve: pd.DataFrame | None = None
     screen: pd.DataFrame | None = None
     time_varying: pd.DataFrame | None = None
+    cure: pd.DataFrame | None = None
     prior_predictive: pd.DataFrame | None = None
 
     def optional_tables(self) -> dict[str, pd.DataFrame]:
@@ -87,6 +81,7 @@ class PweResults:
             "bayes_hr_curve": self.hr_curve,
             "bayes_screen": self.screen,
             "bayes_time_varying": self.time_varying,
+            "bayes_cure": self.cure,
             "bayes_prior_predictive": self.prior_predictive,
         }
         return {name: table for name, table in tables.items() if table is not None}
@@ -121,13 +116,17 @@ def pwe_analyses(
     Returns
     -------
     PweResults
-        ``table`` has columns ``BAYES_COLUMNS`` -- the fits' terms, and per biomarker the treatment effect at its
-        quartiles and at the values of ``bayes.treatment_at`` from the interaction model (analysis
+        ``table`` has columns ``BAYES_COLUMNS`` -- the terms of the ``bayes.model`` fits (of a cure model
+        ``cure:<term>`` and ``latency:<term>``, see :mod:`~tmesurv.models.pwe.rows`), and per biomarker the treatment
+        effect at its quartiles and at the values of ``bayes.treatment_at`` from the interaction model (analysis
         ``treatment_at``); ``curves`` and ``survival`` hold the posterior survival per arm (overall and per
-        subgroup) with 95% bands, and its medians, landmark survival and RMST difference. A fit that fails the
+        subgroup; of a cure model the mixture) with 95% bands, and its medians, landmark survival and RMST
+        difference; ``fit_check`` sets it against Kaplan-Meier. Compared fits give only their LOO, the notes on their
+        convergence and, of a cure model, ``cure`` (``bayes_cure.csv``) and its plateau notes. A fit that fails the
         convergence rule of :func:`~tmesurv.models.pwe.diagnostics.summarize_pwe` has ``converged`` False on its rows
         and a note. The optional tables (see :class:`PweResults`) have columns ``HR_CURVE_COLUMNS``,
-        ``BAYES_SCREEN_COLUMNS``, ``BAYES_TIME_VARYING_COLUMNS`` and ``BAYES_PRIOR_PREDICTIVE_COLUMNS``.
+        ``BAYES_SCREEN_COLUMNS``, ``BAYES_TIME_VARYING_COLUMNS``, ``CURE_COLUMNS`` and
+        ``BAYES_PRIOR_PREDICTIVE_COLUMNS``.
 
     Raises
     ------
@@ -152,7 +151,7 @@ def pwe_analyses(
             members = grouping.cohort.subset(grouping.labels == level)
             models.append(("subgroup", grouping.subgroup(level), members, treatment_design(members)))
     results = PweResults(table=pd.DataFrame(columns=BAYES_COLUMNS))
-    tables, curves, survival, checks, reruns = [], [], [], [], []
+    tables, curves, survival, checks, reruns, cure = [], [], [], [], [], []
     compared = settings.compared_models
     for number, (analysis, subgroup, patients, design) in enumerate(models, start=1):
         listed = f": {', '.join(compared)}" if len(compared) > 1 else ""
@@ -161,8 +160,10 @@ def pwe_analyses(
         problem = too_few_events(patients.event(endpoint), design, settings.min_events)
         if problem is not None:
             results.notes.append(f"{label}: not estimable, {problem}; not fitted")
-            tables.append(_not_estimable_rows(endpoint, analysis, subgroup, design, problem))
+            tables.append(not_estimable_rows(endpoint, analysis, subgroup, design, problem, settings.model))
             continue
+        values = patients.patients[subgroup].to_numpy(dtype=float) if analysis == "interaction" else None
+        chosen = settings.treatment_at.get(subgroup, [])
         fits, summary = [], None
         for name in compared:
             main = name == settings.model
@@ -170,16 +171,16 @@ def pwe_analyses(
                 label if main else f"{label} ({name})", _model_run(name, endpoint, patients, design, settings), settings
             )
             fit = PweFit(endpoint, analysis, subgroup, remedied.result, name, main)
-            rows = _summary_rows(fit, remedied, results.notes)  # a compared fit's non-convergence is noted too
+            rows = summary_rows(fit, remedied, results.notes)  # a compared fit's non-convergence is noted too
             reruns += [f"{label} {name} ({rerun_text(remedied)})"] if remedied.reruns else []
+            cure += [cure_table_rows(fit, values, chosen)] if name == CURE else []  # main or compared
             fits.append(fit)
             summary = rows if main else summary
         fit = fits[0]  # of bayes.model: the tables come from it
         tables.append(summary)
         checks.append(fit_check(fit.idata).assign(endpoint=endpoint, analysis=analysis, subgroup=subgroup))
         if analysis == "interaction":
-            values = patients.patients[subgroup].to_numpy(dtype=float)
-            tables.append(_treatment_at(fit, values, settings.treatment_at.get(subgroup, []), summary))
+            tables.append(treatment_at_rows(fit, values, chosen, summary))
         else:
             arm_curves = posterior_survival(fit.idata, _curve_times(cohort, endpoint))
             curves.append(arm_curves.assign(endpoint=endpoint, subgroup=subgroup))
@@ -199,6 +200,9 @@ def pwe_analyses(
         )
     if TIME_VARYING in compared:
         results.time_varying = _time_varying_table(results.fits)
+    if CURE in compared:
+        results.cure = _concat(cure, CURE_COLUMNS)
+        results.notes += plateau_notes(results.cure)
     _add_hr_curves(cohort, endpoint, settings, results, progress)
     if screened:
         _add_screen(cohort, endpoint, settings, screened, results, progress)
@@ -329,6 +333,9 @@ def _prior_predictive_table(
     time, event = cohort.time(endpoint), cohort.event(endpoint)
     design = treatment_design(cohort)
     model = settings.model_settings()
+    if settings.model == CURE:
+        check = cure_prior_predictive(time, event, design, model, PRIOR_PREDICTIVE_DRAWS, landmarks, seed=settings.seed)
+        return check.assign(endpoint=endpoint)[BAYES_PRIOR_PREDICTIVE_COLUMNS]
     check = prior_predictive(time, event, design, model, PRIOR_PREDICTIVE_DRAWS, landmarks, seed=settings.seed)
     return summarize_prior_predictive(check).assign(endpoint=endpoint)[BAYES_PRIOR_PREDICTIVE_COLUMNS]
 
@@ -361,77 +368,9 @@ def _divergences(result: object) -> int:
     return count_divergences(getattr(result, "idata", result))
 
 
-def _summary_rows(fit: PweFit, remedied: Remedied, notes: list[str]) -> pd.DataFrame:
-    summary = summarize_pwe(fit.idata)
-    divergences = summary.attrs["divergences"]
-    if not summary["converged"].all():
-        low_bfmi = bool((summary["bfmi_min"] < BFMI_MIN).any())
-        compared = "" if fit.main else f" ({fit.model}, fitted for the comparison by LOO)"
-        notes.append(
-            f"{fit.endpoint} {fit.analysis} {fit.subgroup}{compared}: NOT CONVERGED "
-            f"(R-hat max {summary['r_hat'].max():.3f}, "
-            f"ESS min {summary[['ess_bulk', 'ess_tail']].min().min():.0f}, {divergences} divergences at "
-            f"target_accept {remedied.target_accept:g}, BFMI min {summary['bfmi_min'].min():.2f}); "
-            f"{remedy_advice(divergences, remedied.target_accept, low_bfmi)} before reading these numbers"
-        )
-    facts = {"divergences": divergences, "target_accept": remedied.target_accept, "reruns": remedied.reruns}
-    note = f"re-run: {rerun_text(remedied)}" if remedied.reruns else ""
-    return summary.assign(endpoint=fit.endpoint, analysis=fit.analysis, subgroup=fit.subgroup, **facts, note=note)
-
-
-def _not_estimable_rows(
-    endpoint: str, analysis: str, subgroup: str, design: pd.DataFrame, problem: str
-) -> pd.DataFrame:
-    """One row per term with no estimate (NaN), ``converged`` empty and the reason in ``note``."""
-    terms = list(design.columns)
-    numbers = {column: np.full(len(terms), np.nan) for column in BAYES_COLUMNS if column not in TEXT_COLUMNS}
-    labels = {"endpoint": endpoint, "analysis": analysis, "subgroup": subgroup, "term": terms}
-    rows = pd.DataFrame(labels | numbers | {"note": f"not estimable: {problem}"})
-    rows["converged"] = pd.Series([None] * len(terms), dtype=object)
-    return rows[BAYES_COLUMNS]
-
-
 def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
     """The frames' rows in ``columns`` (an empty table when no fit gave any)."""
     return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
-
-
-def _treatment_at(fit: PweFit, values: np.ndarray, chosen: Sequence[float], summary: pd.DataFrame) -> pd.DataFrame:
-    """Treatment log HR ``b_arm + b_arm:x * x`` at the biomarker's quartiles and at ``chosen`` values, one row each.
-
-    Analysis ``treatment_at``, subgroup ``<biomarker>=<value>`` (quartiles to 4 significant digits, chosen values to
-    6; a chosen value that names a quartile's row again is given once). The convergence columns are those of the
-    interaction model's ``arm:x`` term (the least precise of the two).
-    """
-    biomarker = fit.subgroup
-    posterior = fit.idata.posterior["coef"]
-    arm, interaction = posterior.sel(term="arm"), posterior.sel(term=f"arm:{biomarker}")
-    labelled = {f"{biomarker}={value:.4g}": value for value in np.unique(np.quantile(values, [0.25, 0.5, 0.75]))}
-    for value in chosen:
-        labelled.setdefault(f"{biomarker}={value:.6g}", value)
-    diagnostics = summary.set_index("term").loc[f"arm:{biomarker}"]
-    rows = []
-    for label, value in labelled.items():
-        draws = (arm + interaction * value).to_numpy().reshape(-1)
-        rows.append(_draw_summary(draws) | {"subgroup": label})
-    frame = pd.DataFrame(rows).assign(endpoint=fit.endpoint, analysis="treatment_at", term="arm")
-    for column in ["r_hat", "ess_bulk", "ess_tail", "bfmi_min", "converged", "divergences", *SAMPLER_COLUMNS, "note"]:
-        frame[column] = diagnostics[column]
-    return frame
-
-
-def _draw_summary(draws: np.ndarray) -> dict:
-    """Mean, sd and HR summaries of log-HR draws, as in :func:`~tmesurv.models.pwe.diagnostics.summarize_pwe`."""
-    hr = np.exp(draws)
-    tail = (1 - CI_PROB) / 2
-    return {
-        "mean": draws.mean(),
-        "sd": draws.std(ddof=1),
-        "hr_mean": hr.mean(),
-        "hr_lower": np.quantile(hr, tail),
-        "hr_upper": np.quantile(hr, 1 - tail),
-        "prob_hr_below_1": float(probability_below_zero(draws)),
-    }
 
 
 def _curve_times(cohort: Cohort, endpoint: str, points: int = 121) -> np.ndarray:

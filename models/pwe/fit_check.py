@@ -43,6 +43,7 @@ import pandas as pd
 from tmesurv.cohort import CONTROL, TREATED
 from tmesurv.models.cox.km import fit_km
 from tmesurv.models.designs import ARM
+from tmesurv.models.pwe.cure.survival import mixture_survival
 from tmesurv.models.pwe.diagnostics import CI_PROB
 from tmesurv.models.pwe.survival import cumulative_hazard
 from tmesurv.models.pwe.time_varying import arm_log_hazard_ratio
@@ -147,7 +148,9 @@ def arm_survival_draws(idata: az.InferenceData, members: np.ndarray, times: np.n
     """Per draw, the survival at ``times`` averaged over the patients ``members`` (a boolean mask of the fit's).
 
     A patient with design row ``x`` has log hazard ``log_baseline_k + x . coef`` in interval ``k`` (the arm's term
-    per interval with a time-varying effect); patients with the same row are computed once.
+    per interval with a time-varying effect); patients with the same row are computed once. A mixture-cure fit's
+    patient survives as ``pi + (1 - pi) exp(-H)``, ``pi`` the cure fraction of the row (``cure_intercept`` and
+    ``cure_coef``).
 
     Returns
     -------
@@ -166,8 +169,24 @@ def arm_survival_draws(idata: az.InferenceData, members: np.ndarray, times: np.n
     coef = coef.reshape(total, len(others))[kept]
     rows, counts = np.unique(design.sel(term=[ARM, *others]).to_numpy()[members], axis=0, return_counts=True)
     cuts = idata.constant_data["cuts"].to_numpy()
+    cure_logit = _cure_logit(posterior, [ARM, *others], kept)
     survival = np.zeros((kept.size, len(times)))
     for row, count in zip(rows, counts, strict=True):
         log_hazard = log_baseline + row[0] * arm_effect + (coef @ row[1:])[:, None]
-        survival += count * np.exp(-cumulative_hazard(np.exp(log_hazard), cuts, times))
+        cumulative = cumulative_hazard(np.exp(log_hazard), cuts, times)
+        if cure_logit is None:
+            survival += count * np.exp(-cumulative)
+        else:
+            cure = 1.0 / (1.0 + np.exp(-(cure_logit[0] + cure_logit[1] @ row)))
+            survival += count * mixture_survival(cure, cumulative)
     return survival / counts.sum()
+
+
+def _cure_logit(posterior, terms: list[str], kept: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The kept draws of a cure fit's ``cure_intercept`` and ``cure_coef`` over ``terms``; None without a cure part."""
+    if "cure_intercept" not in posterior:
+        return None
+    total = posterior.sizes["chain"] * posterior.sizes["draw"]
+    intercept = posterior["cure_intercept"].transpose("chain", "draw").to_numpy().reshape(total)[kept]
+    coef = posterior["cure_coef"].sel(term=terms).transpose("chain", "draw", "term").to_numpy()
+    return intercept, coef.reshape(total, len(terms))[kept]

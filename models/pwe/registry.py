@@ -25,6 +25,7 @@ from types import MappingProxyType
 
 PH = "ph"
 TIME_VARYING = "time_varying"
+CURE = "cure"
 
 
 @dataclass(frozen=True)
@@ -107,5 +108,15 @@ register(
         "tmesurv.models.pwe.fit:fit_pwe",
         "tmesurv.models.pwe.fit:pointwise_log_likelihood",
         {"time_varying": True},
+    )
+)
+register(
+    BayesModel(
+        CURE,
+        "mixture cure: a cured fraction (logistic in the design's terms: odds ratios of cure) that never has the "
+        "event, and a piecewise-exponential proportional-hazards model for the uncured (HRs among the uncured)",
+        "tmesurv.models.pwe.cure.fit:fit_cure",
+        "tmesurv.models.pwe.cure.fit:pointwise_log_likelihood",
+        {"time_varying": False},
     )
 )

@@ -1,7 +1,9 @@
 """Posterior survival of a fitted piecewise-exponential treatment model (term ``arm``), per arm and per draw.
 
 The survival of arm ``a`` is ``S_a(t) = exp(-H0(t) exp(b_arm a))`` with ``H0`` the piecewise-linear cumulative
-baseline hazard of the draw (``log_baseline`` is the baseline at design value zero, the control arm). Every draw gives
+baseline hazard of the draw (``log_baseline`` is the baseline at design value zero, the control arm). A mixture-cure
+fit adds the arm's cure fraction ``pi_a``: ``S_a(t) = pi_a + (1 - pi_a) exp(-H0(t) exp(b_arm a))``
+(:mod:`tmesurv.models.pwe.cure.survival`); its median is never reached in a draw with ``pi_a >= 1/2``. Every draw gives
 a curve; the curves are summarised pointwise by the posterior median and the 2.5% and 97.5% quantiles. Medians and
 restricted mean survival times (RMST, the area under the curve up to a horizon) are computed exactly per draw from
 the piecewise-exponential form, not read off a grid.
@@ -20,6 +22,7 @@ import pandas as pd
 
 from tmesurv.cohort import CONTROL, TREATED
 from tmesurv.models.designs import ARM
+from tmesurv.models.pwe.cure.survival import arm_cure_fractions, mixture_survival, uncured_median_target
 from tmesurv.models.pwe.data import interval_layout
 from tmesurv.models.pwe.diagnostics import CI_PROB
 from tmesurv.models.pwe.time_varying import arm_log_hazard_ratio
@@ -39,6 +42,8 @@ SURVIVAL_COLUMNS = [
     "follow_up",
 ]
 DIFFERENCE = "difference"  # treated minus control
+LOG_2 = float(np.log(2.0))
+NEVER = 1e12  # months: the median time of a draw whose survival never falls to 1/2 (a cure fraction of 1/2 or more)
 
 
 def not_reached_rule_text() -> str:
@@ -85,13 +90,14 @@ def posterior_survival(idata: az.InferenceData, times: np.ndarray) -> pd.DataFra
         Columns ``arm, time, survival, lower, upper``.
     """
     hazards, cuts = arm_hazards(idata)
+    cure = arm_cure_fractions(idata)
     follow_up = arm_follow_up(idata)
     tail = (1 - CI_PROB) / 2
     frames = []
     times = np.asarray(times, dtype=float)
     for arm, hazard in hazards.items():
         arm_times = np.append(times[times < follow_up[arm]], follow_up[arm])
-        survival = np.exp(-cumulative_hazard(hazard, cuts, arm_times))
+        survival = mixture_survival(cure[arm], cumulative_hazard(hazard, cuts, arm_times))
         lower, median, upper = np.quantile(survival, [tail, 0.5, 1 - tail], axis=0)
         curve = {"arm": arm, "time": arm_times, "survival": median, "lower": lower, "upper": upper}
         frames.append(pd.DataFrame(curve))
@@ -122,9 +128,10 @@ def survival_statistics(idata: az.InferenceData, landmarks: Sequence[float]) -> 
         and ``follow_up`` the arm's last follow-up time (the shorter of the two for the difference).
     """
     hazards, cuts = arm_hazards(idata)
+    cure = arm_cure_fractions(idata)
     follow_up = arm_follow_up(idata)
     follow_up[DIFFERENCE] = min(follow_up[TREATED], follow_up[CONTROL])
-    by_arm = {arm: _statistic_draws(hazard, cuts, landmarks) for arm, hazard in hazards.items()}
+    by_arm = {arm: _statistic_draws(hazard, cuts, landmarks, cure[arm]) for arm, hazard in hazards.items()}
     rows = {
         (arm, key): _row(*key, arm, draws, follow_up[arm]) for arm, statistics in by_arm.items()
         for key, draws in statistics.items()
@@ -135,28 +142,41 @@ def survival_statistics(idata: az.InferenceData, landmarks: Sequence[float]) -> 
     return pd.DataFrame(list(rows.values()))
 
 
-def _statistic_draws(hazard: np.ndarray, cuts: np.ndarray, landmarks: Sequence[float]) -> dict[tuple, np.ndarray]:
-    """Draws of the median, the survival at each landmark and the RMST up to the last landmark, for one arm."""
-    draws = {("median", np.nan): median_time(hazard, cuts)}
+def _statistic_draws(
+    hazard: np.ndarray, cuts: np.ndarray, landmarks: Sequence[float], cure: np.ndarray
+) -> dict[tuple, np.ndarray]:
+    """Draws of the median, the survival at each landmark and the RMST up to the last landmark, for one arm.
+
+    ``cure`` is the arm's cure fraction per draw (zeros without a cure fraction).
+    """
+    draws = {("median", np.nan): median_time(hazard, cuts, uncured_median_target(cure))}
     for landmark in landmarks:
         at = np.array([float(landmark)])
-        draws["survival", float(landmark)] = np.exp(-cumulative_hazard(hazard, cuts, at))[:, 0]
+        draws["survival", float(landmark)] = mixture_survival(cure, cumulative_hazard(hazard, cuts, at))[:, 0]
     if landmarks:
         horizon = float(max(landmarks))
-        draws["rmst", horizon] = restricted_mean(hazard, cuts, horizon)
+        draws["rmst", horizon] = cure * horizon + (1.0 - cure) * restricted_mean(hazard, cuts, horizon)
     return draws
 
 
-def median_time(hazard: np.ndarray, cuts: np.ndarray) -> np.ndarray:
-    """Per draw, the time at which ``S(t) = 0.5``: the exact inverse of the piecewise-linear ``H`` at ``log 2``."""
+def median_time(hazard: np.ndarray, cuts: np.ndarray, target: float | np.ndarray = LOG_2) -> np.ndarray:
+    """Per draw, the time at which ``H(t) = target``: the exact inverse of the piecewise-linear ``H``.
+
+    The default ``log 2`` gives the median of ``exp(-H)``; a per-draw ``target`` (a mixture-cure fit's, from
+    :func:`~tmesurv.models.pwe.cure.survival.uncured_median_target`) may be infinite: such a draw's time is
+    :data:`NEVER`.
+    """
     starts = np.concatenate([[0.0], cuts])
     at_starts = np.concatenate(
         [np.zeros((hazard.shape[0], 1)), np.cumsum(hazard[:, :-1] * np.diff(starts), axis=1)], axis=1
     )
-    target = np.log(2.0)
-    interval = (at_starts <= target).sum(axis=1) - 1
+    target = np.broadcast_to(np.asarray(target, dtype=float), (hazard.shape[0],))
+    never = np.isinf(target)
+    target = np.where(never, 0.0, target)
+    interval = (at_starts <= target[:, None]).sum(axis=1) - 1
     rows = np.arange(hazard.shape[0])
-    return starts[interval] + (target - at_starts[rows, interval]) / hazard[rows, interval]
+    times = starts[interval] + (target - at_starts[rows, interval]) / hazard[rows, interval]
+    return np.where(never, NEVER, times)
 
 
 def restricted_mean(hazard: np.ndarray, cuts: np.ndarray, horizon: float) -> np.ndarray:

@@ -24,7 +24,10 @@ def test_bayes_section_gives_the_model_and_sampler_settings(config: dict):
     [
         ({"time_varying": True}, r"bayes.time_varying is replaced by bayes.model: write 'model: time_varying'"),
         ({"time_varying": False}, r"write 'model: ph \(the default\)' instead of 'time_varying: false'"),
-        ({"model": "cure"}, r"'bayes.model': Value error, unknown Bayesian model 'cure'; the models are: ph, time_"),
+        (
+            {"model": "weibull"},
+            r"'bayes.model': Value error, unknown Bayesian model 'weibull'; the models are: ph, time_varying, cure",
+        ),
         ({"compare": ["ph", "weibull"]}, r"'bayes.compare': .*unknown Bayesian model 'weibull'"),
         ({"compare": ["ph", "ph"]}, r"'bayes.compare': .*lists a model twice"),
     ],

@@ -89,20 +89,37 @@ def cure_table_rows(fit: PweFit, values: np.ndarray | None = None, chosen: Seque
 
 
 def plateau_notes(table: pd.DataFrame) -> list[str]:
-    """One note per fit and arm whose cure fraction rests on a plateau the follow-up does not support."""
+    """Per endpoint, one note naming the cure fits whose plateau the follow-up does not support, with their facts.
+
+    An interaction model whose biomarker values all rest on the same patients' follow-up (a continuous biomarker) is
+    named once; a two-level biomarker's levels are named each.
+    """
     notes = []
     arms = table[(table["arm"] != DIFFERENCE) & ~table["plateau_supported"].astype(bool)]
-    for (endpoint, analysis, subgroup), rows in arms.groupby(["endpoint", "analysis", "subgroup"], sort=False):
-        facts = "; ".join(
-            f"{row.arm}: last event at {row.last_event:.1f} months, {row.at_risk_after_last_event} patients followed "
-            f"beyond it (to {row.max_follow_up:.1f}), Maller-Zhou p = {row.maller_zhou_p:.2g}"
-            for row in rows.itertuples()
-        )
+    for endpoint, rows in arms.groupby("endpoint", sort=False):
+        entries: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        for (analysis, subgroup), fit in rows.groupby(["analysis", "subgroup"], sort=False):
+            name = subgroup.split("=")[0] if analysis == "interaction" else subgroup
+            entries.setdefault((analysis, name), []).append((subgroup, _follow_up_text(fit)))
+        named = []
+        for (analysis, name), values in entries.items():
+            if len({facts for _, facts in values}) == 1:
+                named.append(f"{analysis} {name} ({values[0][1]})")
+            else:
+                named += [f"{analysis} {subgroup} ({facts})" for subgroup, facts in values]
         notes.append(
-            f"{endpoint} {analysis} {subgroup}: the cure plateau is not supported by the follow-up ({facts}); "
-            f"{plateau_rule_text()}"
+            f"{endpoint}: the cure plateau is not supported by the follow-up, so the cure fraction is an "
+            f"extrapolation, in these cure fits (bayes_cure.csv): {'; '.join(named)}; {plateau_rule_text()}"
         )
     return notes
+
+
+def _follow_up_text(rows: pd.DataFrame) -> str:
+    return "; ".join(
+        f"{row.arm}: last event at {row.last_event:.1f} months, {row.at_risk_after_last_event} patients followed "
+        f"beyond it (to {row.max_follow_up:.1f}), Maller-Zhou p = {row.maller_zhou_p:.2g}"
+        for row in rows.itertuples()
+    )
 
 
 def _ratio_summary(draws: np.ndarray) -> dict:

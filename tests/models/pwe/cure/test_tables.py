@@ -52,7 +52,7 @@ def test_cure_table_rows_per_value_and_a_note_for_an_unsupported_plateau():
     assert list(table.columns) == CURE_COLUMNS == list(REGISTRY["bayes_cure"].columns)
     assert list(dict.fromkeys(table["subgroup"])) == ["b_cell_ges=-0.5", "b_cell_ges=0", "b_cell_ges=0.5"]
     # the constructed patients: 5 and 4 followed beyond each arm's last event, fewer than 10 -> not supported
-    notes = plateau_notes(table)
-    assert len(notes) == 3
-    assert "efs interaction b_cell_ges=0: the cure plateau is not supported" in notes[1]
-    assert "control: last event at 4.0 months, 3 patients followed beyond it" in notes[1]
+    [note] = plateau_notes(table)  # one per endpoint; the three values rest on the same patients: named once
+    assert note.startswith("efs: the cure plateau is not supported by the follow-up")
+    facts = "interaction b_cell_ges (control: last event at 4.0 months, 3 patients followed beyond it (to 30.0)"
+    assert f"in these cure fits (bayes_cure.csv): {facts}" in note
