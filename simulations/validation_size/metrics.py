@@ -32,7 +32,7 @@ from scipy import stats
 
 from tmesurv.models.cox.batched import fit_cox_batch
 from tmesurv.simulations.validation_size.model import ValidationCohorts
-from tmesurv.validation.benefit import c_for_benefit
+from tmesurv.validation.benefit_matching import c_for_benefit
 from tmesurv.validation.bootstrap import percentile_interval, resample_counts, with_estimate
 from tmesurv.validation.brier import brier_score, ipa
 from tmesurv.validation.calibration import calibration_curve
