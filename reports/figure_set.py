@@ -7,23 +7,19 @@ signature clustering heatmap and the PCA. File names are built from safe version
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from tmesurv.cohort import CONTROL, TREATED, Cohort
-from tmesurv.config import AnalysisConfig
-from tmesurv.reports.figures import km_arms_figure, km_subgroup_figure, save_figure
-from tmesurv.reports.forest import forest_figure
-from tmesurv.reports.screen_figures import (
-    correlation_heatmap_figure,
-    pca_figure,
-    response_box_figure,
-    volcano_figure,
-)
+from tmesurv.cohort import Cohort
+from tmesurv.config import AnalysisConfig, arm_names
+from tmesurv.reports.graphics import safe_name, save_figure
+from tmesurv.reports.km_plot import km_arms_figure, km_subgroup_figure
+from tmesurv.reports.sections.clusters import correlation_heatmap_figure, pca_figure
+from tmesurv.reports.sections.forest_plot import forest_figure
+from tmesurv.reports.sections.screens import response_box_figure, volcano_figure
 
 BOX_FEATURES = 6  # features with the smallest Kruskal-Wallis q drawn by response group
 BOX_VALUE_LABEL = "Value (feature's units)"  # the features of a screen mix log2 scores and raw measurements
@@ -51,28 +47,24 @@ def write_figure_set(out_dir: Path, cohort: Cohort, config: AnalysisConfig, resu
         The files written (PNG and SVG of each figure).
     """
     folder = out_dir / "figures"
-    arm = config.data.arm
-    arm_names = {TREATED: arm.treated, CONTROL: arm.control} if arm is not None else {}
+    names = arm_names(config.data.arm)
     endpoint = config.analysis.endpoint
     written: list[Path] = []
     curves = results.get("km_curves")
     if curves is not None:
-        written += save_figure(km_arms_figure(curves, endpoint, arm_names), folder / f"km_{safe_name(endpoint)}")
+        written += save_figure(km_arms_figure(curves, endpoint, names), folder / f"km_{safe_name(endpoint)}")
         for grouping in results.groupings:
-            figure = km_subgroup_figure(curves, endpoint, grouping, arm_names)
+            figure = km_subgroup_figure(curves, endpoint, grouping, names)
             written += save_figure(figure, folder / f"km_{safe_name(endpoint)}_{safe_name(grouping)}")
     if results.get("cox") is not None:
-        figure = forest_figure(results.get("cox"), endpoint, results.get("interactions"), arm_names)
+        figure = forest_figure(results.get("cox"), endpoint, results.get("interactions"), names)
         written += save_figure(figure, folder / f"forest_{safe_name(endpoint)}")
-    written += _volcano_figures(folder, results, arm_names)
-    written += _response_figures(folder, cohort, config, results, arm_names)
+    written += _volcano_figures(folder, results, names)
+    written += _response_figures(folder, cohort, config, results, names)
     written += _structure_figures(folder, cohort, config, results)
     return written
 
 
-def safe_name(name: str) -> str:
-    """A file-name-safe version of a name: runs of other characters become one underscore."""
-    return re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_").lower() or "unnamed"
 
 
 def _volcano_figures(folder: Path, results: AnalysisTables, arm_names: Mapping[str, str]) -> list[Path]:

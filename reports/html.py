@@ -11,8 +11,8 @@ from pathlib import Path
 import jinja2
 
 from tmesurv.outputs.atomic import write_text
+from tmesurv.reports.context import report_context
 from tmesurv.reports.results import Results, read_results
-from tmesurv.reports.sections import report_context
 
 REPORT_NAME = "report.html"
 TEMPLATE_NAME = "report.html"

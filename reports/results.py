@@ -31,9 +31,14 @@ from tmesurv.outputs.files import (
     INTERACTIONS,
     KM,
     KM_CURVES,
+    LOGRANK,
+    PH_RESIDUALS,
+    PH_TEST,
     POWER,
     PRODUCT_ASSOCIATIONS,
     PRODUCT_SUBGROUPS,
+    REGISTRY,
+    SUBGROUPS,
     VALIDATION,
     ResultFile,
 )
@@ -41,6 +46,7 @@ from tmesurv.outputs.run_record import RUN_RECORD, RunRecord, read_run_record
 
 NUMBER_NA = ("", "NA", "N/A", "NaN", "nan", "null", "None")
 FLAG_VALUES = {"true": 1.0, "false": 0.0, "1": 1.0, "0": 0.0, "1.0": 1.0, "0.0": 0.0, "yes": 1.0, "no": 0.0}
+MAX_FILES_SHOWN = 5
 FIRST_DATA_LINE = 2  # CSV line of the first data row, after the header
 
 
@@ -76,6 +82,10 @@ class Results:
     power: pd.DataFrame | None = None
     product_associations: pd.DataFrame | None = None
     product_subgroups: pd.DataFrame | None = None
+    subgroups: pd.DataFrame | None = None
+    logrank: pd.DataFrame | None = None
+    ph_test: pd.DataFrame | None = None
+    ph_residuals: pd.DataFrame | None = None
     figures: dict[str, Path] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
 
@@ -101,10 +111,13 @@ def read_results(result_dir: Path) -> Results:
     result_dir = Path(result_dir)
     if not result_dir.is_dir():
         raise InputError(f"result folder '{result_dir}' does not exist; give the output folder of a tmesurv run.")
+    run = read_run_record(result_dir / RUN_RECORD)
+    if run is not None:
+        _require_listed(result_dir, run)
     notes: list[str] = []
     return Results(
         name=result_dir.resolve().name,
-        run=read_run_record(result_dir / RUN_RECORD),
+        run=run,
         cohort=read_result_csv(result_dir, COHORT),
         exclusions=read_result_csv(result_dir, EXCLUSIONS),
         km_curves=read_result_csv(result_dir, KM_CURVES),
@@ -123,9 +136,34 @@ def read_results(result_dir: Path) -> Results:
         power=read_lenient_csv(result_dir, POWER, notes),
         product_associations=read_result_csv(result_dir, PRODUCT_ASSOCIATIONS),
         product_subgroups=read_result_csv(result_dir, PRODUCT_SUBGROUPS),
+        subgroups=read_result_csv(result_dir, SUBGROUPS),
+        logrank=read_result_csv(result_dir, LOGRANK),
+        ph_test=read_result_csv(result_dir, PH_TEST),
+        ph_residuals=read_result_csv(result_dir, PH_RESIDUALS),
         figures=find_figures(result_dir),
         notes=tuple(notes),
     )
+
+
+def _require_listed(result_dir: Path, run: RunRecord) -> None:
+    """Refuse a result file or figure that ``run.json`` does not list: it is not a result of the runs it records."""
+    listed = {name for names in run.files.values() for name in names}
+    shown = [entry.name for entry in REGISTRY.values() if (result_dir / entry.name).is_file()]
+    shown += [str(path.relative_to(result_dir)) for path in find_figures(result_dir).values()]
+    strays = sorted(name for name in shown if name not in listed)
+    if strays:
+        raise InputError(
+            f"result folder '{result_dir}' holds {describe_files(strays)} that run.json does not list: they were not "
+            "written by the runs it records (an interrupted run, another study, or a file copied in). Remove them, or "
+            "rerun the analysis into a new folder."
+        )
+
+
+def describe_files(names: list[str]) -> str:
+    """``file 'a.csv'`` or ``files 'a.csv', 'b.png' and 3 more``."""
+    shown = ", ".join(f"'{name}'" for name in names[:MAX_FILES_SHOWN])
+    more = f" and {len(names) - MAX_FILES_SHOWN} more" if len(names) > MAX_FILES_SHOWN else ""
+    return f"{'file' if len(names) == 1 else 'files'} {shown}{more}"
 
 
 def read_lenient_csv(result_dir: Path, spec: ResultFile, notes: list[str]) -> pd.DataFrame | None:
@@ -196,7 +234,7 @@ def read_result_csv(result_dir: Path, spec: ResultFile) -> pd.DataFrame | None:
         )
     for column in spec.optional:
         if column not in frame.columns:
-            frame[column] = np.nan
+            frame[column] = pd.Series(np.nan, index=frame.index, dtype=object if column in spec.flags else float)
     for column in spec.numbers:
         frame[column] = _numbers(frame[column], path, column)
     for column in spec.flags:

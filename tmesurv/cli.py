@@ -18,7 +18,7 @@ import typer
 from typer.core import TyperGroup
 
 from tmesurv import interrupts
-from tmesurv.errors import InputError
+from tmesurv.errors import InputError, SamplingError
 
 app = typer.Typer(
     help="Predictive-biomarker analysis of randomized trials with time-to-event endpoints.",
@@ -38,7 +38,9 @@ FreshOption = Annotated[
 
 
 def _input_errors_exit_2(command: Callable) -> Callable:
-    """Turn :class:`InputError` into a message on stderr and exit code 2, and an interrupt into exit code 130/143.
+    """Turn :class:`InputError` into a message and exit code 2, an interrupt into exit code 130/143.
+
+    Unusable sampler draws (:class:`~tmesurv.errors.SamplingError`) give a message and exit code 1.
 
     An interrupted command has written nothing into its result folder (its files are staged and committed only at the
     end; see :mod:`tmesurv.outputs.run_folder`), so the folder keeps the previous run's results.
@@ -52,6 +54,9 @@ def _input_errors_exit_2(command: Callable) -> Callable:
         except InputError as error:
             typer.echo(f"tmesurv: error: {error}", err=True)
             raise typer.Exit(code=2) from None
+        except SamplingError as error:
+            typer.echo(f"tmesurv: error: {error}; no new results were written", err=True)
+            raise typer.Exit(code=1) from None
         except KeyboardInterrupt as interrupt:
             name = "terminated (SIGTERM)" if isinstance(interrupt, interrupts.Terminated) else "interrupted (Ctrl-C)"
             typer.echo(f"tmesurv: {name}: no new results were written; the output folder keeps what it had", err=True)
@@ -202,20 +207,51 @@ def power(
     ],
     out: OutOption,
     workers: Annotated[
-        int | None, typer.Option(min=1, help="Worker processes of the local Dask cluster (default: the usable cores).")
+        int | None,
+        typer.Option(
+            min=1,
+            help="Worker processes of the local Dask cluster (default: the usable cores); 1, or a small study, runs "
+            "in this process without a cluster.",
+        ),
     ] = None,
     scheduler: Annotated[
         str | None, typer.Option(help="Address of a running Dask scheduler (e.g. tcp://host:8786) to use instead.")
     ] = None,
-    fresh: Annotated[bool, typer.Option("--fresh", help="Discard every chunk saved in DIR and start over.")] = False,
+    fresh: Annotated[
+        bool,
+        typer.Option(
+            "--fresh",
+            help="Delete the chunks tmesurv saved in DIR/chunks and start over; replace the results of another study.",
+        ),
+    ] = False,
 ) -> None:
-    """Power study of validation cohorts on Dask -> power.nc, power.csv, power_curve.png; rerun to resume."""
+    """Power study of validation cohorts -> power.nc, power.csv, power_curve.png; rerun to resume."""
     from tmesurv.api.power import power as run_power
 
-    dataset = run_power(study, out=out, workers=workers, scheduler=scheduler, fresh=fresh, progress=_progress_bar())
+    try:
+        dataset = run_power(study, out=out, workers=workers, scheduler=scheduler, fresh=fresh, progress=_progress_bar())
+    except KeyboardInterrupt as interrupt:
+        name = "terminated (SIGTERM)" if isinstance(interrupt, interrupts.Terminated) else "interrupted (Ctrl-C)"
+        typer.echo(f"\ntmesurv: {name}: the chunks finished so far are kept in {out / 'chunks'}; rerun the same "
+                   "command to resume", err=True)  # fmt: skip
+        raise typer.Exit(code=interrupts.exit_code(interrupt)) from None
+    _echo_notes(_power_notes(dataset))
     computed, reused = dataset.attrs["chunks_computed"], dataset.attrs["chunks_reused"]
     typer.echo(f"{computed} chunks computed, {reused} reused from an earlier run")
     typer.echo(f"wrote {out / 'power.nc'}, {out / 'power.csv'} and {out / 'power_curve.png'}")
+
+
+def _power_notes(dataset) -> list[str]:
+    """Replicates that raised, and what single-arm power means."""
+    notes = []
+    if dataset.attrs["replicate_errors"]:
+        first = dataset.attrs["error_messages"].splitlines()[0]
+        notes.append(f"{dataset.attrs['replicate_errors']} replicate analyses raised an exception and count as failed "
+                     f"(error_share in power.csv; messages in power_errors.csv), e.g. {first}")  # fmt: skip
+    if "single_arm" in dataset["design"].to_numpy():
+        notes.append("single-arm rows (estimand 'prognostic') are power to detect a prognostic effect in the treated "
+                     "arm, not an interaction: a single-arm cohort cannot tell predictive from prognostic")  # fmt: skip
+    return notes
 
 
 def _progress_bar(width: int = 30) -> Callable[[int, int], None]:

@@ -36,15 +36,18 @@ def build_cohort(export: RawExport, spec: DataSpec) -> Cohort:
     InputError
         Naming file, column and rows, for every kind of bad input the contract rules out.
     """
+    _require_rows(export)
     _require_columns(export, spec)
     ids = _validated_ids(export, spec.id)
-    patients = pd.DataFrame(index=pd.Index(ids, name="id"))
+    patients, notes = pd.DataFrame(index=pd.Index(ids, name="id")), []
     patients["arm"] = _validated_arm(export, spec) if spec.arm is not None else spec.single_arm
     months_per_unit = MONTHS_PER_UNIT[spec.time_unit]
     for name, endpoint in spec.endpoints.items():
         time_column, event_column = _endpoint_columns(name, endpoint)
         present = _endpoint_present(export, time_column, event_column, endpoint.required)
-        patients[f"{name}.time"] = _validated_time(export, time_column, present) * months_per_unit
+        time = _validated_time(export, time_column, present)
+        patients[f"{name}.time"] = time * months_per_unit
+        notes += _time_zero_note(name, time_column, time)
         patients[f"{name}.event"] = _validated_event(export, event_column, present)
     levels = {}
     for biomarker in spec.biomarkers:
@@ -74,10 +77,20 @@ def build_cohort(export: RawExport, spec: DataSpec) -> Cohort:
         responses=tuple(spec.responses),
         product=tuple(spec.product),
         partial_endpoints=tuple(name for name, endpoint in spec.endpoints.items() if not endpoint.required),
+        notes=tuple(notes),
     )
     if spec.single_arm is None:
-        _require_two_arms_with_events(cohort)
+        _require_two_arms_with_events(cohort, spec)
     return cohort
+
+
+def _require_rows(export: RawExport) -> None:
+    if export.frame.empty:
+        columns = ", ".join(map(str, export.frame.columns)) or "none"
+        raise InputError(
+            f"file '{export.default_file}' has no rows (columns: {columns}): it holds a header only; export the "
+            "patients into it"
+        )
 
 
 def _endpoint_columns(name: str, endpoint) -> tuple[str, str]:
@@ -142,8 +155,9 @@ def _validated_ids(export: RawExport, column: str) -> list[str]:
 def _validated_arm(export: RawExport, spec: DataSpec) -> np.ndarray:
     column = spec.arm.column
     values = export.frame[column].astype("string").str.strip()
-    coding = {spec.arm.treated: TREATED, spec.arm.control: CONTROL}
-    arm = values.map(coding).to_numpy(dtype=object)
+    arm = np.full(len(values), None, dtype=object)
+    arm[_is_arm_code(values, spec.arm.treated)] = TREATED
+    arm[_is_arm_code(values, spec.arm.control)] = CONTROL
     unknown = pd.isna(arm)
     if unknown.any():
         seen = ", ".join(repr(v) for v in pd.unique(values[unknown].fillna("<missing>"))[:5])
@@ -153,6 +167,17 @@ def _validated_arm(export: RawExport, spec: DataSpec) -> np.ndarray:
             "Fix data.arm in the config, or remove these patients from the file."
         )
     return arm
+
+
+def _is_arm_code(values: pd.Series, code: str | int | bool) -> np.ndarray:
+    """Which values (stripped text) are the arm code: text as written; a number or true/false by value (1, 1.0)."""
+    if isinstance(code, str):
+        return (values == code.strip()).fillna(False).to_numpy(dtype=bool)
+    text = values.str.lower()
+    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    if isinstance(code, bool):
+        return (text == str(code).lower()).fillna(False).to_numpy(dtype=bool) | (numbers == float(code))
+    return numbers == float(code)
 
 
 def _endpoint_present(export: RawExport, time_column: str, event_column: str, required: bool) -> np.ndarray:
@@ -192,14 +217,24 @@ def _numeric(export: RawExport, column: str, what: str, present: np.ndarray) -> 
 
 def _validated_time(export: RawExport, column: str, present: np.ndarray) -> np.ndarray:
     time = _numeric(export, column, "time", present)
-    not_positive = present & (~(time > 0) | ~np.isfinite(time))
-    if not_positive.any():
+    negative = present & (~(time >= 0) | ~np.isfinite(time))
+    if negative.any():
         raise InputError(
-            f"{export.locate(column, not_positive)}: time must be positive and finite "
-            f"(found {time[not_positive][0]:g}). A patient censored or failing on the day of randomisation "
-            "is usually given half a day; check the export's time origin."
+            f"{export.locate(column, negative)}: time must be zero or positive and finite "
+            f"(found {time[negative][0]:g}); check the export's time origin."
         )
     return time
+
+
+def _time_zero_note(endpoint: str, column: str, time: np.ndarray) -> list[str]:
+    """A note counting the patients with follow-up time 0 (kept, as R's coxph and survfit keep them)."""
+    zero = int((time == 0).sum())
+    if zero == 0:
+        return []
+    return [
+        f"endpoint {endpoint}: {zero} patient(s) with time 0 in column '{column}' are kept, as R's coxph and survfit "
+        "keep them (an event at time 0 lowers survival at time 0)"
+    ]
 
 
 def _validated_event(export: RawExport, column: str, present: np.ndarray) -> np.ndarray:
@@ -266,9 +301,12 @@ def _validated_biomarker(export: RawExport, column: str) -> tuple[np.ndarray, tu
         return coded, (_level_name(low), _level_name(high))
     if not is_numeric:
         not_numeric = present & np.isnan(numeric)
+        examples = ", ".join(repr(v) for v in pd.unique(values[not_numeric])[:3])
+        count = int(not_numeric.sum())
         raise InputError(
-            f"{export.locate(column, not_numeric)}: biomarker has {len(distinct)} non-numeric values. "
-            "Give a numeric value, or recode it into two levels."
+            f"{export.locate(column, not_numeric)}: {count} value{'s' if count > 1 else ''} of this biomarker "
+            f"{'are' if count > 1 else 'is'} not a number ({examples}), and it has more than two levels. "
+            "Give numbers, or recode it into two levels."
         )
     return numeric, None
 
@@ -277,21 +315,25 @@ def _level_name(value: object) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def _require_two_arms_with_events(cohort: Cohort) -> None:
+def _require_two_arms_with_events(cohort: Cohort, spec: DataSpec) -> None:
     arms = set(cohort.patients["arm"])
     if arms != {TREATED, CONTROL}:
         only = next(iter(arms))
+        missing = spec.arm.control if only == TREATED else spec.arm.treated
         raise InputError(
-            f"file '{cohort.source}': only the {only} arm is present; tmesurv compares two randomized arms. "
+            f"file '{cohort.source}', column '{spec.arm.column}': every row is in the {only} arm, none has the "
+            f"{'control' if only == TREATED else 'treated'} value {missing!r}; tmesurv compares two randomized arms. "
             "Check data.arm in the config (treated and control values) against the file."
         )
     for endpoint in cohort.endpoints:
         if endpoint in cohort.partial_endpoints:
             continue  # analysed only in screens, which note an arm without events
+        event_column = _endpoint_columns(endpoint, spec.endpoints[endpoint])[1]
         for arm in (TREATED, CONTROL):
             events = cohort.arm_subset(arm).event(endpoint).sum()
             if events == 0:
                 raise InputError(
-                    f"file '{cohort.source}', endpoint '{endpoint}': the {arm} arm has no events, so no hazard "
-                    "ratio can be estimated. Check the event column coding (1 = event) or the data cutoff."
+                    f"file '{cohort.source}', column '{event_column}' (endpoint '{endpoint}'): the {arm} arm has no "
+                    "events (no 1 in its rows), so no hazard ratio can be estimated. Check the event coding "
+                    "(1 = event, 0 = censored) or the data cutoff."
                 )

@@ -1,4 +1,4 @@
-"""The one exception type for bad user input, and how to point at the rows that caused it."""
+"""The exception for bad user input (and how to point at the rows that caused it), and for unusable sampler draws."""
 
 from __future__ import annotations
 
@@ -11,6 +11,13 @@ class InputError(ValueError):
     """Bad input: the message names the file, column and rows, and says what to do.
 
     The command-line interface turns this into a one-paragraph message and exit code 2.
+    """
+
+
+class SamplingError(RuntimeError):
+    """A sampler gave draws that cannot be summarised: a NaN draw (an interrupted or failed chain).
+
+    Nothing is ever summarised from such draws; the command-line interface reports it in one line with exit code 1.
     """
 
 

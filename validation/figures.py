@@ -4,7 +4,7 @@ Per model (Cox, Bayesian) and horizon: the calibration plot (smoothed calibratio
 by quantile group of predicted risk, ICI/E50/E90) and, for a two-arm cohort and an interaction model, observed
 against predicted benefit by group with the c-for-benefit. Per model: the external Kaplan-Meier curve against the
 model's mean predicted survival and, for a Bayesian fit, the posterior predictive band. Built on ``Figure`` directly
-and saved as PNG and SVG by :func:`tmesurv.reports.figures.save_figure`.
+and saved as PNG and SVG by :func:`tmesurv.reports.graphics.save_figure`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from tmesurv.reports.figures import OTHER_COLOURS, X_LABEL, Y_LABEL, save_figure
+from tmesurv.reports.graphics import OTHER_COLOURS, save_figure
+from tmesurv.reports.km_plot import X_LABEL, Y_LABEL
 
 if TYPE_CHECKING:
     from tmesurv.validation.external import ValidationResults

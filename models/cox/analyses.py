@@ -9,7 +9,8 @@ the groups compared within each arm (``within_arm``) and the treatment effect wi
 of a forest plot).
 
 Interactions are tested by Wald and by likelihood ratio (:func:`interaction_tests`): the biomarker as a continuous
-term, and every grouping's levels (``levels - 1`` degrees of freedom).
+term, and every grouping's levels (``levels - 1`` degrees of freedom). Every model's proportional-hazards assumption is
+tested as R's ``cox.zph`` does (:mod:`tmesurv.models.cox.ph_test`), at the coefficients reported.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from scipy import stats
 
 from tmesurv.cohort import CONTROL, TREATED, Cohort
 from tmesurv.models.cox.fitting import inestimable, try_fit_cox, wald_table
+from tmesurv.models.cox.ph_test import PH_RESIDUAL_COLUMNS, PH_TEST_COLUMNS, FittedCox, ph_tables
 from tmesurv.models.cox.settings import SubgroupPlan
 from tmesurv.models.cox.subgroups import Grouping, analysis_groupings
 from tmesurv.models.designs import interaction_design, treatment_design
@@ -63,15 +65,23 @@ INTERACTION_COLUMNS = [
 
 @dataclass
 class CoxResults:
-    """The rows of ``cox.csv``, of ``interactions.csv``, and the fits that need a caveat."""
+    """The rows of ``cox.csv``, ``interactions.csv``, ``ph_test.csv`` and ``ph_residuals.csv``, and the fits.
+
+    ``notes`` are the fits that need a caveat; ``fits`` the fitted models, in the order of their rows.
+    """
 
     table: pd.DataFrame
     interactions: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=INTERACTION_COLUMNS))
     notes: list[str] = field(default_factory=list)
+    ph_test: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PH_TEST_COLUMNS))
+    ph_residuals: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PH_RESIDUAL_COLUMNS))
+    fits: list[FittedCox] = field(default_factory=list)
 
 
-def cox_analyses(cohort: Cohort, endpoint: str, plan: SubgroupPlan) -> CoxResults:
-    """Run the treatment, interaction, within-arm and subgroup analyses and the interaction tests.
+def cox_analyses(
+    cohort: Cohort, endpoint: str, plan: SubgroupPlan, ph_transforms: tuple[str, ...] = ("km",)
+) -> CoxResults:
+    """Run the treatment, interaction, within-arm and subgroup analyses, the interaction and the PH tests.
 
     Parameters
     ----------
@@ -81,12 +91,17 @@ def cox_analyses(cohort: Cohort, endpoint: str, plan: SubgroupPlan) -> CoxResult
         The endpoint analysed.
     plan
         The subgroups: cut-points, combined subgroups, subgroup covariates (such as the config's analysis section).
+    ph_transforms
+        Time transforms of the proportional-hazards tests (``km``, ``rank``, ``identity``; see
+        :func:`tmesurv.models.cox.ph_test.ph_tables`).
 
     Returns
     -------
     CoxResults
-        Rows with columns ``COX_COLUMNS`` and ``INTERACTION_COLUMNS``. Each analysis uses the patients with the values
-        it needs; who is left out is listed by :meth:`tmesurv.cohort.Cohort.analysis_exclusions`.
+        Rows with columns ``COX_COLUMNS``, ``INTERACTION_COLUMNS``, ``PH_TEST_COLUMNS`` (every model of the Cox rows,
+        per term and ``GLOBAL``; NaN for a model not estimated) and ``PH_RESIDUAL_COLUMNS``. Each analysis uses the
+        patients with the values it needs; who is left out is listed by
+        :meth:`tmesurv.cohort.Cohort.analysis_exclusions`.
     """
     results = CoxResults(table=pd.DataFrame(columns=COX_COLUMNS))
     rows = [_fit_rows(cohort, endpoint, "treatment", "all", treatment_design(cohort), results)]
@@ -100,6 +115,7 @@ def cox_analyses(cohort: Cohort, endpoint: str, plan: SubgroupPlan) -> CoxResult
         rows += _grouping_rows(grouping, endpoint, results)
     results.table = pd.concat([r for r in rows if not r.empty], ignore_index=True)[COX_COLUMNS]
     results.interactions = interaction_tests(groupings, endpoint, results.notes)
+    results.ph_test, results.ph_residuals = ph_tables(results.fits, ph_transforms, results.notes)
     return results
 
 
@@ -218,6 +234,8 @@ def _fit_rows(
     else:
         results.notes.append(f"{endpoint} {analysis} {subgroup}: not estimated, {problem}")
         fitted = pd.DataFrame(np.nan, index=pd.Index(design.columns, name="term"), columns=COX_COLUMNS[10:])
+    coef = None if problem is not None else fitted["coef"].to_numpy()
+    results.fits.append(FittedCox(endpoint, analysis, subgroup, time, event, design, strata, coef))
     return fitted.reset_index().assign(**label)
 
 

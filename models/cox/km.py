@@ -191,7 +191,8 @@ def km_by_arm(
             summary, curve = _km_rows(patients.arm_subset(arm), endpoint, landmarks, ci_method)
             context = {"endpoint": endpoint, "arm": arm, "subgroup": subgroup}
             summaries += [context | row for row in summary]
-            curves.append(curve.assign(**context))
+            if not curve.empty:  # an empty arm x subgroup (a single-arm cohort, a cut-point beyond the data)
+                curves.append(curve.assign(**context))
     curve_columns = ["endpoint", "arm", "subgroup", "time", "survival", "lower", "upper", "at_risk"]
     return pd.DataFrame(summaries, columns=KM_COLUMNS), pd.concat(curves)[curve_columns]
 

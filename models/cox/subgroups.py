@@ -17,7 +17,8 @@ its analyses and counted by :meth:`tmesurv.cohort.Cohort.analysis_exclusions`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -46,6 +47,9 @@ class Grouping:
         The levels in order; the first is the reference.
     rule
         How the levels were formed, in words with the thresholds used (for tables and the methods text).
+    descriptions
+        Per level, what it means as readers write it: ``spd_mm2 > 3721``, ``diagtime in (31, 45]``,
+        ``ldh_elevated = yes``, ``celltype = large`` (the level itself when there is nothing more to say).
     """
 
     name: str
@@ -54,6 +58,11 @@ class Grouping:
     labels: np.ndarray
     levels: tuple[str, ...]
     rule: str
+    descriptions: Mapping[str, str] = field(default_factory=dict)
+
+    def description(self, level: str) -> str:
+        """What one level means (see ``descriptions``)."""
+        return self.descriptions.get(level, self.subgroup(level))
 
     def subgroup(self, level: str) -> str:
         """The label of one level as written in result tables (``name=level``)."""
@@ -66,7 +75,29 @@ class Grouping:
         return {self.subgroup(level): (self.labels == level).astype(float) for level in self.levels[1:]}
 
 
-def biomarker_levels(values: np.ndarray, cutpoint: Cutpoint, two_level: bool) -> tuple[np.ndarray, tuple, str]:
+@dataclass(frozen=True)
+class Split:
+    """Biomarker values split into levels: the level of each value, the levels in order, the rule, the thresholds."""
+
+    labels: np.ndarray
+    levels: tuple[str, ...]
+    rule: str
+    thresholds: tuple[float, ...] = ()
+
+    def describe(self, name: str, level_names: tuple[str, str] | None = None) -> dict[str, str]:
+        """Each level in words: ``name > t`` / ``name <= t``, a quartile's interval, or a two-level value's name."""
+        if level_names is not None:
+            return {level: f"{name} = {value}" for level, value in zip(self.levels, level_names, strict=True)}
+        cuts = [f"{threshold:.4g}" for threshold in self.thresholds]
+        if len(cuts) == 1:
+            return {"low": f"{name} \u2264 {cuts[0]}", "high": f"{name} > {cuts[0]}"}
+        bounds = ["-inf", *cuts, "inf"]
+        texts = {self.levels[0]: f"{name} \u2264 {cuts[0]}", self.levels[-1]: f"{name} > {cuts[-1]}"}
+        middle = {level: f"{name} in ({bounds[i]}, {bounds[i + 1]}]" for i, level in enumerate(self.levels)}
+        return {level: texts.get(level, middle[level]) for level in self.levels}
+
+
+def biomarker_levels(values: np.ndarray, cutpoint: Cutpoint, two_level: bool) -> Split:
     """Split biomarker values into levels.
 
     Parameters
@@ -80,27 +111,28 @@ def biomarker_levels(values: np.ndarray, cutpoint: Cutpoint, two_level: bool) ->
 
     Returns
     -------
-    tuple[numpy.ndarray, tuple, str]
-        Level per value, the levels in order, and the rule in words.
+    Split
+        Level per value, the levels in order, the rule in words and the thresholds.
     """
     if two_level:
-        return np.where(values == 1, "high", "low"), ("low", "high"), "two levels"
+        return Split(np.where(values == 1, "high", "low"), ("low", "high"), "two levels")
     if cutpoint == "quartiles":
         quartiles = np.quantile(values, [0.25, 0.5, 0.75])
         index = np.searchsorted(quartiles, values, side="left")
         thresholds = "/".join(f"{q:.4g}" for q in quartiles)
-        return np.asarray(QUARTILE_LEVELS)[index], QUARTILE_LEVELS, f"quartiles ({thresholds})"
+        return Split(np.asarray(QUARTILE_LEVELS)[index], QUARTILE_LEVELS, f"quartiles ({thresholds})", tuple(quartiles))
     threshold = float(np.median(values)) if cutpoint == "median" else float(cutpoint)
     rule = f"median ({threshold:.4g})" if cutpoint == "median" else f"fixed cut-point ({threshold:.4g})"
-    return np.where(values > threshold, "high", "low"), ("low", "high"), f"high above {rule}"
+    return Split(np.where(values > threshold, "high", "low"), ("low", "high"), f"high above {rule}", (threshold,))
 
 
 def biomarker_grouping(cohort: Cohort, biomarker: str, cutpoint: Cutpoint) -> Grouping:
     """The patients with a value of ``biomarker``, split by ``cutpoint`` (see :func:`biomarker_levels`)."""
     complete, _ = cohort.complete_cases([biomarker], analysis=f"biomarker {biomarker}")
     values = complete.patients[biomarker].to_numpy(dtype=float)
-    labels, levels, rule = biomarker_levels(values, cutpoint, biomarker in complete.biomarker_levels)
-    return Grouping(biomarker, "biomarker", complete, labels, levels, rule)
+    split = biomarker_levels(values, cutpoint, biomarker in complete.biomarker_levels)
+    descriptions = split.describe(biomarker, complete.biomarker_levels.get(biomarker))
+    return Grouping(biomarker, "biomarker", complete, split.labels, split.levels, split.rule, descriptions)
 
 
 def combined_grouping(cohort: Cohort, conditions: dict[str, str], plan: SubgroupPlan) -> Grouping:
@@ -118,13 +150,17 @@ def combined_grouping(cohort: Cohort, conditions: dict[str, str], plan: Subgroup
     name = combined_subgroup_name(conditions)
     complete, _ = cohort.complete_cases(list(conditions), analysis=f"subgroup {name}")
     member = np.ones(complete.n, dtype=bool)
-    rules = []
+    rules, parts = [], []
     for biomarker, level in conditions.items():
         values = complete.patients[biomarker].to_numpy(dtype=float)
-        labels, _, rule = biomarker_levels(values, plan.cutpoint_of(biomarker), biomarker in complete.biomarker_levels)
-        member &= labels == level
-        rules.append(f"{biomarker} {level}: {rule}")
-    return Grouping(name, "combined", complete, np.where(member, "yes", "no"), ("no", "yes"), "; ".join(rules))
+        split = biomarker_levels(values, plan.cutpoint_of(biomarker), biomarker in complete.biomarker_levels)
+        member &= split.labels == level
+        rules.append(f"{biomarker} {level}: {split.rule}")
+        parts.append(split.describe(biomarker, complete.biomarker_levels.get(biomarker))[level])
+    described = " & ".join(parts)
+    descriptions = {"yes": described, "no": f"not ({described})"}
+    labels = np.where(member, "yes", "no")
+    return Grouping(name, "combined", complete, labels, ("no", "yes"), "; ".join(rules), descriptions)
 
 
 def covariate_grouping(cohort: Cohort, covariate: str) -> Grouping:
@@ -132,7 +168,8 @@ def covariate_grouping(cohort: Cohort, covariate: str) -> Grouping:
     complete, _ = cohort.complete_cases([covariate], analysis=f"covariate {covariate}")
     labels = complete.patients[covariate].astype(str).str.strip().to_numpy(dtype=object)
     levels = tuple(sorted(set(labels)))
-    return Grouping(covariate, "covariate", complete, labels, levels, f"levels of {covariate}")
+    descriptions = {level: f"{covariate} = {level}" for level in levels}
+    return Grouping(covariate, "covariate", complete, labels, levels, f"levels of {covariate}", descriptions)
 
 
 def analysis_groupings(cohort: Cohort, plan: SubgroupPlan) -> list[Grouping]:
@@ -141,6 +178,23 @@ def analysis_groupings(cohort: Cohort, plan: SubgroupPlan) -> list[Grouping]:
     groupings += [combined_grouping(cohort, conditions, plan) for conditions in plan.combined_subgroups]
     groupings += [covariate_grouping(cohort, covariate) for covariate in plan.subgroup_covariates]
     return groupings
+
+
+def subgroup_table(groupings: list[Grouping]) -> pd.DataFrame:
+    """Every subgroup of every grouping with what it means: the rows of ``subgroups.csv``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``grouping, kind, level, subgroup`` (the label of result tables), ``description`` (e.g. ``spd_mm2 > 3721``),
+        ``n`` (patients) and ``rule``.
+    """
+    rows = [
+        [g.name, g.kind, level, g.subgroup(level), g.description(level), int((g.labels == level).sum()), g.rule]
+        for g in groupings
+        for level in g.levels
+    ]
+    return pd.DataFrame(rows, columns=["grouping", "kind", "level", "subgroup", "description", "n", "rule"])
 
 
 BIOMARKER_COLUMNS = ["biomarker", "n", "two_level", "q1", "median", "q3", "iqr"]

@@ -232,13 +232,13 @@ def _product_grouping(
     treated = cohort.arm_subset(TREATED)
     valued, _ = treated.complete_cases([attribute], analysis=f"product attribute {attribute}")
     values = valued.patients[attribute].to_numpy(dtype=float)
-    attribute_labels, _, attribute_rule = biomarker_levels(values, "median", two_level=False)
-    attribute_level = pd.Series(attribute_labels, index=valued.patients.index)
+    attribute_split = biomarker_levels(values, "median", two_level=False)
+    attribute_level = pd.Series(attribute_split.labels, index=valued.patients.index)
     name = f"{attribute}/{biomarker}"
     both, excluded = treated.complete_cases([attribute, biomarker], analysis=f"product subgroup {name}")
     results.exclusions += excluded
     index = both.patients.index
     labels = (attribute_level[index] + "/" + marker_level[index]).to_numpy(dtype=object)
     levels = tuple(f"{a}/{b}" for a in LEVELS for b in LEVELS)
-    rule = f"{attribute}: {attribute_rule} of the treated arm; {biomarker}: {markers.rule}"
+    rule = f"{attribute}: {attribute_split.rule} of the treated arm; {biomarker}: {markers.rule}"
     return Grouping(name, "product", both, labels, levels, rule)

@@ -2,11 +2,9 @@
 
 Per endpoint: the treatment model (``arm``), per biomarker the interaction model (``arm``, ``<biomarker>``,
 ``arm:<biomarker>``), and the treatment model within every subgroup -- the same terms and subgroups as the Cox
-analyses, so the two answers can be put side by side (forest plot). Each is a fit of ``bayes.model``, and of every
-model of ``bayes.compare`` besides, compared by PSIS-LOO (:mod:`.compare`); the tables come from ``bayes.model``. On
-request (``bayes`` config): the treatment HR at chosen biomarker values, a spline treatment-HR curve per continuous
-biomarker and one interaction screen under a shrinkage prior (both proportional-hazards models whatever
-``bayes.model``), the per-interval treatment HR of the time-varying model, and a prior predictive check.
+analyses, so the two answers can be put side by side (forest plot). On request (``bayes`` config): the treatment HR at
+chosen biomarker values, a spline treatment-HR curve per continuous biomarker, one interaction screen under a
+shrinkage prior, the per-interval treatment HR of a time-varying effect, and a prior predictive check.
 The settings are :class:`~tmesurv.models.pwe.settings.PweAnalysisSettings` (the config's ``bayes`` section).
 """
 
@@ -21,25 +19,39 @@ import numpy as np
 import pandas as pd
 
 from tmesurv.cohort import Cohort
-from tmesurv.errors import InputError
+from tmesurv.errors import InputError, SamplingError
 from tmesurv.models.cox.settings import SubgroupPlan
 from tmesurv.models.cox.subgroups import analysis_groupings
-from tmesurv.models.designs import interaction_design, treatment_design
+from tmesurv.models.designs import ARM, interaction_design, treatment_design
 from tmesurv.models.pwe import spline as pwe_spline
-from tmesurv.models.pwe.compare import LOO_COLUMNS, add_loo, clearly_better, loo_table
-from tmesurv.models.pwe.diagnostics import CI_PROB, SUMMARY_COLUMNS, summarize_pwe
+from tmesurv.models.pwe.compare import LOO_COLUMNS, add_loo, loo_table
+from tmesurv.models.pwe.diagnostics import (
+    BFMI_MIN,
+    CI_PROB,
+    SUMMARY_COLUMNS,
+    count_divergences,
+    probability_below_zero,
+    summarize_pwe,
+)
+from tmesurv.models.pwe.estimable import too_few_events
+from tmesurv.models.pwe.fit_check import FIT_CHECK_COLUMNS, fit_check
+from tmesurv.models.pwe.notes import beyond_follow_up_notes, loo_notes, misfit_notes, rerun_text
 from tmesurv.models.pwe.prior_predictive import PRIOR_PREDICTIVE_COLUMNS, prior_predictive, summarize_prior_predictive
 from tmesurv.models.pwe.registry import PH, TIME_VARYING, bayes_model
+from tmesurv.models.pwe.remedy import Remedied, remedy_advice, sample_with_remedy
 from tmesurv.models.pwe.screen import SCREEN_COLUMNS, fit_interaction_screen
-from tmesurv.models.pwe.settings import PweAnalysisSettings
+from tmesurv.models.pwe.settings import PweAnalysisSettings, SamplerSettings
 from tmesurv.models.pwe.shrinkage import check_expected_interactions
 from tmesurv.models.pwe.storage import PweFit
 from tmesurv.models.pwe.survival import CURVE_COLUMNS, SURVIVAL_COLUMNS, posterior_survival, survival_statistics
 from tmesurv.models.pwe.time_varying import TIME_VARYING_COLUMNS, summarize_time_varying
 
-BAYES_COLUMNS = ["endpoint", "analysis", "subgroup", *SUMMARY_COLUMNS, "divergences"]
-HR_CURVE_COLUMNS = ["endpoint", *pwe_spline.CURVE_COLUMNS, "converged", "divergences"]
-BAYES_SCREEN_COLUMNS = ["endpoint", "shrinkage", *SCREEN_COLUMNS, "max_treedepth"]
+TEXT_COLUMNS = ("endpoint", "analysis", "subgroup", "term", "note")
+SAMPLER_COLUMNS = ["target_accept", "reruns"]  # how the reported run was sampled (see models.pwe.remedy)
+BAYES_COLUMNS = ["endpoint", "analysis", "subgroup", *SUMMARY_COLUMNS, "divergences", *SAMPLER_COLUMNS, "note"]
+HR_CURVE_COLUMNS = ["endpoint", *pwe_spline.CURVE_COLUMNS, "converged", "divergences", *SAMPLER_COLUMNS]
+BAYES_SCREEN_COLUMNS = ["endpoint", "shrinkage", *SCREEN_COLUMNS, "max_treedepth", *SAMPLER_COLUMNS]
+BAYES_FIT_CHECK_COLUMNS = ["endpoint", "analysis", "subgroup", *FIT_CHECK_COLUMNS]
 BAYES_TIME_VARYING_COLUMNS = ["endpoint", "analysis", "subgroup", *TIME_VARYING_COLUMNS, "divergences"]
 BAYES_PRIOR_PREDICTIVE_COLUMNS = ["endpoint", *PRIOR_PREDICTIVE_COLUMNS]
 PRIOR_PREDICTIVE_DRAWS = 1000
@@ -47,7 +59,10 @@ PRIOR_PREDICTIVE_DRAWS = 1000
 
 @dataclass
 class PweResults:
-    """The rows of ``bayes.csv``, ``bayes_curves.csv``, ``bayes_survival.csv`` and ``bayes_loo.csv``, the fits, notes.
+    """The rows of ``bayes.csv`` and the ``bayes_*.csv`` tables (``loo``: ``bayes_loo.csv``), the fits, and notes.
+
+    The notes name fits that were not estimable, re-run, not converged or misfit, statistics beyond follow-up, and
+    which model LOO prefers.
 
     The optional tables are None unless the settings ask for them: ``hr_curve`` (``bayes.hr_curves``), ``screen``
     (``bayes.screen``), ``time_varying`` (a time-varying model in ``bayes.model`` or ``bayes.compare``) and
@@ -58,6 +73,7 @@ class PweResults:
     loo: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=LOO_COLUMNS))
     curves: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CURVE_COLUMNS))
     survival: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SURVIVAL_COLUMNS))
+    fit_check: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=BAYES_FIT_CHECK_COLUMNS))
     fits: list[PweFit] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     hr_curve: pd.DataFrame | None = None
@@ -105,15 +121,13 @@ def pwe_analyses(
     Returns
     -------
     PweResults
-        ``table`` has columns ``BAYES_COLUMNS`` -- the terms of the fits of ``bayes.model``, and per biomarker the
-        treatment effect at its quartiles and at the values of ``bayes.treatment_at`` from the interaction model
-        (analysis ``treatment_at``); ``loo`` (columns ``LOO_COLUMNS``) the PSIS-LOO of every fit, the models of an
-        analysis compared, with notes on which model the data prefer; ``curves`` and ``survival`` hold the posterior
-        survival per arm (overall and per subgroup) with 95% bands, and its medians, landmark survival and RMST
-        difference. A fit that fails the convergence rule of :func:`~tmesurv.models.pwe.diagnostics.summarize_pwe` has
-        ``converged`` False on its rows and a note. The optional tables (see :class:`PweResults`) have columns
-        ``HR_CURVE_COLUMNS``, ``BAYES_SCREEN_COLUMNS``, ``BAYES_TIME_VARYING_COLUMNS`` and
-        ``BAYES_PRIOR_PREDICTIVE_COLUMNS``.
+        ``table`` has columns ``BAYES_COLUMNS`` -- the fits' terms, and per biomarker the treatment effect at its
+        quartiles and at the values of ``bayes.treatment_at`` from the interaction model (analysis
+        ``treatment_at``); ``curves`` and ``survival`` hold the posterior survival per arm (overall and per
+        subgroup) with 95% bands, and its medians, landmark survival and RMST difference. A fit that fails the
+        convergence rule of :func:`~tmesurv.models.pwe.diagnostics.summarize_pwe` has ``converged`` False on its rows
+        and a note. The optional tables (see :class:`PweResults`) have columns ``HR_CURVE_COLUMNS``,
+        ``BAYES_SCREEN_COLUMNS``, ``BAYES_TIME_VARYING_COLUMNS`` and ``BAYES_PRIOR_PREDICTIVE_COLUMNS``.
 
     Raises
     ------
@@ -138,20 +152,31 @@ def pwe_analyses(
             members = grouping.cohort.subset(grouping.labels == level)
             models.append(("subgroup", grouping.subgroup(level), members, treatment_design(members)))
     results = PweResults(table=pd.DataFrame(columns=BAYES_COLUMNS))
-    tables, curves, survival = [], [], []
+    tables, curves, survival, checks, reruns = [], [], [], [], []
     compared = settings.compared_models
     for number, (analysis, subgroup, patients, design) in enumerate(models, start=1):
         listed = f": {', '.join(compared)}" if len(compared) > 1 else ""
         progress(f"  fit {number}/{len(models)}: {analysis} {subgroup} (n = {patients.n}){listed}")
-        fits = [
-            PweFit(endpoint, analysis, subgroup, _fitted(name, endpoint, patients, design, settings), name, index == 0)
-            for index, name in enumerate(compared)
-        ]
-        for other in fits[1:]:  # a compared fit that did not converge makes its LOO unreliable: say so
-            _summary_rows(other, results.notes)
+        label = f"{endpoint} {analysis} {subgroup}"
+        problem = too_few_events(patients.event(endpoint), design, settings.min_events)
+        if problem is not None:
+            results.notes.append(f"{label}: not estimable, {problem}; not fitted")
+            tables.append(_not_estimable_rows(endpoint, analysis, subgroup, design, problem))
+            continue
+        fits, summary = [], None
+        for name in compared:
+            main = name == settings.model
+            remedied = _sample(
+                label if main else f"{label} ({name})", _model_run(name, endpoint, patients, design, settings), settings
+            )
+            fit = PweFit(endpoint, analysis, subgroup, remedied.result, name, main)
+            rows = _summary_rows(fit, remedied, results.notes)  # a compared fit's non-convergence is noted too
+            reruns += [f"{label} {name} ({rerun_text(remedied)})"] if remedied.reruns else []
+            fits.append(fit)
+            summary = rows if main else summary
         fit = fits[0]  # of bayes.model: the tables come from it
-        summary = _summary_rows(fit, results.notes)
         tables.append(summary)
+        checks.append(fit_check(fit.idata).assign(endpoint=endpoint, analysis=analysis, subgroup=subgroup))
         if analysis == "interaction":
             values = patients.patients[subgroup].to_numpy(dtype=float)
             tables.append(_treatment_at(fit, values, settings.treatment_at.get(subgroup, []), summary))
@@ -160,10 +185,18 @@ def pwe_analyses(
             curves.append(arm_curves.assign(endpoint=endpoint, subgroup=subgroup))
             statistics = survival_statistics(fit.idata, landmarks)
             survival.append(statistics.assign(endpoint=endpoint, subgroup=subgroup))
+            results.notes += beyond_follow_up_notes(statistics, label)
         results.fits += fits
     results.table = pd.concat(tables, ignore_index=True)[BAYES_COLUMNS]
-    results.curves = pd.concat(curves, ignore_index=True)[CURVE_COLUMNS]
-    results.survival = pd.concat(survival, ignore_index=True)[SURVIVAL_COLUMNS]
+    results.curves = _concat(curves, CURVE_COLUMNS)
+    results.survival = _concat(survival, SURVIVAL_COLUMNS)
+    results.fit_check = _concat(checks, BAYES_FIT_CHECK_COLUMNS)
+    results.notes += misfit_notes(results.fit_check)
+    if reruns:
+        results.notes.append(
+            "re-run at a higher target_accept after divergent transitions (bayes.divergence_reruns): "
+            + ", ".join(reruns)
+        )
     if TIME_VARYING in compared:
         results.time_varying = _time_varying_table(results.fits)
     _add_hr_curves(cohort, endpoint, settings, results, progress)
@@ -198,65 +231,6 @@ def screen_columns(cohort: Cohort, names: Sequence[str]) -> list[str]:
     return found
 
 
-def _fitted(
-    name: str, endpoint: str, patients: Cohort, design: pd.DataFrame, settings: PweAnalysisSettings
-) -> az.InferenceData:
-    """The fit of the registered model ``name`` to ``patients``, with its PSIS-LOO."""
-    time, event = patients.time(endpoint), patients.event(endpoint)
-    model, sampler = settings.model_settings(name), settings.sampler_settings()
-    idata = bayes_model(name).fit(time, event, design, model, sampler, log_likelihood=settings.store_log_likelihood)
-    add_loo(idata, name)
-    return idata
-
-
-def loo_notes(loo: pd.DataFrame, models: Sequence[str]) -> list[str]:
-    """Which model LOO prefers over the analyses that compare models, and the fits whose LOO is unreliable.
-
-    Parameters
-    ----------
-    loo
-        ``bayes_loo.csv``.
-    models
-        The compared models, ``bayes.model`` (the tables' model) first.
-
-    Returns
-    -------
-    list[str]
-        Per endpoint with a comparison: how many analyses clearly prefer each model (see
-        :func:`~tmesurv.models.pwe.compare.clearly_better`) and how many show no clear difference, and that the tables
-        come from ``models[0]``; per endpoint with fits whose Pareto k exceeds ArviZ's threshold, those fits.
-    """
-    notes = []
-    for endpoint, rows in loo.groupby("endpoint", sort=False):
-        analyses = rows.groupby(["analysis", "subgroup"], sort=False)
-        compared = [group for _, group in analyses if len(group) > 1]
-        if compared:
-            verdicts = [_verdict(group) for group in compared]
-            counts = ", ".join(f"{model} {verdicts.count(model)}" for model in models)
-            notes.append(
-                f"{endpoint} LOO: of {len(compared)} analyses fitted with {', '.join(models)}, the data clearly prefer "
-                f"{counts} (elpd difference at least 4 and 2 SE); no clear preference {verdicts.count(None)}. The "
-                f"tables come from bayes.model = {models[0]} (bayes_loo.csv)"
-            )
-        unreliable = rows[rows["n_pareto_k_high"] > 0]
-        if len(unreliable):
-            listed = "; ".join(
-                f"{row.analysis} {row.subgroup} ({row.model}): {row.n_pareto_k_high}" for row in unreliable.itertuples()
-            )
-            notes.append(
-                f"{endpoint} LOO: patients with Pareto k above min(1 - 1/log10(draws), 0.7), for whom the LOO "
-                f"estimate is unreliable: {listed}"
-            )
-    return notes
-
-
-def _verdict(rows: pd.DataFrame) -> str | None:
-    """The model one analysis clearly prefers by LOO, or None."""
-    ranked = rows.sort_values("rank")
-    runner_up = ranked.iloc[1]
-    return ranked.iloc[0]["model"] if clearly_better(runner_up["elpd_diff"], runner_up["dse"]) else None
-
-
 def _check_hr_curves(cohort: Cohort, settings: PweAnalysisSettings) -> None:
     """Fail before any fit if a ``bayes.hr_curves`` biomarker cannot carry a spline (e.g. a 0/1 biomarker)."""
     for biomarker in settings.hr_curves:
@@ -268,23 +242,35 @@ def _add_hr_curves(
     cohort: Cohort, endpoint: str, settings: PweAnalysisSettings, results: PweResults, progress: Callable
 ) -> None:
     curves = []
-    model, sampler = settings.model_settings(PH), settings.sampler_settings()
+    model = settings.model_settings(PH)  # the spline HR curve is a proportional-hazards model
     for number, biomarker in enumerate(settings.hr_curves, start=1):
         progress(f"  treatment-HR curve {number}/{len(settings.hr_curves)}: {biomarker}")
         complete, _ = cohort.complete_cases([biomarker], analysis=f"biomarker {biomarker}")
         values = complete.patients[biomarker].to_numpy(dtype=float)
         time, event = complete.time(endpoint), complete.event(endpoint)
-        curve = pwe_spline.fit_hr_curve(
-            time, event, complete.treated, values, model, sampler, settings.spline_knots, biomarker
-        )
-        facts = curve.table.attrs
+        label = f"{endpoint} treatment-HR curve {biomarker}"
+        problem = too_few_events(event, pd.DataFrame({ARM: complete.treated}), settings.min_events)
+        if problem is not None:
+            results.notes.append(f"{label}: not estimable, {problem}; not fitted")
+            continue
+
+        def run(sampler, time=time, event=event, complete=complete, values=values, biomarker=biomarker):
+            treated, knots = complete.treated, settings.spline_knots
+            return pwe_spline.fit_hr_curve(time, event, treated, values, model, sampler, knots, biomarker)
+
+        remedied = _sample(label, run, settings)
+        curve, facts = remedied.result, remedied.result.table.attrs
         if not facts["converged"]:
+            advice = remedy_advice(facts["divergences"], remedied.target_accept)
             results.notes.append(
-                f"{endpoint} treatment-HR curve {biomarker}: NOT CONVERGED ({facts['divergences']} divergences); "
-                f"{_remedy(facts['divergences'])} before reading the curve"
+                f"{label}: NOT CONVERGED ({facts['divergences']} divergences at target_accept "
+                f"{remedied.target_accept:g}); {advice} before reading the curve"
             )
+        sampled = {"target_accept": remedied.target_accept, "reruns": remedied.reruns}
         curves.append(
-            curve.table.assign(endpoint=endpoint, converged=facts["converged"], divergences=facts["divergences"])
+            curve.table.assign(
+                endpoint=endpoint, converged=facts["converged"], divergences=facts["divergences"], **sampled
+            )
         )
         add_loo(curve.idata, PH)
         results.fits.append(PweFit(endpoint, "hr_curve", biomarker, curve.idata))
@@ -303,11 +289,24 @@ def _add_screen(
     progress(f"  interaction screen of {len(columns)} biomarkers ({settings.shrinkage} prior)")
     time, event = cohort.time(endpoint), cohort.event(endpoint)
     biomarkers = cohort.patients[columns]
-    model, sampler = settings.model_settings(PH), settings.sampler_settings()
-    screen = fit_interaction_screen(time, event, cohort.treated, biomarkers, model, sampler, settings.shrinkage)
-    results.notes += [f"{endpoint} interaction screen: {note}" for note in screen.notes]
+    model = settings.model_settings(PH)  # the shrinkage screen is a proportional-hazards model
+    label = f"{endpoint} interaction screen"
+    problem = too_few_events(event, pd.DataFrame({ARM: cohort.treated}), settings.min_events)
+    if problem is not None:
+        results.notes.append(f"{label}: not estimable, {problem}; not fitted")
+        return
+
+    def run(sampler: SamplerSettings):
+        return fit_interaction_screen(time, event, cohort.treated, biomarkers, model, sampler, settings.shrinkage)
+
+    remedied = _sample(label, run, settings)
+    screen = remedied.result
+    results.notes += [f"{label}: {note}" for note in screen.notes]
+    if remedied.reruns:
+        results.notes.append(f"{label}: re-run, {rerun_text(remedied)}")
+    sampled = {"target_accept": remedied.target_accept, "reruns": remedied.reruns}
     results.screen = screen.table.assign(
-        endpoint=endpoint, shrinkage=settings.shrinkage, max_treedepth=screen.diagnostics["max_treedepth"]
+        endpoint=endpoint, shrinkage=settings.shrinkage, max_treedepth=screen.diagnostics["max_treedepth"], **sampled
     )[BAYES_SCREEN_COLUMNS]
     add_loo(screen.idata, PH)
     results.fits.append(PweFit(endpoint, "screen", "all", screen.idata))
@@ -321,7 +320,7 @@ def _time_varying_table(fits: list[PweFit]) -> pd.DataFrame:
             summary = summarize_time_varying(fit.idata)
             keys = {"endpoint": fit.endpoint, "analysis": fit.analysis, "subgroup": fit.subgroup}
             tables.append(summary.assign(**keys, divergences=summary.attrs["divergences"]))
-    return pd.concat(tables, ignore_index=True)[BAYES_TIME_VARYING_COLUMNS]
+    return _concat(tables, BAYES_TIME_VARYING_COLUMNS)
 
 
 def _prior_predictive_table(
@@ -334,25 +333,67 @@ def _prior_predictive_table(
     return summarize_prior_predictive(check).assign(endpoint=endpoint)[BAYES_PRIOR_PREDICTIVE_COLUMNS]
 
 
-def _summary_rows(fit: PweFit, notes: list[str]) -> pd.DataFrame:
+def _model_run(
+    name: str, endpoint: str, patients: Cohort, design: pd.DataFrame, settings: PweAnalysisSettings
+) -> Callable[[SamplerSettings], az.InferenceData]:
+    """Fit the registered model ``name`` to ``patients`` with a given sampler, with its PSIS-LOO."""
+    time, event = patients.time(endpoint), patients.event(endpoint)
+    model = settings.model_settings(name)
+
+    def run(sampler: SamplerSettings) -> az.InferenceData:
+        idata = bayes_model(name).fit(time, event, design, model, sampler, log_likelihood=settings.store_log_likelihood)
+        add_loo(idata, name)
+        return idata
+
+    return run
+
+
+def _sample(label: str, run: Callable, settings: PweAnalysisSettings) -> Remedied:
+    """Sample with the divergence remedy; unusable draws are refused naming the fit."""
+    try:
+        return sample_with_remedy(run, _divergences, settings.sampler_settings(), settings.divergence_reruns)
+    except SamplingError as error:
+        raise SamplingError(f"{label}: {error}") from None
+
+
+def _divergences(result: object) -> int:
+    """Divergent transitions of a fit's InferenceData, or of a result that holds one (``.idata``)."""
+    return count_divergences(getattr(result, "idata", result))
+
+
+def _summary_rows(fit: PweFit, remedied: Remedied, notes: list[str]) -> pd.DataFrame:
     summary = summarize_pwe(fit.idata)
     divergences = summary.attrs["divergences"]
     if not summary["converged"].all():
+        low_bfmi = bool((summary["bfmi_min"] < BFMI_MIN).any())
         compared = "" if fit.main else f" ({fit.model}, fitted for the comparison by LOO)"
         notes.append(
-            f"{fit.endpoint} {fit.analysis} {fit.subgroup}{compared}: NOT CONVERGED (R-hat max "
-            f"{summary['r_hat'].max():.3f}, "
-            f"ESS min {summary[['ess_bulk', 'ess_tail']].min().min():.0f}, {divergences} divergences, "
-            f"BFMI min {summary['bfmi_min'].min():.2f}); {_remedy(divergences)} before reading these numbers"
+            f"{fit.endpoint} {fit.analysis} {fit.subgroup}{compared}: NOT CONVERGED "
+            f"(R-hat max {summary['r_hat'].max():.3f}, "
+            f"ESS min {summary[['ess_bulk', 'ess_tail']].min().min():.0f}, {divergences} divergences at "
+            f"target_accept {remedied.target_accept:g}, BFMI min {summary['bfmi_min'].min():.2f}); "
+            f"{remedy_advice(divergences, remedied.target_accept, low_bfmi)} before reading these numbers"
         )
-    return summary.assign(endpoint=fit.endpoint, analysis=fit.analysis, subgroup=fit.subgroup, divergences=divergences)
+    facts = {"divergences": divergences, "target_accept": remedied.target_accept, "reruns": remedied.reruns}
+    note = f"re-run: {rerun_text(remedied)}" if remedied.reruns else ""
+    return summary.assign(endpoint=fit.endpoint, analysis=fit.analysis, subgroup=fit.subgroup, **facts, note=note)
 
 
-def _remedy(divergences: int) -> str:
-    """What to change when a fit fails its diagnostics: divergences call for smaller steps, else longer chains."""
-    if divergences > 0:
-        return "raise bayes.target_accept (e.g. 0.95-0.99) or check the model"
-    return "increase bayes.draws/tune or check the model"
+def _not_estimable_rows(
+    endpoint: str, analysis: str, subgroup: str, design: pd.DataFrame, problem: str
+) -> pd.DataFrame:
+    """One row per term with no estimate (NaN), ``converged`` empty and the reason in ``note``."""
+    terms = list(design.columns)
+    numbers = {column: np.full(len(terms), np.nan) for column in BAYES_COLUMNS if column not in TEXT_COLUMNS}
+    labels = {"endpoint": endpoint, "analysis": analysis, "subgroup": subgroup, "term": terms}
+    rows = pd.DataFrame(labels | numbers | {"note": f"not estimable: {problem}"})
+    rows["converged"] = pd.Series([None] * len(terms), dtype=object)
+    return rows[BAYES_COLUMNS]
+
+
+def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    """The frames' rows in ``columns`` (an empty table when no fit gave any)."""
+    return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
 
 
 def _treatment_at(fit: PweFit, values: np.ndarray, chosen: Sequence[float], summary: pd.DataFrame) -> pd.DataFrame:
@@ -374,7 +415,7 @@ def _treatment_at(fit: PweFit, values: np.ndarray, chosen: Sequence[float], summ
         draws = (arm + interaction * value).to_numpy().reshape(-1)
         rows.append(_draw_summary(draws) | {"subgroup": label})
     frame = pd.DataFrame(rows).assign(endpoint=fit.endpoint, analysis="treatment_at", term="arm")
-    for column in ["r_hat", "ess_bulk", "ess_tail", "bfmi_min", "converged", "divergences"]:
+    for column in ["r_hat", "ess_bulk", "ess_tail", "bfmi_min", "converged", "divergences", *SAMPLER_COLUMNS, "note"]:
         frame[column] = diagnostics[column]
     return frame
 
@@ -389,7 +430,7 @@ def _draw_summary(draws: np.ndarray) -> dict:
         "hr_mean": hr.mean(),
         "hr_lower": np.quantile(hr, tail),
         "hr_upper": np.quantile(hr, 1 - tail),
-        "prob_hr_below_1": (draws < 0).mean(),
+        "prob_hr_below_1": float(probability_below_zero(draws)),
     }
 
 

@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from tmesurv.errors import SamplingError
+
 SUMMARY_COLUMNS = [
     "term",
     "mean",
@@ -89,8 +91,50 @@ def log_hr_summary(draws: xr.DataArray, dim: str) -> dict[str, np.ndarray]:
         "hr_mean": hr.mean(axis=1),
         "hr_lower": np.quantile(hr, tail, axis=1),
         "hr_upper": np.quantile(hr, 1 - tail, axis=1),
-        "prob_hr_below_1": (values < 0).mean(axis=1),
+        "prob_hr_below_1": probability_below_zero(values, axis=1),
     }
+
+
+def probability_below_zero(draws: np.ndarray, axis: int | None = None) -> np.ndarray:
+    """Posterior probability that a quantity is below 0 (``P(HR < 1)`` of log-HR draws), NaN-aware.
+
+    A NaN draw (an interrupted or failed chain) makes the probability NaN: it is never counted as "not below 0".
+
+    Parameters
+    ----------
+    draws
+        Draws of the quantity; ``axis`` runs over the draws (None: all of them).
+
+    Returns
+    -------
+    numpy.ndarray
+        The share of draws below 0, NaN where any draw is NaN.
+    """
+    draws = np.asarray(draws, dtype=float)
+    share = (draws < 0).mean(axis=axis)
+    return np.where(np.isnan(draws).any(axis=axis), np.nan, share)
+
+
+def require_complete_draws(idata: az.InferenceData) -> None:
+    """Refuse a posterior with a NaN draw (an interrupted or failed sampler): nothing is summarised from it.
+
+    Raises
+    ------
+    tmesurv.errors.SamplingError
+        Naming the variables and chains with NaN draws.
+    """
+    incomplete = {}
+    for name, values in idata.posterior.data_vars.items():
+        draws = values.transpose("chain", ...).to_numpy().reshape(values.sizes["chain"], -1)
+        missing = np.isnan(draws).any(axis=1)
+        if missing.any():
+            incomplete[name] = [int(chain) for chain in values["chain"].to_numpy()[missing]]
+    if incomplete:
+        where = "; ".join(f"{name} in chain {', '.join(map(str, chains))}" for name, chains in incomplete.items())
+        raise SamplingError(
+            f"the sampler returned NaN draws ({where}): an interrupted or failed run, so nothing is summarised; "
+            "run it again"
+        )
 
 
 def diagnostics(idata: az.InferenceData, var_name: str) -> dict[str, np.ndarray]:

@@ -19,8 +19,10 @@ import pandas as pd
 import pymc as pm
 import xarray as xr
 
+from tmesurv.interrupts import raise_if_interrupted
 from tmesurv.models.pwe.compare import full_log_likelihood
 from tmesurv.models.pwe.data import PweData, pwe_data, pwe_log_likelihood
+from tmesurv.models.pwe.diagnostics import require_complete_draws
 from tmesurv.models.pwe.model import CoefficientPrior, centred_steps, pwe_model
 from tmesurv.models.pwe.posterior import nutpie_model
 from tmesurv.models.pwe.settings import PweSettings, SamplerSettings
@@ -79,6 +81,8 @@ def fit_pwe(
             idata = _sample_nutpie(sampled, settings, sampler, coefficient_prior)
         else:
             idata = _sample_pymc(pwe_model(sampled, list(design.columns), settings, coefficient_prior), sampler)
+    raise_if_interrupted()  # the sampler catches Ctrl-C and returns what it has: never summarise that
+    require_complete_draws(idata)
     idata = idata.assign_coords(term=list(design.columns), groups="posterior")
     if "constant_data" in idata.groups():  # PyMC stores its data containers; the fit keeps the original inputs
         del idata.constant_data

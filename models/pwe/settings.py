@@ -8,7 +8,8 @@ description and default.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import itertools
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -36,6 +37,23 @@ class PwePriors(StrictModel):
         gt=0,
         description="scale of the half-normal prior on the sd of each step of the arm's per-interval log hazard ratio "
         "(bayes.model: time_varying): small values shrink toward proportional hazards",
+    )
+    cure_intercept_mean: float = Field(
+        0.0,
+        description="cure model: prior mean of the logit of the cure fraction at the design's mean (0: a cure "
+        "fraction of one half)",
+    )
+    cure_intercept_sd: float = Field(
+        1.5,
+        gt=0,
+        description="cure model: sd of the normal prior on that logit; 1.5 puts 95% of the prior cure fraction "
+        "between 0.05 and 0.95",
+    )
+    cure_coef_sd: float = Field(
+        1.5,
+        gt=0,
+        description="cure model: sd of the normal prior on every log odds ratio of cure, per sd of its design "
+        "column (as coef_sd for the log hazard ratios); 1.5 keeps odds ratios per sd within about 1/20 to 20",
     )
     expected_interactions: float = Field(
         2.0,
@@ -149,6 +167,24 @@ class PweAnalysisSettings(PweBaseSettings, SamplerSettings):
         description="prior predictive check of the treatment model: survival per arm at the landmarks and the number "
         "of events implied by the priors, next to the data (bayes_prior_predictive.csv)",
     )
+    divergence_reruns: list[Annotated[float, Field(gt=0.5, lt=1)]] = Field(
+        default_factory=lambda: [0.95, 0.99],
+        description="target acceptances at which a fit with divergent transitions is re-run, in turn, until a run "
+        "has none (increasing; empty: no re-runs); bayes.csv records the target_accept and reruns of the reported run",
+    )
+    min_events: int = Field(
+        1,
+        ge=1,
+        description="fewest events each arm of a fit must have (and, in an interaction model with a two-level "
+        "biomarker, each arm x level cell) for it to be estimated; a fit with fewer is reported as not estimable",
+    )
+
+    @field_validator("divergence_reruns")
+    @classmethod
+    def _increasing(cls, targets: list[float]) -> list[float]:
+        if any(later <= earlier for earlier, later in itertools.pairwise(targets)):
+            raise ValueError(f"give increasing target acceptances, e.g. [0.95, 0.99]; got {targets}")
+        return targets
 
     @model_validator(mode="before")
     @classmethod

@@ -18,7 +18,7 @@ from sklearn.preprocessing import SplineTransformer
 
 from tmesurv.errors import InputError
 from tmesurv.models.designs import ARM, interaction_term
-from tmesurv.models.pwe.diagnostics import CI_PROB, count_divergences, diagnostics
+from tmesurv.models.pwe.diagnostics import CI_PROB, count_divergences, diagnostics, probability_below_zero
 from tmesurv.models.pwe.fit import fit_pwe
 from tmesurv.models.pwe.settings import PweSettings, SamplerSettings
 
@@ -134,7 +134,7 @@ def curve_table(idata: az.InferenceData, basis: SplineTransformer, grid: np.ndar
             "hr": median,
             "lower": lower,
             "upper": upper,
-            "prob_hr_below_1": (draws < 0).mean(axis=0),
+            "prob_hr_below_1": probability_below_zero(draws, axis=0),
         },
         columns=CURVE_COLUMNS,
     )

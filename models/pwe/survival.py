@@ -5,6 +5,9 @@ baseline hazard of the draw (``log_baseline`` is the baseline at design value ze
 a curve; the curves are summarised pointwise by the posterior median and the 2.5% and 97.5% quantiles. Medians and
 restricted mean survival times (RMST, the area under the curve up to a horizon) are computed exactly per draw from
 the piecewise-exponential form, not read off a grid.
+
+Nothing is extrapolated beyond an arm's follow-up (its last follow-up time among the fit's patients) without saying so:
+the curves stop there, and :func:`not_reached_rule_text` says how the statistics are reported.
 """
 
 from __future__ import annotations
@@ -16,13 +19,36 @@ import numpy as np
 import pandas as pd
 
 from tmesurv.cohort import CONTROL, TREATED
+from tmesurv.models.designs import ARM
 from tmesurv.models.pwe.data import interval_layout
 from tmesurv.models.pwe.diagnostics import CI_PROB
 from tmesurv.models.pwe.time_varying import arm_log_hazard_ratio
 
 CURVE_COLUMNS = ["endpoint", "arm", "subgroup", "time", "survival", "lower", "upper"]
-SURVIVAL_COLUMNS = ["endpoint", "subgroup", "arm", "statistic", "time", "estimate", "lower", "upper"]
+SURVIVAL_COLUMNS = [
+    "endpoint",
+    "subgroup",
+    "arm",
+    "statistic",
+    "time",
+    "estimate",
+    "lower",
+    "upper",
+    "reached",
+    "prob_beyond_follow_up",
+    "follow_up",
+]
 DIFFERENCE = "difference"  # treated minus control
+
+
+def not_reached_rule_text() -> str:
+    """How :func:`survival_statistics` treats follow-up, in words (for the report's methods)."""
+    return (
+        "A posterior median survival time whose posterior median lies beyond the arm's last follow-up time is not "
+        "reached (NR), with the posterior probability that it lies beyond follow-up; a credible limit beyond "
+        "follow-up is NR too. Landmark survival and restricted mean survival are given only up to the arm's last "
+        "follow-up time, and posterior curves are drawn only up to it"
+    )
 
 
 def arm_hazards(idata: az.InferenceData) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -41,8 +67,17 @@ def cumulative_hazard(hazard: np.ndarray, cuts: np.ndarray, times: np.ndarray) -
     return before[:, index] + hazard[:, index] * offset
 
 
+def arm_follow_up(idata: az.InferenceData) -> dict[str, float]:
+    """The last follow-up time (months) of each arm among the fit's patients (``constant_data``: time, design)."""
+    constant = idata.constant_data
+    time, treated = constant["time"].to_numpy(), constant["design"].sel(term=ARM).to_numpy() == 1
+    return {TREATED: float(time[treated].max()), CONTROL: float(time[~treated].max())}
+
+
 def posterior_survival(idata: az.InferenceData, times: np.ndarray) -> pd.DataFrame:
-    """Pointwise posterior median survival with its 95% band, per arm, at ``times`` (months).
+    """Pointwise posterior median survival with its 95% band, per arm, at ``times`` up to the arm's follow-up.
+
+    Each arm's curve stops at its last follow-up time (:func:`arm_follow_up`), which is its last time.
 
     Returns
     -------
@@ -50,12 +85,16 @@ def posterior_survival(idata: az.InferenceData, times: np.ndarray) -> pd.DataFra
         Columns ``arm, time, survival, lower, upper``.
     """
     hazards, cuts = arm_hazards(idata)
+    follow_up = arm_follow_up(idata)
     tail = (1 - CI_PROB) / 2
     frames = []
+    times = np.asarray(times, dtype=float)
     for arm, hazard in hazards.items():
-        survival = np.exp(-cumulative_hazard(hazard, cuts, times))
+        arm_times = np.append(times[times < follow_up[arm]], follow_up[arm])
+        survival = np.exp(-cumulative_hazard(hazard, cuts, arm_times))
         lower, median, upper = np.quantile(survival, [tail, 0.5, 1 - tail], axis=0)
-        frames.append(pd.DataFrame({"arm": arm, "time": times, "survival": median, "lower": lower, "upper": upper}))
+        curve = {"arm": arm, "time": arm_times, "survival": median, "lower": lower, "upper": upper}
+        frames.append(pd.DataFrame(curve))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -63,19 +102,37 @@ def survival_statistics(idata: az.InferenceData, landmarks: Sequence[float]) -> 
     """Posterior median survival time, survival at each landmark and RMST up to the last landmark, per arm.
 
     Each statistic is also given as the treated-minus-control difference (``arm = "difference"``); the estimate is
-    the posterior median with a 95% equal-tailed credible interval.
+    the posterior median with a 95% equal-tailed credible interval. Nothing beyond an arm's follow-up
+    (:func:`arm_follow_up`) is given as an estimate:
+
+    * median: not reached (``reached`` False, empty ``estimate``) when the posterior median of the median survival
+      time lies beyond the arm's follow-up, and a credible limit beyond follow-up is empty; ``prob_beyond_follow_up``
+      is the posterior probability that the median lies beyond follow-up. The difference has an estimate only when
+      both arms' medians are reached, and limits only when both arms' upper limits are within follow-up; its
+      ``prob_beyond_follow_up`` is the probability that either arm's median lies beyond follow-up.
+    * landmark survival and RMST: not estimated (``reached`` False, empty estimate and limits) when the landmark or
+      horizon lies beyond the arm's follow-up (for the difference, beyond either arm's); ``prob_beyond_follow_up``
+      is empty.
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``arm, statistic, time, estimate, lower, upper``; ``statistic`` is ``median``, ``survival`` or
-        ``rmst`` and ``time`` the landmark or horizon (NaN for the median).
+        Columns ``arm, statistic, time, estimate, lower, upper, reached, prob_beyond_follow_up, follow_up``;
+        ``statistic`` is ``median``, ``survival`` or ``rmst``, ``time`` the landmark or horizon (NaN for the median)
+        and ``follow_up`` the arm's last follow-up time (the shorter of the two for the difference).
     """
     hazards, cuts = arm_hazards(idata)
+    follow_up = arm_follow_up(idata)
+    follow_up[DIFFERENCE] = min(follow_up[TREATED], follow_up[CONTROL])
     by_arm = {arm: _statistic_draws(hazard, cuts, landmarks) for arm, hazard in hazards.items()}
-    by_arm[DIFFERENCE] = {key: by_arm[TREATED][key] - by_arm[CONTROL][key] for key in by_arm[TREATED]}
-    rows = [_row(statistic, time, arm, draws) for arm in by_arm for (statistic, time), draws in by_arm[arm].items()]
-    return pd.DataFrame(rows)
+    rows = {
+        (arm, key): _row(*key, arm, draws, follow_up[arm]) for arm, statistics in by_arm.items()
+        for key, draws in statistics.items()
+    }  # fmt: skip
+    for key, treated in by_arm[TREATED].items():
+        arms = (rows[TREATED, key], rows[CONTROL, key])
+        rows[DIFFERENCE, key] = _difference_row(*key, treated, by_arm[CONTROL][key], arms, follow_up)
+    return pd.DataFrame(list(rows.values()))
 
 
 def _statistic_draws(hazard: np.ndarray, cuts: np.ndarray, landmarks: Sequence[float]) -> dict[tuple, np.ndarray]:
@@ -111,7 +168,47 @@ def restricted_mean(hazard: np.ndarray, cuts: np.ndarray, horizon: float) -> np.
     return (np.exp(-before) * -np.expm1(-rate * widths) / rate).sum(axis=1)
 
 
-def _row(statistic: str, time: float, arm: str, draws: np.ndarray) -> dict:
+def _row(statistic: str, time: float, arm: str, draws: np.ndarray, follow_up: float) -> dict:
+    """One arm's statistic: posterior median and 95% limits, each empty where it lies beyond follow-up."""
+    values = _quantiles(draws)
+    if statistic == "median":
+        beyond = float((draws > follow_up).mean())
+        values = {key: value if value <= follow_up else np.nan for key, value in values.items()}
+        reached = not np.isnan(values["estimate"])
+    else:
+        beyond, reached = np.nan, time <= follow_up
+        values = values if reached else dict.fromkeys(values, np.nan)
+    facts = {"reached": reached, "prob_beyond_follow_up": beyond, "follow_up": follow_up}
+    return {"arm": arm, "statistic": statistic, "time": time} | values | facts
+
+
+def _difference_row(
+    statistic: str,
+    time: float,
+    treated: np.ndarray,
+    control: np.ndarray,
+    arms: tuple[dict, dict],
+    follow_up: dict[str, float],
+) -> dict:
+    """Treated minus control, given only where both arms' rows (``arms``) are within follow-up (see the caller)."""
+    values = _quantiles(treated - control)
+    reached = bool(arms[0]["reached"] and arms[1]["reached"])
+    beyond = np.nan
+    if statistic == "median":
+        beyond = float(((treated > follow_up[TREATED]) | (control > follow_up[CONTROL])).mean())
+        limits = not (np.isnan(arms[0]["upper"]) or np.isnan(arms[1]["upper"]))
+    else:
+        limits = reached
+    values = {
+        "estimate": values["estimate"] if reached else np.nan,
+        "lower": values["lower"] if limits else np.nan,
+        "upper": values["upper"] if limits else np.nan,
+    }
+    facts = {"reached": reached, "prob_beyond_follow_up": beyond, "follow_up": follow_up[DIFFERENCE]}
+    return {"arm": DIFFERENCE, "statistic": statistic, "time": time} | values | facts
+
+
+def _quantiles(draws: np.ndarray) -> dict[str, float]:
     tail = (1 - CI_PROB) / 2
     lower, estimate, upper = np.quantile(draws, [tail, 0.5, 1 - tail])
-    return {"arm": arm, "statistic": statistic, "time": time, "estimate": estimate, "lower": lower, "upper": upper}
+    return {"estimate": float(estimate), "lower": float(lower), "upper": float(upper)}

@@ -33,6 +33,40 @@ TIME_VARYING_COLUMNS = [
 ]
 
 
+def treatment_effect_text(time_varying: bool, time_varying_sd: float, intervals: int) -> str:
+    """The treatment effect a PWE model fits, in words, as fitted (for the report's methods).
+
+    Parameters
+    ----------
+    time_varying
+        ``bayes.time_varying``.
+    time_varying_sd
+        ``bayes.priors.time_varying_sd``, the scale of the half-normal prior on the steps' sd.
+    intervals
+        ``bayes.intervals``, the baseline intervals asked for.
+
+    Returns
+    -------
+    str
+        One sentence: a single treatment hazard ratio (proportional hazards), or a treatment hazard ratio per baseline
+        interval shrunk toward proportional hazards, and how its reported average is weighted.
+    """
+    if not time_varying:
+        return (
+            "The treatment effect is one hazard ratio for the whole follow-up (proportional hazards within each "
+            "model); the check against Kaplan-Meier (bayes_fit_check) shows where that does not describe the data."
+        )
+    return (
+        f"The treatment effect varies over time: the models fit a treatment log hazard ratio in each of the (up to "
+        f"{intervals}) baseline intervals, the first with the usual prior and each step to the next interval normal "
+        f"with a standard deviation that has a half-normal prior of scale {time_varying_sd:g} "
+        "(bayes.priors.time_varying_sd), which shrinks the model toward proportional hazards; the per-interval hazard "
+        "ratios are in bayes_time_varying.csv, and the treatment hazard ratio of bayes.csv is exp of the "
+        "event-weighted average of the per-interval log hazard ratios (weights: all events in each interval), a "
+        "summary comparable to a Cox estimate, not a hazard ratio that holds at every time."
+    )
+
+
 def summarize_time_varying(idata: az.InferenceData) -> pd.DataFrame:
     """Posterior summary of the arm's log hazard ratio per baseline interval.
 

@@ -44,6 +44,7 @@ from tmesurv.simulations.scenario import DAYS_PER_MONTH
 
 UNIFORM_ROWS = 5
 _ARM, _MARKER, _ENTRY, _EVENT, _DROPOUT = range(UNIFORM_ROWS)
+BATCH_ARRAYS = ("replicates", "time", "event", "treated", "positive", "marker", "sampler_seeds")
 SAMPLER_KEY = 1
 """Last spawn-key element of a replicate's sampler seed: ``(setting, replicate, SAMPLER_KEY)``."""
 
@@ -127,6 +128,12 @@ class ValidationBatch:
     def events(self) -> np.ndarray:
         """Events per replicate."""
         return self.event.sum(axis=1)
+
+    def select(self, rows: Sequence[int] | np.ndarray) -> ValidationBatch:
+        """The replicates at batch positions ``rows``, as a batch of their own."""
+        rows = np.asarray(rows)
+        arrays = {name: getattr(self, name)[rows] for name in BATCH_ARRAYS}
+        return ValidationBatch(**arrays, model=self.model)
 
     def arm(self, treated: bool) -> np.ndarray:
         """Column positions ``(replicates, arm size)`` of one arm's patients, in patient order."""

@@ -31,6 +31,13 @@ Methods and the designs they apply to (NaN for the others):
     mean and sd of the interaction's log HR, the interval its equal-tailed ``1 - alpha`` credible interval, and
     ``reject`` is ``P(interaction HR < 1) > threshold`` - one-sided: with threshold 0.975 it matches the lower tail of a
     two-sided 5% test, so its type I error is about 0.025. Estimand: ``log interaction_hr``.
+``bayes_cure_interaction`` (randomized)
+    The Bayesian mixture-cure PWE model (:func:`~tmesurv.models.pwe.cure.fit.fit_cure`, hand-coded density) with
+    ``arm, positive, arm:positive`` in both the cure fraction (logistic) and the uncured's hazard; estimate and ``se``
+    are the posterior mean and sd of the interaction's log odds ratio of cure, and ``reject`` is ``P(interaction OR of
+    cure > 1) > threshold``. Estimand: the interaction on the logit of the cure fraction that the cohort model implies,
+    ``logit pi_T+ - logit pi_T- - logit pi_C+ + logit pi_C-`` with ``pi_a+ = pi_a ** exp(eta)`` (a cured fraction
+    ``pi_a`` raised to the power of the positive patients' relative hazard, :func:`cure_logit_interaction`).
 
 Analytic events for the Cox interaction test with binary treatment and biomarker, independent of each other (as
 randomization makes them), allocation ``p_t`` and prevalence ``p_b`` (Peterson & George 1993; Schmoor, Sauerbrei &
@@ -95,9 +102,16 @@ FIELDS = tuple(field.name for field in fields(MethodResult))
 
 
 class Method(Protocol):
-    """An analysis method of a power study."""
+    """An analysis method of a power study (a plug-in: a class with these members, listed in :func:`build_methods`).
+
+    ``analyse`` may raise: the harness (:mod:`~tmesurv.simulations.power.chunks`) then analyses the batch again one
+    replicate at a time and records each replicate that raises as failed, with its message.
+    """
 
     name: str
+    cost: float
+    """Approximate single-core seconds to analyse one replicate of 1,000 patients (decides whether a study is small
+    enough to run without a Dask cluster; see :mod:`~tmesurv.simulations.power.execution`)."""
 
     def applies_to(self, design: Design) -> bool:
         """Whether the method can analyse cohorts of this design."""
@@ -116,6 +130,7 @@ class CoxInteraction:
     """Cox interaction ``arm + positive + arm:positive``; Wald test of the interaction."""
 
     name = "cox_interaction"
+    cost = 0.002
 
     def applies_to(self, design: Design) -> bool:
         """Randomized cohorts only."""
@@ -137,6 +152,7 @@ class CoxInteractionStratified:
     """The interaction with a baseline per arm: difference of the within-arm log HRs of positivity."""
 
     name = "cox_interaction_stratified"
+    cost = 0.001
 
     def applies_to(self, design: Design) -> bool:
         """Randomized cohorts only."""
@@ -158,6 +174,7 @@ class MedianSplit:
     """The paper's approach: within-arm Cox of high vs low at the cohort median."""
 
     name = "median_split"
+    cost = 0.001
 
     def applies_to(self, design: Design) -> bool:
         """Randomized and single-arm cohorts."""
@@ -188,6 +205,7 @@ class BayesInteraction:
     """Bayesian PWE interaction; confirm when ``P(interaction HR < 1) > threshold``."""
 
     name = "bayes_interaction"
+    cost = 3.0
 
     def __init__(self, settings: BayesMethodSpec):
         self.settings = settings
@@ -244,6 +262,56 @@ class BayesInteraction:
         return draws.mean(), draws.std(ddof=1), lower, upper, (draws < 0).mean(), float(converged)
 
 
+class BayesCureInteraction(BayesInteraction):
+    """Bayesian mixture-cure interaction on the cure fraction; confirm when ``P(interaction OR > 1) > threshold``."""
+
+    name = "bayes_cure_interaction"
+
+    def truth(self, model: CohortModel) -> float:
+        """The interaction on the logit of the cure fraction (:func:`cure_logit_interaction`)."""
+        return cure_logit_interaction(model)
+
+    def _fit(self, batch: ValidationBatch, index: int, alpha: float) -> tuple[float, ...]:
+        """Mean, sd, interval, P(log OR > 0) and convergence (1/0) of the cure interaction; NaN when not fitted.
+
+        The fifth value is the probability of the confirming direction, which ``analyse`` holds against the threshold.
+        """
+        from tmesurv.models.pwe.cure.fit import fit_cure
+        from tmesurv.models.pwe.cure.summary import summarize_cure
+
+        arm, positive = batch.treated[index].astype(float), batch.positive[index].astype(float)
+        design = pd.DataFrame({"arm": arm, "positive": positive, "arm_positive": arm * positive})
+        spec = self.settings
+        model = PweSettings(intervals=spec.intervals, priors=spec.priors)
+        sampler = SamplerSettings(
+            draws=spec.draws, tune=spec.tune, chains=spec.chains, seed=int(batch.sampler_seeds[index])
+        )
+        try:
+            idata = fit_cure(batch.time[index], batch.event[index].astype(float), design, model, sampler)
+        except InputError:  # no events, or a constant column (no positive patients in an arm)
+            return (math.nan,) * 6
+        draws = idata.posterior["cure_coef"].sel(term="arm_positive").to_numpy().ravel()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # R-hat of constant draws
+            converged = bool(summarize_cure(idata).set_index("term").loc["cure:arm_positive", "converged"])
+        lower, upper = np.quantile(draws, [alpha / 2, 1 - alpha / 2])
+        return draws.mean(), draws.std(ddof=1), lower, upper, (draws > 0).mean(), float(converged)
+
+
+def cure_logit_interaction(model: CohortModel) -> float:
+    """The arm x positivity interaction on the logit of the cure fraction implied by the cohort model.
+
+    A cured fraction ``pi_a`` of arm ``a`` becomes ``pi_a ** exp(eta)`` for positive patients (``S(t | x) =
+    S_arm(t) ** exp(eta)`` at ``t = inf``), ``eta`` the log prognostic HR in the control arm and that plus the
+    interaction's in the treated arm. NaN when an arm has no cured fraction.
+    """
+    logit = lambda p: math.log(p / (1 - p)) if 0 < p < 1 else math.nan  # noqa: E731
+    treated, control = model.treated_hazard.cure_fraction, model.control_hazard.cure_fraction
+    treated_positive = treated ** math.exp(model.prognostic_log_hr + model.interaction_log_hr)
+    control_positive = control ** math.exp(model.prognostic_log_hr)
+    return logit(treated_positive) - logit(treated) - logit(control_positive) + logit(control)
+
+
 def build_methods(spec: StudySpec) -> dict[MethodName, Method]:
     """The study's methods by name, in the study's order."""
     known: dict[str, Method] = {
@@ -251,6 +319,7 @@ def build_methods(spec: StudySpec) -> dict[MethodName, Method]:
         "cox_interaction_stratified": CoxInteractionStratified(),
         "median_split": MedianSplit(),
         "bayes_interaction": BayesInteraction(spec.bayes),
+        "bayes_cure_interaction": BayesCureInteraction(spec.bayes),
     }
     return {name: known[name] for name in spec.methods}
 

@@ -34,7 +34,9 @@ from tmesurv.simulations.scenario import Scenario, load_scenario
 DIMS = ("design", "n", "interaction_hr", "prognostic_hr", "prevalence", "follow_up", "dropout_per_year")
 """The setting dimensions of a study's results, in grid order."""
 Design = Literal["randomized", "single_arm"]
-MethodName = Literal["cox_interaction", "cox_interaction_stratified", "median_split", "bayes_interaction"]
+MethodName = Literal[
+    "cox_interaction", "cox_interaction_stratified", "median_split", "bayes_interaction", "bayes_cure_interaction"
+]
 
 
 def _distinct(values: list) -> list:
@@ -89,7 +91,13 @@ class BayesMethodSpec(StrictModel):
     draws: int = Field(500, ge=10)
     tune: int = Field(500, ge=10)
     chains: int = Field(2, ge=1)
-    threshold: float = Field(0.975, gt=0.5, lt=1, description="confirm when P(interaction HR < 1) exceeds this")
+    threshold: float = Field(
+        0.975,
+        gt=0.5,
+        lt=1,
+        description="confirm when P(interaction HR < 1) exceeds this (bayes_cure_interaction: P(interaction odds ratio "
+        "of cure > 1))",
+    )
     priors: PwePriors = PwePriors()
 
 
@@ -99,7 +107,7 @@ class StudySpec(StrictModel):
     name: str
     description: str = ""
     scenario: str = Field("zuma7", description="a shipped scenario name or a path relative to the study file")
-    seed: int
+    seed: int = Field(ge=0, description="seed of every replicate's random stream (non-negative)")
     replicates: int = Field(ge=2, description="cohorts per setting")
     chunk_size: int = Field(100, ge=1, description="replicates per task (and per persisted chunk)")
     alpha: float = Field(0.05, gt=0, lt=0.5, description="two-sided level of the tests; intervals are 1 - alpha")

@@ -4,13 +4,23 @@ Per setting and method, over the ``R`` replicates (``R_ok`` of them with an esti
 Crowther (2019, Stat Med 38:2074, table 6):
 
 * ``power``: share of all ``R`` replicates that reject (a failed analysis does not confirm); it is the type I error
-  where ``interaction_hr`` is 1 (and, for the single-arm median split, ``prognostic_hr * interaction_hr`` is 1).
+  where ``interaction_hr`` is 1 (single-arm designs: where ``prognostic_hr * interaction_hr`` is 1; see ``estimand``).
   MCSE ``sqrt(p (1 - p) / R)``.
 * ``bias``: mean of ``estimate - truth``; MCSE ``sd(estimate) / sqrt(R_ok)``.
 * ``rmse``: ``sqrt(mean((estimate - truth)^2))``; MCSE by the delta method, ``MCSE(MSE) / (2 rmse)`` with
   ``MCSE(MSE) = sd((estimate - truth)^2) / sqrt(R_ok)``.
 * ``coverage``: share of intervals containing the truth (nominal ``1 - alpha``); MCSE ``sqrt(c (1 - c) / R_ok)``.
 * ``failed_share``, ``flagged_share``: shares of replicates without an estimate, and with an unvouched one.
+* ``error_share``: share of replicates whose analysis raised an exception (counted in ``failed_share`` too; their
+  messages are in :func:`error_table` - ``power_errors.csv`` - and the first few in the Dataset's ``error_messages``
+  attribute, with ``replicate_errors`` their total over the study).
+
+Over (design, method): ``estimand``, what ``power`` is the power to detect. ``interaction`` in a randomized cohort
+(the ratio of the within-arm HRs of positivity, treated over control). ``prognostic`` in a single-arm cohort, whatever
+the method: every patient is treated, so nothing separates a predictive biomarker from a prognostic one, and the
+rejection rate is the power to detect the biomarker's effect within the treated arm (HR ``prognostic_hr *
+interaction_hr``; its type I error where that product is 1), not an interaction. A method that does not apply to a
+design has an empty ``estimand`` there.
 
 Over settings only: ``mean_events`` (and its MCSE), and ``analytic_power``, the power of the Cox interaction test
 from the analytic events formula at the simulated mean events (randomized designs; NaN for single-arm ones).
@@ -30,24 +40,28 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from tmesurv import __version__
-from tmesurv.simulations.power.methods import FIELDS, analytic_power, build_methods
+from tmesurv.simulations.power.methods import FIELDS, Method, analytic_power, build_methods
 from tmesurv.simulations.power.study import DIMS, PowerStudy
 
 METRICS = ("power", "bias", "rmse", "coverage")
 METHOD_VARIABLES = (
     *(name for metric in METRICS for name in (metric, f"{metric}_mcse")),
     "failed_share",
+    "error_share",
     "flagged_share",
     "truth",
 )
 DESCRIPTIONS = {
     "power": "share of replicates that confirm the biomarker (type I error where the truth is no effect)",
-    "bias": "mean of estimate - truth (log hazard ratio)",
-    "rmse": "root mean squared error of the estimate (log hazard ratio)",
+    "bias": "mean of estimate - truth (log hazard ratio; bayes_cure_interaction: log odds ratio of cure)",
+    "rmse": "root mean squared error of the estimate (log hazard ratio; bayes_cure_interaction: log odds ratio of "
+    "cure)",
     "coverage": "share of 1 - alpha intervals containing the truth",
-    "failed_share": "share of replicates without an estimate (monotone likelihood, empty group, no events)",
+    "failed_share": "share of replicates without an estimate (monotone likelihood, empty group, no events, an error)",
+    "error_share": "share of replicates whose analysis raised an exception (see power_errors.csv)",
+    "estimand": "what power detects: interaction (randomized) or prognostic (single-arm: the treated arm's HR)",
     "flagged_share": "share of replicates whose estimate did not converge",
-    "truth": "the method's estimand (log hazard ratio)",
+    "truth": "the method's estimand (log hazard ratio; bayes_cure_interaction: log odds ratio of cure)",
     "mean_events": "mean events per cohort",
     "analytic_power": "power of the Cox interaction test from the analytic events formula at mean_events",
 }
@@ -56,8 +70,13 @@ METHOD_COLOURS = {
     "cox_interaction_stratified": "#56B4E9",
     "median_split": "#D55E00",
     "bayes_interaction": "#009E73",
+    "bayes_cure_interaction": "#CC79A7",
 }
 MARKERS = ("o", "s", "^", "D", "v", "P")
+ESTIMANDS = {"randomized": "interaction", "single_arm": "prognostic"}
+"""What ``power`` detects in each design (see the module docstring)."""
+MAX_MESSAGES = 5
+"""Distinct error messages kept per setting and method (power_errors.csv) and over the study (attributes)."""
 
 
 def operating_characteristics(result: dict[str, np.ndarray], truth: float) -> dict[str, float]:
@@ -66,7 +85,8 @@ def operating_characteristics(result: dict[str, np.ndarray], truth: float) -> di
     Parameters
     ----------
     result
-        Per-replicate ``estimate, se, lower, upper, reject, failed, flagged``.
+        Per-replicate ``estimate, se, lower, upper, reject, failed, flagged`` and ``error`` (messages, ``""`` where
+        none).
     truth
         The method's estimand.
 
@@ -87,7 +107,11 @@ def operating_characteristics(result: dict[str, np.ndarray], truth: float) -> di
         out |= {"coverage": coverage, "coverage_mcse": _share_mcse(coverage, int(ok.sum()))}
     else:
         out |= {"coverage": math.nan, "coverage_mcse": math.nan}
-    return out | {"failed_share": float(result["failed"].mean()), "flagged_share": float(result["flagged"].mean())}
+    return out | {
+        "failed_share": float(result["failed"].mean()),
+        "error_share": float((result["error"] != "").mean()),
+        "flagged_share": float(result["flagged"].mean()),
+    }
 
 
 def _share_mcse(share: float, count: int) -> float:
@@ -140,17 +164,73 @@ def summarize_power(study: PowerStudy, results: dict[int, dict[str, np.ndarray]]
             per_setting["analytic_power"][where] = power
         for position, (name, method) in enumerate(methods.items()):
             if method.applies_to(setting.design):
-                result = {field: arrays[f"{name}.{field}"] for field in FIELDS}
+                result = {field: arrays[f"{name}.{field}"] for field in (*FIELDS, "error")}
                 for variable, value in operating_characteristics(result, method.truth(model)).items():
                     per_method[variable][(*where, position)] = value
     variables = {name: ((*DIMS, "method"), values) for name, values in per_method.items()}
     variables |= {name: (DIMS, values) for name, values in per_setting.items()}
+    variables["estimand"] = (("design", "method"), _estimands(coords["design"], methods))
     dataset = xr.Dataset(variables, coords={**coords, "method": list(methods)})
     for name, variable in dataset.data_vars.items():
         base = name.removesuffix("_mcse")
         variable.attrs["description"] = DESCRIPTIONS[base] + (" (Monte Carlo standard error)" if base != name else "")
-    dataset.attrs = _attributes(study)
+    dataset.attrs = _attributes(study) | _error_attributes(error_table(study, results))
     return dataset
+
+
+def _estimands(designs: list[str], methods: dict[str, Method]) -> np.ndarray:
+    """``(design, method)``: the estimand of each design where the method applies, ``""`` elsewhere."""
+    return np.array(
+        [[ESTIMANDS[design] if method.applies_to(design) else "" for method in methods.values()] for design in designs],
+        dtype=object,
+    )
+
+
+def error_table(study: PowerStudy, results: dict[int, dict[str, np.ndarray]]) -> pd.DataFrame:
+    """The replicates whose analysis raised: a row per setting, method and distinct message (``power_errors.csv``).
+
+    Per setting and method, the first :data:`MAX_MESSAGES` distinct messages in replicate order, each with the number
+    of replicates that raised it and the first of them (``error_share`` counts every one).
+
+    Parameters
+    ----------
+    study
+        The study.
+    results
+        As for :func:`summarize_power`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns: the setting dimensions, ``method, message, replicates, first_replicate``; no rows when nothing raised.
+    """
+    rows = []
+    methods = build_methods(study.spec)
+    for setting in study.settings():
+        values = {dim: getattr(setting, dim) for dim in DIMS}
+        for name, method in methods.items():
+            if not method.applies_to(setting.design):
+                continue
+            messages = results[setting.index][f"{name}.error"]
+            distinct, first, counts = np.unique(messages[messages != ""], return_index=True, return_counts=True)
+            replicates = np.flatnonzero(messages != "")
+            for order in np.argsort(first, kind="stable")[:MAX_MESSAGES]:
+                rows.append(
+                    values
+                    | {"method": name, "message": str(distinct[order]), "replicates": int(counts[order])}
+                    | {"first_replicate": int(replicates[first[order]])}
+                )
+    return pd.DataFrame(rows, columns=[*DIMS, "method", "message", "replicates", "first_replicate"])
+
+
+def _error_attributes(errors: pd.DataFrame) -> dict[str, object]:
+    """``replicate_errors`` (the total) and ``error_messages`` (the first few distinct messages over the study)."""
+    summary = errors.groupby(["method", "message"], sort=False)["replicates"].sum().reset_index()
+    lines = [
+        f"{row.method}: {row.message} ({row.replicates} replicate{'s' if row.replicates != 1 else ''})"
+        for row in summary.head(MAX_MESSAGES).itertuples()
+    ]
+    return {"replicate_errors": int(errors["replicates"].sum()), "error_messages": "\n".join(lines)}
 
 
 def _attributes(study: PowerStudy) -> dict[str, object]:
@@ -171,7 +251,8 @@ def _attributes(study: PowerStudy) -> dict[str, object]:
 def power_table(dataset: xr.Dataset) -> pd.DataFrame:
     """The Dataset as one flat table: a row per (setting, method), setting-only variables repeated."""
     table = dataset.to_dataframe().reset_index()
-    return table[[*DIMS, "method", *METHOD_VARIABLES, "mean_events", "mean_events_mcse", "analytic_power"]]
+    columns = ["method", "estimand", *METHOD_VARIABLES, "mean_events", "mean_events_mcse", "analytic_power"]
+    return table[[*DIMS, *columns]]
 
 
 def power_curve_figure(dataset: xr.Dataset) -> Figure:
@@ -199,8 +280,7 @@ def power_curve_figure(dataset: xr.Dataset) -> Figure:
         for hr, ax in zip(hrs, row, strict=True):
             panel = dataset.sel(design=design, prognostic_hr=prognostic, prevalence=prevalence, interaction_hr=hr)
             _draw_panel(ax, panel, dataset.attrs)
-            name = design.replace("_", "-")
-            ax.set_title(f"{name}, prevalence {prevalence:g}\nHR_int {hr:g}, prognostic HR {prognostic:g}", fontsize=8)
+            ax.set_title(_panel_title(design, prevalence, hr, prognostic), fontsize=8)
     for ax in axes[-1]:
         ax.set_xlabel("Mean events per cohort")
     for ax in axes[:, 0]:
@@ -209,6 +289,16 @@ def power_curve_figure(dataset: xr.Dataset) -> Figure:
     figure.legend(handles, labels, loc="outside right center", fontsize=7, frameon=False)
     figure.suptitle(f"Power study {dataset.attrs['study']}: {dataset.attrs['replicates']} replicates per setting")
     return figure
+
+
+def _panel_title(design: str, prevalence: float, hr: float, prognostic: float) -> str:
+    """Randomized: the interaction the power is for; single-arm: the treated arm's prognostic HR it really detects."""
+    if design == "single_arm":
+        return (
+            f"single-arm, prevalence {prevalence:g}: power for a PROGNOSTIC\n"
+            f"effect, treated-arm HR {prognostic * hr:g} (HR_int {hr:g} x prognostic {prognostic:g})"
+        )
+    return f"randomized, prevalence {prevalence:g}\nHR_int {hr:g}, prognostic HR {prognostic:g}"
 
 
 def _draw_panel(ax: Axes, panel: xr.Dataset, attrs: dict) -> None:

@@ -12,6 +12,8 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
+from tmesurv.reports.results import read_results
+
 XSS = "<script>alert(1)</script>"
 BIOMARKERS = ("b_cell_ges", XSS)
 ARMS = {"treated": 0.04, "control": 0.08}  # monthly hazard of the synthetic curves
@@ -250,8 +252,10 @@ def write_run(folder: Path) -> None:
             "priors": {"coef_sd": 10.0, "baseline_sd": 10.0, "random_walk_sd": 1.0, "random_walk_sd_fixed": False},
         },
     }
+    files = sorted(str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file())
+    files = [name for name in files if name != "run.json"]  # every file present: call it after the others
     runs = {
-        "cox": {"config": config, "config_hash": "abc123def456"},
+        "cox": {"config": config, "config_hash": "abc123def456", "files": files},
         "bayes": {"config": config, "config_hash": "abc123def456", "seed": 20240611},
     }
     run = {"tmesurv_version": "0.1.0", "study_hash": "5tudy", "runs": runs}
@@ -296,8 +300,8 @@ def write_other_runs(folder: Path) -> None:
 
 def write_all(folder: Path) -> Path:
     """Every result file of cox, bayes (with every option), validate and power into ``folder``."""
-    writers = (write_cohort, write_km, write_cox, write_bayes, write_biomarkers, write_bayes_options, write_run)
-    for writer in (*writers, write_other_runs):
+    writers = (write_cohort, write_km, write_cox, write_bayes, write_biomarkers, write_bayes_options)
+    for writer in (*writers, write_other_runs, write_run):
         writer(folder)
     return folder
 
@@ -330,3 +334,44 @@ def writers() -> SimpleNamespace:
         other_runs=write_other_runs,
         csv=write_csv,
     )
+
+
+# Fixtures of the figure and table tests (their data builders are in tests/reports/builders.py).
+@pytest.fixture(scope="module")
+def km_curves() -> pd.DataFrame:
+    from tests.reports import builders  # the builders import this module
+
+    parts = []
+    for arm, hazard in (("treated", 0.03), ("control", 0.08)):
+        parts.append(builders.step_curve(arm, "all", hazard))
+        parts += [
+            builders.step_curve(arm, f"b_cell_ges={level}", hazard * m) for level, m in (("low", 1.4), ("high", 0.7))
+        ]
+        parts += [builders.step_curve(arm, f"diagtime=Q{q}", hazard * (0.6 + 0.2 * q)) for q in range(1, 5)]
+        parts.append(builders.step_curve(arm, "not (cd19_hscore=low & sii=high)", hazard))
+        parts.append(builders.step_curve(arm, "cd19_hscore=low & sii=high", hazard * 2))
+        parts.append(builders.step_curve(arm, f"{builders.MATH}={XSS}", hazard))
+    return pd.concat(parts, ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def cox() -> pd.DataFrame:
+    from tests.reports import builders
+
+    rows = [builders.cox_row("treatment", "all", 0.5), builders.cox_row("interaction", "", 1.2, term="arm:b_cell_ges")]
+    rows += [builders.cox_row("subgroup", f"b_cell_ges={level}", hr) for level, hr in (("low", 0.8), ("high", 0.35))]
+    quartiles = ((1, 0.5), (2, np.nan), (3, 0.7), (4, 0.4))
+    rows += [builders.cox_row("subgroup", f"diagtime=Q{q}", hr) for q, hr in quartiles]
+    rows += [
+        builders.cox_row("subgroup", "cd19_hscore=low & sii=high", 1.1),
+        builders.cox_row("subgroup", f"{builders.MATH}={XSS}", 0.6),
+    ]
+    rows.append(builders.cox_row("subgroup", "not (cd19_hscore=low & sii=high)", 0.45))
+    table = pd.DataFrame(rows, columns=builders.COX_COLUMNS)
+    table.loc[table["subgroup"] == "diagtime=Q1", ["hr_lower", "hr_upper"]] = [0.0, np.inf]  # monotone likelihood
+    return table
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory):
+    return read_results(write_all(tmp_path_factory.mktemp("results")))

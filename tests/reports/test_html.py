@@ -14,7 +14,10 @@ import pytest
 from tests.reports.conftest import row_with, section, table_rows
 from tmesurv.errors import InputError
 from tmesurv.outputs import atomic
-from tmesurv.reports import figures, html, methods, posterior_tables
+from tmesurv.reports import graphics, html, km_plot
+from tmesurv.reports.sections import interactions as interaction_section
+from tmesurv.reports.sections import km as km_section
+from tmesurv.reports.sections import methods
 
 XSS = "<script>alert(1)</script>"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -220,10 +223,10 @@ def test_validation_without_needed_columns_is_left_out_with_a_note(tmp_path: Pat
 
 
 def test_failure_while_rendering_leaves_no_report(result_folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(*_args: object, **_kwargs: object) -> figures.FigureImage:
+    def broken(*_args: object, **_kwargs: object) -> graphics.FigureImage:
         raise RuntimeError("figure failed")
 
-    monkeypatch.setattr(figures, "km_figure", broken)
+    monkeypatch.setattr(km_section, "km_figure", broken)
     with pytest.raises(RuntimeError, match="figure failed"):
         html.write_report(result_folder)
     assert not (result_folder / "report.html").exists()
@@ -254,10 +257,10 @@ def test_malformed_file_is_an_input_error(tmp_path: Path) -> None:
 
 def test_numbers_at_risk_read_off_step_data() -> None:
     curve = pd.DataFrame({"time": [0.0, 2.0, 5.0, 7.5], "at_risk": [10, 8, 5, 2]})
-    times = figures.at_risk_times(7.5)
+    times = km_plot.at_risk_times(7.5)
     assert list(times) == [0.0, 3.0, 6.0]
-    assert list(figures.numbers_at_risk(curve, times)) == [10, 5, 2]
-    assert list(figures.numbers_at_risk(curve, [8.0])) == [0]
+    assert list(km_plot.numbers_at_risk(curve, times)) == [10, 5, 2]
+    assert list(km_plot.numbers_at_risk(curve, [8.0])) == [0]
 
 
 def test_km_figure_takes_odd_names_and_missing_bounds() -> None:
@@ -271,7 +274,7 @@ def test_km_figure_takes_odd_names_and_missing_bounds() -> None:
             "at_risk": [10, 8, 10, 7],
         }
     )
-    image = figures.km_figure(curves, "PFS $x^{")  # unbalanced mathtext must be drawn literally
+    image = km_plot.km_figure(curves, "PFS $x^{")  # unbalanced mathtext must be drawn literally
     assert image.src.startswith("data:image/png;base64,")
     assert "PFS $x^{" in image.alt
 
@@ -295,10 +298,18 @@ def test_interaction_lrt_of_a_two_level_biomarker_is_its_one_df_groups_test() ->
     interactions = pd.DataFrame(
         {"endpoint": ["efs"], "grouping": ["ldh_elevated"], "scale": ["groups"], "df": [1.0], "lrt_p": [0.311]}
     )
-    table = posterior_tables.interaction_table(bayes, None, interactions)
+    table = interaction_section.interaction_table(bayes, None, interactions)
     assert [column.label for column in table.columns][-2:] == ["LRT P", "Diagnostics"]
     assert table.rows[0].cells[-2] == "0.311"
     assert "Wald P" not in [column.label for column in table.columns]  # no Cox results
+
+
+def test_a_file_that_run_json_does_not_list_is_refused(result_folder: Path) -> None:
+    (result_folder / "figures" / "km_efs_stale.png").write_bytes((result_folder / "power_curve.png").read_bytes())
+    (result_folder / "screen_cox.csv").write_text("endpoint,arm,feature\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"holds files 'figures/km_efs_stale\.png', 'screen_cox\.csv' that run\.json"):
+        html.write_report(result_folder)
+    assert not (result_folder / "report.html").exists()
 
 
 def test_power_folder_alone(result_folder: Path) -> None:
@@ -307,7 +318,8 @@ def test_power_folder_alone(result_folder: Path) -> None:
     folder.mkdir()
     for name in ("power.csv", "power_curve.png"):
         (folder / name).write_bytes((result_folder / name).read_bytes())
-    power = {"config": {"scenario": "zuma7"}, "config_hash": "f00d", "seed": 11}
+    files = ["power.csv", "power_curve.png"]
+    power = {"config": {"scenario": "zuma7"}, "config_hash": "f00d", "seed": 11, "files": files}
     run = {"tmesurv_version": "0.1.0", "study_hash": "f00d", "runs": {"power": power}}
     (folder / "run.json").write_text(json.dumps(run), encoding="utf-8")
     page = report_text(folder)

@@ -1,6 +1,5 @@
 """Simulated CAR T series give back the simulated peak, time to peak and AUC(0-28) where a profile can."""
 
-
 import numpy as np
 import pytest
 

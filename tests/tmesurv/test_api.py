@@ -66,8 +66,8 @@ def test_fit_cox_tables_equal_the_files_of_tmesurv_cox(veteran, tmp_path):
     result = CliRunner().invoke(app, ["cox", str(veteran), "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     cox = ts.fit_cox(ts.Cohort.from_config(veteran))
-    assert set(cox.tables) == {"cohort", "biomarkers", "exclusions", "km", "km_curves", "logrank", "cox",
-                               "interactions"}  # fmt: skip
+    assert set(cox.tables) == {"cohort", "biomarkers", "subgroups", "exclusions", "km", "km_curves", "logrank", "cox",
+                               "interactions", "ph_test", "ph_residuals"}  # fmt: skip
     for stem, table in cox.tables.items():
         assert table.to_csv(index=False) == (tmp_path / f"{stem}.csv").read_text(), stem
     files = json.loads((tmp_path / "run.json").read_text())["runs"]["cox"]["files"]
@@ -134,3 +134,14 @@ def test_a_cohort_without_config_is_refused_with_advice(write_study):
     bare = type(cohort)(patients=cohort.patients, endpoints=cohort.endpoints)
     with pytest.raises(ts.InputError, match=r"Cohort\.from_config"):
         ts.fit_cox(bare)
+
+
+def test_a_posterior_line_says_why_a_fit_has_no_estimate():
+    from types import SimpleNamespace
+
+    from tmesurv.api.display import posterior_line
+
+    missing = SimpleNamespace(hr_mean=float("nan"), note="not estimable: no events", converged=None)
+    assert posterior_line("treatment HR", missing) == "  treatment HR: not estimable: no events"
+    fitted = SimpleNamespace(hr_mean=0.5, hr_lower=0.3, hr_upper=0.8, prob_hr_below_1=0.99, converged=False, note="")
+    assert posterior_line("treatment HR", fitted).endswith("P(HR < 1) 0.990  NOT CONVERGED")

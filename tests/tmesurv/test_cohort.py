@@ -5,8 +5,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from typer.testing import CliRunner
 
+from tests.conftest import small_config, small_export
 from tmesurv import InputError
 from tmesurv.cli import app
 from tmesurv.config import load_config
@@ -70,8 +72,8 @@ BAD_INPUTS = [
         _set("efs_time", [3], "12 mo"),
         r"column 'efs_time', row 5: time is not a number \('12 mo'\)",
     ),
-    ("negative time", _set("efs_time", [2, 6], -1.5), r"column 'efs_time', rows 4, 8: time must be positive"),
-    ("zero time", _set("efs_time", [0], 0.0), r"column 'efs_time', row 2: time must be positive"),
+    ("negative time", _set("efs_time", [2, 6], -1.5), r"column 'efs_time', rows 4, 8: time must be zero or positive"),
+    ("infinite time", _set("efs_time", [0], np.inf), r"column 'efs_time', row 2: time must be zero or positive"),
     ("missing time", _set("efs_time", [7], np.nan), r"column 'efs_time', row 9: time is missing"),
     (
         "missing event",
@@ -89,8 +91,8 @@ BAD_INPUTS = [
         r"column 'subject_id', rows 2, 6, 11: duplicated patient ids \(S001\)",
     ),
     ("unknown arm", _set("arm", [10], "placebo"), r"column 'arm', row 12: arm value 'placebo' is neither"),
-    ("one arm", _one_arm, r"only the treated arm is present"),
-    ("no events in an arm", _no_events_in_control, r"endpoint 'efs': the control arm has no events"),
+    ("one arm", _one_arm, r"column 'arm': every row is in the treated arm, none has the control value 'SOC'"),
+    ("no events in an arm", _no_events_in_control, r"column 'efs_event' \(endpoint 'efs'\): the control arm has no"),
     (
         "partial endpoint with time but no event",
         _half_missing_dor,
@@ -232,3 +234,74 @@ def test_single_arm_cohort_reads_for_validation_but_not_for_cox(write_study, exp
     assert checked.exit_code == 0, checked.output
     assert "treated" in checked.output
     assert "control" not in checked.output
+
+
+@pytest.mark.parametrize(
+    ("treated", "control", "written"),
+    [(1, 0, {"axi-cel": "1", "SOC": "0"}), (True, False, {"axi-cel": "TRUE", "SOC": "FALSE"}), (2, 1, None)],
+    ids=["integers", "booleans as R writes them", "integers as floats"],
+)
+def test_arm_codes_compare_as_the_columns_values_and_give_identical_results(
+    tmp_path: Path, treated, control, written
+):
+    runs = {}
+    for name, coding in (("text", None), ("coded", written or {"axi-cel": "2.0", "SOC": "1.0"})):
+        folder = tmp_path / name
+        folder.mkdir()
+        export, config = small_export(), small_config()
+        if coding is not None:
+            export["arm"] = export["arm"].map(coding)
+            config["data"]["arm"] |= {"treated": treated, "control": control}
+        export.to_csv(folder / "cohort.csv", index=False)
+        (folder / "analysis.yaml").write_text(yaml.safe_dump(config))
+        result = CliRunner().invoke(app, ["cox", str(folder / "analysis.yaml"), "--out", str(folder / "out")])
+        assert result.exit_code == 0, result.output
+        runs[name] = {p.name: p.read_bytes() for p in (folder / "out").glob("*.csv")}
+    assert runs["coded"] == runs["text"]
+
+
+def test_the_same_code_for_both_arms_is_refused(write_study, export, config):
+    config["data"]["arm"] |= {"treated": 1, "control": "1"}
+    with pytest.raises(InputError, match="treated and control are the same value"):
+        load_config(write_study(export, config))
+
+
+def test_a_header_only_file_says_it_has_no_rows(write_study, export, config):
+    loaded, _ = load_config(write_study(export.iloc[:0], config))
+    with pytest.raises(InputError, match=r"file 'cohort\.csv' has no rows \(columns: subject_id, arm"):
+        read_cohort(loaded.data)
+
+
+def test_one_text_value_in_a_numeric_biomarker_is_counted_exactly(write_study, export, config):
+    export["cd19_hscore"] = export["cd19_hscore"].astype(object)
+    export.loc[4, "cd19_hscore"] = "n/a?"
+    loaded, _ = load_config(write_study(export, config))
+    with pytest.raises(InputError, match=r"row 6: 1 value of this biomarker is not a number \('n/a\?'\)"):
+        read_cohort(loaded.data)
+
+
+def test_a_prognostic_model_is_developed_on_a_single_arm_cohort(synthetic, tmp_path: Path):
+    model = {"terms": ["b_cell_ges", "ldh", "age"]}
+    development = synthetic.write(tmp_path, "dev", synthetic.trial(400, 1, single_arm="treated"), "treated", model)
+    external = synthetic.write(tmp_path, "ext", synthetic.trial(300, 2, single_arm="treated"), "treated")
+    result = CliRunner().invoke(app, ["cox", str(development), "--out", str(tmp_path / "model")])
+    assert result.exit_code == 0, result.output
+    assert "between-arm analyses (Cox treatment, interaction and subgroup models, log-rank tests) are skipped" in (
+        result.output
+    )
+    assert (tmp_path / "model" / "validation_model.json").is_file()
+    assert not (tmp_path / "model" / "cox.csv").exists()
+    scored = CliRunner().invoke(
+        app, ["validate", str(tmp_path / "model"), str(external), "--out", str(tmp_path / "v"), "--bootstrap", "0"]
+    )
+    assert scored.exit_code == 0, scored.output
+    metrics = pd.read_csv(tmp_path / "v" / "validation.csv").set_index("metric")  # values checked against R elsewhere
+    assert np.isfinite(metrics.loc[["harrell_c", "uno_c"], "estimate"]).all()
+
+
+def test_a_single_arm_prognostic_model_cannot_have_an_arm_interaction(synthetic, tmp_path: Path):
+    model = {"terms": ["b_cell_ges", "ldh"], "interaction": "b_cell_ges"}
+    config = synthetic.write(tmp_path, "dev", synthetic.trial(100, 1, single_arm="treated"), "treated", model)
+    result = CliRunner().invoke(app, ["cox", str(config), "--out", str(tmp_path / "model")])
+    assert result.exit_code == 2
+    assert "validation_model.interaction 'b_cell_ges' needs two arms" in result.output

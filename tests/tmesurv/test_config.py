@@ -132,3 +132,10 @@ def test_validation_model_terms_must_be_known(config: dict):
     raw["validation_model"] = {"terms": ["b_cell_ges"], "interaction": "b_cell_ges", "arm": "treated"}
     with pytest.raises(InputError, match=r"fitted on both arms"):
         parse_config(raw, source="a.yaml")
+
+
+@pytest.mark.parametrize("landmarks", [[-12.0, 12.0], [0, 24]])
+def test_landmarks_must_be_positive_times(config: dict, landmarks: list[float]):
+    config["analysis"]["landmarks"] = landmarks
+    with pytest.raises(InputError, match=r"'analysis\.landmarks\.0': Input should be greater than 0"):
+        parse_config(config, source="a.yaml")

@@ -25,6 +25,9 @@ def _with_features(config: dict) -> dict:
         ({"screen": ["b_cell_ges", "cd8"]}, r"bayes.screen: 'cd8' is not listed in data.biomarkers or data.features"),
         ({"treatment_at": {"b_cell_ges": ["high"]}}, r"bayes.treatment_at.b_cell_ges.0"),
         ({"prior_predictive": "sometimes"}, r"bayes.prior_predictive"),
+        ({"divergence_reruns": [0.99, 0.95]}, r"'bayes.divergence_reruns': .* give increasing target acceptances"),
+        ({"divergence_reruns": [0.95, 1.0]}, r"bayes.divergence_reruns.1"),
+        ({"min_events": 0}, r"bayes.min_events"),
     ],
 )
 def test_bayes_options_must_name_known_biomarkers(config: dict, bayes: dict, pattern: str):

@@ -33,9 +33,9 @@ class PweResult:
     Attributes
     ----------
     tables
-        Result-file stem -> table (``bayes``, ``bayes_curves``, ``bayes_survival``, ``bayes_loo``, ``biomarkers``, and
-        the optional ``bayes_*`` tables); columns as in :mod:`tmesurv.outputs.files`. Every table but ``bayes_loo``
-        comes from the fits of ``bayes.model``.
+        Result-file stem -> table (``bayes``, ``bayes_curves``, ``bayes_survival``, ``bayes_fit_check``,
+        ``bayes_loo``, ``biomarkers``, and the optional ``bayes_*`` tables); columns as in
+        :mod:`tmesurv.outputs.files`. Every table but ``bayes_loo`` comes from the fits of ``bayes.model``.
     fits
         The fitted models (endpoint, analysis, subgroup, ``idata``, model, main) in fitting order; with
         ``bayes.compare`` also the fits of the other models (``main`` False), each with its PSIS-LOO (group ``loo``).
@@ -44,7 +44,8 @@ class PweResult:
     validation_posterior
         The posterior of the config's ``validation_model`` (saved for ``validate``), or None.
     notes
-        Fits that failed the convergence rule, and what to do.
+        Fits that were not estimable (too few events), re-run after divergences, failed the convergence rule (and what
+        to do), or whose posterior survival misfits Kaplan-Meier; statistics beyond follow-up.
     """
 
     tables: Mapping[str, pd.DataFrame]
@@ -68,6 +69,11 @@ class PweResult:
     def curves(self) -> pd.DataFrame:
         """``bayes_curves.csv``: posterior survival curves per arm with 95% bands."""
         return self.tables["bayes_curves"]
+
+    @property
+    def fit_check(self) -> pd.DataFrame:
+        """``bayes_fit_check.csv``: posterior mean survival against Kaplan-Meier per fit and arm, with a misfit flag."""
+        return self.tables["bayes_fit_check"]
 
     @property
     def loo(self) -> pd.DataFrame:
@@ -144,7 +150,17 @@ class PweResult:
         for row in table[table["analysis"].isin(["treatment", "interaction"])].itertuples():
             label = "treatment HR" if row.analysis == "treatment" else f"{row.term} ({row.subgroup} model)"
             lines.append(posterior_line(label, row))
-        return lines + result_lines(self.tables, self.notes)
+        return lines + self._check_lines() + result_lines(self.tables, self.notes)
+
+    def _check_lines(self) -> list[str]:
+        """Which fits' posterior survival misfits Kaplan-Meier (``bayes_fit_check``), and in which arms."""
+        check = self.fit_check
+        misfit = check[check["misfit"].astype(bool)]
+        fits = misfit.groupby(["analysis", "subgroup"], sort=False)["arm"].agg(", ".join)
+        if not len(fits):
+            return [f"  posterior survival vs Kaplan-Meier: no misfit ({len(check)} arms of fits checked)"]
+        listed = "; ".join(f"{analysis} {subgroup} ({arms})" for (analysis, subgroup), arms in fits.items())
+        return [f"  MISFIT vs Kaplan-Meier: {listed}"]
 
 
 def fit_pwe(
@@ -201,6 +217,7 @@ def fit_pwe(
         "bayes": results.table,
         "bayes_curves": results.curves,
         "bayes_survival": results.survival,
+        "bayes_fit_check": results.fit_check,
         "bayes_loo": results.loo,
         **results.optional_tables(),
         "biomarkers": biomarker_table(cohort),

@@ -17,9 +17,9 @@ import pandas as pd
 from tmesurv.api.display import effect_line, html_table, result_lines
 from tmesurv.api.settings import analysis_config, run_plan
 from tmesurv.cohort import Cohort, Exclusion, exclusion_table
-from tmesurv.config import AnalysisConfig, Cutpoint
+from tmesurv.config import AnalysisConfig, Cutpoint, arm_names
 from tmesurv.errors import InputError
-from tmesurv.outputs.files import write_results
+from tmesurv.outputs.files import COX, INTERACTIONS, LOGRANK, write_results
 from tmesurv.outputs.run_folder import staged
 
 
@@ -50,13 +50,13 @@ class CoxResult:
 
     @property
     def table(self) -> pd.DataFrame:
-        """``cox.csv``: every Cox model's terms (Efron ties, Wald 95% CI and P)."""
-        return self.tables["cox"]
+        """``cox.csv``: every Cox model's terms (Efron ties, Wald 95% CI and P); no rows for a single-arm cohort."""
+        return self.tables.get("cox", COX.empty())
 
     @property
     def interactions(self) -> pd.DataFrame:
         """``interactions.csv``: treatment-by-biomarker interaction tests, Wald and likelihood ratio."""
-        return self.tables["interactions"]
+        return self.tables.get("interactions", INTERACTIONS.empty())
 
     @property
     def km(self) -> pd.DataFrame:
@@ -66,7 +66,7 @@ class CoxResult:
     @property
     def logrank(self) -> pd.DataFrame:
         """``logrank.csv``: log-rank tests of the arms, overall and within every subgroup."""
-        return self.tables["logrank"]
+        return self.tables.get("logrank", LOGRANK.empty())
 
     def write(self, folder: Path | str, *, fresh: bool = False) -> Path:
         """Write the tables, figures, validation model and ``run.json`` into ``folder`` (as ``tmesurv cox`` does).
@@ -81,7 +81,7 @@ class CoxResult:
         """
         from tmesurv.models.prediction.storage import MODEL_FILE, write_validation_model
         from tmesurv.reports.figure_set import write_figure_set
-        from tmesurv.reports.product_figures import write_product_figures
+        from tmesurv.reports.sections.product import write_product_figures
 
         plan = run_plan("cox", self.cohort, self.config, fresh)
         with staged(folder, plan) as run:
@@ -90,7 +90,7 @@ class CoxResult:
                 write_validation_model(self.validation_model, run.path / MODEL_FILE)
             write_figure_set(run.path, self.cohort, self.config, self.figures.tables)
             arm, endpoint = self.config.data.arm, self.config.analysis.endpoint
-            treated = arm.treated if arm is not None else "treated"
+            treated = arm_names(arm).get("treated", "treated")
             write_product_figures(run.path, self.figures.product_curves, endpoint, treated)
         return Path(folder)
 
@@ -156,7 +156,7 @@ def fit_cox(
     """
     from tmesurv.models.cox.analyses import cox_analyses
     from tmesurv.models.cox.km import cohort_table, km_by_arm, logrank_table
-    from tmesurv.models.cox.subgroups import analysis_groupings, biomarker_table
+    from tmesurv.models.cox.subgroups import analysis_groupings, biomarker_table, subgroup_table
     from tmesurv.models.prediction.cox import fit_validation_model
     from tmesurv.models.product.analyses import ProductResults, product_analyses
     from tmesurv.models.screens.analyses import ScreenResults, screen_analyses
@@ -168,7 +168,8 @@ def fit_cox(
     }  # fmt: skip
     sections = {"screens": screens, "product": product, "validation_model": validation_model}
     config = analysis_config(cohort, "fit_cox", analysis=analysis, **sections)
-    _require_two_arms(cohort, config)
+    if config.data.single_arm is not None:
+        return _prognostic_model(cohort, config)
     spec = config.analysis
     groupings = analysis_groupings(cohort, spec)
     km, km_curves = km_by_arm(cohort, spec.endpoint, spec.landmarks, spec.km_ci, groupings)
@@ -188,12 +189,15 @@ def fit_cox(
     tables = {
         "cohort": cohort_table(cohort, spec.endpoint),
         "biomarkers": biomarker_table(cohort),
+        "subgroups": subgroup_table(groupings),
         "exclusions": exclusion_table(exclusions),
         "km": km,
         "km_curves": km_curves,
         "logrank": logrank_table(cohort, spec.endpoint, groupings),
         "cox": results.table,
         "interactions": results.interactions,
+        "ph_test": results.ph_test,
+        "ph_residuals": results.ph_residuals,
         **screen.tables,
         **product_results.tables,
     }
@@ -213,9 +217,43 @@ class _FigureInputs:
     product_curves: Mapping[str, pd.DataFrame]
 
 
-def _require_two_arms(cohort: Cohort, config: AnalysisConfig) -> None:
-    if config.data.single_arm is not None:
+def _prognostic_model(cohort: Cohort, config: AnalysisConfig) -> CoxResult:
+    """A single-arm cohort: Kaplan-Meier, and the prognostic model of ``validation_model`` developed on it.
+
+    The between-arm analyses (treatment, interaction and subgroup Cox models, log-rank tests) need two arms: they are
+    skipped, with a note.
+    """
+    from tmesurv.models.cox.km import cohort_table, km_by_arm
+    from tmesurv.models.cox.subgroups import biomarker_table
+    from tmesurv.models.prediction.cox import fit_validation_model
+    from tmesurv.reports.figure_set import AnalysisTables
+
+    arm, model_spec = config.data.single_arm, config.validation_model
+    if model_spec is None:
         raise InputError(
-            f"'{cohort.source}' is a single-arm cohort (data.single_arm), but fit_cox compares two randomized arms; "
-            "a single-arm cohort is an external cohort for validate"
+            f"'{cohort.source}' is a single-arm cohort (data.single_arm: {arm}): there are no arms to compare. Add a "
+            "validation_model section (terms) to develop a prognostic model on it, or use it as the external cohort "
+            "of validate"
         )
+    if model_spec.interaction is not None:
+        raise InputError(
+            f"validation_model.interaction '{model_spec.interaction}' needs two arms, and '{cohort.source}' is a "
+            f"single-arm cohort ({arm}): remove the interaction to develop a prognostic model"
+        )
+    spec = config.analysis
+    km, km_curves = km_by_arm(cohort, spec.endpoint, spec.landmarks, spec.km_ci)
+    model, model_exclusions, problem = fit_validation_model(cohort, config.validation_model_plan())
+    skipped = (
+        f"single-arm cohort ({arm} arm): the between-arm analyses (Cox treatment, interaction and subgroup models, "
+        "log-rank tests) are skipped; the prognostic model of validation_model is developed on it"
+    )
+    notes = [*cohort.notes, skipped, *([problem] if model is None else [])]
+    tables = {
+        "cohort": cohort_table(cohort, spec.endpoint),
+        "biomarkers": biomarker_table(cohort),
+        "exclusions": exclusion_table(cohort.analysis_exclusions(spec) + model_exclusions),
+        "km": km,
+        "km_curves": km_curves,
+    }
+    figures = _FigureInputs(AnalysisTables({"km_curves": km_curves}, ()), {})
+    return CoxResult(tables, cohort, config, model, tuple(notes), figures)

@@ -16,7 +16,12 @@ def effect_line(label: str, row: object) -> str:
 
 
 def posterior_line(label: str, row: object) -> str:
-    """``  label: HR 0.41 (95% CrI 0.32-0.53), P(HR < 1) 0.99`` and a flag when the fit did not converge."""
+    """``  label: HR 0.41 (95% CrI 0.32-0.53), P(HR < 1) 0.99`` and a flag when the fit did not converge.
+
+    A row without an estimate (a fit that was not estimable) gives ``  label: <its note>``.
+    """
+    if pd.isna(row.hr_mean):
+        return f"  {label}: {getattr(row, 'note', '') or 'not estimated'}"
     flag = "" if bool(row.converged) else "  NOT CONVERGED"
     return (
         f"  {label}: HR {row.hr_mean:.3g} (95% CrI {row.hr_lower:.3g}-{row.hr_upper:.3g}), "

@@ -1,4 +1,4 @@
-"""``power``: run (or resume) a power study of validation cohorts on Dask and return its operating characteristics."""
+"""``power``: run (or resume) a power study of validation cohorts and return its operating characteristics."""
 
 from __future__ import annotations
 
@@ -33,11 +33,13 @@ def power(
         Result folder: ``power.nc``, ``power.csv``, the power curve, ``run.json``, and the saved chunks that make a
         rerun resume. None: a temporary folder, removed afterwards (nothing to resume).
     workers
-        Worker processes of the local Dask cluster (default: the usable cores).
+        Worker processes of the local Dask cluster (default: the usable cores); 1 runs in this process. A small study
+        runs in this process whatever ``workers`` says (the rule: :mod:`tmesurv.simulations.power.execution`).
     scheduler
         Address of a running Dask scheduler to use instead.
     fresh
-        Discard the chunks an earlier run saved in ``out``.
+        Delete the chunk files an earlier run saved in ``out/chunks`` (nothing else there) and start over; replace
+        the results of another study.
     progress
         Called with (chunks done, chunks in all).
 
@@ -45,12 +47,15 @@ def power(
     -------
     xarray.Dataset
         Power (type I error where the interaction HR is 1), bias, RMSE and coverage per method and setting, each with
-        its Monte Carlo SE; ``attrs`` say how many chunks were computed and reused.
+        its Monte Carlo SE, failed and error shares, and ``estimand`` (``interaction``, or ``prognostic`` for
+        single-arm designs); ``attrs`` count the replicates whose analysis raised (``replicate_errors``, the first
+        messages in ``error_messages``) and the chunks computed and reused.
 
     Raises
     ------
     InputError
-        For an invalid study, an ``out`` holding another study (without ``fresh``), or an unreachable scheduler.
+        For an invalid study, an ``out`` that cannot hold the results (a file, in use by another run, another study
+        without ``fresh``), or an unreachable scheduler; always before any computation.
     """
     from tmesurv.simulations.power.run import run_power_study
 

@@ -22,6 +22,7 @@ from tmesurv.config.data import (
     PkSpec,
     PlatformColumns,
     VisitSpec,
+    arm_names,
 )
 from tmesurv.config.loading import load_config, parse_config
 from tmesurv.models.cox.settings import Cutpoint, GroupLevel, SubgroupPlan, combined_subgroup_name
@@ -61,6 +62,7 @@ __all__ = [
     "SubgroupPlan",
     "ValidationModelSpec",
     "VisitSpec",
+    "arm_names",
     "combined_subgroup_name",
     "load_config",
     "parse_config",

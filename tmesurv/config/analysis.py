@@ -7,6 +7,7 @@ The sections that a model family takes are defined with the model (:mod:`tmesurv
 from __future__ import annotations
 
 import fnmatch
+from typing import Annotated
 
 from pydantic import Field, model_validator
 
@@ -24,7 +25,11 @@ class AnalysisSpec(SubgroupPlan):
     """What to analyse: the endpoint, how biomarkers are split into subgroups, and which subgroups to compare."""
 
     endpoint: str
-    landmarks: list[float] = Field(default_factory=lambda: [12.0, 24.0])
+    landmarks: list[Annotated[float, Field(gt=0)]] = Field(
+        default_factory=lambda: [12.0, 24.0],
+        description="times (months after randomisation, positive) of the landmark survival; the last is the RMST "
+        "horizon",
+    )
     km_ci: CiMethod = Field("log-log", description="Kaplan-Meier interval scale (R: conf.type)")
 
 

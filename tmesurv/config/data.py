@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -14,12 +15,32 @@ DAYS_PER_MONTH = 365.25 / 12
 MONTHS_PER_UNIT = {"days": 1 / DAYS_PER_MONTH, "weeks": 7 / DAYS_PER_MONTH, "months": 1.0, "years": 12.0}
 
 
+ArmCode = str | int | bool  # an arm value as YAML gives it: compared with the column's values as they are
+
+
 class ArmSpec(StrictModel):
     """Which column holds the arm, and which of its values is the treated and the control arm."""
 
     column: str
-    treated: str
-    control: str
+    treated: ArmCode = Field(description="the treated arm's value: text, or a number or true/false as the column holds")
+    control: ArmCode = Field(description="the control arm's value: text, or a number or true/false as the column holds")
+
+    @model_validator(mode="after")
+    def _two_codes(self) -> ArmSpec:
+        if str(self.treated) == str(self.control):
+            raise ValueError(f"treated and control are the same value ({self.treated!r}); give each arm its own")
+        return self
+
+
+def arm_names(arm: ArmSpec | Mapping | None) -> dict[str, str]:
+    """Display names of the arms: ``treated``/``control`` -> the data's value as text (empty for a single-arm cohort).
+
+    Takes the config's ``data.arm`` as a section or as plain data (as ``run.json`` stores it).
+    """
+    if arm is None:
+        return {}
+    values = arm if isinstance(arm, Mapping) else arm.model_dump()
+    return {role: str(values[role]) for role in ("treated", "control") if values.get(role) is not None}
 
 
 class EndpointSpec(StrictModel):

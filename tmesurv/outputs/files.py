@@ -102,6 +102,9 @@ KM_CURVES = _file(
     "km_curves.csv", "endpoint arm subgroup time survival lower upper at_risk",
     numbers="time survival lower upper at_risk",
 )  # fmt: skip
+SUBGROUPS = _file(
+    "subgroups.csv", "grouping kind level subgroup description n rule", "grouping level", "n"
+)
 LOGRANK = _file(
     "logrank.csv", "endpoint comparison subgroup n events chisq df p", "endpoint comparison subgroup",
     "n events chisq df p",
@@ -117,6 +120,14 @@ INTERACTIONS = _file(
     "interactions.csv", "endpoint grouping scale n events df wald_chisq wald_p lrt_chisq lrt_p rule",
     "endpoint grouping scale", "n events df wald_chisq wald_p lrt_chisq lrt_p",
     optional="n events df wald_chisq lrt_chisq rule",
+)  # fmt: skip
+PH_TEST = _file(
+    "ph_test.csv", "endpoint analysis subgroup model term transform chisq df p",
+    "endpoint analysis subgroup model term transform", "chisq df p",
+)  # fmt: skip
+PH_RESIDUALS = _file(
+    "ph_residuals.csv", "endpoint analysis subgroup term transform time transformed_time residual",
+    numbers="time transformed_time residual",
 )  # fmt: skip
 SCREEN_COX = _file(
     "screen_cox.csv", "endpoint arm feature n events coef se hr hr_lower hr_upper p q note", "endpoint arm feature",
@@ -162,30 +173,34 @@ PRODUCT_SUBGROUPS = _file(
 )
 
 # tmesurv bayes
+SAMPLER = "target_accept reruns"  # how the reported run was sampled (divergence re-runs)
 BAYES = _file(
-    "bayes.csv", f"{TERM_KEYS} {HR_SUMMARY} {DIAGNOSTICS} converged divergences", TERM_KEYS,
-    f"{HR_SUMMARY} {DIAGNOSTICS} divergences", "converged", optional="ess_tail bfmi_min divergences",
+    "bayes.csv", f"{TERM_KEYS} {HR_SUMMARY} {DIAGNOSTICS} converged divergences {SAMPLER} note", TERM_KEYS,
+    f"{HR_SUMMARY} {DIAGNOSTICS} divergences {SAMPLER}", "converged",
+    optional=f"ess_tail bfmi_min divergences {SAMPLER} note",
 )  # fmt: skip
 BAYES_CURVES = _file(
     "bayes_curves.csv", "endpoint arm subgroup time survival lower upper", numbers="time survival lower upper"
 )
 BAYES_SURVIVAL = _file(
-    "bayes_survival.csv", "endpoint subgroup arm statistic time estimate lower upper",
-    numbers="time estimate lower upper",
+    "bayes_survival.csv",
+    "endpoint subgroup arm statistic time estimate lower upper reached prob_beyond_follow_up follow_up",
+    numbers="time estimate lower upper prob_beyond_follow_up follow_up", flags="reached",
+    optional="reached prob_beyond_follow_up follow_up",
 )  # fmt: skip
 BAYES_HR_CURVE = _file(
-    "bayes_hr_curve.csv", "endpoint biomarker value hr lower upper prob_hr_below_1 converged divergences",
-    "endpoint biomarker value", "value hr lower upper prob_hr_below_1 divergences", "converged",
-    optional="prob_hr_below_1 divergences",
+    "bayes_hr_curve.csv", f"endpoint biomarker value hr lower upper prob_hr_below_1 converged divergences {SAMPLER}",
+    "endpoint biomarker value", f"value hr lower upper prob_hr_below_1 divergences {SAMPLER}", "converged",
+    optional=f"prob_hr_below_1 divergences {SAMPLER}",
 )  # fmt: skip
 BAYES_SCREEN = _file(
     "bayes_screen.csv",
     f"endpoint shrinkage biomarker term n events biomarker_mean biomarker_sd {HR_SUMMARY} kappa {DIAGNOSTICS} "
-    "converged divergences max_treedepth",
+    f"converged divergences max_treedepth {SAMPLER}",
     "endpoint biomarker",
-    f"n events biomarker_mean biomarker_sd {HR_SUMMARY} kappa {DIAGNOSTICS} divergences max_treedepth",
+    f"n events biomarker_mean biomarker_sd {HR_SUMMARY} kappa {DIAGNOSTICS} divergences max_treedepth {SAMPLER}",
     "converged",
-    optional="shrinkage term n events biomarker_mean biomarker_sd kappa ess_tail bfmi_min max_treedepth",
+    optional=f"shrinkage term n events biomarker_mean biomarker_sd kappa ess_tail bfmi_min max_treedepth {SAMPLER}",
 )
 BAYES_TIME_VARYING = _file(
     "bayes_time_varying.csv",
@@ -195,6 +210,14 @@ BAYES_TIME_VARYING = _file(
     "converged",
     optional="sd ess_bulk ess_tail bfmi_min divergences",
 )
+BAYES_FIT_CHECK = _file(
+    "bayes_fit_check.csv",
+    "endpoint analysis subgroup arm n events follow_up max_abs_difference largest_at mean_abs_difference "
+    "share_in_band misfit",
+    "endpoint analysis subgroup arm",
+    "n events follow_up max_abs_difference largest_at mean_abs_difference share_in_band",
+    "misfit",
+)
 BAYES_LOO = _file(
     "bayes_loo.csv", "endpoint analysis subgroup model elpd_loo se p_loo elpd_diff dse n_pareto_k_high rank",
     "endpoint analysis subgroup model", "elpd_loo se p_loo elpd_diff dse n_pareto_k_high rank",
@@ -203,6 +226,16 @@ BAYES_PRIOR_PREDICTIVE = _file(
     "bayes_prior_predictive.csv", "endpoint statistic arm time estimate lower upper observed prob_below_observed",
     numbers="time estimate lower upper observed prob_below_observed", optional="time observed prob_below_observed",
 )  # fmt: skip
+BAYES_CURE = _file(
+    "bayes_cure.csv",
+    "endpoint analysis subgroup arm mean sd lower upper prob_above_zero r_hat ess_bulk ess_tail converged n events "
+    "last_event max_follow_up median_follow_up at_risk_after_last_event km_at_last_event maller_zhou_p "
+    "plateau_supported",
+    "endpoint analysis subgroup arm",
+    "mean sd lower upper prob_above_zero r_hat ess_bulk ess_tail n events last_event max_follow_up median_follow_up "
+    "at_risk_after_last_event km_at_last_event maller_zhou_p",
+    "converged plateau_supported",
+)
 
 # tmesurv validate
 VALIDATION = _file(
@@ -238,12 +271,19 @@ SURVIVAL_CURVES = _file(
 POWER_SETTINGS = ("design", "n", "interaction_hr", "prognostic_hr", "prevalence", "follow_up", "dropout_per_year")
 POWER = _file(
     "power.csv",
-    f"{' '.join(POWER_SETTINGS)} method power power_mcse bias bias_mcse rmse rmse_mcse coverage coverage_mcse "
-    "failed_share flagged_share truth mean_events mean_events_mcse analytic_power",
+    f"{' '.join(POWER_SETTINGS)} method estimand power power_mcse bias bias_mcse rmse rmse_mcse coverage "
+    "coverage_mcse failed_share error_share flagged_share truth mean_events mean_events_mcse analytic_power",
     numbers="n interaction_hr prognostic_hr prevalence follow_up dropout_per_year power power_mcse bias bias_mcse rmse "
-    "rmse_mcse coverage coverage_mcse failed_share flagged_share truth mean_events mean_events_mcse analytic_power",
-    optional=f"{' '.join(POWER_SETTINGS)} power_mcse bias bias_mcse rmse rmse_mcse coverage coverage_mcse "
-    "failed_share flagged_share truth mean_events mean_events_mcse analytic_power",
+    "rmse_mcse coverage coverage_mcse failed_share error_share flagged_share truth mean_events mean_events_mcse "
+    "analytic_power",
+    optional=f"{' '.join(POWER_SETTINGS)} estimand power_mcse bias bias_mcse rmse rmse_mcse coverage coverage_mcse "
+    "failed_share error_share flagged_share truth mean_events mean_events_mcse analytic_power",
+)
+POWER_ERRORS = _file(
+    "power_errors.csv",
+    f"{' '.join(POWER_SETTINGS)} method message replicates first_replicate",
+    keys=f"{' '.join(POWER_SETTINGS)} method message",
+    numbers="n interaction_hr prognostic_hr prevalence follow_up dropout_per_year replicates first_replicate",
 )
 CALIBRATION = _file(
     "calibration.csv", "target published simulated_mean mc_se tolerance ok source", "target",

@@ -85,8 +85,9 @@ class RunRecord(BaseModel):
     @property
     def arm_names(self) -> dict[str, str]:
         """Display names of the arms (``treated``/``control`` -> the data's labels) from ``data.arm``; may be empty."""
-        arm = (self.config.get("data") or {}).get("arm") or {}
-        return {key: str(arm[key]) for key in ("treated", "control") if arm.get(key) is not None}
+        from tmesurv.config import arm_names  # the config imports the models' settings: not needed to read a record
+
+        return arm_names((self.config.get("data") or {}).get("arm"))
 
     @property
     def config_json(self) -> str:

@@ -51,7 +51,8 @@ def _cohort_with_expression(spec: DataSpec) -> Cohort:
         exclusions += unmatched
     export, derive_notes = derive_columns(export, ids, expression, spec.derive)
     cohort = build_cohort(export, spec)
-    return replace(cohort, expression=expression, data_exclusions=tuple(exclusions), notes=(*notes, *derive_notes))
+    notes = (*cohort.notes, *notes, *derive_notes)
+    return replace(cohort, expression=expression, data_exclusions=tuple(exclusions), notes=notes)
 
 
 def _expression_source(spec: DataSpec) -> str:

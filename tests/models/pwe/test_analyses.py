@@ -23,6 +23,7 @@ from tmesurv.models.pwe.analyses import (
     pwe_analyses,
     screen_columns,
 )
+from tmesurv.models.pwe.notes import beyond_follow_up_notes
 from tmesurv.models.pwe.storage import PweFit
 from tmesurv.reports.html import write_report
 
@@ -38,7 +39,8 @@ def point_mass_fit(arm: float, interaction: float, biomarker: str = "b") -> PweF
 
 def interaction_summary(biomarker: str = "b") -> pd.DataFrame:
     diagnostics = {"r_hat": 1.0, "ess_bulk": 900.0, "ess_tail": 800.0, "bfmi_min": 0.9, "converged": True}
-    return pd.DataFrame([{"term": f"arm:{biomarker}"} | diagnostics | {"divergences": 0}])
+    sampled = {"divergences": 0, "target_accept": 0.95, "reruns": 1, "note": "re-run"}
+    return pd.DataFrame([{"term": f"arm:{biomarker}"} | diagnostics | sampled])
 
 
 def test_treatment_at_quartiles_and_chosen_values_from_a_point_mass():
@@ -50,6 +52,7 @@ def test_treatment_at_quartiles_and_chosen_values_from_a_point_mass():
     np.testing.assert_allclose(rows["hr_lower"], rows["hr_upper"])
     assert rows["prob_hr_below_1"].tolist() == [1.0, 1.0, 1.0, 0.0]
     assert (rows["analysis"] == "treatment_at").all()
+    assert rows[["target_accept", "reruns", "note"]].drop_duplicates().to_numpy().tolist() == [[0.95, 1, "re-run"]]
 
 
 def test_chosen_values_keep_six_significant_digits():
@@ -141,3 +144,56 @@ def test_bayes_writes_every_requested_output_and_the_report_shows_it(write_study
     for section in ("time-varying", "prior-predictive", "interactions", "interaction-screen"):
         assert f'id="{section}"' in page
     assert "the spline treatment-HR curve" in page
+
+
+def test_landmarks_beyond_an_arms_follow_up_get_a_note_naming_them():
+    rows = [
+        ("control", "median", np.nan, False, 12.0),
+        ("control", "survival", 6.0, True, 12.0),
+        ("control", "survival", 24.0, False, 12.0),
+        ("control", "rmst", 24.0, False, 12.0),
+        ("treated", "survival", 24.0, True, 30.0),
+        ("difference", "survival", 24.0, False, 12.0),
+    ]
+    statistics = pd.DataFrame(rows, columns=["arm", "statistic", "time", "reached", "follow_up"])
+    assert beyond_follow_up_notes(statistics, "efs subgroup sii=high") == [
+        "efs subgroup sii=high: survival at 24, rmst at 24 months not estimated in the control arm: beyond its last "
+        "follow-up time (12 months)"
+    ]
+
+
+@pytest.mark.sampling
+def test_subgroups_without_events_in_an_arm_are_not_estimable_and_the_rest_stands(write_study):
+    # Issue #22: n = 5 with 1 event gave HR 0.051, P(HR < 1) 0.99, converged; a zero-event subgroup killed the run.
+    export = small_export(n_per_arm=20, seed=3)
+    site = np.array(["main"] * 30 + ["tiny"] * 5 + ["none"] * 5)
+    export = export.assign(site=site)
+    export.loc[site == "tiny", ["arm", "efs_event"]] = [
+        ["axi-cel", 1],
+        ["axi-cel", 0],
+        ["SOC", 0],
+        ["SOC", 0],
+        ["SOC", 0],
+    ]
+    export.loc[site == "none", "efs_event"] = 0
+    config = small_config()
+    config["data"]["covariates"] = ["site"]
+    config["analysis"]["subgroup_covariates"] = ["site"]
+    config["bayes"] = {"draws": 200, "tune": 200, "chains": 2, "seed": 4, "biomarkers": []}
+    result = fit_pwe(Cohort.from_config(write_study(export, config)))
+    bayes = result.table.set_index("subgroup")
+    for subgroup, reason in [
+        ("site=tiny", "0 events in the control arm (bayes.min_events: 1)"),
+        ("site=none", "no events"),
+    ]:
+        row = bayes.loc[subgroup]
+        assert row["note"] == f"not estimable: {reason}"
+        assert row[["mean", "hr_mean", "hr_lower", "hr_upper", "prob_hr_below_1", "r_hat"]].isna().all()
+        assert row["converged"] is None
+        assert f"efs subgroup {subgroup}: not estimable, {reason}; not fitted" in result.notes
+    assert bayes.loc["all", "hr_mean"] > 0
+    assert bayes.loc["site=main", "hr_mean"] > 0
+    fitted = {fit.subgroup for fit in result.fits}
+    assert fitted == {"all", "site=main"}
+    assert set(result.survival["subgroup"]) == set(result.fit_check["subgroup"]) == fitted
+    assert set(result.curves["subgroup"]) == fitted

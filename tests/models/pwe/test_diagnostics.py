@@ -6,12 +6,15 @@ import arviz as az
 import numpy as np
 import pytest
 
+from tmesurv.errors import SamplingError
 from tmesurv.models.pwe.diagnostics import (
     BFMI_MIN,
     ESS_MIN,
     RHAT_MAX,
     convergence_rule_text,
     diagnostics,
+    probability_below_zero,
+    require_complete_draws,
     summarize_pwe,
 )
 
@@ -132,3 +135,22 @@ def test_convergence_rule_text_states_the_constants():
         "R-hat below 1.01, bulk and tail effective sample sizes of at least 400, an energy BFMI of at least 0.3 in "
         "every chain and no divergent transitions"
     )
+
+
+def test_posterior_probability_is_nan_when_any_draw_is_nan():
+    # Issue #22: an interrupted chain's NaN draws were counted as "not below 1" (0.243 reported for 0.968).
+    coef = np.full((2, 50, 2), -0.5)
+    coef[1, 30:, 0] = np.nan  # chain 1 stopped after 30 draws
+    summary = summarize_pwe(fake_idata(coef)).set_index("term")
+    assert math.isnan(summary.loc["t0", "prob_hr_below_1"])
+    assert summary.loc["t1", "prob_hr_below_1"] == 1.0
+    np.testing.assert_array_equal(probability_below_zero(np.array([[-1.0, 1.0, -2.0, 0.0]]), axis=1), [0.5])
+    assert math.isnan(probability_below_zero(np.array([-1.0, np.nan])))
+
+
+def test_a_posterior_with_a_nan_draw_is_refused_naming_the_chain():
+    coef = np.full((3, 20, 1), 0.1)
+    coef[2, 5:, 0] = np.nan
+    with pytest.raises(SamplingError, match=r"NaN draws \(coef in chain 2\)"):
+        require_complete_draws(fake_idata(coef))
+    require_complete_draws(fake_idata(np.full((3, 20, 1), 0.1)))  # complete draws pass

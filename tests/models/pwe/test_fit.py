@@ -1,5 +1,7 @@
 """Sampling the PWE model: agreement with Cox, reproducibility, the inputs and log-likelihood a fit keeps."""
 
+import signal
+
 import arviz as az
 import numpy as np
 import pandas as pd
@@ -7,6 +9,7 @@ import pytest
 from lifelines import CoxPHFitter
 
 from tests.models.pwe.conftest import SMALL_DESIGN, SMALL_EVENT, SMALL_MODEL, SMALL_SAMPLER, SMALL_TIME
+from tmesurv import interrupts
 from tmesurv.models.pwe.data import pwe_log_likelihood
 from tmesurv.models.pwe.diagnostics import summarize_pwe
 from tmesurv.models.pwe.fit import fit_pwe, pointwise_log_likelihood
@@ -55,6 +58,14 @@ def test_vague_fine_cut_posterior_reproduces_cox_on_the_zuma7_scenario(biomarker
 @pytest.fixture(scope="module")
 def small_fit():
     return fit_pwe(SMALL_TIME, SMALL_EVENT, SMALL_DESIGN, SMALL_MODEL, SMALL_SAMPLER, log_likelihood=True)
+
+
+@pytest.mark.sampling
+def test_an_interrupt_the_sampler_swallowed_is_raised_again(monkeypatch):
+    # nutpie catches Ctrl-C and returns its NaN-padded chains; the fit must raise instead of returning them.
+    monkeypatch.setattr(interrupts, "_received", [signal.SIGINT])
+    with pytest.raises(KeyboardInterrupt):
+        fit_pwe(SMALL_TIME, SMALL_EVENT, SMALL_DESIGN, SMALL_MODEL, SMALL_SAMPLER)
 
 
 @pytest.mark.sampling

@@ -222,3 +222,15 @@ def test_pymc_sampler_fits_the_time_varying_model():
     assert fit.posterior["coef_time"].dims == ("chain", "draw", "interval")
     assert fit.log_likelihood["event"].shape == (2, 50, SMALL_TIME.size)
     assert list(summarize_time_varying(fit)["interval"]) == [0, 1, 2, 3]
+
+
+def test_methods_text_says_what_is_fitted_and_how_the_average_is_weighted():
+    from tmesurv.models.pwe.time_varying import treatment_effect_text
+
+    varying = treatment_effect_text(True, 0.2, 8)
+    assert "log hazard ratio in each of the (up to 8) baseline intervals" in varying
+    assert "half-normal prior of scale 0.2" in varying
+    assert "toward proportional hazards" in varying
+    assert "event-weighted average" in varying
+    assert "proportional hazards" in treatment_effect_text(False, 0.2, 8)
+    assert "per-interval" not in treatment_effect_text(False, 0.2, 8)

@@ -1,8 +1,8 @@
 """Power studies: the acceptance checks (type I error, power at the analytic events), the generator, the methods,
 and the Dask execution (identical for any number of workers, resumable after a kill, refusing a changed study).
 
-One 2-worker Dask cluster serves the module (``cluster`` fixture); studies reach it through ``scheduler=``, as
-``tmesurv power --scheduler`` does.
+One 2-worker Dask cluster serves the tests (``cluster`` fixture, conftest.py); studies reach it through
+``scheduler=``, as ``tmesurv power --scheduler`` does.
 """
 
 from __future__ import annotations
@@ -13,16 +13,17 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
-import xarray as xr
 import yaml
 from typer.testing import CliRunner
 
+from tests.simulations.power.conftest import assert_same_results, write_study
 from tmesurv import InputError
 from tmesurv.cli import app
+from tmesurv.simulations.power.chunks import CHUNK_FOLDER, run_chunk
 from tmesurv.simulations.power.cohorts import simulate_validation_cohorts
 from tmesurv.simulations.power.methods import (
     CoxInteraction,
@@ -31,7 +32,7 @@ from tmesurv.simulations.power.methods import (
     interaction_information,
     required_events,
 )
-from tmesurv.simulations.power.run import CHUNK_FOLDER, local_cluster, run_chunk, run_power_study
+from tmesurv.simulations.power.run import run_power_study
 from tmesurv.simulations.power.study import DIMS, load_power_study
 from tmesurv.simulations.power.summary import operating_characteristics
 
@@ -41,55 +42,6 @@ EXPONENTIAL_SCENARIO = {
     "accrual": {"start": "2020-01-01", "end": "2021-01-01", "data_cutoff": "2022-01-01", "dropout_per_year": 0.0},
     "efs": {"treated": {"hazards": [0.05]}, "control": {"hazards": [0.05]}},
 }
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    with local_cluster(2) as local:
-        yield local.scheduler_address
-
-
-def write_study(folder: Path, name: str = "study.yaml", **fields) -> Path:
-    """A small ZUMA-7 study file in ``folder``, with ``fields`` replacing the defaults."""
-    study = {
-        "name": "small",
-        "scenario": "zuma7",
-        "seed": 11,
-        "replicates": 100,
-        "chunk_size": 25,
-        "grid": {"n": [120], "interaction_hr": [1.0, 0.5]},
-        "methods": ["cox_interaction", "cox_interaction_stratified", "median_split"],
-    }
-    study.update(fields)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    path.write_text(yaml.safe_dump(study))
-    return path
-
-
-def saved_chunks(out: Path) -> dict[str, dict[str, np.ndarray]]:
-    chunks = {}
-    for path in sorted((out / CHUNK_FOLDER).glob("*.npz")):
-        with np.load(path) as saved:
-            chunks[path.name] = {name: saved[name] for name in saved.files}
-    return chunks
-
-
-def assert_same_chunks(first: Path, second: Path) -> None:
-    a, b = saved_chunks(first), saved_chunks(second)
-    assert a.keys() == b.keys()
-    for name, arrays in a.items():
-        assert arrays.keys() == b[name].keys(), name
-        for key, values in arrays.items():
-            assert np.array_equal(values, b[name][key], equal_nan=True), (name, key)
-
-
-def assert_same_results(first: Path, second: Path) -> None:
-    """Bit for bit: every chunk, the Dataset and the CSV."""
-    assert_same_chunks(first, second)
-    with xr.open_dataset(first / "power.nc", engine="h5netcdf") as a, xr.open_dataset(second / "power.nc") as b:
-        xr.testing.assert_identical(a.load(), b.load())
-    assert (first / "power.csv").read_bytes() == (second / "power.csv").read_bytes()
 
 
 # --- acceptance -----------------------------------------------------------------------------------------------------
@@ -191,7 +143,7 @@ def test_monotone_fits_are_counted_as_failed_not_dropped(tmp_path):
     assert 0 < failed.sum() < failed.size
     assert not arrays["cox_interaction.reject"][failed].any()
     assert np.isnan(arrays["cox_interaction.estimate"][failed]).all()
-    keys = ("estimate", "se", "lower", "upper", "reject", "failed", "flagged")
+    keys = ("estimate", "se", "lower", "upper", "reject", "failed", "flagged", "error")
     metrics = operating_characteristics({key: arrays[f"cox_interaction.{key}"] for key in keys}, 0.0)
     assert metrics["failed_share"] == failed.mean()
     assert metrics["power"] == arrays["cox_interaction.reject"].mean()
@@ -206,6 +158,7 @@ def test_operating_characteristics_by_hand():
         "reject": np.array([False, False, True, False]),
         "failed": np.array([False, False, False, True]),
         "flagged": np.zeros(4, dtype=bool),
+        "error": np.array(["", "", "", "PanicException: oops"]),
     }
     metrics = operating_characteristics(result, 0.0)
     assert metrics["power"] == 0.25
@@ -215,6 +168,7 @@ def test_operating_characteristics_by_hand():
     assert metrics["rmse"] == pytest.approx(math.sqrt((0.01 + 0.01 + 0.09) / 3))
     assert metrics["coverage"] == pytest.approx(2 / 3)
     assert metrics["failed_share"] == 0.25
+    assert metrics["error_share"] == 0.25
 
 
 # --- the study on Dask: outputs, determinism, resume ----------------------------------------------------------------
@@ -230,18 +184,22 @@ def test_outputs_and_methods_that_do_not_apply(tmp_path, cluster):
     assert np.isnan(single.sel({"method": "cox_interaction"})["power"]).all()
     assert np.isfinite(single.sel({"method": "median_split"})["power"]).all()
     assert np.isnan(single["analytic_power"]).all()
+    assert dataset["estimand"].dims == ("design", "method")
+    table = pd.read_csv(tmp_path / "out" / "power.csv", keep_default_na=False)
+    estimands = table.groupby(["design", "method"])["estimand"].unique().map(list).to_dict()
+    assert estimands == {
+        ("randomized", "cox_interaction"): ["interaction"],
+        ("randomized", "cox_interaction_stratified"): ["interaction"],
+        ("randomized", "median_split"): ["interaction"],
+        ("single_arm", "cox_interaction"): [""],  # does not apply: power is NaN
+        ("single_arm", "cox_interaction_stratified"): [""],
+        ("single_arm", "median_split"): ["prognostic"],  # power to detect the treated arm's prognostic HR
+    }
     for name in ("power.nc", "power.csv", "power_curve.png", "power_curve.svg", "study.json", "run.json"):
         assert (tmp_path / "out" / name).is_file(), name
     assert (run.computed, run.reused) == (8, 0)
     again = run_power_study(study, tmp_path / "out", scheduler=cluster, figure=False)
     assert (again.computed, again.reused) == (0, 8)
-
-
-def test_same_results_with_one_or_two_workers(tmp_path, cluster):
-    study = write_study(tmp_path)
-    run_power_study(study, tmp_path / "two", scheduler=cluster, figure=False)
-    run_power_study(study, tmp_path / "one", workers=1, figure=False)
-    assert_same_results(tmp_path / "one", tmp_path / "two")
 
 
 def test_killed_study_resumes_to_the_uninterrupted_result(tmp_path, cluster):

@@ -69,7 +69,7 @@ def test_bad_adtte_value_points_at_the_adtte_row(tmp_path: Path, export: pd.Data
     _write_adam(tmp_path, export)
     config, _ = load_config(_adam_config(tmp_path))
     n = len(export)
-    with pytest.raises(InputError, match=rf"adtte\.xpt .*column 'efs\.time', row {n + 4}: time must be positive"):
+    with pytest.raises(InputError, match=rf"adtte\.xpt .*column 'efs\.time', row {n + 4}: time must be zero or"):
         read_cohort(config.data)
 
 

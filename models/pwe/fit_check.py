@@ -1,0 +1,154 @@
+"""Posterior survival against Kaplan-Meier: does a fitted PWE model describe the data it summarises.
+
+Per arm of a fit, the arm's posterior mean survival ``S(t)`` (averaged over the arm's patients, so an interaction
+model's arm curve is the population average over its biomarker values) is set against the arm's Kaplan-Meier curve
+``KM(t)`` over the arm's follow-up ``[0, tau]`` (``tau`` its last follow-up time):
+
+* ``max_abs_difference``: ``sup |S(t) - KM(t)|`` over ``[0, tau]``, exactly: ``KM`` is a step function and ``S``
+  continuous and decreasing, so the supremum over a step is at one of its ends (``largest_at``, the time).
+* ``mean_abs_difference``: ``(1 / tau) integral_0^tau |S(t) - KM(t)| dt``, by the trapezoidal rule on
+  :data:`GRID_POINTS` equally spaced times and every jump of ``KM`` (a piece where ``S - KM`` changes sign is split
+  where its chord crosses zero).
+* ``share_in_band``: the share of the arm's distinct event times at which ``KM`` lies inside the pointwise 95%
+  posterior band of the arm's survival.
+* ``misfit``: the rule of :func:`is_misfit` (:func:`misfit_rule_text` in words), calibrated by simulation
+  (``tests/reference/fit_check_calibration.py``).
+
+The posterior is read at up to :data:`CHECK_DRAWS` draws, evenly spaced over the chains.
+"""
+
+from __future__ import annotations
+
+import arviz as az
+import numpy as np
+import pandas as pd
+
+from tmesurv.cohort import CONTROL, TREATED
+from tmesurv.models.cox.km import fit_km
+from tmesurv.models.designs import ARM
+from tmesurv.models.pwe.diagnostics import CI_PROB
+from tmesurv.models.pwe.survival import cumulative_hazard
+from tmesurv.models.pwe.time_varying import arm_log_hazard_ratio
+
+FIT_CHECK_COLUMNS = [
+    "arm",
+    "n",
+    "events",
+    "follow_up",
+    "max_abs_difference",
+    "largest_at",
+    "mean_abs_difference",
+    "share_in_band",
+    "misfit",
+]
+GRID_POINTS = 400
+CHECK_DRAWS = 1000
+# The misfit rule (see is_misfit); calibrated in tests/reference/fit_check_calibration.py.
+MISFIT_SHARE_IN_BAND = 0.8
+MISFIT_MAX_ABS = 0.1
+
+
+def misfit_rule_text() -> str:
+    """The rule of :func:`is_misfit` in words, from its constants (for the report's methods)."""
+    return (
+        f"an arm's fit is flagged as a misfit when the Kaplan-Meier curve lies outside the 95% posterior band at more "
+        f"than {1 - MISFIT_SHARE_IN_BAND:.0%} of the arm's event times, or the posterior mean survival is more than "
+        f"{MISFIT_MAX_ABS:g} from it at some time within follow-up"
+    )
+
+
+def is_misfit(share_in_band: np.ndarray, max_abs_difference: np.ndarray) -> np.ndarray:
+    """The misfit rule: ``share_in_band < MISFIT_SHARE_IN_BAND`` or ``max_abs_difference > MISFIT_MAX_ABS``."""
+    return (np.asarray(share_in_band) < MISFIT_SHARE_IN_BAND) | (np.asarray(max_abs_difference) > MISFIT_MAX_ABS)
+
+
+def fit_check(idata: az.InferenceData) -> pd.DataFrame:
+    """Posterior mean survival against Kaplan-Meier, per arm of a fit (see the module docstring).
+
+    Parameters
+    ----------
+    idata
+        A fit of :func:`~tmesurv.models.pwe.fit.fit_pwe` whose design has the column ``arm`` (treatment, subgroup
+        and interaction models); ``constant_data`` holds its patients.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per arm (treated, control) with columns ``FIT_CHECK_COLUMNS``; an arm without events has NaN
+        statistics and ``misfit`` False.
+    """
+    constant = idata.constant_data
+    time, event = constant["time"].to_numpy(), constant["event"].to_numpy()
+    treated = constant["design"].sel(term=ARM).to_numpy() == 1
+    rows = []
+    for arm, members in ((TREATED, treated), (CONTROL, ~treated)):
+        rows.append({"arm": arm} | _arm_check(idata, members, time[members], event[members]))
+    return pd.DataFrame(rows, columns=FIT_CHECK_COLUMNS)
+
+
+def _arm_check(idata: az.InferenceData, members: np.ndarray, time: np.ndarray, event: np.ndarray) -> dict:
+    counts = {"n": int(members.sum()), "events": int(event.sum()), "follow_up": float(time.max())}
+    if counts["events"] == 0:
+        return counts | {"misfit": False}
+    km = fit_km(time, event)
+    steps, levels = km["time"].to_numpy(), km["survival"].to_numpy()
+    tau = counts["follow_up"]
+    jumps = np.unique(time[event == 1])
+    times = np.unique(np.concatenate([np.linspace(0.0, tau, GRID_POINTS), jumps]))
+    draws = arm_survival_draws(idata, members, times)
+    mean = draws.mean(axis=0)
+    step_level = levels[np.searchsorted(steps, times, side="right") - 1]  # KM on [times_i, times_i+1)
+    signed_start, signed_end = mean[:-1] - step_level[:-1], mean[1:] - step_level[:-1]
+    at_start, at_end = np.abs(signed_start), np.abs(signed_end)
+    largest = int(np.argmax(np.maximum(at_start, at_end)))
+    largest_at = times[largest] if at_start[largest] >= at_end[largest] else times[largest + 1]
+    tail = (1 - CI_PROB) / 2
+    at_jumps = np.searchsorted(times, jumps)
+    lower, upper = np.quantile(draws[:, at_jumps], [tail, 1 - tail], axis=0)
+    inside = (step_level[at_jumps] >= lower) & (step_level[at_jumps] <= upper)
+    statistics = {
+        "max_abs_difference": float(max(at_start[largest], at_end[largest])),
+        "largest_at": float(largest_at),
+        "mean_abs_difference": float(_integral_of_absolute(signed_start, signed_end, np.diff(times)) / tau),
+        "share_in_band": float(inside.mean()),
+    }
+    misfit = bool(is_misfit(statistics["share_in_band"], statistics["max_abs_difference"]))
+    return counts | statistics | {"misfit": misfit}
+
+
+def _integral_of_absolute(start: np.ndarray, end: np.ndarray, width: np.ndarray) -> float:
+    """Trapezoidal integral of ``|f|`` from ``f`` at each piece's ends, split where ``f`` changes sign within one."""
+    crossing = start * end < 0
+    total = np.abs(start) + np.abs(end)
+    area = np.where(crossing, (start**2 + end**2) / np.where(crossing, 2 * total, 1.0), total / 2)
+    return float(np.sum(area * width))
+
+
+def arm_survival_draws(idata: az.InferenceData, members: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """Per draw, the survival at ``times`` averaged over the patients ``members`` (a boolean mask of the fit's).
+
+    A patient with design row ``x`` has log hazard ``log_baseline_k + x . coef`` in interval ``k`` (the arm's term
+    per interval with a time-varying effect); patients with the same row are computed once.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(draws, len(times))``, at up to :data:`CHECK_DRAWS` draws evenly spaced over the chains.
+    """
+    posterior = idata.posterior
+    total = posterior.sizes["chain"] * posterior.sizes["draw"]
+    kept = np.unique(np.linspace(0, total - 1, min(total, CHECK_DRAWS)).round().astype(int))
+    log_baseline = posterior["log_baseline"].transpose("chain", "draw", "interval").to_numpy()
+    log_baseline = log_baseline.reshape(total, -1)[kept]
+    arm_effect = arm_log_hazard_ratio(idata)[kept]
+    design = idata.constant_data["design"]
+    others = [str(term) for term in design["term"].to_numpy() if term != ARM]
+    coef = posterior["coef"].sel(term=others).transpose("chain", "draw", "term").to_numpy()
+    coef = coef.reshape(total, len(others))[kept]
+    rows, counts = np.unique(design.sel(term=[ARM, *others]).to_numpy()[members], axis=0, return_counts=True)
+    cuts = idata.constant_data["cuts"].to_numpy()
+    survival = np.zeros((kept.size, len(times)))
+    for row, count in zip(rows, counts, strict=True):
+        log_hazard = log_baseline + row[0] * arm_effect + (coef @ row[1:])[:, None]
+        survival += count * np.exp(-cumulative_hazard(np.exp(log_hazard), cuts, times))
+    return survival / counts.sum()

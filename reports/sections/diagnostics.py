@@ -1,0 +1,77 @@
+"""Convergence section: every Bayesian fit with its R-hat, ESS, BFMI and divergences (``bayes.csv``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from tmesurv.reports.format import NOT_CONVERGED, Column, Row, Table, fit_status, format_count, format_number
+from tmesurv.reports.results import Results
+from tmesurv.reports.sections.interactions import FIT_KEYS, TREATMENT_AT
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """The convergence table of the Bayesian fits and how many failed."""
+
+    table: Table
+    n_fits: int
+    n_unconverged: int
+
+
+def diagnostics_table(bayes: pd.DataFrame) -> Diagnostics:
+    """One row per Bayesian fit: the worst R-hat, ESS and BFMI over its terms, divergences, and its status.
+
+    Parameters
+    ----------
+    bayes
+        ``bayes.csv``; the derived ``treatment_at`` rows repeat their interaction model's diagnostics and are left
+        out.
+
+    Returns
+    -------
+    Diagnostics
+        The table (unconverged fits flagged) and the counts.
+    """
+    fits = bayes[bayes["analysis"] != TREATMENT_AT].fillna({key: "" for key in FIT_KEYS})
+    rows = [_fit_row(keys, group) for keys, group in fits.groupby(list(FIT_KEYS), sort=False)]
+    columns = (
+        Column("Endpoint"),
+        Column("Analysis"),
+        Column("Subgroup"),
+        Column("Terms", numeric=True),
+        Column("Max R-hat", numeric=True),
+        Column("Min ESS (bulk)", numeric=True),
+        Column("Min ESS (tail)", numeric=True),
+        Column("Min BFMI", numeric=True),
+        Column("Divergences", numeric=True),
+        Column("Status", badge=True),
+    )
+    caption = (
+        "Per fit, the worst value over its terms. A blank is a statistic that was not recorded. Converged means "
+        "R-hat below 1.01, bulk and tail ESS of at least 400, BFMI of at least 0.3 in every chain and no divergent "
+        "transitions (the rule of tmesurv bayes)."
+    )
+    table = Table(columns, tuple(rows), caption=caption)
+    return Diagnostics(table, len(rows), sum(row.flagged for row in rows))
+
+
+def _fit_row(keys: tuple, group: pd.DataFrame) -> Row:
+    status = fit_status(group["converged"])
+    cells = (
+        *(str(key) for key in keys),
+        format_count(len(group)),
+        format_number(group["r_hat"].max(), 3),
+        format_count(group["ess_bulk"].min()),
+        format_count(group["ess_tail"].min()),
+        format_number(group["bfmi_min"].min(), 2),
+        format_count(group["divergences"].max()),
+        status,
+    )
+    return Row(cells, flagged=status == NOT_CONVERGED)
+
+
+def diagnostics_section(results: Results) -> Diagnostics | None:
+    """The convergence table of every Bayesian fit; None without ``bayes.csv``."""
+    return None if results.bayes is None else diagnostics_table(results.bayes)

@@ -1,0 +1,248 @@
+"""Methods section: paragraphs generated from the config in ``run.json``, and the software versions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from importlib import metadata
+
+from tmesurv.config import combined_subgroup_name
+from tmesurv.models.pwe.diagnostics import convergence_rule_text
+from tmesurv.reports.results import Results
+
+CONVERGENCE_RULE = convergence_rule_text()  # the rule of tmesurv.models.pwe.diagnostics.summarize_pwe, in words
+
+
+SOFTWARE = ("tmesurv", "lifelines", "pymc", "nutpie", "arviz", "numpy", "pandas", "scipy", "matplotlib")
+
+
+NOT_INSTALLED = "not installed"
+
+
+@dataclass(frozen=True)
+class MethodsText:
+    """Titled paragraphs of the methods section, and the installed software versions."""
+
+    paragraphs: tuple[tuple[str, str], ...]
+    software: tuple[tuple[str, str], ...]
+
+
+def methods(config: Mapping, bayesian: bool, cox: bool = True, product: bool = False) -> MethodsText:
+    """The methods paragraphs for a result folder.
+
+    Parameters
+    ----------
+    config
+        The analysis config as stored in ``run.json`` (``data``, ``analysis``, ``bayes``); may be empty.
+    bayesian
+        Whether the folder holds Bayesian results (adds the Bayesian paragraph).
+    cox
+        Whether the folder holds Kaplan-Meier and Cox results (adds their paragraphs).
+    product
+        Whether the folder holds the CAR T product analyses (adds their paragraph).
+
+    Returns
+    -------
+    MethodsText
+        The paragraphs, each ``(title, text)``, and ``(package, version)`` pairs.
+    """
+    data, analysis, bayes = (_section(config, key) for key in ("data", "analysis", "bayes"))
+    paragraphs = [("Data and subgroups", data_text(data, analysis))]
+    if cox:
+        paragraphs += [("Kaplan-Meier", km_text(analysis)), ("Cox models", cox_text(data))]
+    if product:
+        paragraphs.append(("CAR T product and expansion", product_text(_section(config, "product"), data)))
+    if bayesian:
+        paragraphs.append(("Bayesian models", bayes_text(bayes)))
+    return MethodsText(tuple((title, text) for title, text in paragraphs if text), software_versions())
+
+
+def data_text(data: Mapping, analysis: Mapping) -> str:
+    """Endpoint, time unit, biomarkers, cut-points, combined subgroups and covariate subgroups."""
+    sentences = []
+    endpoint = analysis.get("endpoint")
+    if endpoint:
+        unit = data.get("time_unit", "months")
+        sentences.append(f"Endpoint: {endpoint} (times read in {unit}, analysed in months).")
+    arm = _section(data, "arm")
+    if arm.get("treated") and arm.get("control"):
+        sentences.append(f"Arms: {arm['treated']} (treated) vs {arm['control']} (control).")
+    biomarkers = list(data.get("biomarkers") or [])
+    if biomarkers:
+        sentences.append(f"Biomarkers: {_listing(biomarkers)}.")
+        sentences.append(_cutpoint_text(analysis))
+    combined = [_combined_text(subgroup) for subgroup in analysis.get("combined_subgroups") or []]
+    if combined:
+        sentences.append(f"Combined subgroups (each against its complement): {_listing(combined)}.")
+    covariates = list(analysis.get("subgroup_covariates") or [])
+    if covariates:
+        sentences.append(f"Treatment effect also estimated within the levels of: {_listing(covariates)}.")
+    strata = list(data.get("strata") or [])
+    if strata:
+        sentences.append(f"Stratification factors: {_listing(strata)}.")
+    return " ".join(sentence for sentence in sentences if sentence)
+
+
+def km_text(analysis: Mapping) -> str:
+    """Kaplan-Meier estimation, its confidence intervals and landmarks."""
+    scale = analysis.get("km_ci", "log-log")
+    landmarks = [f"{float(time):g}" for time in analysis.get("landmarks") or []]
+    text = (
+        "Survival per arm (and per arm within each subgroup) was estimated by Kaplan-Meier, with pointwise 95% "
+        f"confidence intervals from Greenwood's variance on the {scale} scale; medians and their intervals as in "
+        "R's quantile.survfit."
+    )
+    if landmarks:
+        text += f" Landmark survival at {_listing(landmarks)} months."
+    return text + " Log-rank tests compare the arms overall and within each subgroup."
+
+
+def cox_text(data: Mapping) -> str:
+    """Cox models, ties, confidence intervals and interaction tests."""
+    strata = list(data.get("strata") or [])
+    stratified = f", and stratified by {_listing(strata)}" if strata else ""
+    return (
+        "Hazard ratios from Cox proportional-hazards models (lifelines CoxPHFitter, Efron method for ties) with 95% "
+        f"Wald confidence intervals and Wald P values: the treatment effect overall{stratified}; per biomarker the "
+        "model arm + biomarker + arm x biomarker on the biomarker's own scale; and the treatment effect within every "
+        "subgroup. Treatment-by-biomarker interactions were tested by Wald and by likelihood-ratio (LRT) tests, for "
+        "the continuous biomarker and for the levels of its subgroups. P values are not adjusted for multiplicity."
+    )
+
+
+def product_text(product: Mapping, data: Mapping) -> str:
+    """CAR T levels, the associations with outcomes and the product x biomarker subgroups (treated arm)."""
+    sentences = ["Treated arm only."]
+    if data.get("pk"):
+        sentences.append(
+            "From each patient's CAR T levels on days 0-28: the peak, the first day at the peak, and AUC(0-28) by "
+            "the linear trapezoid with the day-28 level interpolated (a missing day-0 sample taken as 0; a series "
+            "ending before day 28 has no AUC)."
+        )
+    attributes, outcomes = list(product.get("attributes") or []), list(product.get("outcomes") or {})
+    if attributes and outcomes:
+        sentences.append(
+            f"Each of {_listing(attributes)} was compared between patients with and without {_listing(outcomes)} "
+            "by the Wilcoxon rank-sum test (R's exact/normal rule) and by univariable logistic regression (odds ratio "
+            "per interquartile range, Wald 95% CI); Benjamini-Hochberg q over the table, per test."
+        )
+    pairs = [f"{pair['attribute']} x {pair['biomarker']}" for pair in product.get("subgroups") or []]
+    if pairs:
+        sentences.append(
+            f"Subgroups {_listing(pairs)}: the attribute split at its treated-arm median and the biomarker at its "
+            "analysis cut-point; Kaplan-Meier, log-rank test across the four groups, and Cox hazard ratios against "
+            "low/low."
+        )
+    return " ".join(sentences)
+
+
+def bayes_text(bayes: Mapping) -> str:
+    """Bayesian piecewise-exponential models: baseline, priors, sampler, draws and convergence rule."""
+    priors = _section(bayes, "priors")
+    intervals = bayes.get("intervals")
+    baseline = (
+        f"constant within {intervals} intervals cut at quantiles of the event times"
+        if intervals is not None
+        else "piecewise constant between quantiles of the event times"
+    )
+    walk = priors.get("random_walk_sd")
+    if walk is None:
+        walk_text = "a Gaussian random walk"
+    elif priors.get("random_walk_sd_fixed"):
+        walk_text = f"a Gaussian random walk with step sd fixed at {walk:g}"
+    else:
+        walk_text = f"a Gaussian random walk whose step sd has a gamma prior with mean {walk:g}"
+    sentences = [
+        f"Bayesian piecewise-exponential proportional-hazards models (PyMC): the baseline hazard is {baseline}, "
+        f"its logarithm {walk_text}.",
+        _prior_text(priors),
+        _sampler_text(bayes),
+        "Each hazard ratio is reported as exp(posterior mean log hazard ratio), the counterpart of the Cox "
+        "exp(beta), with a 95% equal-tailed credible interval (CrI), and the posterior probability that the hazard "
+        "ratio is below 1. The models are the Cox models' (treatment, arm x biomarker, treatment within each "
+        "subgroup); posterior survival curves per arm, and spline treatment-HR curves where fitted, are the pointwise "
+        "posterior median and 95% band.",
+        f"A fit is reported as converged only with {CONVERGENCE_RULE}; other fits are flagged.",
+    ]
+    biomarkers = bayes.get("biomarkers")
+    if biomarkers:
+        sentences.append(f"Interaction models and biomarker subgroups were fitted for {_listing(biomarkers)}.")
+    return " ".join(sentence for sentence in sentences if sentence)
+
+
+def software_versions(packages: Iterable[str] = SOFTWARE) -> tuple[tuple[str, str], ...]:
+    """``(package, version)`` of each installed package, :data:`NOT_INSTALLED` for a missing one."""
+    return tuple((package, _version(package)) for package in packages)
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return NOT_INSTALLED
+
+
+def _prior_text(priors: Mapping) -> str:
+    parts = []
+    if priors.get("coef_sd") is not None:
+        parts.append(
+            f"Normal(0, {priors['coef_sd']:g}) on each log hazard ratio per standard deviation of its design column"
+        )
+    if priors.get("baseline_sd") is not None:
+        parts.append(f"Normal(crude log rate, {priors['baseline_sd']:g}) on the first log baseline hazard")
+    return f"Priors: {'; '.join(parts)}." if parts else ""
+
+
+def _sampler_text(bayes: Mapping) -> str:
+    sampler = bayes.get("sampler")
+    if sampler is None:
+        return ""
+    text = f"Sampler: {'nutpie (NUTS)' if sampler == 'nutpie' else 'PyMC NUTS'}"
+    if all(bayes.get(key) is not None for key in ("chains", "draws", "tune")):
+        text += f", {bayes['chains']} chains of {bayes['draws']} draws after {bayes['tune']} tuning steps"
+    if bayes.get("seed") is not None:
+        text += f", seed {bayes['seed']}"
+    return text + "."
+
+
+def _cutpoint_text(analysis: Mapping) -> str:
+    default = analysis.get("cutpoint", "median")
+    own = dict(analysis.get("cutpoints") or {})
+    text = f"Subgroups: each continuous biomarker split {_cut_words(default)}"
+    specific = [f"{name} {_cut_words(cut)}" for name, cut in own.items()]
+    if specific:
+        text += f", except {_listing(specific)}"
+    return text + "; a two-level (0/1) biomarker is low (0) or high (1)."
+
+
+def _cut_words(cut: object) -> str:
+    if cut == "median":
+        return "at the median (high: above it)"
+    if cut == "quartiles":
+        return "into quartiles (Q1 to Q4)"
+    try:
+        return f"at {float(cut):g} (high: above it)"
+    except (TypeError, ValueError):
+        return f"by {cut}"
+
+
+def _combined_text(subgroup: object) -> str:
+    return combined_subgroup_name(dict(subgroup)) if isinstance(subgroup, Mapping) else str(subgroup)
+
+
+def _section(config: Mapping, key: str) -> Mapping:
+    value = config.get(key) if isinstance(config, Mapping) else None
+    return value if isinstance(value, Mapping) else {}
+
+
+def _listing(items: Iterable[object]) -> str:
+    return ", ".join(str(item) for item in items)
+
+
+def methods_section(results: Results) -> MethodsText | None:
+    """The methods paragraphs from run.json's config; None without run.json."""
+    if results.run is None:
+        return None
+    frequentist = results.cox is not None or results.km is not None or results.km_curves is not None
+    product = results.product_associations is not None or results.product_subgroups is not None
+    return methods(results.run.config, bayesian=results.bayes is not None, cox=frequentist, product=product)

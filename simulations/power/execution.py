@@ -1,0 +1,187 @@
+"""Where a power study's chunks are computed: in the study's own process, or on Dask distributed.
+
+The rule (:func:`runs_in_process`). A study runs in process, without any Dask cluster, when ``workers`` is 1 (or
+only one core is usable), or when its estimated single-core time is below :data:`IN_PROCESS_SECONDS`; otherwise on a
+new ``LocalCluster`` of ``workers`` processes. ``scheduler`` (an existing cluster) always runs on that cluster. The
+estimate is the sum over the chunks still to compute of replicates x (n / 1,000) x (the simulation's cost + the
+``cost`` of every method that applies), with each method's ``cost`` its approximate single-core seconds per
+replicate of 1,000 patients (measured on the batched Cox fits; about 3 s for a Bayesian fit). The threshold is twice
+the ~4 s a 2-worker ``LocalCluster`` takes to start and import tmesurv: below it, two workers cannot win back their
+start-up. A 1,000-replicate, one-setting Cox study (about 1 s) runs in process; the shipped ``zuma7_validation`` grid
+(about 100 s) on the cluster.
+
+Both paths run the same :func:`~tmesurv.simulations.power.chunks.run_chunk` on the same chunks and save each chunk as
+it finishes, so the results are the same bytes either way, and an interrupted study resumes either way.
+
+Ctrl-C. The terminal sends Ctrl-C to the whole process group, and local workers that died of it would print their
+tracebacks (dozens of lines). So the local workers ignore SIGINT: an ignored signal is the one disposition a new
+process inherits, so the study's process ignores SIGINT while the worker processes are spawned (a fraction of a
+second; the cluster is built in a helper thread meanwhile) and takes it again while they start up. The study's
+process takes the interrupt, cancels the tasks and closes the cluster, which stops its workers.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+from tmesurv.errors import InputError
+from tmesurv.simulations.power.chunks import chunk_path, run_chunk, save_chunk
+from tmesurv.simulations.power.methods import build_methods
+from tmesurv.simulations.power.study import PowerStudy
+
+IN_PROCESS_SECONDS = 8.0
+"""Estimated single-core seconds below which a study runs without a Dask cluster (see the module docstring)."""
+SIMULATION_COST = 0.0004
+"""Single-core seconds to simulate one replicate of 1,000 patients."""
+CONNECT_TIMEOUT = "10s"
+Task = tuple[int, int]
+"""(setting index, chunk index)."""
+
+
+def estimated_seconds(study: PowerStudy, tasks: list[Task]) -> float:
+    """Approximate single-core seconds to compute ``tasks`` (see the module docstring)."""
+    settings, chunks, methods = study.settings(), study.chunks(), build_methods(study.spec).values()
+    seconds = 0.0
+    for setting, chunk in tasks:
+        point = settings[setting]
+        per_replicate = SIMULATION_COST + sum(method.cost for method in methods if method.applies_to(point.design))
+        seconds += len(chunks[chunk]) * point.n / 1000 * per_replicate
+    return seconds
+
+
+def runs_in_process(study: PowerStudy, tasks: list[Task], workers: int | None, scheduler: str | None) -> bool:
+    """Whether the tasks run in the study's own process (the rule of the module docstring)."""
+    if scheduler is not None:
+        return False
+    return (workers or default_workers()) == 1 or estimated_seconds(study, tasks) < IN_PROCESS_SECONDS
+
+
+def compute_chunks(
+    study: PowerStudy,
+    tasks: list[Task],
+    out_dir: Path,
+    workers: int | None,
+    scheduler: str | None,
+    done: Callable[[int], None],
+) -> None:
+    """Compute and save every task, in process or on Dask (:func:`runs_in_process`); ``done(count)`` after each."""
+    if runs_in_process(study, tasks, workers, scheduler):
+        done(0)
+        for count, task in enumerate(tasks, start=1):
+            save_chunk(chunk_path(out_dir, study, *task), run_chunk(study, *task))
+            done(count)
+        return
+    with dask_client(workers, scheduler) as client:
+        done(0)
+        _compute_on_dask(client, study, tasks, out_dir, done)
+
+
+def default_workers() -> int:
+    """The cores this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+@contextmanager
+def dask_client(workers: int | None = None, scheduler: str | None = None) -> Iterator[object]:
+    """A Dask client: of the cluster at ``scheduler``, or of a new :func:`local_cluster` (closed on exit).
+
+    Raises
+    ------
+    InputError
+        If the scheduler cannot be reached.
+    """
+    from dask.distributed import Client
+
+    if scheduler is not None:
+        try:
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT)
+        except (OSError, TimeoutError) as error:
+            raise InputError(f"cannot reach the Dask scheduler at '{scheduler}': {error}; check the address") from None
+        with client:
+            yield client
+        return
+    with local_cluster(workers or default_workers()) as cluster, Client(cluster) as client:
+        yield client
+
+
+def local_cluster(workers: int) -> object:
+    """A ``LocalCluster`` of ``workers`` single-threaded worker processes, tuned for numpy-heavy tasks.
+
+    The dashboard gets a free port (a second cluster on the machine would otherwise collide on 8787). The workers
+    never receive SIGINT (see the module docstring) and start without Dask's default ``MALLOC_TRIM_THRESHOLD_=65536``:
+    setting it fixes glibc's mmap threshold, so every large numpy temporary is mapped and page-faulted afresh, which
+    made the batched Cox fits about 60% slower; a chunk's working set is a few MB, so the memory it saves does not
+    matter here. (A cluster behind ``scheduler`` keeps its own settings: for the same speed, set
+    ``distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_: null`` in its workers' Dask config.)
+    """
+    import dask
+    from dask.distributed import LocalCluster
+
+    def start() -> object:
+        with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+            return LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=":0",
+                silence_logs=logging.ERROR,  # not the warnings of tasks cancelled by Ctrl-C
+            )
+
+    if threading.current_thread() is not threading.main_thread():  # only the main thread handles signals
+        return start()
+    return _start_ignoring_sigint(start, workers)
+
+
+def _start_ignoring_sigint(start: Callable[[], object], workers: int) -> object:
+    """Run ``start`` in a helper thread, with SIGINT ignored until it has spawned ``workers`` processes."""
+    spawned = len(multiprocessing.active_children()) + workers
+    pool = ThreadPoolExecutor(1, thread_name_prefix="tmesurv-cluster-start")
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        starting = pool.submit(start)
+        while len(multiprocessing.active_children()) < spawned and not starting.done():
+            time.sleep(0.01)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    try:
+        return starting.result()
+    except BaseException:  # interrupted while the workers start: close the cluster once it is up
+        starting.add_done_callback(_close_started)
+        raise
+    finally:
+        pool.shutdown(wait=False)
+
+
+def _close_started(starting: Future) -> None:
+    if starting.exception() is None:
+        starting.result().close()
+
+
+def _compute_on_dask(
+    client: object, study: PowerStudy, tasks: list[Task], out_dir: Path, done: Callable[[int], None]
+) -> None:
+    """Submit the tasks, and save each chunk as soon as it finishes; cancel the rest on any error or interrupt."""
+    from dask.distributed import as_completed
+
+    run = uuid.uuid4().hex[:8]  # keys of this run only: never attach to a task an earlier (killed) client left
+    futures = {
+        client.submit(run_chunk, study, *task, key=f"tmesurv-power-{study.digest}-{run}-{task[0]}-{task[1]}"): task
+        for task in tasks
+    }
+    try:
+        for count, future in enumerate(as_completed(futures), start=1):
+            save_chunk(chunk_path(out_dir, study, *futures[future]), future.result())
+            future.release()
+            done(count)
+    finally:
+        client.cancel(list(futures))
