@@ -195,7 +195,6 @@ def patient_groups(rows: np.ndarray, counts: np.ndarray, coef: np.ndarray) -> tu
         return rows, counts, 0.0
     order = np.argsort(rows @ coef.mean(axis=0), kind="stable")
     rows, counts = rows[order], counts[order]
-    eta = rows @ coef.T  # rows x draws
     position = np.cumsum(counts) - counts  # patients before each row
     groups = EXACT_ROWS
     while groups < len(rows):
@@ -204,8 +203,10 @@ def patient_groups(rows: np.ndarray, counts: np.ndarray, coef: np.ndarray) -> tu
         present = weights > 0
         representatives = (np.add.reduceat(rows * counts[:, None], np.flatnonzero(np.diff(label, prepend=-1))) /
                            weights[present][:, None])  # fmt: skip
-        spread = (eta - (representatives @ coef.T)[np.searchsorted(np.flatnonzero(present), label)]) ** 2
-        bound = SECOND_DERIVATIVE_BOUND / 2 * float((counts @ spread).max()) / counts.sum()
+        deviation = rows - representatives[np.searchsorted(np.flatnonzero(present), label)]
+        scatter = (deviation * counts[:, None]).T @ deviation  # within groups: sum_i n_i (eta_i - eta_g)^2 = c' S c
+        largest = float(np.einsum("dp,pq,dq->d", coef, scatter, coef).max())
+        bound = SECOND_DERIVATIVE_BOUND / 2 * largest / counts.sum()
         if bound <= AVERAGE_TOLERANCE:
             return representatives, weights[present], bound
         groups *= 2

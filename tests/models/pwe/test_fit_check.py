@@ -119,6 +119,16 @@ def test_many_patients_are_averaged_in_groups_within_the_tolerance_of_the_exact_
     assert np.max(np.abs(got - exact)) > 0
 
 
+def test_groups_that_cannot_meet_the_tolerance_give_way_to_the_exact_rows():
+    rows, counts = np.arange(20.0)[:, None], np.arange(1, 21)
+    grouped, weights, bound = patient_groups(rows, counts, np.full((3, 1), 50.0))  # log HR 50 per unit: no grouping
+    np.testing.assert_array_equal(grouped, rows)
+    np.testing.assert_array_equal(weights, counts)
+    assert bound == 0.0
+    few = patient_groups(rows[:16], counts[:16], np.full((3, 1), 50.0))  # up to EXACT_ROWS rows: always exact
+    np.testing.assert_array_equal(few[0], rows[:16])
+
+
 def test_time_varying_arm_effect_enters_per_interval():
     design = pd.DataFrame({"arm": [1.0, 0.0]})
     posterior = {
