@@ -20,6 +20,7 @@ Run (other work on the machine inflates the wall time; CPU time is printed too):
 
 from __future__ import annotations
 
+import os
 import resource
 import subprocess
 import sys
@@ -152,6 +153,7 @@ def cox_reference(patients: pd.DataFrame) -> tuple[float, pd.DataFrame]:
 def report(measured: dict[str, float], bayes: pd.DataFrame, cox_seconds: float, cox: pd.DataFrame) -> None:
     """Print the measurements, their ratios to before and the estimates."""
     print(f"tmesurv bayes, n = {N_PATIENTS:,}, one biomarker, 4 fits (4 chains x 1,000 draws), 2 cores")
+    print(f"  load average (1, 5, 15 min) at the end: {', '.join(f'{load:.1f}' for load in os.getloadavg())}")
     labels = {"wall_s": ("wall time", "s"), "cpu_s": ("CPU time", "s")}
     labels |= {"peak_mb": ("peak memory", "MB"), "posterior_mb": ("posterior.nc", "MB")}
     for key, (label, unit) in labels.items():
