@@ -92,7 +92,7 @@ def fit_pwe(
     return idata
 
 
-_COMPILED: dict[tuple, object] = {}
+_COMPILED: dict[tuple, tuple[pm.Model, object]] = {}  # structure -> the PyMC model and its nutpie compilation
 
 
 def _sample_nutpie(
@@ -129,21 +129,29 @@ def _compiled_pymc_model(data: PweData, settings: PweSettings, coefficient_prior
 
     The key holds everything the compiled graph depends on: the numbers of terms and intervals, the form of the
     baseline steps, the priors, the time-varying arm effect and the coefficient prior (not the number of intervals
-    asked for, which the cuts may reduce, nor the sampler settings, which the graph does not see).
+    asked for, which the cuts may reduce, nor the sampler settings, which the graph does not see). The compiled
+    density reads the cohort's arrays from its own copies (``with_data``); the initial point, PyMC's function of the
+    model's data containers, reads the containers: both are bound to ``data``, so a reused compilation samples exactly
+    as a fresh one (the same draws for the same seed).
     """
     from numba.core.errors import NumbaPerformanceWarning
 
     key = (data.z.shape[1], data.width.size, centred_steps(data), settings.priors, settings.time_varying)
     key += (coefficient_prior,)
+    arrays = data.arrays()
     if key not in _COMPILED:
         generic_terms = [f"term_{j}" for j in range(data.z.shape[1])]  # shared by fits whose terms differ
         model = pwe_model(data, generic_terms, settings, coefficient_prior)
         with warnings.catch_warnings():
             # numba's hint that a transposed (non-contiguous) operand of a small dot in the gradient is slower
             warnings.filterwarnings("ignore", category=NumbaPerformanceWarning)
-            _COMPILED[key] = nutpie.compile_pymc_model(model, freeze_model=False)
-    used = _COMPILED[key].shared_data  # a coefficient prior of its own leaves the rotation unused
-    return _COMPILED[key].with_data(**{name: value for name, value in data.arrays().items() if name in used})
+            _COMPILED[key] = model, nutpie.compile_pymc_model(model, freeze_model=False)
+    model, compiled = _COMPILED[key]
+    for name, value in arrays.items():  # the containers the initial point reads
+        container = model[name]
+        container.set_value(np.asarray(value, dtype=container.dtype))
+    used = compiled.shared_data  # a coefficient prior of its own leaves the rotation unused
+    return compiled.with_data(**{name: value for name, value in arrays.items() if name in used})
 
 
 def _sample_pymc(model: pm.Model, sampler: SamplerSettings) -> az.InferenceData:

@@ -15,9 +15,10 @@ the two arms, whose baselines differ by the per-interval arm effect). With ``w_i
 
 so ``dL/db = sum_i d_i z_i - sum_i w_i H_i z_i`` and ``dL/da_{s,k} = D_{s,k} - exp(a_{s,k}) E_{s,k}`` with the
 exposure ``E_{s,k} = width_k sum_{i in s beyond k} w_i + sum_{i in s and k} w_i offset_i``. One pass over the
-patients in time order: O(n p) per evaluation. The last sum is linear in the offsets, so patients who share an
-interval, a stratum and a design row add up to one record with their count (``w_i`` times the count) and their mean
-offset (:meth:`~tmesurv.models.pwe.data.PweData.collapsed`): a treatment model of 20,000 patients is then 16 records.
+patients in time order: O(n p) per evaluation, the ``w_i`` by a vectorised exponential (:func:`exp_into`). The last
+sum is linear in the offsets, so patients who share an interval, a stratum and a design row add up to one record with
+their count (``w_i`` times the count) and their mean offset (:meth:`~tmesurv.models.pwe.data.PweData.collapsed`): a
+treatment model of 20,000 patients is then 16 records.
 """
 
 from __future__ import annotations
@@ -32,7 +33,42 @@ from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
 from pytensor.link.numba.dispatch.basic import numba_njit, register_funcify_default_op_cache_key
 
-KERNEL_VERSION = 4  # bump when the kernel changes, so PyTensor's numba cache is not reused
+KERNEL_VERSION = 5  # bump when the kernel changes, so PyTensor's numba cache is not reused
+LOG2_E = 1.4426950408889634  # 1 / log(2)
+LOG_2_HIGH, LOG_2_LOW = 6.93147180369123816490e-01, 1.90821492927058770002e-10  # log(2) in two parts (fdlibm)
+EXP_TAYLOR = tuple(1.0 / math.factorial(order) for order in range(13, -1, -1))  # 1/13!, ..., 1/1!, 1/0!
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def exp_into(x: np.ndarray, out: np.ndarray) -> None:
+    """``out[i] = exp(x[i])`` to within one unit in the last place, in loops the compiler vectorises.
+
+    ``math.exp`` is a call into the C library per value that the compiler cannot vectorise: at 20,000 patients it is
+    half the likelihood's time. Here ``x = k log 2 + r`` with ``|r| <= log(2) / 2`` (Cody and Waite's reduction, ``log
+    2`` in two parts), ``exp(r)`` by its Taylor polynomial of degree 13 (truncation error below 1e-17), and ``2^k`` in
+    two halves built from their IEEE bits, so that results down to the subnormal range come out right. Overflow gives
+    ``inf``, underflow 0 and NaN NaN, as ``math.exp``.
+    """
+    n = x.size
+    exponent = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        value = min(max(x[i], -746.0), 710.0)  # beyond these exp is 0 or inf
+        k = math.floor(value * LOG2_E + 0.5)
+        r = (value - k * LOG_2_HIGH) - k * LOG_2_LOW
+        polynomial = EXP_TAYLOR[0]
+        for coefficient in EXP_TAYLOR[1:]:
+            polynomial = polynomial * r + coefficient
+        out[i] = polynomial if x[i] == x[i] else x[i]  # NaN stays NaN
+        exponent[i] = np.int64(k)
+    first = np.empty(n, dtype=np.int64)
+    second = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        half = exponent[i] >> 1
+        first[i] = (half + 1023) << 52  # the bits of 2^half
+        second[i] = (exponent[i] - half + 1023) << 52
+    first_scale, second_scale = first.view(np.float64), second.view(np.float64)
+    for i in range(n):
+        out[i] = out[i] * first_scale[i] * second_scale[i]
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -68,12 +104,16 @@ def pwe_value_and_gradient(
     for j in range(n_terms):
         value += event_z[j] * coef[j]
         gradient_coef[j] = event_z[j]
-    weight = np.empty(z.shape[0])
+    eta = np.empty(z.shape[0])
     for i in range(z.shape[0]):
-        eta = 0.0
+        linear = 0.0
         for j in range(n_terms):
-            eta += z[i, j] * coef[j]
-        weight[i] = math.exp(eta) * count[i]
+            linear += z[i, j] * coef[j]
+        eta[i] = linear
+    weight = np.empty(z.shape[0])
+    exp_into(eta, weight)
+    for i in range(z.shape[0]):
+        weight[i] *= count[i]
     gradients = (gradient_coef, gradient_log_hazard)
     if n_strata == 1:  # the sums over the records in scalars: faster, and the same arithmetic
         value = _one_stratum(value, weight, hazard[0], z, offset, boundaries, width, *gradients)

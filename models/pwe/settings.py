@@ -154,12 +154,13 @@ class PweAnalysisSettings(PweBaseSettings, SamplerSettings):
     hr_curves: list[str] = Field(
         default_factory=list,
         description="continuous biomarkers whose treatment HR is fitted as a spline curve over the biomarker "
-        "(bayes_hr_curve.csv; spline_knots knots)",
+        "(bayes_hr_curve.csv; spline_knots knots); a proportional-hazards model whatever bayes.model",
     )
     screen: list[str] = Field(
         default_factory=list,
         description="biomarkers and features (names or patterns such as 'sig_*') screened in one model for arm "
-        "interactions under the shrinkage prior (bayes_screen.csv); empty: no screen",
+        "interactions under the shrinkage prior (bayes_screen.csv); empty: no screen; a proportional-hazards model "
+        "whatever bayes.model",
     )
     prior_predictive: bool = Field(
         False,

@@ -132,3 +132,27 @@ def test_both_samplers_give_the_same_posterior_within_monte_carlo_error(sampler,
     error = np.sqrt(az.mcse(fit, var_names=["coef"])["coef"] ** 2 + az.mcse(reference, var_names=["coef"])["coef"] ** 2)
     assert (np.abs(mean - reference_mean) < 4 * error).all()
     assert list(fit.posterior["coef"]["term"].to_numpy()) == list(design.columns)
+
+
+@pytest.mark.slow
+@pytest.mark.sampling
+def test_a_reused_compiled_model_gives_the_draws_of_a_fresh_compile(pwe_cohort, monkeypatch):
+    from tmesurv.models.pwe import fit as fit_module
+    from tmesurv.models.pwe.shrinkage import ShrinkagePrior
+
+    monkeypatch.setattr(fit_module, "_COMPILED", {})
+    prior = ShrinkagePrior("horseshoe", shrunk=(1, 2), terms=3)
+    sampler = SamplerSettings(draws=50, tune=50, chains=2, seed=4)
+    settings = PweSettings(intervals=4, priors=PwePriors(expected_interactions=1.0))
+    fit_pwe(*pwe_cohort(seed=1, n=150), settings, sampler, coefficient_prior=prior)  # compiles, kept for reuse
+    ((key, (_, compiled)),) = fit_module._COMPILED.items()
+    other_cohort = pwe_cohort(seed=2, n=200)  # another size and other data: the compiled model rebound
+    reused = fit_pwe(*other_cohort, settings, sampler, coefficient_prior=prior)
+    assert list(fit_module._COMPILED) == [key]  # the same structure: not compiled again
+    assert fit_module._COMPILED[key][1] is compiled
+    fit_module._COMPILED.clear()
+    fresh = fit_pwe(*other_cohort, settings, sampler, coefficient_prior=prior)
+    assert fit_module._COMPILED[key][1] is not compiled  # compiled afresh
+    for name in ("coef", "log_baseline"):
+        np.testing.assert_array_equal(reused.posterior[name].to_numpy(), fresh.posterior[name].to_numpy())
+    np.testing.assert_array_equal(reused.constant_data["time"].to_numpy(), other_cohort[0])

@@ -18,6 +18,7 @@ from tmesurv.models.pwe.fit_check import (
     fit_check,
     is_misfit,
     misfit_rule_text,
+    patient_groups,
 )
 
 REFERENCE = Path(__file__).parents[2] / "reference"
@@ -89,6 +90,43 @@ def test_interaction_arm_curve_is_the_average_over_the_arms_patients():
     times = np.array([0.0, 1.0, 5.0])
     expected = (np.exp(-0.1 * times) + np.exp(-0.2 * times)) / 2
     np.testing.assert_allclose(arm_survival_draws(idata, np.array([True, True, False]), times), [expected] * 5)
+
+
+def test_many_patients_are_averaged_in_groups_within_the_tolerance_of_the_exact_average():
+    # 4,000 treated patients with a continuous biomarker and its interaction; 30 draws with spread coefficients.
+    rng = np.random.default_rng(5)
+    n, draws = 4000, 30
+    x = rng.standard_normal(n)
+    design = pd.DataFrame({"arm": np.ones(n), "x": x, "arm:x": x})
+    log_baseline = np.log([0.08, 0.05, 0.03]) + rng.normal(0, 0.1, (draws, 3))
+    coef = np.column_stack([rng.normal(-0.5, 0.1, draws), rng.normal(0.3, 0.1, draws), rng.normal(-0.4, 0.1, draws)])
+    idata = fitted(np.ones(n), np.ones(n), design, {"log_baseline": log_baseline, "coef": coef}, cuts=[3.0, 12.0])
+    times = np.linspace(0.0, 40.0, 81)
+    got = arm_survival_draws(idata, np.ones(n, dtype=bool), times)
+    # exact: every patient, every draw, by the closed-form cumulative hazard
+    rates = np.exp(log_baseline + coef[:, :1])  # the treated arm's baseline per draw
+    widths = np.clip(times[:, None] - np.array([0.0, 3.0, 12.0]), 0.0, [3.0, 9.0, np.inf])  # times x intervals
+    cumulative = rates @ widths.T  # draws x times
+    eta = np.outer(coef[:, 1] + coef[:, 2], x)  # draws x patients
+    exact = np.exp(-cumulative[:, :, None] * np.exp(eta)[:, None, :]).mean(axis=2)
+    representatives, weights, bound = patient_groups(
+        design[["x", "arm:x"]].to_numpy(), np.ones(n, dtype=int), coef[:, 1:]
+    )
+    assert len(representatives) < 200  # grouped, not exact
+    assert weights.sum() == n
+    assert 0 < bound <= 1e-4
+    assert np.max(np.abs(got - exact)) <= bound  # the bound holds
+    assert np.max(np.abs(got - exact)) > 0
+
+
+def test_groups_that_cannot_meet_the_tolerance_give_way_to_the_exact_rows():
+    rows, counts = np.arange(20.0)[:, None], np.arange(1, 21)
+    grouped, weights, bound = patient_groups(rows, counts, np.full((3, 1), 50.0))  # log HR 50 per unit: no grouping
+    np.testing.assert_array_equal(grouped, rows)
+    np.testing.assert_array_equal(weights, counts)
+    assert bound == 0.0
+    few = patient_groups(rows[:16], counts[:16], np.full((3, 1), 50.0))  # up to EXACT_ROWS rows: always exact
+    np.testing.assert_array_equal(few[0], rows[:16])
 
 
 def test_time_varying_arm_effect_enters_per_interval():

@@ -1,12 +1,14 @@
 """The PWE likelihood kernel and Op against per-patient sums, finite differences and PyTensor's backends."""
 
+import math
+
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
 import pytest
 
 from tmesurv.models.pwe.data import pwe_data, pwe_log_likelihood
-from tmesurv.models.pwe.likelihood import pwe_log_likelihood_op, pwe_value_and_gradient
+from tmesurv.models.pwe.likelihood import exp_into, pwe_log_likelihood_op, pwe_value_and_gradient
 
 
 def kernel_inputs(data, coef, log_hazard):
@@ -117,3 +119,19 @@ def test_op_value_and_pytensor_gradient_in_each_backend(prepared, mode):
     assert got[0] == pytest.approx(expected[0], rel=1e-12)
     np.testing.assert_allclose(got[1], 2.0 * expected[1], rtol=1e-12)  # the chain rule through 2 * coef
     np.testing.assert_allclose(got[2], expected[2][0], rtol=1e-12)
+
+
+def test_the_vectorised_exponential_is_within_one_unit_in_the_last_place():
+    rng = np.random.default_rng(7)
+    x = np.concatenate([rng.uniform(-708.0, 709.7, 200_000), rng.normal(0.0, 3.0, 200_000), np.linspace(-1, 1, 2001)])
+    got = np.empty_like(x)
+    exp_into(x, got)
+    expected = np.array([math.exp(value) for value in x])
+    assert np.max(np.abs(got - expected) / expected) <= np.finfo(float).eps  # 2.2e-16: at most one ulp
+    special = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 709.78, 709.79, -745.13, -745.14, 1000.0, -1000.0])
+    got = np.empty_like(special)
+    exp_into(special, got)
+    np.testing.assert_array_equal(got[:4], [1.0, 1.0, np.inf, 0.0])
+    assert np.isnan(got[4])
+    assert got[5] == pytest.approx(math.exp(709.78), rel=1e-15)
+    np.testing.assert_array_equal(got[6:], [np.inf, 5e-324, 0.0, np.inf, 0.0])  # overflow, subnormal, underflow

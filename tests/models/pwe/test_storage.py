@@ -58,20 +58,46 @@ def test_two_fits_of_one_analysis_are_refused(tmp_path):
     assert not (tmp_path / "posterior.nc").exists()
 
 
-def test_every_variable_is_compressed_and_kept_at_its_precision(tmp_path):
+def test_every_variable_is_compressed_and_draws_are_float32_within_their_rounding(tmp_path):
     import h5py
 
     rng = np.random.default_rng(0)
-    posterior = {"coef": rng.normal(size=(2, 50, 1))}
-    idata = az.from_dict(posterior=posterior, coords={"term": ["arm"]}, dims={"coef": ["term"]})
+    coef = rng.normal(-0.3, 0.02, size=(2, 50, 1)) * 10.0 ** rng.integers(-8, 8, size=(2, 50, 1))
+    energy = rng.normal(-5.0e4, 3.0, size=(2, 50))  # a large cohort's energies: float32 would lose their differences
+    idata = az.from_dict(
+        posterior={"coef": coef},
+        sample_stats={"energy": energy},
+        constant_data={"time": rng.exponential(10.0, 7)},
+        coords={"term": ["arm"]},
+        dims={"coef": ["term"], "time": ["patient"]},
+    )
     idata.add_groups(log_likelihood={"event": rng.normal(size=(2, 50, 7)).astype(np.float32)})
+    idata.add_groups(loo=xr.Dataset({"loo_i": ("patient", rng.normal(-2.0, 0.5, 7))}, attrs={"elpd_loo": -14.25}))
     path = save_posteriors(tmp_path / "posterior.nc", [PweFit("efs", "treatment", "all", idata)], {})
     with h5py.File(path) as file:
-        coef, event = file["efs/treatment/all/posterior/coef"], file["efs/treatment/all/log_likelihood/event"]
-        assert (coef.compression, coef.shuffle, coef.dtype) == ("gzip", True, np.float64)
-        assert (event.compression, event.dtype) == ("gzip", np.float32)
+        node = file["efs/treatment/all"]
+        stored = {name: node[name] for name in ("posterior/coef", "posterior/draw", "sample_stats/energy",
+                                                "constant_data/time", "log_likelihood/event", "loo/loo_i")}  # fmt: skip
+        assert all((dataset.compression, dataset.shuffle) == ("gzip", True) for dataset in stored.values())
+        dtypes = {name: dataset.dtype for name, dataset in stored.items()}
+    assert dtypes == {
+        "posterior/coef": np.float32,
+        "posterior/draw": np.int64,
+        "sample_stats/energy": np.float64,
+        "constant_data/time": np.float64,
+        "log_likelihood/event": np.float32,
+        "loo/loo_i": np.float64,
+    }
     _, (loaded,) = load_posteriors(path)
-    np.testing.assert_array_equal(loaded.idata.posterior["coef"].to_numpy(), posterior["coef"])  # bit for bit
+    original, back = idata.posterior["coef"].to_numpy(), loaded.idata.posterior["coef"].to_numpy()
+    assert back.dtype == np.float64  # read back for computing in float64
+    np.testing.assert_array_equal(back, original.astype(np.float32))  # the float32 rounding, nothing else
+    assert np.max(np.abs(back - original) / np.abs(original)) <= 2.0**-24  # half a float32 ulp, relative
+    exact = (("sample_stats", "energy"), ("constant_data", "time"), ("log_likelihood", "event"), ("loo", "loo_i"))
+    for group, name in exact:
+        np.testing.assert_array_equal(loaded.idata[group][name].to_numpy(), idata[group][name].to_numpy())  # exact
+    assert loaded.idata.log_likelihood["event"].dtype == np.float32
+    assert loaded.idata.loo.attrs["elpd_loo"] == -14.25
     assert (loaded.model, loaded.main) == ("ph", True)
 
 
