@@ -1,4 +1,4 @@
-"""What a Kaplan-Meier figure marks besides its curves: censoring times, the confidence band's scale, log-rank P.
+"""What a Kaplan-Meier figure marks besides its curves: censoring times, band scale, log-rank P, numbers at risk.
 
 Censoring times are read off the step data of ``km_curves.csv``, which has a row at every distinct follow-up time
 (events and censorings alike): at a row, ``at_risk - at_risk(next row) - events`` patients were censored, with
@@ -86,3 +86,42 @@ def censoring_times(curve: pd.DataFrame) -> np.ndarray:
         events = np.rint(at_risk * np.where(previous > 0, 1.0 - survival / previous, 0.0))
     censored = at_risk - np.r_[at_risk[1:], 0.0] - events
     return time[censored > 0.5]
+
+
+AT_RISK_STEPS = (3, 6, 12, 24, 48)  # candidate months between at-risk columns
+
+
+TARGET_AT_RISK_INTERVALS = 6  # 36 or 44 months of follow-up get a column every 6 months
+
+
+def at_risk_times(max_time: float) -> np.ndarray:
+    """Regular times (months) for the numbers-at-risk row: 0, step, 2 x step, ... up to ``max_time``.
+
+    The step is the one of :data:`AT_RISK_STEPS` whose number of intervals is closest to
+    :data:`TARGET_AT_RISK_INTERVALS` (ties go to the longer step).
+    """
+    max_time = max(max_time, 0.0)
+    step = min(AT_RISK_STEPS, key=lambda s: (abs(max_time / s - TARGET_AT_RISK_INTERVALS), -s))
+    return np.arange(0.0, max_time + 1e-9, step)
+
+
+def numbers_at_risk(curve: pd.DataFrame, times: np.ndarray) -> np.ndarray:
+    """Read the number at risk at each of ``times`` off one arm's step data.
+
+    Parameters
+    ----------
+    curve
+        One arm's rows, sorted by ``time``; ``at_risk`` is the number at risk just before each ``time``.
+    times
+        Times (months) to report.
+
+    Returns
+    -------
+    numpy.ndarray
+        For each time ``t``: ``at_risk`` of the first row with ``time >= t`` (patients still followed at
+        ``t``), or 0 after the last row. Patients censored between ``t`` and that row are not counted, so when
+        the step data holds event times only this is a slight undercount.
+    """
+    curve_times = curve["time"].to_numpy(dtype=float)
+    at_risk = np.append(curve["at_risk"].to_numpy(dtype=float), 0.0)
+    return at_risk[np.searchsorted(curve_times, times, side="left")].astype(int)

@@ -21,21 +21,18 @@ from tmesurv.models.cox.km import ALL_PATIENTS
 from tmesurv.reports.format import NOT_IN_SUBGROUP, arm_label, in_order, subgroup_level
 from tmesurv.reports.graphics import LEVEL_LINESTYLES, STYLE_COLOUR, FigureImage, arm_colour, ordered_arms, png_data_uri
 from tmesurv.reports.km_marks import (
+    AT_RISK_STEPS,
     CENSOR_MARKER,
     GID_BAND,
     GID_CENSOR,
     GID_LOGRANK,
     GID_STEPS,
     KmMarks,
+    at_risk_times,
     band_label,
     censoring_times,
+    numbers_at_risk,
 )
-
-AT_RISK_STEPS = (3, 6, 12, 24, 48)  # candidate months between at-risk columns
-
-
-TARGET_AT_RISK_INTERVALS = 6  # 36 or 44 months of follow-up get a column every 6 months
-
 
 X_LABEL = "Time since randomization (months)"
 
@@ -93,7 +90,8 @@ def km_figure(
     marks = marks or KmMarks()
     figure = km_arms_figure(curves, endpoint, arm_names, posterior, marks)
     rows = _overall_rows(curves, endpoint)
-    arms, step = ordered_arms(rows["arm"]), _step_of(at_risk_times(float(rows["time"].max())))
+    times = at_risk_times(float(rows["time"].max()))
+    arms, step = ordered_arms(rows["arm"]), float(times[1] - times[0]) if len(times) > 1 else float(AT_RISK_STEPS[0])
     names = ", ".join(arm_label(arm, arm_names, role=False) for arm in arms)
     overlay = _has_rows(_overall_rows(posterior, endpoint)) if posterior is not None else False
     bands = f"pointwise {band_label(marks.ci_method)} bands and censoring times (+)"
@@ -278,39 +276,6 @@ def km_subgroup_figure(
     return _km_layout(drawn, f"{endpoint} by {within}: Kaplan-Meier estimate", False, p_text, marks.ci_method)
 
 
-def at_risk_times(max_time: float) -> np.ndarray:
-    """Regular times (months) for the numbers-at-risk row: 0, step, 2 x step, ... up to ``max_time``.
-
-    The step is the one of :data:`AT_RISK_STEPS` whose number of intervals is closest to
-    :data:`TARGET_AT_RISK_INTERVALS` (ties go to the longer step).
-    """
-    max_time = max(max_time, 0.0)
-    step = min(AT_RISK_STEPS, key=lambda s: (abs(max_time / s - TARGET_AT_RISK_INTERVALS), -s))
-    return np.arange(0.0, max_time + 1e-9, step)
-
-
-def numbers_at_risk(curve: pd.DataFrame, times: np.ndarray) -> np.ndarray:
-    """Read the number at risk at each of ``times`` off one arm's step data.
-
-    Parameters
-    ----------
-    curve
-        One arm's rows, sorted by ``time``; ``at_risk`` is the number at risk just before each ``time``.
-    times
-        Times (months) to report.
-
-    Returns
-    -------
-    numpy.ndarray
-        For each time ``t``: ``at_risk`` of the first row with ``time >= t`` (patients still followed at
-        ``t``), or 0 after the last row. Patients censored between ``t`` and that row are not counted, so when
-        the step data holds event times only this is a slight undercount.
-    """
-    curve_times = curve["time"].to_numpy(dtype=float)
-    at_risk = np.append(curve["at_risk"].to_numpy(dtype=float), 0.0)
-    return at_risk[np.searchsorted(curve_times, times, side="left")].astype(int)
-
-
 def _arm_curves(
     rows: pd.DataFrame,
     subgroup: str,
@@ -355,10 +320,6 @@ def _overall_rows(curves: pd.DataFrame, endpoint: str) -> pd.DataFrame:
 
 def _sorted_by_time(curve: pd.DataFrame) -> pd.DataFrame:
     return curve.sort_values("time", kind="stable")
-
-
-def _step_of(times: np.ndarray) -> float:
-    return float(times[1] - times[0]) if len(times) > 1 else float(AT_RISK_STEPS[0])
 
 
 def _km_layout(curves: list[_Curve], title: str, bands: bool, p_text: str | None, ci_method: str | None) -> Figure:
@@ -489,31 +450,6 @@ def _draw_at_risk(ax: Axes, curves: list[_Curve], times: np.ndarray) -> None:
     ax.set_xlabel(X_LABEL)
 
 
-def censor_marks(curve: pd.DataFrame) -> pd.DataFrame:
-    """The times at which patients were censored on one Kaplan-Meier curve, and the curve's level there.
-
-    Parameters
-    ----------
-    curve
-        One arm's rows of ``km_curves.csv`` (``time, survival, at_risk``; one row per distinct time from time 0).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``time, survival, censored``: a row per time with censored patients (``at_risk`` there, less the deaths
-        ``at_risk x (1 - S(t) / S(t-))``, less those at risk at the next time; after the last time none are).
-    """
-    rows = _sorted_by_time(curve)
-    at_risk, survival = rows["at_risk"].to_numpy(dtype=float), rows["survival"].to_numpy(dtype=float)
-    before = np.concatenate([[1.0], survival[:-1]])
-    ratio = np.divide(survival, before, out=np.ones_like(survival), where=before > 0)
-    died = np.rint(at_risk * (1.0 - ratio))
-    censored = at_risk - died - np.append(at_risk[1:], 0.0)
-    kept = censored > 0
-    times = rows["time"].to_numpy(dtype=float)
-    return pd.DataFrame({"time": times[kept], "survival": survival[kept], "censored": censored[kept].astype(int)})
-
-
 def km_posterior_figure(
     curves: pd.DataFrame,
     posterior: pd.DataFrame,
@@ -522,7 +458,7 @@ def km_posterior_figure(
     titles: Mapping[str, str] | None = None,
     arm_names: Mapping[str, str] | None = None,
 ) -> Figure:
-    """Kaplan-Meier with censor marks (``|``) under the posterior median and 95% band, a panel per subgroup.
+    """Kaplan-Meier with censor marks under the posterior median and 95% band, a panel per subgroup.
 
     Parameters
     ----------
@@ -555,12 +491,9 @@ def km_posterior_figure(
     body, legend_row = figure.subfigures(2, 1, height_ratios=(nrows * panel_height + 0.5, 0.5))
     panels = body.subfigures(nrows, ncols, squeeze=False).ravel()
     for panel, subgroup, panel_curves in zip(panels, subgroups, drawn, strict=False):
-        _km_panel(panel, panel_curves, (titles or {}).get(subgroup, subgroup), span)
-        for curve in panel_curves:
-            marks = censor_marks(curve.rows)
-            panel.axes[0].plot(marks["time"], marks["survival"], "|", color=curve.colour, markersize=7, gid="censor")
+        _km_panel(panel, panel_curves, (titles or {}).get(subgroup, subgroup), span)  # censor marks included
     for panel in panels[len(drawn) :]:
         panel.set_visible(False)
-    figure.suptitle(f"{endpoint}: Kaplan-Meier (censor marks |) and Bayesian posterior", parse_math=False)
+    figure.suptitle(f"{endpoint}: Kaplan-Meier (censor marks +) and Bayesian posterior", parse_math=False)
     _figure_legend(legend_row, drawn[0], any(c.posterior is not None for panel in drawn for c in panel), "center")
     return figure

@@ -14,7 +14,7 @@ import pytest
 from tests.reports.conftest import row_with, section, table_rows
 from tmesurv.errors import InputError
 from tmesurv.outputs import atomic
-from tmesurv.reports import graphics, html, km_plot
+from tmesurv.reports import graphics, html, km_marks, km_plot
 from tmesurv.reports.sections import interactions as interaction_section
 from tmesurv.reports.sections import km as km_section
 from tmesurv.reports.sections import methods
@@ -306,10 +306,10 @@ def test_malformed_file_is_an_input_error(tmp_path: Path) -> None:
 
 def test_numbers_at_risk_read_off_step_data() -> None:
     curve = pd.DataFrame({"time": [0.0, 2.0, 5.0, 7.5], "at_risk": [10, 8, 5, 2]})
-    times = km_plot.at_risk_times(7.5)
+    times = km_marks.at_risk_times(7.5)
     assert list(times) == [0.0, 3.0, 6.0]
-    assert list(km_plot.numbers_at_risk(curve, times)) == [10, 5, 2]
-    assert list(km_plot.numbers_at_risk(curve, [8.0])) == [0]
+    assert list(km_marks.numbers_at_risk(curve, times)) == [10, 5, 2]
+    assert list(km_marks.numbers_at_risk(curve, [8.0])) == [0]
 
 
 def test_km_figure_takes_odd_names_and_missing_bounds() -> None:

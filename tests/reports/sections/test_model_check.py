@@ -13,17 +13,15 @@ from tests.reports.conftest import section, table_rows
 from tmesurv.models.cox.km import fit_km
 from tmesurv.models.pwe.fit_check import misfit_rule_text
 from tmesurv.models.pwe.survival import not_reached_rule_text
-from tmesurv.reports.km_plot import censor_marks, km_posterior_figure
+from tmesurv.reports.km_marks import GID_CENSOR, censoring_times
+from tmesurv.reports.km_plot import km_posterior_figure
 from tmesurv.reports.sections import km, methods, model_check
 
 
 def test_censor_marks_at_the_censored_times_on_the_curve():
     # censored at 2 (tied with a death), 3 and 5; KM 5/6 after month 1, x 4/5 after month 2, x 1/2 after month 4
     curve = fit_km(np.array([1.0, 2, 2, 3, 4, 5]), np.array([1.0, 0, 1, 0, 1, 0]))
-    marks = censor_marks(curve)
-    np.testing.assert_array_equal(marks["time"], [2.0, 3.0, 5.0])
-    np.testing.assert_array_equal(marks["censored"], [1, 1, 1])
-    np.testing.assert_allclose(marks["survival"], [5 / 6 * 4 / 5, 5 / 6 * 4 / 5, 5 / 6 * 4 / 5 / 2], rtol=1e-12)
+    np.testing.assert_array_equal(censoring_times(curve), [2.0, 3.0, 5.0])
 
 
 def km_and_posterior() -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -46,13 +44,14 @@ def test_km_posterior_figure_plots_censor_marks_and_the_posterior_median():
     curves, posterior = km_and_posterior()
     figure = km_posterior_figure(curves, posterior, "efs", ["all"], {"all": "all patients: MISFIT"})
     ax = figure.subfigs[0].subfigs[0].axes[0]
-    marks = [line for line in ax.get_lines() if line.get_gid() == "censor"]
-    assert len(marks) == 2
+    marks = [line for line in ax.get_lines() if line.get_gid() == GID_CENSOR]
+    assert len(marks) == 2  # one set per arm, drawn once
     for line, arm in zip(marks, ("treated", "control"), strict=True):
-        expected = censor_marks(curves[curves["arm"] == arm])
+        rows = curves[curves["arm"] == arm].sort_values("time")
+        expected = censoring_times(rows)
         assert len(expected) > 0
-        np.testing.assert_array_equal(line.get_xdata(), expected["time"])
-        np.testing.assert_array_equal(line.get_ydata(), expected["survival"])
+        np.testing.assert_array_equal(line.get_xdata(), expected)
+        np.testing.assert_array_equal(line.get_ydata(), rows.set_index("time").loc[expected, "survival"])
     dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
     for line, arm in zip(dashed, ("treated", "control"), strict=True):
         np.testing.assert_array_equal(line.get_ydata(), posterior.loc[posterior["arm"] == arm, "survival"])
