@@ -21,6 +21,7 @@ from tmesurv.models.prediction.info import DEVELOPMENT_ATTR, METADATA_ATTR, Deve
 from tmesurv.models.prediction.posterior import PosteriorModel
 from tmesurv.models.prediction.settings import ValidationModelPlan, ValidationModelSpec
 from tmesurv.models.prediction.transforms import ModelTerms, parse_term
+from tmesurv.models.pwe.storage import netcdf_attrs
 from tmesurv.outputs.atomic import write_atomically, write_text
 
 if TYPE_CHECKING:  # arviz is imported where needed: tmesurv cox does not need it
@@ -76,6 +77,10 @@ def write_validation_model(model: CoxModel, path: Path) -> Path:
 
 def write_validation_posterior(idata: az.InferenceData, out_dir: Path) -> Path:
     """Write a fit of :func:`fit_validation_posterior` as ``out_dir/validation_model_posterior.nc`` (atomically)."""
+    idata.attrs = netcdf_attrs(getattr(idata, "attrs", {}) or {})
+    for group in idata.groups():
+        dataset = getattr(idata, group)
+        dataset.attrs.update(netcdf_attrs(dataset.attrs))
     return write_atomically(out_dir / POSTERIOR_FILE, lambda temporary: idata.to_netcdf(str(temporary)))
 
 

@@ -25,6 +25,7 @@ log-likelihood, unless it was asked for (``bayes.store_log_likelihood``; then fl
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -109,9 +110,22 @@ def save_posteriors(path: Path, fits: list[PweFit], config: dict) -> Path:
             "model": "piecewise-exponential",
         }
     )
+    for node in tree.subtree:
+        node.attrs = netcdf_attrs(node.attrs)
     encoding = {node.path: compressed(node.dataset, float32=node.name in FLOAT32_GROUPS) for node in tree.subtree
                 if node.has_data}  # fmt: skip
     return write_atomically(path, lambda temporary: tree.to_netcdf(temporary, engine="h5netcdf", encoding=encoding))
+
+
+def netcdf_attrs(attrs: dict) -> dict:
+    """``attrs`` with every mapping value as JSON text: NetCDF attributes hold only text, numbers and arrays.
+
+    Samplers record their settings as nested dictionaries in some versions (e.g. nutpie's
+    ``inference_library_settings``); they are kept, as JSON, instead of failing the write.
+    """
+    return {
+        key: json.dumps(value, default=str) if isinstance(value, Mapping) else value for key, value in attrs.items()
+    }
 
 
 def compressed(dataset: xr.Dataset, *, float32: bool = False) -> dict[str, dict]:

@@ -1,5 +1,6 @@
 """posterior.nc: one node per fit, named after its analysis, read back in the original order."""
 
+import json
 from urllib.parse import unquote
 
 import arviz as az
@@ -124,3 +125,13 @@ def test_a_compared_model_gets_a_node_of_its_own(tmp_path):
         ("ph", True, 0.0),
         ("time_varying", False, 1.0),
     ]
+
+
+def test_a_sampler_setting_recorded_as_a_mapping_is_kept_as_json(tmp_path):
+    # nutpie 0.16.11 records its settings as a nested dict in sample_stats.attrs, which NetCDF cannot hold
+    settings = {"sampler": "nuts", "adapt_options": {"target_accept": 0.9}}
+    one = fit(0, "efs", "treatment", "all")
+    one.idata.posterior.attrs["inference_library_settings"] = settings
+    path = save_posteriors(tmp_path / "posterior.nc", [one], {"seed": 3})
+    _, (loaded,) = load_posteriors(path)
+    assert json.loads(loaded.idata.posterior.attrs["inference_library_settings"]) == settings
