@@ -7,6 +7,12 @@ commit that changes results on purpose, and say why in that commit.
 A fingerprint per file: its columns, its row count, and per column either the sum, the sum of absolute values and
 the count of missing values (numbers; compared to a relative 1e-9, so last-bit differences between machines pass and
 any real change fails) or a SHA-256 of the values (text).
+
+The Bayesian files (``bayes*.csv``) are Monte Carlo results: numba compiles the sampler's density for the machine's
+instruction set, so on another CPU the chains part after a few iterations. They repeat to the last bit on one machine,
+and agree within Monte Carlo error across machines: their sums are compared to a relative ``MONTE_CARLO_RTOL``, and
+the columns that record the sampler's path (a rerun, a note about it, the count of high Pareto k, the time of the
+largest gap to Kaplan-Meier) only by name and missing count.
 """
 
 from __future__ import annotations
@@ -19,6 +25,13 @@ from pathlib import Path
 import pandas as pd
 
 GOLDEN = Path(__file__).with_name("demo_golden.json")
+MONTE_CARLO_RTOL = 0.02  # sums of posterior summaries moved by at most 0.5% between two CPUs
+SAMPLER_PATH_COLUMNS = frozenset({"reruns", "target_accept", "note", "n_pareto_k_high", "largest_at"})
+
+
+def is_monte_carlo(file_name: str) -> bool:
+    """Whether a demo file holds posterior (Monte Carlo) results."""
+    return file_name.startswith("bayes")
 
 
 def fingerprint(folder: Path) -> dict[str, dict]:

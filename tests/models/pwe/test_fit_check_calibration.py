@@ -15,7 +15,11 @@ from tests.reference.fit_check_calibration import CORRECT, SEED, calibration_fit
 from tmesurv.models.pwe.fit_check import fit_check, is_misfit
 
 CALIBRATION = Path(__file__).parents[2] / "reference" / "fit_check_calibration.csv"
-STATISTICS = ["n", "events", "follow_up", "max_abs_difference", "largest_at", "mean_abs_difference", "share_in_band"]
+DATA_STATISTICS = ["n", "events", "follow_up", "largest_at"]
+# Posterior statistics differ between CPUs (numba compiles for the machine's instruction set, so chains part after a
+# few iterations): they agree within Monte Carlo error, not to the last bit. The tolerance is 5 Monte Carlo SDs, the
+# largest SD of replicate 0's four arms refitted with 12 sampler seeds (max 0.0012, mean 0.00054, share 0.043).
+MONTE_CARLO_TOLERANCE = {"max_abs_difference": 0.006, "mean_abs_difference": 0.0027, "share_in_band": 0.22}
 
 
 def flagged_fits(intervals: int) -> pd.Series:
@@ -43,7 +47,8 @@ def test_rule_flags_no_correct_fit_and_most_ph_fits_of_the_cure_shaped_trial():
 )
 def test_rule_on_a_sampled_fit_reproduces_the_calibration(scenario: str, flagged: bool):
     """Replicate 0 refitted: a correct model (ZUMA-7-like stepped baseline, PH) passes, the PH fit of the ZUMA-7-like
-    trial (cured fractions) is flagged; the statistics equal the calibration file's (same seeds)."""
+    trial (cured fractions) is flagged; the statistics equal the calibration file's (same seeds) within Monte Carlo
+    error."""
     rng = np.random.default_rng([SEED, 0])
     if scenario == "zuma7":
         time, event, arm = zuma7_cohort(0, False, rng)
@@ -52,5 +57,8 @@ def test_rule_on_a_sampled_fit_reproduces_the_calibration(scenario: str, flagged
     check = fit_check(calibration_fit(time, event, arm, intervals=8, replicate=0)).set_index("arm")
     stored = pd.read_csv(CALIBRATION).query("scenario == @scenario and cohort_n == 359 and intervals == 8")
     stored = stored[stored["replicate"] == 0].set_index("arm")
-    np.testing.assert_allclose(check.loc[stored.index, STATISTICS].to_numpy(float), stored[STATISTICS], rtol=1e-9)
+    check = check.loc[stored.index]
+    np.testing.assert_allclose(check[DATA_STATISTICS].to_numpy(float), stored[DATA_STATISTICS], rtol=1e-9)
+    for statistic, tolerance in MONTE_CARLO_TOLERANCE.items():
+        np.testing.assert_allclose(check[statistic], stored[statistic], rtol=0, atol=tolerance, err_msg=statistic)
     assert check["misfit"].any() == flagged
