@@ -169,3 +169,40 @@ def test_an_interrupted_bayes_run_stops_promptly_and_writes_nothing(study: Path,
     assert "interrupted" in stderr
     assert "Traceback" not in stderr
     assert contents(out) == {}  # no bayes.csv from the interrupted chains, no lock or staging folder
+
+
+SUMMARY_THAT_WAITS = """
+import sys, time
+from pathlib import Path
+import tmesurv.models.pwe.analyses as analyses
+marker, name = Path(sys.argv.pop(1)), sys.argv.pop(1)
+original = getattr(analyses, name)
+def waits(*args, **kwargs):  # the summary, held open until the test's signal lands in it
+    marker.touch()
+    for _ in range(600):
+        time.sleep(0.05)
+    return original(*args, **kwargs)
+setattr(analyses, name, waits)
+from tmesurv.cli import main
+main()
+"""
+
+
+def test_ctrl_c_during_the_summaries_of_a_bayes_run_writes_nothing(study: Path, tmp_path: Path):
+    """Ctrl-C after sampling, while the posterior is summarised: exit 130 within seconds, nothing in ``--out``."""
+    config = yaml.safe_load(study.read_text())
+    config["bayes"] = {"draws": 100, "tune": 100, "chains": 2, "biomarkers": []}
+    study.write_text(yaml.safe_dump(config))
+    out, marker = tmp_path / "out", tmp_path / "summarising"
+    env = os.environ | {"PYTHONWARNINGS": "ignore"}
+    arguments = [str(marker), "summary_rows", "bayes", str(study), "--out", str(out)]
+    process = subprocess.Popen(
+        [sys.executable, "-c", SUMMARY_THAT_WAITS, *arguments], stderr=subprocess.PIPE, text=True, env=env
+    )
+    wait_for(marker, process)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=20)  # the summary would hold on for 30 s: the interrupt cuts it short
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stderr
+    assert "Traceback" not in stderr
+    assert contents(out) == {}
