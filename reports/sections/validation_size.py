@@ -40,6 +40,8 @@ def choice_table(choices: pd.DataFrame) -> Table:
         f"Smallest validation cohort of the grid meeting every target ({first['targets']}) in at least "
         f"{first['target_probability']:.0%} of simulated cohorts."
     )
+    if "population" in choices and pd.notna(first["population"]):
+        caption += f" Target population: {first['population']}."
     columns = (Column("True calibration slope", True), Column("True O/E", True), Column("Chosen n", True))
     return Table(columns, tuple(rows), caption=caption)
 

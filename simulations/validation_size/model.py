@@ -5,8 +5,11 @@ Model. A Cox fit of the validation model (:class:`~tmesurv.models.prediction.cox
 ``tmesurv cox`` fits it - on a development trial simulated from the scenario (replicate 0 of the study's seed).
 
 Population. The patients of ``population_trials`` further trials of the scenario (replicates 1, 2, ...) with every
-term of the model known, in the model's arm(s): their terms and arm. A validation cohort of ``n`` draws ``n`` of them
-at random with replacement (a finite population standing in for the scenario's; ~10,000 patients by default).
+term of the model known, in the model's arm(s): their terms and arm. Or, with ``population.file``, ``population.size``
+patients resampled from a reference cohort by a smoothed bootstrap
+(:mod:`~tmesurv.simulations.validation_size.reference`), with the cohort's arms or, without an arm column, arms
+allocated at random in the scenario's ratio. A validation cohort of ``n`` draws ``n`` of them at random with
+replacement (a finite population standing in for the target one; ~10,000 patients by default).
 
 Outcomes come from the model, optionally miscalibrated: patient i's true cumulative hazard is
 ``k H0(t) exp(b lp_i)`` with ``H0`` the model's Breslow baseline (a step function, flat after the last development
@@ -32,19 +35,23 @@ from tmesurv.models.prediction.info import RISK_FLOOR
 from tmesurv.models.prediction.settings import ValidationModelPlan, ValidationModelSpec
 from tmesurv.models.prediction.storage import read_validation_model
 from tmesurv.simulations.trial import simulate_trial, simulate_trials
+from tmesurv.simulations.validation_size.reference import read_reference_cohort, smoothed_bootstrap
 from tmesurv.simulations.validation_size.study import Setting, ValidationSizeStudy
 
 ENDPOINT_EVENT = "{}_event"
 ENDPOINT_TIME = "{}_time"
+POPULATION_KEY = 2**31 - 1
+"""Spawn key of the reference population's resampling stream (settings use their index)."""
 
 
 @dataclass(frozen=True)
 class Population:
-    """The target population: ``(N,)`` treated indicators and term values, and the model's ``(N,)`` lp."""
+    """The target population: ``(N,)`` treated indicators and term values, the model's ``(N,)`` lp, and its origin."""
 
     treated: np.ndarray
     terms: dict[str, np.ndarray]
     lp: np.ndarray
+    description: str
 
     def __len__(self) -> int:
         return self.treated.size
@@ -142,6 +149,8 @@ def build_population(study: ValidationSizeStudy, model: CoxModel) -> Population:
         If a term is not a numeric scenario column, or no patient has every term.
     """
     spec = model.info.spec
+    if study.spec.population is not None:
+        return _reference_population(study, model)
     _require_terms(study, spec)
     trials = simulate_trials(study.scenario, study.spec.seed, range(1, 1 + study.spec.population_trials))
     treated = trials.treated.ravel()
@@ -152,7 +161,33 @@ def build_population(study: ValidationSizeStudy, model: CoxModel) -> Population:
     if not keep.any():
         raise InputError(f"study file '{study.path}': no simulated patient has every term ({', '.join(spec.terms)})")
     terms = {term: values[keep] for term, values in terms.items()}
-    return Population(treated[keep], terms, linear_predictor(model, terms, treated[keep]))
+    description = f"scenario {study.scenario.name}: {int(keep.sum())} patients of {study.spec.population_trials} trials"
+    return Population(treated[keep], terms, linear_predictor(model, terms, treated[keep]), description)
+
+
+def _reference_population(study: ValidationSizeStudy, model: CoxModel) -> Population:
+    """``population.size`` patients resampled from the reference cohort (see the module docstring)."""
+    source, spec = study.spec.population, model.info.spec
+    reference = read_reference_cohort(Path(study.population_file), list(spec.terms), source.arm, source.treated)
+    size = source.size
+    rng = np.random.default_rng(np.random.SeedSequence(study.spec.seed, spawn_key=(POPULATION_KEY,)))
+    rows = rng.integers(0, reference.terms[spec.terms[0]].size, size)
+    terms = {}
+    for term, values in reference.terms.items():  # the same patients for every term, each term its own noise
+        terms[term] = smoothed_bootstrap(values, rows, rng.standard_normal(size))
+    if reference.treated is not None:
+        treated = reference.treated[rows]
+    elif spec.arm != "all":
+        treated = np.full(size, spec.arm == "treated")  # a one-arm model's cohort is that arm's
+    else:
+        arms = study.scenario.arms
+        treated = rng.random(size) < arms.treated / (arms.treated + arms.control)
+    keep = np.ones(size, dtype=bool) if spec.arm == "all" else treated == (spec.arm == "treated")
+    if not keep.any():
+        raise InputError(f"{study.population_file}: no reference patient is in the model's arm ({spec.arm})")
+    terms = {term: values[keep] for term, values in terms.items()}
+    description = reference.describe(Path(study.population_file), int(keep.sum()))
+    return Population(treated[keep], terms, linear_predictor(model, terms, treated[keep]), description)
 
 
 def baseline_scale(model: CoxModel, population: Population, horizon: float, slope: float, oe: float) -> float:

@@ -7,8 +7,9 @@ precision of every metric. A study file sets
 
 * ``model``: a saved ``validation_model.json`` (``file``, relative to the study file), or a model fitted on a
   development cohort simulated from the scenario (``terms``, ``interaction``, ``arm``);
-* the target population: the scenario's patients with every term of the model known (their follow-up, censoring and
-  arm allocation come from the scenario; outcomes from the model, see
+* the target population: the scenario's patients with every term of the model known, or (``population.file``) a
+  reference cohort's patients resampled by a smoothed bootstrap (:mod:`~tmesurv.simulations.validation_size.reference`);
+  follow-up and censoring come from the scenario, outcomes from the model (see
   :mod:`~tmesurv.simulations.validation_size.model`);
 * ``horizon`` (months) and ``grid``: cohort sizes ``n`` crossed with the true ``calibration_slope`` and ``oe`` of the
   model in that population (1 and 1: perfectly calibrated; slope 0.8: predictions too extreme);
@@ -77,6 +78,21 @@ class ModelSource(StrictModel):
         return self
 
 
+class PopulationSource(StrictModel):
+    """A reference cohort whose patients, resampled, are the target population (instead of the scenario's)."""
+
+    file: str = Field(description="a CSV with a row per patient and a column per model term (relative to the study)")
+    arm: str | None = Field(None, description="its arm column; without it arms are allocated as the scenario's")
+    treated: str | int | None = Field(None, description="the arm column's treated value (compared as text)")
+    size: int = Field(10000, ge=100, description="patients in the resampled population")
+
+    @model_validator(mode="after")
+    def _arm_and_treated(self) -> PopulationSource:
+        if (self.arm is None) != (self.treated is None):
+            raise ValueError("give both 'arm' (the column) and 'treated' (its treated value), or neither")
+        return self
+
+
 class GridSpec(StrictModel):
     """The settings to cross."""
 
@@ -112,6 +128,9 @@ class ValidationSizeSpec(StrictModel):
     horizon: float = Field(gt=0, description="prediction horizon (months) of O/E and the horizon metrics")
     population_trials: int = Field(
         40, ge=1, description="simulated scenario trials pooled as the target population the cohorts are drawn from"
+    )
+    population: PopulationSource | None = Field(
+        None, description="a reference cohort resampled as the target population (default: the scenario's patients)"
     )
     follow_up: float | None = Field(None, gt=0, description="months from last entry to cutoff; default: scenario")
     dropout_per_year: float | None = Field(None, ge=0, description="exponential loss to follow-up; default: scenario")
@@ -198,6 +217,12 @@ class ValidationSizeStudy:
         return spec if spec is not None else self.scenario.accrual.dropout_per_year
 
     @property
+    def population_file(self) -> Path | None:
+        """The reference cohort's path, or None for the scenario's patients."""
+        source = self.spec.population
+        return None if source is None else self.path.parent / source.file
+
+    @property
     def model_file(self) -> Path | None:
         """The saved model's path, or None for a model fitted on the scenario."""
         return None if self.spec.model.file is None else self.path.parent / self.spec.model.file
@@ -212,9 +237,8 @@ class ValidationSizeStudy:
         return [range(start, min(start + size, total)) for start in range(0, total, size)]
 
     def content(self) -> dict:
-        """The study, its scenario and the model file's hash, as plain data (what the hash is taken of)."""
-        model = self.model_file
-        return _content(self.spec, self.scenario, None if model is None else _file_hash(model))
+        """The study, its scenario and the model and reference files' hashes, as plain data (what is hashed)."""
+        return _content(self.spec, self.scenario, self.path)
 
 
 def parse_validation_size(raw: dict, path: Path) -> ValidationSizeSpec:
@@ -230,18 +254,22 @@ def build_study(
 ) -> ValidationSizeStudy:
     """The study with its hash (``canonical``: the canonical JSON of plain data)."""
     path = path.resolve()
-    model = None
-    if spec.model.file is not None:
-        model = path.parent / spec.model.file
-        if not model.is_file():
-            raise InputError(f"study file '{path}': 'model.file': '{model}' does not exist: give a validation model")
-    content = _content(spec, scenario, None if model is None else _file_hash(model))
-    digest = hashlib.sha256(canonical(content).encode()).hexdigest()[:16]
+    files = {"model.file": spec.model.file, "population.file": spec.population and spec.population.file}
+    for key, name in files.items():
+        if name is not None and not (path.parent / name).is_file():
+            raise InputError(f"study file '{path}': '{key}': '{path.parent / name}' does not exist")
+    digest = hashlib.sha256(canonical(_content(spec, scenario, path)).encode()).hexdigest()[:16]
     return ValidationSizeStudy(spec=spec, scenario=scenario, path=path, digest=digest)
 
 
-def _content(spec: ValidationSizeSpec, scenario: Scenario, model_hash: str | None) -> dict:
-    return {"study": spec.model_dump(), "scenario": scenario.model_dump(), "model_file_sha256": model_hash}
+def _content(spec: ValidationSizeSpec, scenario: Scenario, path: Path) -> dict:
+    model, population = spec.model.file, spec.population and spec.population.file
+    unset = {"population"} if population is None else None  # a study without one keeps its earlier hash
+    content = {"study": spec.model_dump(exclude=unset), "scenario": scenario.model_dump()}
+    content["model_file_sha256"] = None if model is None else _file_hash(path.parent / model)
+    if population is not None:
+        content["population_file_sha256"] = _file_hash(path.parent / population)
+    return content
 
 
 def _file_hash(path: Path) -> str:

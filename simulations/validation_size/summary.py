@@ -24,6 +24,7 @@ import xarray as xr
 from matplotlib.figure import Figure
 
 from tmesurv import __version__
+from tmesurv.simulations.validation_size.chunks import prepared
 from tmesurv.simulations.validation_size.study import DIMS, ValidationSizeStudy
 
 NULL_VALUES = {"calibration_slope": 1.0, "oe_ratio": 1.0, "harrell_c": 0.5, "uno_c": 0.5, "time_auc": 0.5}
@@ -42,7 +43,7 @@ METRIC_VARIABLES = (
     "failed_share",
 )
 TABLE_COLUMNS = [*DIMS, "metric", *METRIC_VARIABLES, "mean_events", "mean_events_at_horizon"]
-CHOICE_COLUMNS = ["calibration_slope", "oe", "chosen_n", "target_probability", "targets"]
+CHOICE_COLUMNS = ["calibration_slope", "oe", "chosen_n", "target_probability", "targets", "population"]
 DESCRIPTIONS = {
     "mean_estimate": "mean of the metric over replicates",
     "sd_estimate": "SD of the metric across replicates",
@@ -144,6 +145,7 @@ def _attributes(study: ValidationSizeStudy) -> dict[str, object]:
         "study_hash": study.digest,
         "scenario": study.scenario.name,
         "model": spec.model.file or f"fitted on the scenario: {', '.join(spec.model.terms or [])}",
+        "population": prepared(study)[1].description,
         "seed": spec.seed,
         "replicates": spec.replicates,
         "alpha": spec.alpha,
@@ -165,6 +167,7 @@ def choice_table(dataset: xr.Dataset) -> pd.DataFrame:
     table = dataset["chosen_n"].to_dataframe().reset_index()
     table["target_probability"] = dataset.attrs["target_probability"]
     table["targets"] = dataset.attrs["targets"]
+    table["population"] = dataset.attrs["population"]
     return table[CHOICE_COLUMNS]
 
 

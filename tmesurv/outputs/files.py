@@ -303,7 +303,8 @@ VALIDATION_SIZE = _file(
     optional=VALIDATION_SIZE_METRICS,  # blank where a metric has no interval, no target or no estimate
 )  # tmesurv power with a validation-size study: precision per cohort size and metric
 VALIDATION_SIZE_N = _file(
-    "validation_size_n.csv", "calibration_slope oe chosen_n target_probability targets", "calibration_slope oe",
+    "validation_size_n.csv", "calibration_slope oe chosen_n target_probability targets population",
+    "calibration_slope oe",
     "calibration_slope oe chosen_n target_probability", optional="chosen_n",  # blank: no n of the grid meets them
 )  # fmt: skip
 CALIBRATION = _file(

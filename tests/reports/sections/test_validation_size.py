@@ -31,7 +31,8 @@ def size_rows() -> tuple[pd.DataFrame, pd.DataFrame]:
     table = pd.DataFrame(rows, columns=list(VALIDATION_SIZE.columns))
     choices = pd.DataFrame(
         {"calibration_slope": [1.0, 0.8], "oe": [1.0, 1.0], "chosen_n": [1000.0, np.nan], "target_probability": 0.8,
-         "targets": "harrell_c width <= 0.1; calibration_slope width <= 0.3"},
+         "targets": "harrell_c width <= 0.1; calibration_slope width <= 0.3",
+         "population": "reference cohort ref.csv: 352 of 359 patients"},
         columns=list(VALIDATION_SIZE_N.columns),
     )  # fmt: skip
     return table, choices
@@ -61,6 +62,7 @@ def test_tables():
     choice = choice_table(choices)
     assert [row.cells for row in choice.rows] == [("1", "1", "1000"), ("0.8", "1", "none in the grid")]
     assert "at least 80% of simulated cohorts" in choice.caption
+    assert choice.caption.endswith("Target population: reference cohort ref.csv: 352 of 359 patients.")
     precision = precision_table(table)
     assert len(precision.rows) == len(table)
     first = precision.rows[0].cells
