@@ -20,6 +20,7 @@ def zuma7():
     return load_scenario("zuma7")
 
 
+@pytest.mark.slow
 def test_zuma7_reproduces_every_published_target_over_200_replicates(zuma7):
     table = calibrate(zuma7, replicates=200, seed=1)
     assert list(table.columns) == CALIBRATION_COLUMNS

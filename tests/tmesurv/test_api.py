@@ -26,6 +26,7 @@ def readme_python_blocks() -> list[str]:
     return re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
 
 
+@pytest.mark.slow
 @pytest.mark.sampling
 def test_readme_python_section_runs_and_its_results_equal_the_written_files(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)

@@ -162,6 +162,7 @@ def independent(cohort):
     return fit_interaction_screen(*cohort, SCREEN, SCREEN_SAMPLER, "normal")
 
 
+@pytest.mark.slow
 @pytest.mark.sampling
 def test_zuma7_size_screen_converges_and_reports_its_diagnostics(horseshoe):
     table, found = horseshoe.table, horseshoe.diagnostics
@@ -191,6 +192,7 @@ def test_zuma7_size_screen_converges_and_reports_its_diagnostics(horseshoe):
     assert found["ess_min"] >= ESS_MIN, found
 
 
+@pytest.mark.slow
 @pytest.mark.sampling
 def test_horseshoe_screen_finds_the_true_interactions_and_shrinks_the_nulls(horseshoe):
     """Against the simulated truth: the two interactions (-0.8, 0.7 per sd) within 3 posterior sds, their 95%
