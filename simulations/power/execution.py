@@ -131,11 +131,11 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Ite
 def local_cluster(workers: int) -> object:
     """A ``LocalCluster`` of ``workers`` single-threaded worker processes, tuned for numpy-heavy tasks.
 
-    The dashboard gets a free port (a second cluster on the machine would otherwise collide on 8787). The cluster logs
-    only critical messages: a failing task comes back through its future as its chunk's error (a worker that dies, as
-    Dask's ``KilledWorker``), and what Dask logs at ERROR is its shutdown after Ctrl-C (a worker's heartbeat that finds the
-    scheduler gone prints a 40-line traceback when the machine is busy). The workers never receive SIGINT (see the
-    module docstring) and start without Dask's default ``MALLOC_TRIM_THRESHOLD_=65536``:
+    The dashboard gets a free port (a second cluster on the machine would otherwise collide on 8787). The cluster
+    logs only critical messages: a failing task comes back through its future as its chunk's error (a worker that
+    dies, as Dask's ``KilledWorker``), and what Dask logs at ERROR is its shutdown after Ctrl-C (a worker's heartbeat
+    that finds the scheduler gone prints a 40-line traceback when the machine is busy). The workers never receive
+    SIGINT (see the module docstring) and start without Dask's default ``MALLOC_TRIM_THRESHOLD_=65536``:
     setting it fixes glibc's mmap threshold, so every large numpy temporary is mapped and page-faulted afresh, which
     made the batched Cox fits about 60% slower; a chunk's working set is a few MB, so the memory it saves does not
     matter here. (A cluster behind ``scheduler`` keeps its own settings: for the same speed, set

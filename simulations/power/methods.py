@@ -66,7 +66,7 @@ from typing import Protocol
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special  # not scipy.stats: its import costs a small study's run time
 
 from tmesurv.errors import InputError
 from tmesurv.models.cox.batched import BatchCoxFit, fit_cox_batch
@@ -345,7 +345,7 @@ def within_arm_fit(batch: ValidationBatch, covariate: np.ndarray, treated: bool)
 
 def two_sided_p(coef: np.ndarray, se: np.ndarray) -> np.ndarray:
     """Two-sided Wald P-values (NaN where the estimate is NaN)."""
-    return 2 * stats.norm.sf(np.abs(coef / se))
+    return 2 * special.ndtr(-np.abs(coef / se))
 
 
 def _difference(treated: BatchCoxFit, control: BatchCoxFit) -> tuple[np.ndarray, np.ndarray]:
@@ -357,7 +357,7 @@ def _difference(treated: BatchCoxFit, control: BatchCoxFit) -> tuple[np.ndarray,
 def _wald_result(
     coef: np.ndarray, se: np.ndarray, alpha: float, reject: np.ndarray, flagged: np.ndarray
 ) -> MethodResult:
-    z = stats.norm.ppf(1 - alpha / 2)
+    z = special.ndtri(1 - alpha / 2)
     failed = ~np.isfinite(coef)
     return MethodResult(
         estimate=coef,
@@ -394,7 +394,7 @@ def required_events(
     float
         ``(z_{1-alpha/2} + z_{power})^2 / (log(interaction_hr)^2 p_t (1-p_t) p_b (1-p_b))``; round it up.
     """
-    z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
+    z = special.ndtri(1 - alpha / 2) + special.ndtri(power)
     return z**2 / (math.log(interaction_hr) ** 2 * interaction_information(prevalence, allocation))
 
 
@@ -415,8 +415,8 @@ def analytic_power(
     numpy.ndarray
         ``Phi(delta - z) + Phi(-delta - z)`` with ``delta = |log HR| sqrt(D p_t (1-p_t) p_b (1-p_b))``.
     """
-    z = stats.norm.ppf(1 - alpha / 2)
+    z = special.ndtri(1 - alpha / 2)
     delta = abs(math.log(interaction_hr)) * np.sqrt(
         np.asarray(events, dtype=float) * interaction_information(prevalence, allocation)
     )
-    return stats.norm.cdf(delta - z) + stats.norm.cdf(-delta - z)
+    return special.ndtr(delta - z) + special.ndtr(-delta - z)

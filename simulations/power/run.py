@@ -56,7 +56,6 @@ from tmesurv.simulations.power.chunks import (
 from tmesurv.simulations.power.execution import compute_chunks
 from tmesurv.simulations.power.study import PowerStudy, canonical_json, load_power_study
 from tmesurv.simulations.power.summary import error_table, power_curve_figure, power_table, summarize_power
-from tmesurv.simulations.validation_size.chunks import prepared
 from tmesurv.simulations.validation_size.outputs import VALIDATION_SIZE_OUTPUTS, write_validation_size
 from tmesurv.simulations.validation_size.study import ValidationSizeStudy
 from tmesurv.simulations.validation_size.summary import summarize_validation_size
@@ -138,8 +137,10 @@ def run_power_study(
         missing = [task for task in tasks if not chunk_path(out_dir, study, *task).is_file()]
         report = progress or (lambda done, total: None)
         saved = len(tasks) - len(missing)
-        if isinstance(study, ValidationSizeStudy):
-            prepared(study)  # the model and the population: their input errors come before any computation
+        if isinstance(study, ValidationSizeStudy):  # its model and population: input errors before any computation
+            from tmesurv.simulations.validation_size.chunks import prepared  # lifelines: not for power studies
+
+            prepared(study)
         if missing:
             compute_chunks(study, missing, out_dir, workers, scheduler, lambda done: report(saved + done, len(tasks)))
         else:

@@ -24,7 +24,6 @@ import xarray as xr
 from matplotlib.figure import Figure
 
 from tmesurv import __version__
-from tmesurv.simulations.validation_size.chunks import prepared
 from tmesurv.simulations.validation_size.study import DIMS, ValidationSizeStudy
 
 NULL_VALUES = {"calibration_slope": 1.0, "oe_ratio": 1.0, "harrell_c": 0.5, "uno_c": 0.5, "time_auc": 0.5}
@@ -138,6 +137,8 @@ def chosen_n(dataset: xr.Dataset, probability: float) -> xr.DataArray:
 
 
 def _attributes(study: ValidationSizeStudy) -> dict[str, object]:
+    from tmesurv.simulations.validation_size.chunks import prepared  # lifelines: not imported for power studies
+
     spec = study.spec
     return {
         "kind": study.kind,
