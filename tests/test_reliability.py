@@ -6,6 +6,7 @@ process is part of the story).
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -99,7 +100,12 @@ def test_negative_seeds_are_refused_before_any_work(study: Path, tmp_path: Path)
 @pytest.fixture
 def slow_study(tmp_path: Path) -> Path:
     """The ZUMA-7-like trial with its screens: a cox run long enough (a few seconds) to be interrupted."""
-    folder = tmp_path / "zuma7"
+    return write_slow_study(tmp_path)
+
+
+def write_slow_study(parent: Path) -> Path:
+    """The slow study's ``zuma7/trial.csv`` and ``zuma7/analysis.yaml`` in ``parent``; the config's path."""
+    folder = parent / "zuma7"
     folder.mkdir()
     simulate_trial(load_scenario("zuma7"), seed=3).to_frame().to_csv(folder / "trial.csv", index=False)
     config = analysis_config(load_scenario("zuma7"), "trial.csv", seed=3)
@@ -121,12 +127,22 @@ def wait_for(path: Path, process: subprocess.Popen, seconds: float = 300) -> Non
         time.sleep(0.05)
 
 
+@pytest.fixture(scope="module")
+def finished_cox(tmp_path_factory) -> Path:
+    """The slow study's folder with the results of a finished cox run in ``out`` (made once, copied per test: a moved
+    study folder holds the same study, else the runs into a copy would be refused as another study's)."""
+    folder = tmp_path_factory.mktemp("finished")
+    study = write_slow_study(folder)
+    assert run_cli("cox", str(study), "--out", str(folder / "out")).exit_code == 0
+    return folder
+
+
 @pytest.mark.parametrize(("sent", "code", "word"), [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "term")])
-def test_an_interrupted_cox_run_keeps_the_previous_results(slow_study: Path, tmp_path: Path, sent, code, word):
-    out = tmp_path / "out"
-    assert run_cli("cox", str(slow_study), "--out", str(out)).exit_code == 0
+def test_an_interrupted_cox_run_keeps_the_previous_results(finished_cox: Path, tmp_path: Path, sent, code, word):
+    shutil.copytree(finished_cox, tmp_path / "copy")
+    study, out = tmp_path / "copy" / "zuma7" / "analysis.yaml", tmp_path / "copy" / "out"
     before = contents(out)
-    process = start_cli("cox", str(slow_study), "--out", str(out))
+    process = start_cli("cox", str(study), "--out", str(out))
     wait_for(out / LOCK_FILE, process)
     time.sleep(0.5)
     process.send_signal(sent)
@@ -137,15 +153,21 @@ def test_an_interrupted_cox_run_keeps_the_previous_results(slow_study: Path, tmp
     assert contents(out) == before  # nothing half-written, no lock or staging folder left
 
 
-def test_a_second_run_into_a_busy_folder_is_refused(slow_study: Path, tmp_path: Path):
-    out = tmp_path / "out"
-    first = start_cli("cox", str(slow_study), "--out", str(out))
+def test_a_second_run_into_a_busy_folder_is_refused(finished_cox: Path, tmp_path: Path):
+    """While a cox run holds the folder, a second is refused and writes nothing; the first, then interrupted, leaves
+    the folder as it was (no file of either run mixed in)."""
+    shutil.copytree(finished_cox, tmp_path / "copy")
+    study, out = tmp_path / "copy" / "zuma7" / "analysis.yaml", tmp_path / "copy" / "out"
+    before = contents(out)
+    first = start_cli("cox", str(study), "--out", str(out))
     wait_for(out / LOCK_FILE, first)
-    second = run_cli("cox", str(slow_study), "--out", str(out))
+    second = run_cli("cox", str(study), "--out", str(out))
     assert second.exit_code == 2
     assert "in use by another tmesurv run" in second.output
-    first.communicate(timeout=120)
-    assert first.returncode == 0
+    first.send_signal(signal.SIGINT)
+    _, stderr = first.communicate(timeout=60)
+    assert first.returncode == 130, stderr
+    assert contents(out) == before
     record = json.loads((out / "run.json").read_text())
     assert all((out / name).is_file() for name in record["runs"]["cox"]["files"])
 

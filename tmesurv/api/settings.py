@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -88,5 +89,23 @@ def run_plan(
     if data.expression is not None:
         sources += [data.expression.path, data.expression.rcc]
     plain = config_data(config)
-    study = study_fingerprint(plain, cohort.patients)
+    folder = config_path.parent if config_path is not None else None
+    study = study_fingerprint(_relative_inputs(plain, sources, folder), cohort.patients)
     return RunPlan(command, plain, config_path, study, input_files(sources), fresh)
+
+
+def _relative_inputs(plain: object, sources: list, folder: Path | None) -> object:
+    """``plain`` with each input file's path relative to ``folder`` (the config's), for the study fingerprint.
+
+    A study folder that is moved, or mounted elsewhere by a colleague, holds the same study: the patients' values
+    fingerprint the data, the paths only say where it was read.
+    """
+    if folder is None:
+        return plain
+    if isinstance(plain, dict):
+        return {key: _relative_inputs(value, sources, folder) for key, value in plain.items()}
+    if isinstance(plain, list):
+        return [_relative_inputs(value, sources, folder) for value in plain]
+    if isinstance(plain, str) and plain in {str(source) for source in sources if source is not None}:
+        return os.path.relpath(plain, folder)
+    return plain
