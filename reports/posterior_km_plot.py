@@ -34,6 +34,7 @@ MODEL_COLOURS = ("#0072B2", "#009E73", "#CC79A7", "#E69F00")  # Okabe-Ito, colou
 MODEL_LINESTYLES = ("--", "-.", (0, (1, 1.5)), (0, (6, 1.5, 1, 1.5, 1, 1.5)))
 KM_COLOUR = "#000000"
 BAND_ALPHA = 0.14
+NOTE_LINE_POINTS = 10.5  # height of a line of the panel's note (8 pt text)
 UNNAMED_MODEL = "Bayesian posterior"  # the curves of a file without the model column (a run of bayes.model alone)
 GID_MEDIAN, GID_POSTERIOR_BAND = "posterior-median", "posterior-band"  # artist ids
 
@@ -86,7 +87,7 @@ def km_models_figure(
     arm_names
         Display name per arm value.
     annotations
-        Text per (subgroup, arm), written at the panel's lower left (the models' fit check).
+        Text per (subgroup, arm), written between the panel's title and its plot (the models' fit check).
     main
         ``bayes.model``, named in the legend.
 
@@ -103,8 +104,9 @@ def km_models_figure(
         float(rows.loc[rows["subgroup"].isin(subgroups), "time"].max()),
         float(posterior.loc[posterior["subgroup"].isin(subgroups), "time"].max()),
     )
-    figure = Figure(figsize=(5.6 * len(arms), 4.4 * len(subgroups) + 0.9), layout="constrained")
-    body, legend_row = figure.subfigures(2, 1, height_ratios=(4.4 * len(subgroups), 0.9))
+    height = 4.4 + 0.15 * max((note.count("\n") + 1 for note in (annotations or {}).values()), default=0)
+    figure = Figure(figsize=(5.6 * len(arms), height * len(subgroups) + 0.9), layout="constrained")
+    body, legend_row = figure.subfigures(2, 1, height_ratios=(height * len(subgroups), 0.9))
     panels = body.subfigures(len(subgroups), len(arms), squeeze=False)
     for row, subgroup in enumerate(subgroups):
         for column, arm in enumerate(arms):
@@ -139,12 +141,12 @@ def _panel(
     ax.set_ylim(0.0, 1.02)
     ax.set_xticks(times)
     ax.set_ylabel(Y_LABEL)
-    ax.set_title(title, parse_math=False, fontsize=10)
+    lines = note.count("\n") + 1 if note else 0
+    ax.set_title(title, parse_math=False, fontsize=10, pad=4 + NOTE_LINE_POINTS * lines)
+    if note:  # between the title and the plot, where it hides no curve
+        ax.text(0.0, 1.0 + 0.01, note, transform=ax.transAxes, fontsize=8, va="bottom").set_parse_math(False)
     ax.grid(color="#e5e5e5", linewidth=0.8)
     ax.spines[["top", "right"]].set_visible(False)
-    if note:
-        box = {"facecolor": "white", "alpha": 0.85, "edgecolor": "none", "pad": 1.5}
-        ax.text(0.02, 0.03, note, transform=ax.transAxes, fontsize=8, va="bottom", bbox=box).set_parse_math(False)
     _at_risk(ax_risk, km, times)
 
 
@@ -156,7 +158,7 @@ def _draw_model(ax: Axes, rows: pd.DataFrame, style: ModelStyle) -> None:
     lower, upper = rows["lower"].to_numpy(dtype=float), rows["upper"].to_numpy(dtype=float)
     ax.fill_between(time, lower, upper, color=style.colour, alpha=BAND_ALPHA, linewidth=0).set_gid(GID_POSTERIOR_BAND)
     (median,) = ax.plot(time, rows["survival"].to_numpy(dtype=float), color=style.colour, linestyle=style.linestyle)
-    median.set_linewidth(1.5)
+    median.set_linewidth(1.7)
     median.set_gid(GID_MEDIAN)
     median.set_label(style.model)
 

@@ -12,6 +12,7 @@ import pandas as pd
 
 from tmesurv.models.pwe.compare import clearly_better
 from tmesurv.models.pwe.diagnostics import count_divergences
+from tmesurv.models.pwe.registry import MODELS
 from tmesurv.models.pwe.remedy import Remedied
 from tmesurv.models.pwe.survival import DIFFERENCE
 
@@ -104,12 +105,14 @@ def _misfit_note(label: str, model: str, main: str, arms: str, misfits: Mapping[
             f"({arms}); bayes.model ({main}), whose tables these are, {standing}"
         )
     fitting = [name for name, misfit in misfits.items() if name != main and not misfit]
-    advice = (
-        f"the compared {' and '.join(fitting)} {'fit' if len(fitting) > 1 else 'fits'} Kaplan-Meier here "
-        "(bayes_loo.csv compares them)"
-        if fitting
-        else "consider bayes.model: time_varying or cure (or compare the models with bayes.compare)"
-    )
+    untried = [name for name in MODELS if name not in misfits]
+    if fitting:
+        verb = "fit" if len(fitting) > 1 else "fits"
+        advice = f"the compared {' and '.join(fitting)} {verb} Kaplan-Meier here (bayes_loo.csv compares them)"
+    elif untried:
+        advice = f"consider bayes.model: {' or '.join(untried)} (or compare the models with bayes.compare)"
+    else:
+        advice = "the compared models misfit too"
     return (
         f"{label}: the posterior survival of bayes.model ({main}) does not fit Kaplan-Meier ({arms}); the model's "
         f"assumptions may not hold: see bayes_fit_check.csv; {advice}"

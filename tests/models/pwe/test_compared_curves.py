@@ -156,6 +156,8 @@ def test_a_misfit_of_bayes_model_says_which_compared_models_fit():
     assert note.endswith("the compared time_varying and cure fit Kaplan-Meier here (bayes_loo.csv compares them)")
     [alone] = misfit_notes(check_rows({"ph": True}), "ph")
     assert alone.endswith("consider bayes.model: time_varying or cure (or compare the models with bayes.compare)")
+    [cure_alone] = misfit_notes(check_rows({"cure": True}), "cure")
+    assert cure_alone.endswith("consider bayes.model: ph or time_varying (or compare the models with bayes.compare)")
 
 
 def test_a_compared_models_misfit_note_names_it_and_does_not_speak_for_bayes_model():
