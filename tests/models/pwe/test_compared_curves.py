@@ -87,6 +87,16 @@ def test_every_compared_model_has_curves_statistics_and_a_fit_check(compared, tm
         assert sorted(rows["arm"].unique()) == ["control", "treated"]
     for table in (curves, survival, checks):  # a block per model, bayes.model's first
         assert table["model"].map(MODELS.index).is_monotonic_increasing
+    summary = repr(compared).splitlines()  # the misfits of bayes.model, then of the compared models, each named
+    [main] = [line for line in summary if "Kaplan-Meier, bayes.model" in line]
+    [others] = [line for line in summary if "Kaplan-Meier, compared models" in line]
+    for line, models in ((main, ["ph"]), (others, ["time_varying", "cure"])):
+        rows = checks[checks["model"].isin(models)]
+        flagged = rows[rows["misfit"].astype(bool)]
+        if flagged.empty:
+            assert line.endswith(f"no misfit ({len(rows)} arms of fits checked)")
+        else:
+            assert all(f"{row.analysis} {row.subgroup} {row.model} (" in line for row in flagged.itertuples())
     compared.write(tmp_path)  # the registry checks the columns; the report's reader checks each key is unique
     assert set(read_results(tmp_path).bayes_curves["model"]) == set(MODELS)
     page = write_report(tmp_path).read_text(encoding="utf-8")
