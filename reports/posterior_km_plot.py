@@ -35,7 +35,6 @@ MODEL_LINESTYLES = ("--", "-.", (0, (1, 1.5)), (0, (6, 1.5, 1, 1.5, 1, 1.5)))
 KM_COLOUR = "#000000"
 BAND_ALPHA = 0.14
 NOTE_LINE_POINTS = 10.5  # height of a line of the panel's note (8 pt text)
-UNNAMED_MODEL = "Bayesian posterior"  # the curves of a file without the model column (a run of bayes.model alone)
 GID_MEDIAN, GID_POSTERIOR_BAND = "posterior-median", "posterior-band"  # artist ids
 
 
@@ -51,9 +50,8 @@ class ModelStyle:
 
 def model_styles(posterior: pd.DataFrame, main: str | None = None) -> list[ModelStyle]:
     """A style per model of ``bayes_curves.csv`` in file order (``bayes.model`` first), ``main`` labelled as such."""
-    models = [str(m) for m in pd.unique(posterior["model"].dropna())] if "model" in posterior else []
     styles = []
-    for index, model in enumerate(models or [UNNAMED_MODEL]):
+    for index, model in enumerate(str(m) for m in pd.unique(posterior["model"])):
         label = f"{model} (bayes.model)" if model == main else model
         colour, linestyle = MODEL_COLOURS[index % len(MODEL_COLOURS)], MODEL_LINESTYLES[index % len(MODEL_LINESTYLES)]
         styles.append(ModelStyle(model, label, colour, linestyle))
@@ -77,7 +75,7 @@ def km_models_figure(
     curves
         ``km_curves.csv``.
     posterior
-        ``bayes_curves.csv``: rows of every compared model (``model``; a file without it is one model).
+        ``bayes_curves.csv``: rows of every compared model (``model``).
     endpoint
         The endpoint.
     subgroups
@@ -133,7 +131,7 @@ def _panel(
     times = at_risk_times(span)
     ax, ax_risk = container.subplots(2, 1, sharex=True, height_ratios=(4.2, 0.75))
     for style in styles:
-        rows = posterior if style.model == UNNAMED_MODEL else posterior[posterior["model"] == style.model]
+        rows = posterior[posterior["model"] == style.model]
         _draw_model(ax, rows.sort_values("time", kind="stable"), style)
     if not km.empty:
         _draw_km(ax, km)

@@ -64,7 +64,7 @@ def fit_check_table(
     Parameters
     ----------
     fit_check
-        ``bayes_fit_check.csv``: rows of every compared model (a file without ``model`` is of ``bayes.model``).
+        ``bayes_fit_check.csv``: rows of every compared model.
     arm_names
         Display name per arm value.
     main
@@ -245,34 +245,29 @@ def _panel_note(rows: pd.DataFrame, main: str | None) -> str:
     for record in rows.to_dict("records"):
         model = _model_label(record["model"], main)
         if pd.isna(record["max_abs_difference"]):  # an arm without events
-            lines.append(f"{model}: no events" if model else "no events")
+            lines.append(f"{model}: no events")
             continue
         text = f"max |S - KM| {record['max_abs_difference']:.3f}, KM in band at {record['share_in_band']:.0%}"
-        text += f", {MISFIT.upper()}" if record["misfit"] == 1 else ""
-        lines.append(f"{model}: {text}" if model else text)
+        lines.append(f"{model}: {text}" + (f", {MISFIT.upper()}" if record["misfit"] == 1 else ""))
     return "\n".join(lines)
 
 
 def _alt_text(endpoint: str, shown: list[str], fits: pd.DataFrame, names: Mapping[str, str], main: str | None) -> str:
     rows = fits[fits["subgroup"].isin(shown)]
-    models = list(pd.unique(rows["model"].dropna().astype(str)))
+    models = ", ".join(pd.unique(rows["model"].astype(str)))
     flagged = [
-        f"{record['subgroup']} {arm_label(record['arm'], names, role=False)}"
-        + (f" ({_model_label(record['model'], main)})" if pd.notna(record["model"]) else "")
+        f"{record['subgroup']} {arm_label(record['arm'], names, role=False)} ({_model_label(record['model'], main)})"
         for record in rows[rows["misfit"] == 1].to_dict("records")
     ]
-    compared = f" of {', '.join(models)}" if models else ""
     return (
         f"{endpoint}: Kaplan-Meier curves with censor marks, a panel per arm, under the Bayesian posterior median and "
-        f"95% band{compared}, for {', '.join(shown)}"
+        f"95% band of {models}, for {', '.join(shown)}"
         + (f"; misfit: {', '.join(flagged)}" if flagged else "; no misfit flagged")
     )
 
 
-def _model_label(model: object, main: str | None) -> str:
-    """``ph (bayes.model)``, ``cure``; blank for a file without models."""
-    if pd.isna(model):
-        return ""
+def _model_label(model: str, main: str | None) -> str:
+    """``ph (bayes.model)``, ``cure``."""
     return f"{model} (bayes.model)" if model == main else str(model)
 
 

@@ -177,18 +177,17 @@ BAYES = _file(
     f"{HR_SUMMARY} {DIAGNOSTICS} divergences {SAMPLER}", "converged",
     optional=f"ess_tail bfmi_min divergences {SAMPLER} note",
 )  # fmt: skip
-# bayes_curves, bayes_survival, bayes_fit_check: rows of every compared model (model; bayes.model's first); a file
-# without the column (an older run) is of bayes.model alone
+# bayes_curves, bayes_survival, bayes_fit_check: rows of every compared model (model: bayes.model's first)
 BAYES_CURVES = _file(
     "bayes_curves.csv", "endpoint arm subgroup model time survival lower upper", "endpoint arm subgroup model time",
-    "time survival lower upper", optional="model",
+    "time survival lower upper",
 )  # fmt: skip
 BAYES_SURVIVAL = _file(
     "bayes_survival.csv",
     "endpoint subgroup model arm statistic time estimate lower upper reached prob_beyond_follow_up follow_up",
     "endpoint subgroup model arm statistic time",
     "time estimate lower upper prob_beyond_follow_up follow_up", flags="reached",
-    optional="model reached prob_beyond_follow_up follow_up",
+    optional="reached prob_beyond_follow_up follow_up",
 )  # fmt: skip
 BAYES_HR_CURVE = _file(
     "bayes_hr_curve.csv", f"endpoint biomarker value hr lower upper prob_hr_below_1 converged divergences {SAMPLER}",
@@ -219,7 +218,6 @@ BAYES_FIT_CHECK = _file(
     "endpoint analysis subgroup model arm",
     "n events follow_up max_abs_difference largest_at mean_abs_difference share_in_band",
     "misfit",
-    optional="model",
 )
 BAYES_LOO = _file(
     "bayes_loo.csv", "endpoint analysis subgroup model elpd_loo se p_loo elpd_diff dse n_pareto_k_high rank",

@@ -81,14 +81,6 @@ def test_km_models_figure_draws_km_with_censor_marks_under_every_models_median_a
     ]
 
 
-def test_km_models_figure_of_a_file_without_models_draws_its_one_posterior():
-    curves, posterior = km_and_posterior()
-    figure = km_models_figure(curves, posterior.assign(model=np.nan), "efs", ["all"])
-    ax = figure.subfigs[0].subfigs[0].axes[0]
-    [median] = [line for line in ax.get_lines() if line.get_gid() == GID_MEDIAN]
-    np.testing.assert_array_equal(median.get_ydata(), posterior.loc[posterior["arm"] == "treated", "survival"])
-
-
 def fit_check_rows() -> pd.DataFrame:
     rows = [
         ("efs", "treatment", "all", "treated", 0.04, 0.9, 0.0),
@@ -233,7 +225,4 @@ def test_panel_note_gives_every_models_fit_check_and_flags_misfits():
     rows = pd.concat([rows, rows.assign(model="cure", misfit=0.0, max_abs_difference=np.nan)], ignore_index=True)
     assert model_check._panel_note(rows, "ph") == (
         "ph (bayes.model): max |S - KM| 0.120, KM in band at 50%, MISFIT\ncure: no events"
-    )
-    assert model_check._panel_note(rows.iloc[:1].assign(model=np.nan), None) == (
-        "max |S - KM| 0.120, KM in band at 50%, MISFIT"
     )
