@@ -100,6 +100,33 @@ class Results:
     notes: tuple[str, ...] = ()
 
 
+def bayes_model_name(results: Results) -> str | None:
+    """``bayes.model`` of the run: run.json's bayes config, else the model of the first row of the files below.
+
+    ``bayes_curves.csv``, ``bayes_survival.csv`` and ``bayes_fit_check.csv`` hold rows of every compared model, those
+    of ``bayes.model`` first. None without a Bayesian run.
+    """
+    config = (results.run.config_of("bayes") if results.run is not None else None) or {}
+    model = (config.get("bayes") or {}).get("model")
+    if model is not None:
+        return str(model)
+    for table in (results.bayes_fit_check, results.bayes_curves, results.bayes_survival):
+        if table is not None and len(table):
+            return str(table["model"].iloc[0])
+    return None
+
+
+def of_bayes_model(table: pd.DataFrame | None, results: Results) -> pd.DataFrame | None:
+    """The rows of ``bayes.model`` (:func:`bayes_model_name`) of a table that holds every compared model's.
+
+    For the sections that show bayes.model's results from ``bayes_curves``, ``bayes_survival`` or
+    ``bayes_fit_check``.
+    """
+    if table is None:
+        return None
+    return table[table["model"] == bayes_model_name(results)].reset_index(drop=True)
+
+
 def read_results(result_dir: Path) -> Results:
     """Read every result file present in ``result_dir``.
 

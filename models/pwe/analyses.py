@@ -44,7 +44,7 @@ from tmesurv.models.pwe.time_varying import TIME_VARYING_COLUMNS, summarize_time
 
 HR_CURVE_COLUMNS = ["endpoint", *pwe_spline.CURVE_COLUMNS, "converged", "divergences", *SAMPLER_COLUMNS]
 BAYES_SCREEN_COLUMNS = ["endpoint", "shrinkage", *SCREEN_COLUMNS, "max_treedepth", *SAMPLER_COLUMNS]
-BAYES_FIT_CHECK_COLUMNS = ["endpoint", "analysis", "subgroup", *FIT_CHECK_COLUMNS]
+BAYES_FIT_CHECK_COLUMNS = ["endpoint", "analysis", "subgroup", "model", *FIT_CHECK_COLUMNS]
 BAYES_TIME_VARYING_COLUMNS = ["endpoint", "analysis", "subgroup", *TIME_VARYING_COLUMNS, "divergences"]
 BAYES_PRIOR_PREDICTIVE_COLUMNS = ["endpoint", *PRIOR_PREDICTIVE_COLUMNS]
 PRIOR_PREDICTIVE_DRAWS = 1000
@@ -54,8 +54,8 @@ PRIOR_PREDICTIVE_DRAWS = 1000
 class PweResults:
     """The rows of ``bayes.csv`` and the ``bayes_*.csv`` tables (``loo``: ``bayes_loo.csv``), the fits, and notes.
 
-    The notes name fits that were not estimable, re-run, not converged or misfit, statistics beyond follow-up, and
-    which model LOO prefers.
+    The notes name fits that were not estimable, re-run, not converged or misfit (naming the model when it is not
+    ``bayes.model``), statistics beyond follow-up, and which model LOO prefers.
 
     The optional tables are None unless the settings ask for them: ``hr_curve`` (``bayes.hr_curves``), ``screen``
     (``bayes.screen``), ``time_varying`` (a time-varying model in ``bayes.model`` or ``bayes.compare``) and
@@ -119,10 +119,12 @@ def pwe_analyses(
         ``table`` has columns ``BAYES_COLUMNS`` -- the terms of the ``bayes.model`` fits (of a cure model
         ``cure:<term>`` and ``latency:<term>``, see :mod:`~tmesurv.models.pwe.rows`), and per biomarker the treatment
         effect at its quartiles and at the values of ``bayes.treatment_at`` from the interaction model (analysis
-        ``treatment_at``); ``curves`` and ``survival`` hold the posterior survival per arm (overall and per
-        subgroup; of a cure model the mixture) with 95% bands, and its medians, landmark survival and RMST
-        difference; ``fit_check`` sets it against Kaplan-Meier. Compared fits give only their LOO, the notes on their
-        convergence and, of a cure model, ``cure`` (``bayes_cure.csv``) and its plateau notes. A fit that fails the
+        ``treatment_at``). ``curves`` and ``survival`` hold the posterior survival per arm (overall and per
+        subgroup; of a cure model the mixture, of a time-varying model with the effect of each interval) with 95%
+        bands, and its medians, landmark survival and RMST difference; ``fit_check`` sets it against Kaplan-Meier:
+        these three have rows of every compared model (column ``model``), those of ``bayes.model`` first. Compared
+        fits also give their LOO, the notes on their convergence and, of a cure model, ``cure`` (``bayes_cure.csv``)
+        and its plateau notes. A fit that fails the
         convergence rule of :func:`~tmesurv.models.pwe.diagnostics.summarize_pwe` has ``converged`` False on its rows
         and a note. The optional tables (see :class:`PweResults`) have columns ``HR_CURVE_COLUMNS``,
         ``BAYES_SCREEN_COLUMNS``, ``BAYES_TIME_VARYING_COLUMNS``, ``CURE_COLUMNS`` and
@@ -152,7 +154,7 @@ def pwe_analyses(
             models.append(("subgroup", grouping.subgroup(level), members, treatment_design(members)))
     results = PweResults(table=pd.DataFrame(columns=BAYES_COLUMNS))
     tables, curves, survival, checks, reruns, cure = [], [], [], [], [], []
-    compared = settings.compared_models
+    compared, grid = settings.compared_models, _curve_times(cohort, endpoint)
     for number, (analysis, subgroup, patients, design) in enumerate(models, start=1):
         listed = f": {', '.join(compared)}" if len(compared) > 1 else ""
         progress(f"  fit {number}/{len(models)}: {analysis} {subgroup} (n = {patients.n}){listed}")
@@ -176,23 +178,24 @@ def pwe_analyses(
             cure += [cure_table_rows(fit, values, chosen)] if name == CURE else []  # main or compared
             fits.append(fit)
             summary = rows if main else summary
-        fit = fits[0]  # of bayes.model: the tables come from it
-        tables.append(summary)
-        checks.append(fit_check(fit.idata).assign(endpoint=endpoint, analysis=analysis, subgroup=subgroup))
+        tables.append(summary)  # of bayes.model (fits[0]): bayes.csv comes from it
         if analysis == "interaction":
-            tables.append(treatment_at_rows(fit, values, chosen, summary))
-        else:
-            arm_curves = posterior_survival(fit.idata, _curve_times(cohort, endpoint))
-            curves.append(arm_curves.assign(endpoint=endpoint, subgroup=subgroup))
-            statistics = survival_statistics(fit.idata, landmarks)
-            survival.append(statistics.assign(endpoint=endpoint, subgroup=subgroup))
-            results.notes += beyond_follow_up_notes(statistics, label)
+            tables.append(treatment_at_rows(fits[0], values, chosen, summary))
+        by_model = {}
+        for fit in fits:  # every compared model against Kaplan-Meier, not only bayes.model
+            check, arm_curves, statistics = _against_kaplan_meier(fit, grid, landmarks)
+            checks.append(check)
+            if statistics is not None:
+                curves.append(arm_curves)
+                survival.append(statistics)
+                by_model[fit.model] = statistics
+        results.notes += beyond_follow_up_notes(by_model, label, settings.model)
         results.fits += fits
     results.table = pd.concat(tables, ignore_index=True)[BAYES_COLUMNS]
-    results.curves = _concat(curves, CURVE_COLUMNS)
-    results.survival = _concat(survival, SURVIVAL_COLUMNS)
-    results.fit_check = _concat(checks, BAYES_FIT_CHECK_COLUMNS)
-    results.notes += misfit_notes(results.fit_check)
+    results.curves = _by_model(curves, CURVE_COLUMNS, compared)
+    results.survival = _by_model(survival, SURVIVAL_COLUMNS, compared)
+    results.fit_check = _by_model(checks, BAYES_FIT_CHECK_COLUMNS, compared)
+    results.notes += misfit_notes(results.fit_check, settings.model)
     if reruns:
         results.notes.append(
             "re-run at a higher target_accept after divergent transitions (bayes.divergence_reruns): "
@@ -366,6 +369,29 @@ def _sample(label: str, run: Callable, settings: PweAnalysisSettings) -> Remedie
 def _divergences(result: object) -> int:
     """Divergent transitions of a fit's InferenceData, or of a result that holds one (``.idata``)."""
     return count_divergences(getattr(result, "idata", result))
+
+
+def _against_kaplan_meier(
+    fit: PweFit, times: np.ndarray, landmarks: Sequence[float]
+) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]:
+    """A fit's check against Kaplan-Meier, and (but of an interaction model) its posterior curves and statistics.
+
+    Each table is keyed by the fit's endpoint, subgroup and model (the check also by its analysis); the curves and
+    statistics are None for an interaction model, whose arms have no single survival curve.
+    """
+    keys = {"endpoint": fit.endpoint, "subgroup": fit.subgroup, "model": fit.model}
+    check = fit_check(fit.idata).assign(analysis=fit.analysis, **keys)
+    if fit.analysis == "interaction":
+        return check, None, None
+    curves = posterior_survival(fit.idata, times).assign(**keys)
+    return check, curves, survival_statistics(fit.idata, landmarks).assign(**keys)
+
+
+def _by_model(frames: list[pd.DataFrame], columns: list[str], models: Sequence[str]) -> pd.DataFrame:
+    """The frames' rows in ``columns``, the rows of ``models[0]`` (``bayes.model``) first, then model by model."""
+    table = _concat(frames, columns)
+    order = table["model"].map({name: position for position, name in enumerate(models)})
+    return table.iloc[np.argsort(order.to_numpy(), kind="stable")].reset_index(drop=True)
 
 
 def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:

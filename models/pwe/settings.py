@@ -119,13 +119,16 @@ class PweAnalysisSettings(PweBaseSettings, SamplerSettings):
 
     model: str = Field(
         PH,
-        description="the model of every treatment, interaction and subgroup fit and of the tables bayes.csv, "
-        "bayes_curves.csv and bayes_survival.csv: " + ", ".join(MODELS) + " (see the README)",
+        description="the model of every treatment, interaction and subgroup fit and of the table bayes.csv (its "
+        "rows come first in bayes_curves.csv, bayes_survival.csv and bayes_fit_check.csv): "
+        + ", ".join(MODELS)
+        + " (see the README)",
     )
     compare: list[str] = Field(
         default_factory=list,
-        description="models fitted besides bayes.model for every treatment, interaction and subgroup analysis and "
-        "compared with it by PSIS-LOO (bayes_loo.csv), e.g. [ph, time_varying]; empty: bayes_loo.csv has the LOO of "
+        description="models fitted besides bayes.model for every treatment, interaction and subgroup analysis, "
+        "compared with it by PSIS-LOO (bayes_loo.csv) and checked against Kaplan-Meier (their rows in "
+        "bayes_curves.csv, bayes_survival.csv and bayes_fit_check.csv, column model), e.g. [ph, time_varying]; empty: "
         "bayes.model alone",
     )
     store_log_likelihood: bool = Field(

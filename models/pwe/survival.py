@@ -1,12 +1,14 @@
 """Posterior survival of a fitted piecewise-exponential treatment model (term ``arm``), per arm and per draw.
 
 The survival of arm ``a`` is ``S_a(t) = exp(-H0(t) exp(b_arm a))`` with ``H0`` the piecewise-linear cumulative
-baseline hazard of the draw (``log_baseline`` is the baseline at design value zero, the control arm). A mixture-cure
-fit adds the arm's cure fraction ``pi_a``: ``S_a(t) = pi_a + (1 - pi_a) exp(-H0(t) exp(b_arm a))``
-(:mod:`tmesurv.models.pwe.cure.survival`); its median is never reached in a draw with ``pi_a >= 1/2``. Every draw gives
-a curve; the curves are summarised pointwise by the posterior median and the 2.5% and 97.5% quantiles. Medians and
-restricted mean survival times (RMST, the area under the curve up to a horizon) are computed exactly per draw from
-the piecewise-exponential form, not read off a grid.
+baseline hazard of the draw (``log_baseline`` is the baseline at design value zero, the control arm). A time-varying
+fit has the arm's effect of each baseline interval ``k`` (``coef_time``, see
+:func:`~tmesurv.models.pwe.time_varying.arm_log_hazard_ratio`): ``S_a(t) = exp(-sum_k h0_k exp(b_k a) w_k(t))``, with
+``w_k(t)`` the time spent in interval ``k`` up to ``t``. A mixture-cure fit adds the arm's cure fraction ``pi_a``:
+``S_a(t) = pi_a + (1 - pi_a) exp(-H0(t) exp(b_arm a))`` (:mod:`tmesurv.models.pwe.cure.survival`); its median is never
+reached in a draw with ``pi_a >= 1/2``. Every draw gives a curve; the curves are summarised pointwise by the posterior
+median and the 2.5% and 97.5% quantiles. Medians and restricted mean survival times (RMST, the area under the curve up
+to a horizon) are computed exactly per draw from the piecewise-exponential form, not read off a grid.
 
 Nothing is extrapolated beyond an arm's follow-up (its last follow-up time among the fit's patients) without saying so:
 the curves stop there, and :func:`not_reached_rule_text` says how the statistics are reported.
@@ -27,10 +29,11 @@ from tmesurv.models.pwe.data import interval_layout
 from tmesurv.models.pwe.diagnostics import CI_PROB
 from tmesurv.models.pwe.time_varying import arm_log_hazard_ratio
 
-CURVE_COLUMNS = ["endpoint", "arm", "subgroup", "time", "survival", "lower", "upper"]
+CURVE_COLUMNS = ["endpoint", "arm", "subgroup", "model", "time", "survival", "lower", "upper"]
 SURVIVAL_COLUMNS = [
     "endpoint",
     "subgroup",
+    "model",
     "arm",
     "statistic",
     "time",

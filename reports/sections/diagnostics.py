@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from tmesurv.reports.format import NOT_CONVERGED, Column, Row, Table, fit_status, format_count, format_number
-from tmesurv.reports.results import Results
+from tmesurv.reports.results import Results, of_bayes_model
 from tmesurv.reports.sections.interactions import FIT_KEYS, TREATMENT_AT
 from tmesurv.reports.sections.model_check import MisfitBanner, misfit_banner
 
@@ -93,4 +93,4 @@ def diagnostics_section(results: Results) -> Diagnostics | None:
     if results.bayes is None:
         return None
     table = diagnostics_table(results.bayes)
-    return replace(table, misfit=misfit_banner(results.bayes_fit_check))
+    return replace(table, misfit=misfit_banner(of_bayes_model(results.bayes_fit_check, results)))

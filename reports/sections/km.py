@@ -37,7 +37,7 @@ from tmesurv.reports.gallery import endpoints_of
 from tmesurv.reports.graphics import FigureImage, png_data_uri
 from tmesurv.reports.km_marks import KmMarks, band_label
 from tmesurv.reports.km_plot import km_figure, km_levels_figure
-from tmesurv.reports.results import Results
+from tmesurv.reports.results import Results, of_bayes_model
 from tmesurv.reports.sections.model_check import MisfitBanner, misfit_banner
 
 
@@ -242,7 +242,7 @@ class KmSection:
 
 def km_section(results: Results, names: dict[str, str]) -> KmSection | None:
     """Kaplan-Meier per arm overall and within every grouping, the Bayesian posterior overlaid where fitted."""
-    curves, posterior = results.km_curves, results.bayes_curves
+    curves, posterior = results.km_curves, of_bayes_model(results.bayes_curves, results)
     if curves is None and results.km is None and results.bayes_survival is None:
         return None
     overall, by_grouping = (), ()
@@ -255,7 +255,8 @@ def km_section(results: Results, names: dict[str, str]) -> KmSection | None:
         )
         by_grouping = tuple(_grouping_figures(curves, posterior, names, _known_groupings(results), marks))
     summary = None if results.km is None else results.km[results.km["subgroup"] == ALL_PATIENTS]
-    survival = results.bayes_survival
+    survival = of_bayes_model(results.bayes_survival, results)
+    checks = of_bayes_model(results.bayes_fit_check, results)
     others = None if survival is None else survival[survival["subgroup"] != ALL_PATIENTS]
     return KmSection(
         images=overall,
@@ -266,7 +267,7 @@ def km_section(results: Results, names: dict[str, str]) -> KmSection | None:
         if others is None or others.empty
         else posterior_survival_table(survival, "others", names),
         logrank=None if results.logrank is None else logrank_table(results.logrank, names, marks.descriptions),
-        misfit=None if survival is None else misfit_banner(results.bayes_fit_check, ("treatment", "subgroup")),
+        misfit=None if survival is None else misfit_banner(checks, ("treatment", "subgroup")),
     )
 
 

@@ -1,8 +1,10 @@
 """Model check section: the Bayesian fits against Kaplan-Meier (``bayes_fit_check.csv``) and by PSIS-LOO.
 
-The fit check's table with its misfits flagged, Kaplan-Meier with censor marks under every posterior band
-(``km_curves.csv``, ``bayes_curves.csv``), and the LOO table with the model the data prefer. :func:`misfit_banner`
-gives the other Bayesian sections their banner.
+Every compared model (``bayes.model`` and ``bayes.compare``) is checked: the fit check's table per fit, model and arm
+with its misfits flagged, Kaplan-Meier with censor marks under every model's posterior median and band (a panel per
+subgroup and arm, from ``km_curves.csv`` and ``bayes_curves.csv``), and the LOO table with the model the data prefer.
+The banner names the misfits of ``bayes.model``, whose estimates the report shows; :func:`misfit_banner` gives the
+other Bayesian sections theirs.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from tmesurv.models.cox.km import ALL_PATIENTS
@@ -18,12 +21,12 @@ from tmesurv.models.pwe.fit_check import misfit_rule_text
 from tmesurv.reports.format import Column, Row, Table, arm_label, format_count, format_number
 from tmesurv.reports.gallery import endpoints_of
 from tmesurv.reports.graphics import FigureImage, png_data_uri
-from tmesurv.reports.km_plot import km_posterior_figure
-from tmesurv.reports.results import Results
+from tmesurv.reports.posterior_km_plot import km_models_figure
+from tmesurv.reports.results import Results, bayes_model_name, of_bayes_model
 
 FIT_KEYS = ["endpoint", "analysis", "subgroup"]
 MISFIT = "misfit"
-PANELS_PER_FIGURE = 4
+SUBGROUPS_PER_FIGURE = 3  # a row of panels (one per arm) each
 
 
 @dataclass(frozen=True)
@@ -53,18 +56,27 @@ def misfit_banner(fit_check: pd.DataFrame | None, analyses: tuple[str, ...] | No
     return MisfitBanner(fits) if fits else None
 
 
-def fit_check_table(fit_check: pd.DataFrame, arm_names: Mapping[str, str] | None = None) -> Table:
-    """One row per fit and arm: the distance of the posterior mean survival from Kaplan-Meier, and the misfit flag.
+def fit_check_table(
+    fit_check: pd.DataFrame, arm_names: Mapping[str, str] | None = None, main: str | None = None
+) -> Table:
+    """One row per fit, model and arm: the distance of the posterior mean survival from Kaplan-Meier, and the flag.
 
     Parameters
     ----------
     fit_check
-        ``bayes_fit_check.csv``.
+        ``bayes_fit_check.csv``: rows of every compared model.
     arm_names
         Display name per arm value.
+    main
+        ``bayes.model``, marked in the model column.
+
+    Returns
+    -------
+    Table
+        The models of one fit next to each other, in the file's order of fits and models.
     """
     rows = []
-    for record in fit_check.to_dict("records"):
+    for record in _by_fit(fit_check).to_dict("records"):
         flagged = record["misfit"] == 1
         largest = format_number(record["max_abs_difference"], 3)
         at = format_number(record["largest_at"], 1)
@@ -72,6 +84,7 @@ def fit_check_table(fit_check: pd.DataFrame, arm_names: Mapping[str, str] | None
             str(record["endpoint"]),
             str(record["analysis"]),
             str(record["subgroup"]),
+            _model_label(record["model"], main),
             arm_label(record["arm"], arm_names),
             format_count(record["n"]),
             format_count(record["events"]),
@@ -86,6 +99,7 @@ def fit_check_table(fit_check: pd.DataFrame, arm_names: Mapping[str, str] | None
         Column("Endpoint"),
         Column("Analysis"),
         Column("Subgroup"),
+        Column("Model"),
         Column("Arm"),
         Column("N", numeric=True),
         Column("Events", numeric=True),
@@ -97,8 +111,9 @@ def fit_check_table(fit_check: pd.DataFrame, arm_names: Mapping[str, str] | None
     )
     caption = (
         "Posterior mean survival S of each arm (averaged over its patients) against its Kaplan-Meier curve KM over "
-        "the arm's follow-up: the largest and the time-averaged absolute difference, and the share of the arm's event "
-        f"times at which KM lies inside the 95% posterior band. Rule: {misfit_rule_text()}."
+        "the arm's follow-up, for every compared model: the largest and the time-averaged absolute difference, and the "
+        f"share of the arm's event times at which KM lies inside the 95% posterior band. Rule: {misfit_rule_text()}. "
+        "The report's estimates come from bayes.model; a compared model's misfit does not concern them."
     )
     return Table(columns, tuple(rows), caption=caption)
 
@@ -182,12 +197,13 @@ def model_check_section(results: Results, names: dict[str, str]) -> ModelCheckSe
     checks, loo = results.bayes_fit_check, results.bayes_loo
     if checks is None and loo is None:
         return None
+    main = bayes_model_name(results)
     images = ()
     if checks is not None and results.km_curves is not None and results.bayes_curves is not None:
-        images = posterior_km_images(results.km_curves, results.bayes_curves, checks, names)
+        images = posterior_km_images(results.km_curves, results.bayes_curves, checks, names, main)
     return ModelCheckSection(
-        banner=misfit_banner(checks),
-        fit_check=None if checks is None else fit_check_table(checks, names),
+        banner=misfit_banner(of_bayes_model(checks, results)),
+        fit_check=None if checks is None else fit_check_table(checks, names, main),
         images=images,
         loo=None if loo is None or loo.empty else loo_table(loo),
         loo_sentence=None if loo is None else loo_sentence(loo),
@@ -195,34 +211,68 @@ def model_check_section(results: Results, names: dict[str, str]) -> ModelCheckSe
 
 
 def posterior_km_images(
-    curves: pd.DataFrame, posterior: pd.DataFrame, checks: pd.DataFrame, names: Mapping[str, str]
+    curves: pd.DataFrame,
+    posterior: pd.DataFrame,
+    checks: pd.DataFrame,
+    names: Mapping[str, str],
+    main: str | None = None,
 ) -> tuple[FigureImage, ...]:
-    """Per endpoint, Kaplan-Meier with censor marks under the posterior of every fit with curves, misfits titled."""
+    """Per endpoint, Kaplan-Meier with censor marks under every model's posterior: a panel per subgroup and arm.
+
+    Each panel states every model's fit check (``checks``), misfits in capitals; the alt text names the misfits.
+    """
     images = []
     for endpoint in endpoints_of(posterior):
         drawn = set(curves.loc[curves["endpoint"] == endpoint, "subgroup"].astype(str))
         fitted = pd.unique(posterior.loc[posterior["endpoint"] == endpoint, "subgroup"].astype(str))
         subgroups = [s for s in fitted if s in drawn]
-        titles = {s: _panel_title(checks, endpoint, s) for s in subgroups}
-        for start in range(0, len(subgroups), PANELS_PER_FIGURE):
-            shown = subgroups[start : start + PANELS_PER_FIGURE]
-            figure = km_posterior_figure(curves, posterior, endpoint, shown, titles, names)
-            flagged = [s for s in shown if titles[s].endswith(MISFIT.upper())]
-            alt = (
-                f"{endpoint}: Kaplan-Meier curves by arm with censor marks, under the Bayesian posterior median and "
-                f"95% band, for {', '.join(shown)}"
-                + (f"; misfit: {', '.join(flagged)}" if flagged else "; no misfit flagged")
-            )
-            images.append(FigureImage(png_data_uri(figure), alt))
+        fits = checks[(checks["endpoint"] == endpoint) & (checks["analysis"] != "interaction")]
+        titles = {s: "all patients" if s == ALL_PATIENTS else s for s in subgroups}
+        annotations = {
+            (str(subgroup), str(arm)): _panel_note(rows, main)
+            for (subgroup, arm), rows in fits.groupby(["subgroup", "arm"], sort=False)
+        }
+        for start in range(0, len(subgroups), SUBGROUPS_PER_FIGURE):
+            shown = subgroups[start : start + SUBGROUPS_PER_FIGURE]
+            figure = km_models_figure(curves, posterior, endpoint, shown, titles, names, annotations, main)
+            images.append(FigureImage(png_data_uri(figure), _alt_text(endpoint, shown, fits, names, main)))
     return tuple(images)
 
 
-def _panel_title(checks: pd.DataFrame, endpoint: str, subgroup: str) -> str:
-    rows = checks[(checks["endpoint"] == endpoint) & (checks["subgroup"] == subgroup)]
-    rows = rows[rows["analysis"] != "interaction"]
-    largest, share = rows["max_abs_difference"].max(), rows["share_in_band"].min()  # NaN: no arm with events
-    label = "all patients" if subgroup == ALL_PATIENTS else subgroup
-    if pd.isna(largest):
-        return label
-    title = f"{label}: max |S - KM| {largest:.3f}, KM in band at {share:.0%} of event times"
-    return f"{title}, {MISFIT.upper()}" if (rows["misfit"] == 1).any() else title
+def _panel_note(rows: pd.DataFrame, main: str | None) -> str:
+    """One line per model of a panel: ``ph: max |S - KM| 0.103, KM in band at 62%, MISFIT``."""
+    lines = []
+    for record in rows.to_dict("records"):
+        model = _model_label(record["model"], main)
+        if pd.isna(record["max_abs_difference"]):  # an arm without events
+            lines.append(f"{model}: no events")
+            continue
+        text = f"max |S - KM| {record['max_abs_difference']:.3f}, KM in band at {record['share_in_band']:.0%}"
+        lines.append(f"{model}: {text}" + (f", {MISFIT.upper()}" if record["misfit"] == 1 else ""))
+    return "\n".join(lines)
+
+
+def _alt_text(endpoint: str, shown: list[str], fits: pd.DataFrame, names: Mapping[str, str], main: str | None) -> str:
+    rows = fits[fits["subgroup"].isin(shown)]
+    models = ", ".join(pd.unique(rows["model"].astype(str)))
+    flagged = [
+        f"{record['subgroup']} {arm_label(record['arm'], names, role=False)} ({_model_label(record['model'], main)})"
+        for record in rows[rows["misfit"] == 1].to_dict("records")
+    ]
+    return (
+        f"{endpoint}: Kaplan-Meier curves with censor marks, a panel per arm, under the Bayesian posterior median and "
+        f"95% band of {models}, for {', '.join(shown)}"
+        + (f"; misfit: {', '.join(flagged)}" if flagged else "; no misfit flagged")
+    )
+
+
+def _model_label(model: str, main: str | None) -> str:
+    """``ph (bayes.model)``, ``cure``."""
+    return f"{model} (bayes.model)" if model == main else str(model)
+
+
+def _by_fit(fit_check: pd.DataFrame) -> pd.DataFrame:
+    """The rows of one fit (endpoint, analysis, subgroup) together, fits and models in the order they come."""
+    fit = fit_check[FIT_KEYS].astype(str).agg("\x1f".join, axis=1)
+    order = fit.map({key: position for position, key in enumerate(pd.unique(fit))})
+    return fit_check.iloc[np.argsort(order.to_numpy(), kind="stable")]

@@ -25,7 +25,7 @@ from tmesurv.reports.format import (
 )
 from tmesurv.reports.gallery import FigureSection, Gallery, endpoints_of
 from tmesurv.reports.graphics import BAND_COLOUR, BAYES_COLOUR, FigureImage, png_data_uri
-from tmesurv.reports.results import Results
+from tmesurv.reports.results import Results, of_bayes_model
 from tmesurv.reports.sections.bayes_screen import _converged, _hr_axis_around_one, _status_text
 from tmesurv.reports.sections.model_check import MisfitBanner, misfit_banner
 
@@ -162,7 +162,7 @@ def time_varying_section(results: Results, names: dict[str, str]) -> TimeVarying
     """The treatment HR per baseline interval (``bayes_time_varying.csv``): figure of all patients, every row.
 
     The misfit banner names the fits of ``bayes_fit_check.csv`` that misfit when the tables come from the time-varying
-    model (``bayes.model: time_varying``); a comparison-only time-varying fit is not checked against Kaplan-Meier.
+    model (``bayes.model: time_varying``); a comparison-only time-varying fit's check is in the model check section.
     """
     rows = results.bayes_time_varying
     if rows is None:
@@ -177,7 +177,8 @@ def time_varying_section(results: Results, names: dict[str, str]) -> TimeVarying
         for endpoint in endpoints_of(overall)
     )
     galleries = (Gallery("All patients", images),) if images else ()
-    misfit = misfit_banner(results.bayes_fit_check, ("treatment", "subgroup")) if _tables_model(results) else None
+    checks = of_bayes_model(results.bayes_fit_check, results)
+    misfit = misfit_banner(checks, ("treatment", "subgroup")) if _tables_model(results) else None
     return TimeVaryingSection(time_varying_table(rows), galleries, misfit)
 
 

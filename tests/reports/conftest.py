@@ -92,9 +92,10 @@ def write_km(folder: Path) -> None:
         columns=KM_COLUMNS,
     )
     summary.to_csv(folder / "km.csv", index=False)
-    write_csv(folder, "bayes_curves.csv", [{k: v for k, v in row.items() if k != "at_risk"} for row in rows])
+    curves = [{k: v for k, v in row.items() if k != "at_risk"} | {"model": "ph"} for row in rows]
+    write_csv(folder, "bayes_curves.csv", curves)
     survival = [
-        {"endpoint": "efs", "subgroup": subgroup, "arm": arm, "statistic": statistic, "time": time}
+        {"endpoint": "efs", "subgroup": subgroup, "model": "ph", "arm": arm, "statistic": statistic, "time": time}
         | {"estimate": estimate, "lower": estimate * 0.8, "upper": estimate * 1.2}
         for subgroup in ("all", "b_cell_ges=high")
         for arm, estimate in (("treated", 0.5), ("control", 0.2), ("difference", 0.3))
@@ -281,7 +282,8 @@ def write_bayes_options(folder: Path) -> None:
 def write_model_check(folder: Path) -> None:
     """The fit check (the subgroup b_cell_ges=high misfits in its treated arm) and PSIS-LOO of the treatment model."""
     checks = [
-        {"endpoint": "efs", "analysis": analysis, "subgroup": subgroup, "arm": arm, "n": 50, "events": 30}
+        {"endpoint": "efs", "analysis": analysis, "subgroup": subgroup, "model": "ph", "arm": arm, "n": 50}
+        | {"events": 30}
         | {
             "follow_up": 24.0,
             "max_abs_difference": difference,

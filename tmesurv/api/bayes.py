@@ -35,7 +35,9 @@ class PweResult:
     tables
         Result-file stem -> table (``bayes``, ``bayes_curves``, ``bayes_survival``, ``bayes_fit_check``,
         ``bayes_loo``, ``biomarkers``, and the optional ``bayes_*`` tables); columns as in
-        :mod:`tmesurv.outputs.files`. Every table but ``bayes_loo`` comes from the fits of ``bayes.model``.
+        :mod:`tmesurv.outputs.files`. ``bayes`` comes from the fits of ``bayes.model``; ``bayes_curves``,
+        ``bayes_survival``, ``bayes_fit_check`` and ``bayes_loo`` have rows of every compared model (column ``model``;
+        those of ``bayes.model`` first in the first three).
     fits
         The fitted models (endpoint, analysis, subgroup, ``idata``, model, main) in fitting order; with
         ``bayes.compare`` also the fits of the other models (``main`` False), each with its PSIS-LOO (group ``loo``).
@@ -62,17 +64,17 @@ class PweResult:
 
     @property
     def survival(self) -> pd.DataFrame:
-        """``bayes_survival.csv``: posterior medians, landmark survival and RMST per arm, and their differences."""
+        """``bayes_survival.csv``: posterior medians, landmark survival and RMST per model and arm, and differences."""
         return self.tables["bayes_survival"]
 
     @property
     def curves(self) -> pd.DataFrame:
-        """``bayes_curves.csv``: posterior survival curves per arm with 95% bands."""
+        """``bayes_curves.csv``: posterior survival curves per model and arm with 95% bands."""
         return self.tables["bayes_curves"]
 
     @property
     def fit_check(self) -> pd.DataFrame:
-        """``bayes_fit_check.csv``: posterior mean survival against Kaplan-Meier per fit and arm, with a misfit flag."""
+        """``bayes_fit_check.csv``: posterior mean survival against Kaplan-Meier per fit (of every model) and arm."""
         return self.tables["bayes_fit_check"]
 
     @property
@@ -153,14 +155,21 @@ class PweResult:
         return lines + self._check_lines() + result_lines(self.tables, self.notes)
 
     def _check_lines(self) -> list[str]:
-        """Which fits' posterior survival misfits Kaplan-Meier (``bayes_fit_check``), and in which arms."""
-        check = self.fit_check
-        misfit = check[check["misfit"].astype(bool)]
-        fits = misfit.groupby(["analysis", "subgroup"], sort=False)["arm"].agg(", ".join)
-        if not len(fits):
-            return [f"  posterior survival vs Kaplan-Meier: no misfit ({len(check)} arms of fits checked)"]
-        listed = "; ".join(f"{analysis} {subgroup} ({arms})" for (analysis, subgroup), arms in fits.items())
-        return [f"  MISFIT vs Kaplan-Meier: {listed}"]
+        """Which fits' posterior survival misfits Kaplan-Meier (``bayes_fit_check``): of bayes.model, then compared."""
+        check, main = self.fit_check, self.config.bayes.model
+        lines = [_misfit_line(check[check["model"] == main], "bayes.model")]
+        compared = check[check["model"] != main]
+        return lines + ([_misfit_line(compared, "compared models")] if len(compared) else [])
+
+
+def _misfit_line(check: pd.DataFrame, fits: str) -> str:
+    """``  MISFIT vs Kaplan-Meier, bayes.model: treatment all ph (treated)``, or that no arm checked misfits."""
+    misfit = check[check["misfit"].astype(bool)]
+    arms = misfit.groupby(["analysis", "subgroup", "model"], sort=False)["arm"].agg(", ".join)
+    if not len(arms):
+        return f"  posterior survival vs Kaplan-Meier, {fits}: no misfit ({len(check)} arms of fits checked)"
+    listed = "; ".join(f"{' '.join(key)} ({names})" for key, names in arms.items())
+    return f"  MISFIT vs Kaplan-Meier, {fits}: {listed}"
 
 
 def fit_pwe(

@@ -177,13 +177,16 @@ BAYES = _file(
     f"{HR_SUMMARY} {DIAGNOSTICS} divergences {SAMPLER}", "converged",
     optional=f"ess_tail bfmi_min divergences {SAMPLER} note",
 )  # fmt: skip
+# bayes_curves, bayes_survival, bayes_fit_check: rows of every compared model (model: bayes.model's first)
 BAYES_CURVES = _file(
-    "bayes_curves.csv", "endpoint arm subgroup time survival lower upper", numbers="time survival lower upper"
-)
+    "bayes_curves.csv", "endpoint arm subgroup model time survival lower upper", "endpoint arm subgroup model time",
+    "time survival lower upper",
+)  # fmt: skip
 BAYES_SURVIVAL = _file(
     "bayes_survival.csv",
-    "endpoint subgroup arm statistic time estimate lower upper reached prob_beyond_follow_up follow_up",
-    numbers="time estimate lower upper prob_beyond_follow_up follow_up", flags="reached",
+    "endpoint subgroup model arm statistic time estimate lower upper reached prob_beyond_follow_up follow_up",
+    "endpoint subgroup model arm statistic time",
+    "time estimate lower upper prob_beyond_follow_up follow_up", flags="reached",
     optional="reached prob_beyond_follow_up follow_up",
 )  # fmt: skip
 BAYES_HR_CURVE = _file(
@@ -210,9 +213,9 @@ BAYES_TIME_VARYING = _file(
 )
 BAYES_FIT_CHECK = _file(
     "bayes_fit_check.csv",
-    "endpoint analysis subgroup arm n events follow_up max_abs_difference largest_at mean_abs_difference "
+    "endpoint analysis subgroup model arm n events follow_up max_abs_difference largest_at mean_abs_difference "
     "share_in_band misfit",
-    "endpoint analysis subgroup arm",
+    "endpoint analysis subgroup model arm",
     "n events follow_up max_abs_difference largest_at mean_abs_difference share_in_band",
     "misfit",
 )

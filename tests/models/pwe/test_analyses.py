@@ -156,9 +156,20 @@ def test_landmarks_beyond_an_arms_follow_up_get_a_note_naming_them():
         ("difference", "survival", 24.0, False, 12.0),
     ]
     statistics = pd.DataFrame(rows, columns=["arm", "statistic", "time", "reached", "follow_up"])
-    assert beyond_follow_up_notes(statistics, "efs subgroup sii=high") == [
-        "efs subgroup sii=high: survival at 24, rmst at 24 months not estimated in the control arm: beyond its last "
-        "follow-up time (12 months)"
+    note = (
+        "survival at 24, rmst at 24 months not estimated in the control arm: beyond its last follow-up time (12 months)"
+    )
+    assert beyond_follow_up_notes({"ph": statistics}, "efs subgroup sii=high", "ph") == [
+        f"efs subgroup sii=high: {note}"
+    ]
+    # the models of one analysis share its patients: a note they share is given once, naming them
+    by_model = {"ph": statistics, "time_varying": statistics, "cure": statistics}
+    assert beyond_follow_up_notes(by_model, "efs subgroup sii=high", "ph") == [
+        f"efs subgroup sii=high (ph, time_varying, cure): {note}"
+    ]
+    estimated = statistics.assign(reached=True)
+    assert beyond_follow_up_notes({"ph": estimated, "cure": statistics}, "efs subgroup sii=high", "ph") == [
+        f"efs subgroup sii=high (cure): {note}"
     ]
 
 

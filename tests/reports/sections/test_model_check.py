@@ -13,8 +13,8 @@ from tests.reports.conftest import section, table_rows
 from tmesurv.models.cox.km import fit_km
 from tmesurv.models.pwe.fit_check import misfit_rule_text
 from tmesurv.models.pwe.survival import not_reached_rule_text
-from tmesurv.reports.km_marks import GID_CENSOR, censoring_times
-from tmesurv.reports.km_plot import km_posterior_figure
+from tmesurv.reports.km_marks import GID_CENSOR, GID_STEPS, censoring_times
+from tmesurv.reports.posterior_km_plot import GID_MEDIAN, GID_POSTERIOR_BAND, km_models_figure
 from tmesurv.reports.sections import km, methods, model_check
 
 
@@ -40,22 +40,45 @@ def km_and_posterior() -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.concat(curves, ignore_index=True), pd.concat(posterior, ignore_index=True)
 
 
-def test_km_posterior_figure_plots_censor_marks_and_the_posterior_median():
+def two_models(posterior: pd.DataFrame) -> pd.DataFrame:
+    """The posterior as bayes.model ph, and a compared cure model whose curves sit 0.05 higher."""
+    cure = posterior.assign(survival=posterior["survival"] + 0.05, model="cure")
+    return pd.concat([posterior.assign(model="ph"), cure], ignore_index=True)
+
+
+def test_km_models_figure_draws_km_with_censor_marks_under_every_models_median_and_band():
     curves, posterior = km_and_posterior()
-    figure = km_posterior_figure(curves, posterior, "efs", ["all"], {"all": "all patients: MISFIT"})
-    ax = figure.subfigs[0].subfigs[0].axes[0]
-    marks = [line for line in ax.get_lines() if line.get_gid() == GID_CENSOR]
-    assert len(marks) == 2  # one set per arm, drawn once
-    for line, arm in zip(marks, ("treated", "control"), strict=True):
+    posterior = two_models(posterior)
+    notes = {("all", "treated"): "ph (bayes.model): max |S - KM| 0.100, KM in band at 50%, MISFIT"}
+    figure = km_models_figure(curves, posterior, "efs", ["all"], {"all": "all patients"}, None, notes, main="ph")
+    panels = figure.subfigs[0].subfigs
+    assert len(panels) == 2  # a panel per arm
+    for panel, arm in zip(panels, ("treated", "control"), strict=True):
+        ax = panel.axes[0]
+        assert ax.get_title() == f"all patients: {arm}"
         rows = curves[curves["arm"] == arm].sort_values("time")
-        expected = censoring_times(rows)
-        assert len(expected) > 0
-        np.testing.assert_array_equal(line.get_xdata(), expected)
-        np.testing.assert_array_equal(line.get_ydata(), rows.set_index("time").loc[expected, "survival"])
-    dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
-    for line, arm in zip(dashed, ("treated", "control"), strict=True):
-        np.testing.assert_array_equal(line.get_ydata(), posterior.loc[posterior["arm"] == arm, "survival"])
-    assert ax.get_title() == "all patients: MISFIT"
+        [marks] = [line for line in ax.get_lines() if line.get_gid() == GID_CENSOR]
+        np.testing.assert_array_equal(marks.get_xdata(), censoring_times(rows))
+        [steps] = [line for line in ax.get_lines() if line.get_gid() == GID_STEPS]
+        np.testing.assert_array_equal(steps.get_ydata(), rows["survival"])
+        medians = {line.get_label(): line for line in ax.get_lines() if line.get_gid() == GID_MEDIAN}
+        assert list(medians) == ["ph", "cure"]
+        assert medians["ph"].get_color() != medians["cure"].get_color()
+        assert medians["ph"].get_linestyle() != medians["cure"].get_linestyle()
+        for model, line in medians.items():
+            expected = posterior.loc[(posterior["arm"] == arm) & (posterior["model"] == model), "survival"]
+            np.testing.assert_array_equal(line.get_ydata(), expected)
+        bands = [artist for artist in ax.collections if artist.get_gid() == GID_POSTERIOR_BAND]
+        assert len(bands) == 2
+    texts = [text.get_text() for text in panels[0].axes[0].texts]
+    assert notes["all", "treated"] in texts
+    legend = [text.get_text() for text in figure.subfigs[1].legends[0].get_texts()]
+    assert legend == [
+        "Kaplan-Meier",
+        "Censored",
+        "ph (bayes.model): posterior median, 95% band",
+        "cure: posterior median, 95% band",
+    ]
 
 
 def fit_check_rows() -> pd.DataFrame:
@@ -67,15 +90,43 @@ def fit_check_rows() -> pd.DataFrame:
     ]
     keys = ["endpoint", "analysis", "subgroup", "arm"]
     frame = pd.DataFrame(rows, columns=[*keys, "max_abs_difference", "share_in_band", "misfit"])
-    return frame.assign(n=50, events=30, follow_up=24.0, largest_at=3.0, mean_abs_difference=0.02)
+    return frame.assign(model="ph", n=50, events=30, follow_up=24.0, largest_at=3.0, mean_abs_difference=0.02)
 
 
 def test_fit_check_table_flags_misfits_and_states_the_rule():
-    table = model_check.fit_check_table(fit_check_rows(), {"treated": "axi-cel", "control": "SOC"})
+    table = model_check.fit_check_table(fit_check_rows(), {"treated": "axi-cel", "control": "SOC"}, main="ph")
     assert [row.flagged for row in table.rows] == [False, False, True, True]
     assert table.rows[2].cells[-1] == "misfit"
-    assert table.rows[0].cells[7:10] == ("0.040 (at 3.0)", "0.020", "90%")
+    assert table.rows[0].cells[3] == "ph (bayes.model)"
+    assert table.rows[0].cells[8:11] == ("0.040 (at 3.0)", "0.020", "90%")
     assert misfit_rule_text() in table.caption
+
+
+def test_fit_check_table_puts_the_models_of_a_fit_together():
+    main = fit_check_rows()
+    cure = main.assign(model="cure", misfit=0.0, share_in_band=0.97)
+    table = model_check.fit_check_table(pd.concat([main, cure], ignore_index=True), main="ph")
+    fits_and_models = [(row.cells[2], row.cells[3], row.cells[4]) for row in table.rows]
+    assert fits_and_models == [
+        ("all", "ph (bayes.model)", "treated"),
+        ("all", "ph (bayes.model)", "control"),
+        ("all", "cure", "treated"),
+        ("all", "cure", "control"),
+        ("b_cell_ges", "ph (bayes.model)", "treated"),
+        ("b_cell_ges", "cure", "treated"),
+        ("b_cell_ges=high", "ph (bayes.model)", "treated"),
+        ("b_cell_ges=high", "cure", "treated"),
+    ]
+    assert [row.flagged for row in table.rows] == [False, False, False, False, True, False, True, False]
+
+
+def test_the_banner_names_the_misfits_of_bayes_model_only():
+    checks = pd.concat([fit_check_rows().assign(misfit=0.0), fit_check_rows().assign(model="cure")])
+    assert model_check.misfit_banner(checks[checks["model"] == "ph"]) is None
+    assert model_check.misfit_banner(checks[checks["model"] == "cure"]).fits == (
+        "efs interaction b_cell_ges",
+        "efs subgroup b_cell_ges=high",
+    )
 
 
 def test_misfit_banner_names_the_misfit_fits_of_the_section_shown():
@@ -169,9 +220,9 @@ def test_report_shows_the_model_check_and_the_misfit_banners(full_report: Path):
     assert "efs subgroup b_cell_ges=high" in section(page, "diagnostics")
 
 
-def test_panel_title_of_a_fit_without_statistics_is_its_label():
-    checks = fit_check_rows().assign(max_abs_difference=np.nan, share_in_band=np.nan, misfit=0.0)
-    assert model_check._panel_title(checks, "efs", "all") == "all patients"  # no all-NaN warning either
-    flagged = fit_check_rows()
-    title = model_check._panel_title(flagged, "efs", "b_cell_ges=high")
-    assert title == "b_cell_ges=high: max |S - KM| 0.120, KM in band at 50% of event times, MISFIT"
+def test_panel_note_gives_every_models_fit_check_and_flags_misfits():
+    rows = fit_check_rows().query("subgroup == 'b_cell_ges=high'")
+    rows = pd.concat([rows, rows.assign(model="cure", misfit=0.0, max_abs_difference=np.nan)], ignore_index=True)
+    assert model_check._panel_note(rows, "ph") == (
+        "ph (bayes.model): max |S - KM| 0.120, KM in band at 50%, MISFIT\ncure: no events"
+    )

@@ -104,6 +104,7 @@ def test_cure_fractions_and_survival_are_the_mixture_of_the_posterior_draws(cure
     edges = np.concatenate([[0.0], cuts, [np.inf]])
     exposure = np.clip(LANDMARK - edges[:-1], 0.0, np.diff(edges))
     statistics = cure_main.tables["bayes_survival"].query("subgroup == 'all' and statistic == 'survival'")
+    statistics = statistics.query("model == 'cure'")
     for name, hazard_ratio in (("control", 1.0), ("treated", np.exp(latency_arm))):
         cumulative = (baseline * exposure).sum(axis=1) * hazard_ratio
         survival = fractions[name] + (1 - fractions[name]) * np.exp(-cumulative)
@@ -113,11 +114,12 @@ def test_cure_fractions_and_survival_are_the_mixture_of_the_posterior_draws(cure
 
 @pytest.mark.sampling
 def test_the_fit_check_and_curves_are_those_of_the_mixture(cure_main):
-    assert len(cure_main.tables["bayes_fit_check"]) == 2 * 4  # both arms of the treatment, interaction, 2 subgroups
+    checks = cure_main.tables["bayes_fit_check"]  # both arms of the treatment, interaction, 2 subgroups; cure first
+    assert checks["model"].tolist() == ["cure"] * 2 * 4 + ["ph"] * 2 * 4
     idata = node(cure_main, "treatment", "all", "cure").idata
     posterior = idata.posterior
     treated = idata.constant_data["design"].sel(term="arm").to_numpy() == 1
-    curves = cure_main.tables["bayes_curves"].query("subgroup == 'all' and arm == 'treated'")
+    curves = cure_main.tables["bayes_curves"].query("subgroup == 'all' and arm == 'treated' and model == 'cure'")
     times = curves["time"].to_numpy()
     pi = expit(posterior["cure_intercept"] + posterior["cure_coef"].sel(term="arm")).to_numpy().ravel()
     baseline = np.exp(posterior["log_baseline"].to_numpy().reshape(pi.size, -1))
