@@ -14,20 +14,9 @@ import xarray as xr
 
 from tmesurv.errors import SamplingError
 
-SUMMARY_COLUMNS = [
-    "term",
-    "mean",
-    "sd",
-    "hr_mean",
-    "hr_lower",
-    "hr_upper",
-    "prob_hr_below_1",
-    "r_hat",
-    "ess_bulk",
-    "ess_tail",
-    "bfmi_min",
-    "converged",
-]
+ESTIMATE_COLUMNS = ["mean", "sd", "hr_mean", "hr_lower", "hr_upper", "prob_hr_below_1"]  # of log_hr_summary
+CONVERGENCE_COLUMNS = ["r_hat", "ess_bulk", "ess_tail", "bfmi_min", "converged"]  # of diagnostics
+SUMMARY_COLUMNS = ["term", *ESTIMATE_COLUMNS, *CONVERGENCE_COLUMNS]
 BFMI_MIN = 0.3
 RHAT_MAX = 1.01
 ESS_MIN = 400

@@ -10,7 +10,7 @@ supported.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import arviz as az
 import numpy as np
@@ -34,6 +34,7 @@ from tmesurv.models.pwe.survival import DIFFERENCE
 
 CURE = "cure"
 LATENCY = "latency"
+PARTS = ((CURE, "cure_coef"), (LATENCY, "coef"))  # each part of the model and its coefficients' posterior variable
 _ARMS = {CONTROL: 0.0, TREATED: 1.0}  # the arm's design value
 CURE_FRACTION_COLUMNS = [
     "arm",
@@ -64,7 +65,7 @@ def summarize_cure(idata: az.InferenceData) -> pd.DataFrame:
     :func:`~tmesurv.models.pwe.diagnostics.summarize_pwe`. ``attrs["divergences"]`` holds the fit's divergences.
     """
     frames = []
-    for part, variable in ((CURE, "cure_coef"), (LATENCY, "coef")):
+    for part, variable in PARTS:
         draws = idata.posterior[variable]
         terms = [cure_term(part, term) for term in draws["term"].to_numpy().astype(str)]
         frames.append(pd.DataFrame({"term": terms} | log_hr_summary(draws, "term") | diagnostics(idata, variable)))
@@ -143,18 +144,6 @@ def _follow_up(idata: az.InferenceData, biomarker: str | None, value: float | No
         arm: follow_up_facts(time[members & in_arm], event[members & in_arm])
         for arm, in_arm in ((CONTROL, ~treated), (TREATED, treated))
     }
-
-
-def quartile_labels(biomarker: str, values: np.ndarray, chosen: Sequence[float]) -> dict[str, tuple[str, float]]:
-    """Labels ``<biomarker>=<value>`` of the biomarker's quartiles and of ``chosen`` values.
-
-    The quartiles are the low, middle and high values (0 and 1 of a two-level biomarker), labelled as the
-    ``treatment_at`` rows of ``bayes.csv`` (4 significant digits; chosen values 6).
-    """
-    labelled = {f"{biomarker}={value:.4g}": value for value in np.unique(np.quantile(values, [0.25, 0.5, 0.75]))}
-    for value in chosen:
-        labelled.setdefault(f"{biomarker}={value:.6g}", float(value))
-    return {label: (biomarker, float(value)) for label, value in labelled.items()}
 
 
 def _difference_facts(follow_up: Mapping[str, Mapping]) -> dict:
