@@ -16,9 +16,8 @@ import pandas as pd
 import xarray as xr
 
 from tmesurv.models.designs import ARM, interaction_term
-from tmesurv.models.pwe.cure.summary import CURE as CURE_PART
-from tmesurv.models.pwe.cure.summary import LATENCY, cure_term, summarize_cure
 from tmesurv.models.pwe.cure.summary import PARTS as CURE_PARTS
+from tmesurv.models.pwe.cure.summary import cure_term, summarize_cure
 from tmesurv.models.pwe.diagnostics import (
     BFMI_MIN,
     CONVERGENCE_COLUMNS,
@@ -74,7 +73,7 @@ def not_estimable_rows(
     """One row per term of ``model`` with no estimate (NaN), ``converged`` empty and the reason in ``note``."""
     terms = list(design.columns)
     if model == CURE:
-        terms = [cure_term(part, term) for part in (CURE_PART, LATENCY) for term in terms]
+        terms = [cure_term(part, term) for part, _ in CURE_PARTS for term in terms]
     numbers = {column: np.full(len(terms), np.nan) for column in BAYES_COLUMNS if column not in TEXT_COLUMNS}
     labels = {"endpoint": endpoint, "analysis": analysis, "subgroup": subgroup, "term": terms}
     rows = pd.DataFrame(labels | numbers | {"note": f"not estimable: {problem}"})
@@ -99,7 +98,8 @@ def treatment_at_rows(fit: PweFit, values: np.ndarray, chosen: Sequence[float], 
     frames = []
     for part, variable in CURE_PARTS if fit.model == CURE else ((None, "coef"),):
         coef = fit.idata.posterior[variable]
-        effect = coef.sel(term=ARM, drop=True) + coef.sel(term=interaction_term(biomarker), drop=True) * at
+        # values first: each value's draws lie contiguous, so numpy sums them pairwise as it sums one value's draws
+        effect = at * coef.sel(term=interaction_term(biomarker), drop=True) + coef.sel(term=ARM, drop=True)
         fitted = diagnostics.loc[_part_term(part, interaction_term(biomarker)), FIT_DIAGNOSTICS]
         estimates = {"subgroup": list(labels), "term": _part_term(part, ARM)} | log_hr_summary(effect, "at")
         frames.append(pd.DataFrame(estimates).assign(**fitted))
