@@ -84,12 +84,12 @@ def not_estimable_rows(
 def treatment_at_rows(fit: PweFit, values: np.ndarray, chosen: Sequence[float], summary: pd.DataFrame) -> pd.DataFrame:
     """The treatment effect of an interaction fit at the biomarker's quartiles and chosen values (``BAYES_COLUMNS``).
 
-    Per value ``v`` and arm coefficient of the model, the effect ``b_arm + b_arm:x v`` (``coef``): term ``arm`` (log
-    HR) of a proportional-hazards or time-varying fit; of a cure fit ``cure:arm`` (``cure_coef``: log odds ratio of
-    cure) then ``latency:arm`` (log HR among the uncured). Analysis ``treatment_at``, subgroup ``<biomarker>=<value>``
-    (:func:`quartile_labels`); the summary columns are those of
-    :func:`~tmesurv.models.pwe.diagnostics.log_hr_summary`, the convergence columns those of the term's interaction
-    row of ``summary`` (the least precise of the two coefficients).
+    Per value ``v``, the effect ``b_arm + b_arm:x v`` of each set of the model's coefficients: term ``arm`` (``coef``,
+    log HR) of a proportional-hazards or time-varying fit; ``cure:arm`` (``cure_coef``, log odds ratio of cure) then
+    ``latency:arm`` (``coef``, log HR among the uncured) of a cure fit. Analysis ``treatment_at``, subgroup
+    ``<biomarker>=<value>`` (:func:`quartile_labels`); the estimate columns are
+    :func:`~tmesurv.models.pwe.diagnostics.log_hr_summary`'s of the effect draws, the convergence columns those of
+    the term's interaction row of ``summary`` (the less precise of its two coefficients).
     """
     biomarker = fit.subgroup
     labels = quartile_labels(biomarker, values, chosen)
