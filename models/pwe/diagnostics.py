@@ -14,20 +14,9 @@ import xarray as xr
 
 from tmesurv.errors import SamplingError
 
-SUMMARY_COLUMNS = [
-    "term",
-    "mean",
-    "sd",
-    "hr_mean",
-    "hr_lower",
-    "hr_upper",
-    "prob_hr_below_1",
-    "r_hat",
-    "ess_bulk",
-    "ess_tail",
-    "bfmi_min",
-    "converged",
-]
+ESTIMATE_COLUMNS = ["mean", "sd", "hr_mean", "hr_lower", "hr_upper", "prob_hr_below_1"]  # of log_hr_summary
+CONVERGENCE_COLUMNS = ["r_hat", "ess_bulk", "ess_tail", "bfmi_min", "converged"]  # of diagnostics
+SUMMARY_COLUMNS = ["term", *ESTIMATE_COLUMNS, *CONVERGENCE_COLUMNS]
 BFMI_MIN = 0.3
 RHAT_MAX = 1.01
 ESS_MIN = 400
@@ -145,16 +134,37 @@ def diagnostics(idata: az.InferenceData, var_name: str) -> dict[str, np.ndarray]
     dict[str, numpy.ndarray]
         ``r_hat``, ``ess_bulk``, ``ess_tail``, ``bfmi_min`` and ``converged`` (boolean).
     """
-    with np.errstate(divide="ignore", invalid="ignore"):  # constant draws: r_hat is NaN, not a warning
-        r_hat = az.rhat(idata, var_names=[var_name], method="rank")[var_name].to_numpy().ravel()
-        ess_bulk = az.ess(idata, var_names=[var_name], method="bulk")[var_name].to_numpy().ravel()
-        ess_tail = az.ess(idata, var_names=[var_name], method="tail")[var_name].to_numpy().ravel()
+    r_hat, ess_bulk, ess_tail = chain_mixing(idata, var_name)
     bfmi_min = _lowest_bfmi(idata)
-    bfmi_passes = not bfmi_min < BFMI_MIN  # NaN (no energy statistics) does not fail the rule
-    no_divergences = count_divergences(idata) == 0
-    converged = (r_hat < RHAT_MAX) & (ess_bulk >= ESS_MIN) & (ess_tail >= ESS_MIN) & no_divergences & bfmi_passes
+    converged = mixes_well(r_hat, ess_bulk, ess_tail) & _sampler_passes(count_divergences(idata), bfmi_min)
     bfmi = np.full(r_hat.shape, bfmi_min)
     return {"r_hat": r_hat, "ess_bulk": ess_bulk, "ess_tail": ess_tail, "bfmi_min": bfmi, "converged": converged}
+
+
+def chain_mixing(draws: az.InferenceData | xr.Dataset, var_name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rank-normalised split R-hat, bulk ESS and tail ESS of a variable's draws (over ``chain, draw``), flattened.
+
+    Constant draws give R-hat NaN (no warning), which fails :func:`mixes_well`.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):  # constant draws: r_hat is NaN, not a warning
+        r_hat = az.rhat(draws, var_names=[var_name], method="rank")[var_name].to_numpy().ravel()
+        ess_bulk = az.ess(draws, var_names=[var_name], method="bulk")[var_name].to_numpy().ravel()
+        ess_tail = az.ess(draws, var_names=[var_name], method="tail")[var_name].to_numpy().ravel()
+    return r_hat, ess_bulk, ess_tail
+
+
+def mixes_well(r_hat: np.ndarray, ess_bulk: np.ndarray, ess_tail: np.ndarray) -> np.ndarray:
+    """The per-quantity part of the convergence rule: R-hat below ``RHAT_MAX``, both ESS at least ``ESS_MIN``."""
+    return (r_hat < RHAT_MAX) & (ess_bulk >= ESS_MIN) & (ess_tail >= ESS_MIN)
+
+
+def sampler_passes(idata: az.InferenceData) -> bool:
+    """The fit-wide part of the convergence rule: no divergent transition, no chain's BFMI below ``BFMI_MIN``."""
+    return _sampler_passes(count_divergences(idata), _lowest_bfmi(idata))
+
+
+def _sampler_passes(divergences: int, bfmi_min: float) -> bool:
+    return divergences == 0 and not bfmi_min < BFMI_MIN  # NaN (no energy statistics) does not fail the rule
 
 
 def _lowest_bfmi(idata: az.InferenceData) -> float:

@@ -2,7 +2,8 @@
 
 With nutpie and the default coefficient prior the density is :mod:`tmesurv.models.pwe.posterior`'s (nothing to
 compile); a model with another coefficient prior (the shrinkage screens) is compiled from PyMC once per structure and
-rebound to each cohort's data. The fit keeps its inputs (``constant_data``), so it can be re-scored and compared (LOO)
+rebound to each cohort's data. Sampling and what a fit keeps are :mod:`tmesurv.models.pwe.sampling`'s, shared with the
+other models. The fit keeps its inputs (``constant_data``), so it can be re-scored and compared (LOO)
 without refitting: :func:`pointwise_log_likelihood` gives the per-patient log-likelihood of any patients at every draw,
 a block at a time. The whole chains x draws x patients array is kept only on request (``log_likelihood=True``), as
 float32.
@@ -17,20 +18,12 @@ import numpy as np
 import nutpie
 import pandas as pd
 import pymc as pm
-import xarray as xr
 
-from tmesurv.interrupts import raise_if_interrupted
-from tmesurv.models.pwe.compare import full_log_likelihood
 from tmesurv.models.pwe.data import PweData, pwe_data, pwe_log_likelihood
-from tmesurv.models.pwe.diagnostics import require_complete_draws
 from tmesurv.models.pwe.model import CoefficientPrior, centred_steps, pwe_model
 from tmesurv.models.pwe.posterior import nutpie_model
+from tmesurv.models.pwe.sampling import FittedPatients, keep_inputs, nutpie_cores, per_patient, sample_posterior
 from tmesurv.models.pwe.settings import PweSettings, SamplerSettings
-
-# Patients x terms from which chains of the hand-coded density run on two threads: below, the threads' contention for
-# Python's GIL costs more than the second core gives (measured: 4 chains at n = 3,000 x 3 terms take 4.5 s on one
-# thread and 5.0 s on two; at 5,000 x 3, 5.8 s and 5.4 s; at 20,000 x 3, 28 s and 14 s).
-PARALLEL_CHAINS_MIN_WORK = 12_000
 
 
 def fit_pwe(
@@ -73,55 +66,29 @@ def fit_pwe(
     """
     data = pwe_data(time, event, design, settings.intervals, time_varying=settings.time_varying)
     sampled = data.collapsed()  # the same likelihood; patients with one design row in an interval are one record
-    with warnings.catch_warnings():
-        # Early in tuning, before the step size adapts, trajectories can overflow exp(eta); NUTS rejects them
-        # and numpy's RuntimeWarning says nothing the diagnostics do not.
-        warnings.filterwarnings("ignore", message="(overflow|invalid value) encountered", category=RuntimeWarning)
-        if sampler.sampler == "nutpie":
-            idata = _sample_nutpie(sampled, settings, sampler, coefficient_prior)
-        else:
-            idata = _sample_pymc(pwe_model(sampled, list(design.columns), settings, coefficient_prior), sampler)
-    raise_if_interrupted()  # the sampler catches Ctrl-C and returns what it has: never summarise that
-    require_complete_draws(idata)
-    idata = idata.assign_coords(term=list(design.columns), groups="posterior")
-    if "constant_data" in idata.groups():  # PyMC stores its data containers; the fit keeps the original inputs
-        del idata.constant_data
-    idata.add_groups(constant_data=_constant_data(time, event, design, data))
-    if log_likelihood:
-        idata.add_groups(log_likelihood=full_log_likelihood(idata, pointwise_log_likelihood))
-    return idata
+    idata = sample_posterior(
+        sampler,
+        lambda: _nutpie_model(sampled, settings, sampler, coefficient_prior),
+        lambda: pwe_model(sampled, list(design.columns), settings, coefficient_prior),
+    )
+    return keep_inputs(idata, time, event, design, data, pointwise_log_likelihood if log_likelihood else None)
 
 
 _COMPILED: dict[tuple, tuple[pm.Model, object]] = {}  # structure -> the PyMC model and its nutpie compilation
 
 
-def _sample_nutpie(
+def _nutpie_model(
     data: PweData, settings: PweSettings, sampler: SamplerSettings, coefficient_prior: CoefficientPrior | None
-) -> az.InferenceData:
-    """Sample with nutpie: the default prior's hand-coded density, or the PyMC model compiled once per structure.
+) -> tuple[object, int]:
+    """What nutpie samples, and on how many threads: the default prior's hand-coded density, or the PyMC model.
 
     Compiling the PyMC graph costs 40 s or more the first time on a machine; the default prior's density
     (:mod:`tmesurv.models.pwe.posterior`, equal to the PyMC model's) needs no compilation. A model with another
     coefficient prior is compiled once per (terms, intervals, priors, structure) and rebound to each cohort's data.
     """
-    cores = min(sampler.chains, 2)
     if coefficient_prior is None:
-        compiled = nutpie_model(data, settings, centred_steps(data))
-        if data.z.size < PARALLEL_CHAINS_MIN_WORK:  # Python calls the density: two threads would contend for the GIL
-            cores = 1
-    else:
-        compiled = _compiled_pymc_model(data, settings, coefficient_prior)
-    return nutpie.sample(
-        compiled,
-        draws=sampler.draws,
-        tune=sampler.tune,
-        chains=sampler.chains,
-        cores=cores,
-        seed=sampler.seed,
-        target_accept=sampler.target_accept,
-        progress_bar=False,
-        save_warmup=False,
-    )
+        return nutpie_model(data, settings, centred_steps(data)), nutpie_cores(sampler, data.z.size)
+    return _compiled_pymc_model(data, settings, coefficient_prior), nutpie_cores(sampler)
 
 
 def _compiled_pymc_model(data: PweData, settings: PweSettings, coefficient_prior: CoefficientPrior):
@@ -154,21 +121,6 @@ def _compiled_pymc_model(data: PweData, settings: PweSettings, coefficient_prior
     return compiled.with_data(**{name: value for name, value in arrays.items() if name in used})
 
 
-def _sample_pymc(model: pm.Model, sampler: SamplerSettings) -> az.InferenceData:
-    """Sample with PyMC's NUTS (the fallback when nutpie is not wanted)."""
-    with model:
-        return pm.sample(
-            draws=sampler.draws,
-            tune=sampler.tune,
-            chains=sampler.chains,
-            cores=min(sampler.chains, 2),
-            random_seed=sampler.seed,
-            target_accept=sampler.target_accept,
-            progressbar=False,
-            compute_convergence_checks=False,
-        )
-
-
 def pointwise_log_likelihood(idata: az.InferenceData, rows: slice = slice(None)) -> np.ndarray:
     """Log-likelihood of the patients ``rows`` at every draw, from the original-scale coefficients and baseline.
 
@@ -186,44 +138,22 @@ def pointwise_log_likelihood(idata: az.InferenceData, rows: slice = slice(None))
         Float64, shape ``(chain, draw, patients in rows)``: ``d_i (a_{k(i)} + eta_i) - exp(eta_i) H0(t_i)``
         (:func:`~tmesurv.models.pwe.data.pwe_log_likelihood`).
     """
-    posterior, constant = idata.posterior, idata.constant_data
-    shape = (posterior.sizes["chain"], posterior.sizes["draw"])
-    design = constant["design"].to_numpy()[rows]
-    coef = _draws(posterior["coef"], "term")
+    return per_patient(idata, rows, _log_likelihood)
+
+
+def _log_likelihood(patients: FittedPatients) -> np.ndarray:
+    """The PWE log-likelihood of ``patients`` at every draw (draws x patients)."""
+    design, coef = patients.design, patients.draws("coef", "term")
     arm = arm_effect = None
-    if "coef_time" in posterior:  # time-varying arm effect: the arm (first column) enters per interval
-        arm, arm_effect = design[:, 0], _draws(posterior["coef_time"], "interval")
+    if "coef_time" in patients.posterior:  # time-varying arm effect: the arm (first column) enters per interval
+        arm, arm_effect = design[:, 0], patients.draws("coef_time", "interval")
         design, coef = design[:, 1:], coef[:, 1:]
-    values = pwe_log_likelihood(
-        constant["time"].to_numpy()[rows],
-        constant["event"].to_numpy()[rows],
+    return pwe_log_likelihood(
+        patients.time,
+        patients.event,
         coef @ design.T,
-        _draws(posterior["log_baseline"], "interval"),
-        constant["cuts"].to_numpy(),
+        patients.draws("log_baseline", "interval"),
+        patients.cuts,
         arm=arm,
         arm_effect=arm_effect,
-    )
-    return values.reshape(*shape, -1)
-
-
-def _draws(variable: xr.DataArray, dim: str) -> np.ndarray:
-    """A posterior variable over ``dim`` as a (chain x draw, dim) array."""
-    values = variable.transpose("chain", "draw", dim).to_numpy()
-    return values.reshape(-1, values.shape[-1])
-
-
-def _constant_data(time: np.ndarray, event: np.ndarray, design: pd.DataFrame, data: PweData) -> xr.Dataset:
-    """The fit's inputs, so that a saved fit can be re-scored without refitting."""
-    x = design.to_numpy(dtype=float)
-    terms, patients = list(design.columns), np.arange(len(design))
-    return xr.Dataset(
-        {
-            "time": ("patient", np.asarray(time, dtype=float)),
-            "event": ("patient", np.asarray(event, dtype=float)),
-            "design": (("patient", "term"), x),
-            "design_mean": ("term", data.centre),
-            "design_sd": ("term", data.scale),
-            "cuts": ("cut", data.cuts),
-        },
-        coords={"patient": patients, "term": terms, "cut": np.arange(data.cuts.size)},
     )

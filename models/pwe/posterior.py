@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import partial
 from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
-from nutpie.compiled_pyfunc import PyFuncModel, from_pyfunc
+from nutpie.compiled_pyfunc import PyFuncModel
 
+from tmesurv.models.pwe.hand_coded import HandCodedDensity, nutpie_pyfunc_model, parameter_values
 from tmesurv.models.pwe.likelihood import pwe_value_and_gradient
 from tmesurv.models.pwe.settings import PwePriors, PweSettings
 
@@ -298,47 +298,38 @@ def nutpie_model(data: PweData, settings: PweSettings, centred: bool) -> PyFuncM
 
     The draws hold the unconstrained parameters (the scales on their own scale, not their logs) and the PyMC model's
     deterministics ``coef_std``, ``coef``, ``log_baseline_centred``, ``log_baseline`` and with a time-varying arm
-    effect ``coef_time``. Building it costs nothing: a new cohort gets a new model.
+    effect ``coef_time`` (:func:`~tmesurv.models.pwe.hand_coded.nutpie_pyfunc_model`).
     """
     layout = posterior_layout(data.z.shape[1], data.width.size, settings, centred)
-    form, scales = BASELINE_FORMS.index(layout.baseline_form), prior_scales(settings.priors)
     shared = {name: np.ascontiguousarray(value) for name, value in data.arrays().items() if name in DENSITY_DATA}
     shared["crude_log_rate"] = float(data.crude_log_rate)
     if layout.time_varying:  # the arm enters through the strata's baselines, the other terms through z
         shared |= {"z": np.ascontiguousarray(data.z[:, 1:]), "event_z": data.event_z[1:].copy()}
-
-    def make_logp_fn():
-        def logp(point, **arrays):
-            arguments = [arrays[name] for name in DENSITY_DATA]
-            return log_posterior_and_gradient(point, form, layout.time_varying, scales, *arguments)
-
-        return logp
-
-    def make_expand_fn(seed1, seed2, chain):
-        return partial(expanded_draw, layout=layout)
-
-    names, shapes = zip(*_expanded_shapes(layout), strict=True)
-    return from_pyfunc(
-        layout.size,
-        make_logp_fn,
-        make_expand_fn,
-        [np.dtype("float64")] * len(names),
-        list(shapes),
-        list(names),
-        coords={"term": [f"term_{j}" for j in range(layout.n_terms)], "interval": np.arange(layout.n_intervals)},
-        dims={name: dims for name, dims in EXPANDED_DIMS.items() if name in names},
-        shared_data=shared,
-        make_initial_point_fn=partial(initial_point, layout=layout, settings=settings, data=data),
+    support = {
+        "baseline_start": data.crude_log_rate,
+        "baseline_levels": data.crude_log_rate,
+        "random_walk_sd_log__": np.log(settings.priors.random_walk_sd),
+        "time_varying_sd_log__": np.log(settings.priors.time_varying_sd),
+    }
+    form = BASELINE_FORMS.index(layout.baseline_form)
+    density = HandCodedDensity(
+        layout=layout,
+        log_density=log_posterior_and_gradient,
+        constants=(form, layout.time_varying, prior_scales(settings.priors)),
+        data=shared,
+        data_arguments=DENSITY_DATA,
+        expand=expanded_draw,
+        derived_shapes=_derived_shapes(layout),
+        scalars=SCALARS,
+        dims=EXPANDED_DIMS,
+        support=support,
     )
+    return nutpie_pyfunc_model(density)
 
 
-def _expanded_shapes(layout: PosteriorLayout) -> list[tuple[str, tuple[int, ...]]]:
-    """Names and shapes of one draw's values, in :func:`expanded_draw`'s order."""
-    shapes = []
-    for name, length in layout.parameters:
-        expanded = name.removesuffix("_log__")
-        shapes.append((expanded, () if expanded in SCALARS else (length,)))
-    shapes += [("coef_std", (layout.n_terms,)), ("log_baseline_centred", (layout.n_intervals,))]
+def _derived_shapes(layout: PosteriorLayout) -> list[tuple[str, tuple[int, ...]]]:
+    """Names and shapes of the deterministics in a draw, in :func:`expanded_draw`'s order."""
+    shapes = [("coef_std", (layout.n_terms,)), ("log_baseline_centred", (layout.n_intervals,))]
     shapes += [("coef", (layout.n_terms,)), ("log_baseline", (layout.n_intervals,))]
     if layout.time_varying:
         shapes.append(("coef_time", (layout.n_intervals,)))
@@ -347,14 +338,7 @@ def _expanded_shapes(layout: PosteriorLayout) -> list[tuple[str, tuple[int, ...]
 
 def expanded_draw(point: np.ndarray, layout: PosteriorLayout, **arrays: np.ndarray) -> dict[str, np.ndarray]:
     """One draw's parameters (scales exponentiated) and the PyMC model's deterministics, as in ``pwe_model``."""
-    values, position = {}, 0
-    for name, length in layout.parameters:
-        value = point[position : position + length]
-        values[name.removesuffix("_log__")] = np.exp(value[0]) if name.endswith("_log__") else value.copy()
-        position += length
-    for name in SCALARS:
-        if name in values:
-            values[name] = np.asarray(values[name]).reshape(())
+    values = parameter_values(point, layout, SCALARS)
     form = BASELINE_FORMS.index(layout.baseline_form)
     rotation, centre, scale = arrays["rotation"], arrays["centre"], arrays["scale"]
     coef_std = rotation @ values["coef_rotated"]
@@ -371,15 +355,3 @@ def expanded_draw(point: np.ndarray, layout: PosteriorLayout, **arrays: np.ndarr
     coef[0] = events @ coef_time / events.sum()  # the event-weighted average, comparable to a Cox estimate
     log_baseline = log_hazard - centre[0] * coef_time - centre[1:] @ coef[1:]
     return values | {"coef": coef, "log_baseline": log_baseline, "coef_time": coef_time}
-
-
-def initial_point(seed: int, layout: PosteriorLayout, settings: PweSettings, data: PweData) -> np.ndarray:
-    """PyMC's starting point for nutpie: each parameter's support point, jittered by Uniform(-1, 1)."""
-    support = {
-        "baseline_start": data.crude_log_rate,
-        "baseline_levels": data.crude_log_rate,
-        "random_walk_sd_log__": np.log(settings.priors.random_walk_sd),
-        "time_varying_sd_log__": np.log(settings.priors.time_varying_sd),
-    }
-    centre = np.concatenate([np.full(length, support.get(name, 0.0)) for name, length in layout.parameters])
-    return centre + np.random.default_rng(seed).uniform(-1.0, 1.0, layout.size)

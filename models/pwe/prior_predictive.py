@@ -72,11 +72,8 @@ def prior_predictive(
     data = pwe_data(time, event, design, settings.intervals, time_varying=settings.time_varying)
     model = pwe_model(data, list(design.columns), settings, coefficient_prior)
     names = ["coef", "log_baseline", *(["coef_time"] if settings.time_varying else [])]
-    with warnings.catch_warnings():  # the likelihood is a Potential, left out on purpose
-        warnings.filterwarnings("ignore", message="The effect of Potentials", category=UserWarning)
-        prior = pm.sample_prior_predictive(draws=draws, model=model, var_names=names, random_seed=seed).prior
-    sample = {name: prior[name].to_numpy().reshape(draws, -1) for name in names}
-    groups = _groups(design)
+    sample = prior_draws(model, names, draws, seed)
+    groups = arm_groups(design)
     time, event = np.asarray(time, dtype=float), np.asarray(event, dtype=float)
     at = [time, *(np.full(time.size, float(landmark)) for landmark in landmarks)]
     cumulative = _patient_cumulative_hazard(sample, design, data.cuts, at)
@@ -92,11 +89,25 @@ def prior_predictive(
             "survival": (("draw", "arm", "landmark"), survival),
             "events": ("draw", (rng.random(probability.shape) < probability).sum(axis=1)),
             "expected_events": ("draw", probability.sum(axis=1)),
-            "observed_survival": (("arm", "landmark"), _observed_survival(time, event, groups, landmarks)),
+            "observed_survival": (("arm", "landmark"), observed_survival(time, event, groups, landmarks)),
             "observed_events": ((), int(event.sum())),
         },
         coords={"draw": np.arange(draws), "arm": list(groups), "landmark": np.asarray(landmarks, dtype=float)},
     )
+
+
+def prior_draws(model: pm.Model, names: Sequence[str], draws: int, seed: int) -> dict[str, np.ndarray]:
+    """Draws of the variables ``names`` from the model's priors (its likelihood, a Potential, left out).
+
+    Returns
+    -------
+    dict[str, numpy.ndarray]
+        Name -> the draws, shape ``(draws, values of the variable)``.
+    """
+    with warnings.catch_warnings():  # the likelihood is a Potential, left out on purpose
+        warnings.filterwarnings("ignore", message="The effect of Potentials", category=UserWarning)
+        prior = pm.sample_prior_predictive(draws=draws, model=model, var_names=list(names), random_seed=seed).prior
+    return {name: prior[name].to_numpy().reshape(draws, -1) for name in names}
 
 
 def summarize_prior_predictive(check: xr.Dataset) -> pd.DataFrame:
@@ -113,12 +124,12 @@ def summarize_prior_predictive(check: xr.Dataset) -> pd.DataFrame:
         for landmark in check["landmark"].to_numpy():
             draws = check["survival"].sel(arm=arm, landmark=landmark).to_numpy()
             observed = float(check["observed_survival"].sel(arm=arm, landmark=landmark))
-            rows.append(_row("survival", arm, float(landmark), draws, observed))
-    rows.append(_row("events", ALL, np.nan, check["events"].to_numpy(), float(check["observed_events"])))
+            rows.append(predictive_row("survival", arm, float(landmark), draws, observed))
+    rows.append(predictive_row("events", ALL, np.nan, check["events"].to_numpy(), float(check["observed_events"])))
     return pd.DataFrame(rows, columns=PRIOR_PREDICTIVE_COLUMNS)
 
 
-def _groups(design: pd.DataFrame) -> dict[str, np.ndarray]:
+def arm_groups(design: pd.DataFrame) -> dict[str, np.ndarray]:
     """Patients of each arm (by the first column ``arm``), or everyone."""
     if design.columns[0] == ARM and design[ARM].isin([0, 1]).all():
         treated = design[ARM].to_numpy() == 1
@@ -153,9 +164,10 @@ def _patient_cumulative_hazard(
     return result
 
 
-def _observed_survival(
+def observed_survival(
     time: np.ndarray, event: np.ndarray, groups: dict[str, np.ndarray], landmarks: Sequence[float]
 ) -> np.ndarray:
+    """Kaplan-Meier survival of each group (rows, in the order of ``groups``) at the landmarks (columns)."""
     values = np.empty((len(groups), len(landmarks)))
     for row, members in enumerate(groups.values()):
         curve = fit_km(time[members], event[members])
@@ -163,7 +175,8 @@ def _observed_survival(
     return values
 
 
-def _row(statistic: str, arm: str, time: float, draws: np.ndarray, observed: float) -> dict:
+def predictive_row(statistic: str, arm: str, time: float, draws: np.ndarray, observed: float) -> dict:
+    """One row (``PRIOR_PREDICTIVE_COLUMNS``): the draws' median and 95% interval, and where ``observed`` falls."""
     tail = (1 - CI_PROB) / 2
     lower, estimate, upper = np.quantile(draws, [tail, 0.5, 1 - tail])
     below = float((draws < observed).mean()) if np.isfinite(observed) else np.nan

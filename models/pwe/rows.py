@@ -13,11 +13,18 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 
-from tmesurv.models.pwe.cure.summary import CURE as CURE_PART
-from tmesurv.models.pwe.cure.summary import LATENCY, cure_term
-from tmesurv.models.pwe.cure.tables import cure_summary_rows, cure_treatment_at
-from tmesurv.models.pwe.diagnostics import BFMI_MIN, CI_PROB, SUMMARY_COLUMNS, probability_below_zero, summarize_pwe
+from tmesurv.models.designs import ARM, interaction_term
+from tmesurv.models.pwe.cure.summary import PARTS as CURE_PARTS
+from tmesurv.models.pwe.cure.summary import cure_term, summarize_cure
+from tmesurv.models.pwe.diagnostics import (
+    BFMI_MIN,
+    CONVERGENCE_COLUMNS,
+    SUMMARY_COLUMNS,
+    log_hr_summary,
+    summarize_pwe,
+)
 from tmesurv.models.pwe.notes import rerun_text
 from tmesurv.models.pwe.registry import CURE
 from tmesurv.models.pwe.remedy import Remedied, remedy_advice
@@ -26,21 +33,22 @@ from tmesurv.models.pwe.storage import PweFit
 TEXT_COLUMNS = ("endpoint", "analysis", "subgroup", "term", "note")
 SAMPLER_COLUMNS = ["target_accept", "reruns"]  # how the reported run was sampled (see models.pwe.remedy)
 BAYES_COLUMNS = ["endpoint", "analysis", "subgroup", *SUMMARY_COLUMNS, "divergences", *SAMPLER_COLUMNS, "note"]
+FIT_DIAGNOSTICS = [*CONVERGENCE_COLUMNS, "divergences", *SAMPLER_COLUMNS, "note"]  # a treatment_at row repeats them
 
 
 def summary_rows(fit: PweFit, remedied: Remedied, notes: list[str]) -> pd.DataFrame:
     """The fit's terms with convergence and how it was sampled; a note in ``notes`` if it is not converged.
 
+    A cure fit's terms are those of :func:`~tmesurv.models.pwe.cure.summary.summarize_cure`, any other fit's those of
+    :func:`~tmesurv.models.pwe.diagnostics.summarize_pwe`.
+
     A compared fit's (``fit.main`` False) non-convergence is noted too, naming its model.
     """
     note = f"re-run: {rerun_text(remedied)}" if remedied.reruns else ""
-    if fit.model == CURE:
-        rows = cure_summary_rows(fit, remedied.target_accept, remedied.reruns, note)
-    else:
-        summary = summarize_pwe(fit.idata)
-        keys = {"endpoint": fit.endpoint, "analysis": fit.analysis, "subgroup": fit.subgroup}
-        sampled = {"target_accept": remedied.target_accept, "reruns": remedied.reruns, "note": note}
-        rows = summary.assign(**keys, divergences=summary.attrs["divergences"], **sampled)
+    summary = summarize_cure(fit.idata) if fit.model == CURE else summarize_pwe(fit.idata)
+    keys = {"endpoint": fit.endpoint, "analysis": fit.analysis, "subgroup": fit.subgroup}
+    sampled = {"target_accept": remedied.target_accept, "reruns": remedied.reruns, "note": note}
+    rows = summary.assign(**keys, divergences=summary.attrs["divergences"], **sampled)
     if not rows["converged"].all():
         notes.append(_not_converged_note(fit, rows, remedied))
     return rows[BAYES_COLUMNS]
@@ -65,7 +73,7 @@ def not_estimable_rows(
     """One row per term of ``model`` with no estimate (NaN), ``converged`` empty and the reason in ``note``."""
     terms = list(design.columns)
     if model == CURE:
-        terms = [cure_term(part, term) for part in (CURE_PART, LATENCY) for term in terms]
+        terms = [cure_term(part, term) for part, _ in CURE_PARTS for term in terms]
     numbers = {column: np.full(len(terms), np.nan) for column in BAYES_COLUMNS if column not in TEXT_COLUMNS}
     labels = {"endpoint": endpoint, "analysis": analysis, "subgroup": subgroup, "term": terms}
     rows = pd.DataFrame(labels | numbers | {"note": f"not estimable: {problem}"})
@@ -76,47 +84,41 @@ def not_estimable_rows(
 def treatment_at_rows(fit: PweFit, values: np.ndarray, chosen: Sequence[float], summary: pd.DataFrame) -> pd.DataFrame:
     """The treatment effect of an interaction fit at the biomarker's quartiles and chosen values (``BAYES_COLUMNS``).
 
-    A cure fit gives ``cure:arm`` and ``latency:arm`` per value
-    (:func:`~tmesurv.models.pwe.cure.tables.cure_treatment_at`), any other fit ``arm`` (:func:`treatment_at`).
-    """
-    if fit.model == CURE:
-        return cure_treatment_at(fit, values, chosen, summary)[BAYES_COLUMNS]
-    return treatment_at(fit, values, chosen, summary)[BAYES_COLUMNS]
-
-
-def treatment_at(fit: PweFit, values: np.ndarray, chosen: Sequence[float], summary: pd.DataFrame) -> pd.DataFrame:
-    """Treatment log HR ``b_arm + b_arm:x * x`` at the biomarker's quartiles and at ``chosen`` values, one row each.
-
-    Analysis ``treatment_at``, subgroup ``<biomarker>=<value>`` (quartiles to 4 significant digits, chosen values to
-    6; a chosen value that names a quartile's row again is given once). The convergence columns are those of the
-    interaction model's ``arm:x`` term (the least precise of the two).
+    Per value ``v``, the effect ``b_arm + b_arm:x v`` of each set of the model's coefficients: term ``arm`` (``coef``,
+    log HR) of a proportional-hazards or time-varying fit; ``cure:arm`` (``cure_coef``, log odds ratio of cure) then
+    ``latency:arm`` (``coef``, log HR among the uncured) of a cure fit. Analysis ``treatment_at``, subgroup
+    ``<biomarker>=<value>`` (:func:`quartile_labels`); the estimate columns are
+    :func:`~tmesurv.models.pwe.diagnostics.log_hr_summary`'s of the effect draws, the convergence columns those of
+    the term's interaction row of ``summary`` (the less precise of its two coefficients).
     """
     biomarker = fit.subgroup
-    posterior = fit.idata.posterior["coef"]
-    arm, interaction = posterior.sel(term="arm"), posterior.sel(term=f"arm:{biomarker}")
+    labels = quartile_labels(biomarker, values, chosen)
+    at = xr.DataArray([value for _, value in labels.values()], dims="at")
+    diagnostics = summary.set_index("term")
+    frames = []
+    for part, variable in CURE_PARTS if fit.model == CURE else ((None, "coef"),):
+        coef = fit.idata.posterior[variable]
+        # values first: each value's draws lie contiguous, so numpy sums them pairwise as it sums one value's draws
+        effect = at * coef.sel(term=interaction_term(biomarker), drop=True) + coef.sel(term=ARM, drop=True)
+        fitted = diagnostics.loc[_part_term(part, interaction_term(biomarker)), FIT_DIAGNOSTICS]
+        estimates = {"subgroup": list(labels), "term": _part_term(part, ARM)} | log_hr_summary(effect, "at")
+        frames.append(pd.DataFrame(estimates).assign(**fitted))
+    rows = pd.concat(frames).sort_index(kind="stable")  # per value, the model's terms in order
+    return rows.assign(endpoint=fit.endpoint, analysis="treatment_at").reset_index(drop=True)[BAYES_COLUMNS]
+
+
+def _part_term(part: str | None, term: str) -> str:
+    """A term's name in ``bayes.csv``: as it is, or in a part of a cure model (``cure:<term>``, ``latency:<term>``)."""
+    return term if part is None else cure_term(part, term)
+
+
+def quartile_labels(biomarker: str, values: np.ndarray, chosen: Sequence[float]) -> dict[str, tuple[str, float]]:
+    """Labels ``<biomarker>=<value>`` of the biomarker's quartiles and of ``chosen`` values.
+
+    The quartiles are the low, middle and high values (0 and 1 of a two-level biomarker), labelled to 4 significant
+    digits, chosen values to 6; a chosen value that names a quartile's label again is given once.
+    """
     labelled = {f"{biomarker}={value:.4g}": value for value in np.unique(np.quantile(values, [0.25, 0.5, 0.75]))}
     for value in chosen:
-        labelled.setdefault(f"{biomarker}={value:.6g}", value)
-    diagnostics = summary.set_index("term").loc[f"arm:{biomarker}"]
-    rows = []
-    for label, value in labelled.items():
-        draws = (arm + interaction * value).to_numpy().reshape(-1)
-        rows.append(_draw_summary(draws) | {"subgroup": label})
-    frame = pd.DataFrame(rows).assign(endpoint=fit.endpoint, analysis="treatment_at", term="arm")
-    for column in ["r_hat", "ess_bulk", "ess_tail", "bfmi_min", "converged", "divergences", *SAMPLER_COLUMNS, "note"]:
-        frame[column] = diagnostics[column]
-    return frame
-
-
-def _draw_summary(draws: np.ndarray) -> dict:
-    """Mean, sd and HR summaries of log-HR draws, as in :func:`~tmesurv.models.pwe.diagnostics.summarize_pwe`."""
-    hr = np.exp(draws)
-    tail = (1 - CI_PROB) / 2
-    return {
-        "mean": draws.mean(),
-        "sd": draws.std(ddof=1),
-        "hr_mean": hr.mean(),
-        "hr_lower": np.quantile(hr, tail),
-        "hr_upper": np.quantile(hr, 1 - tail),
-        "prob_hr_below_1": float(probability_below_zero(draws)),
-    }
+        labelled.setdefault(f"{biomarker}={value:.6g}", float(value))
+    return {label: (biomarker, float(value)) for label, value in labelled.items()}

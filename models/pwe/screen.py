@@ -22,32 +22,21 @@ import pandas as pd
 
 from tmesurv.errors import InputError
 from tmesurv.models.designs import ARM, interaction_term
-from tmesurv.models.pwe.diagnostics import count_divergences, diagnostics, log_hr_summary
+from tmesurv.models.pwe.diagnostics import (
+    CONVERGENCE_COLUMNS,
+    ESTIMATE_COLUMNS,
+    count_divergences,
+    diagnostics,
+    log_hr_summary,
+)
 from tmesurv.models.pwe.fit import fit_pwe
 from tmesurv.models.pwe.settings import PwePriors, PweSettings, SamplerSettings, Shrinkage
 from tmesurv.models.pwe.shrinkage import SHRUNK_DIM, ShrinkagePrior, check_expected_interactions, global_scale
 
 SCREEN_COLUMNS = [
-    "biomarker",
-    "term",
-    "n",
-    "events",
-    "biomarker_mean",
-    "biomarker_sd",
-    "mean",
-    "sd",
-    "hr_mean",
-    "hr_lower",
-    "hr_upper",
-    "prob_hr_below_1",
-    "kappa",
-    "r_hat",
-    "ess_bulk",
-    "ess_tail",
-    "bfmi_min",
-    "converged",
-    "divergences",
-]
+    "biomarker", "term", "n", "events", "biomarker_mean", "biomarker_sd", *ESTIMATE_COLUMNS, "kappa",
+    *CONVERGENCE_COLUMNS, "divergences",
+]  # fmt: skip
 
 
 @dataclass

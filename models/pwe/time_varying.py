@@ -12,25 +12,16 @@ import numpy as np
 import pandas as pd
 
 from tmesurv.models.designs import ARM
-from tmesurv.models.pwe.diagnostics import CI_PROB, count_divergences, diagnostics, log_hr_summary
+from tmesurv.models.pwe.diagnostics import (
+    CI_PROB,
+    CONVERGENCE_COLUMNS,
+    ESTIMATE_COLUMNS,
+    count_divergences,
+    diagnostics,
+    log_hr_summary,
+)
 
-TIME_VARYING_COLUMNS = [
-    "interval",
-    "start",
-    "end",
-    "events",
-    "mean",
-    "sd",
-    "hr_mean",
-    "hr_lower",
-    "hr_upper",
-    "prob_hr_below_1",
-    "r_hat",
-    "ess_bulk",
-    "ess_tail",
-    "bfmi_min",
-    "converged",
-]
+TIME_VARYING_COLUMNS = ["interval", "start", "end", "events", *ESTIMATE_COLUMNS, *CONVERGENCE_COLUMNS]
 
 
 def treatment_effect_text(time_varying: bool, time_varying_sd: float, intervals: int) -> str:

@@ -16,13 +16,13 @@ the PyMC model's at random points. Unconstrained parameters, in the order of the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 
 import numba
 import numpy as np
-from nutpie.compiled_pyfunc import PyFuncModel, from_pyfunc
+from nutpie.compiled_pyfunc import PyFuncModel
 
 from tmesurv.models.pwe.cure.likelihood import CureData, cure_value_and_gradient
+from tmesurv.models.pwe.hand_coded import HandCodedDensity, nutpie_pyfunc_model, parameter_values
 from tmesurv.models.pwe.model import centred_steps
 from tmesurv.models.pwe.posterior import (
     BASELINE_FORMS,
@@ -173,42 +173,34 @@ def nutpie_cure_model(data: CureData, settings: PweSettings) -> PyFuncModel:
 
     The draws hold the unconstrained parameters (the step sd on its own scale, not its log) and the PyMC model's
     deterministics ``coef_std``, ``log_baseline_centred``, ``coef``, ``log_baseline``, ``cure_coef_std``,
-    ``cure_coef`` and ``cure_intercept``.
+    ``cure_coef`` and ``cure_intercept`` (:func:`~tmesurv.models.pwe.hand_coded.nutpie_pyfunc_model`).
     """
     layout = cure_layout(data, settings)
-    form, scales = BASELINE_FORMS.index(layout.latency.baseline_form), cure_prior_scales(settings.priors)
-
-    def make_logp_fn():
-        def logp(point, **arrays):
-            return cure_log_posterior_and_gradient(point, form, scales, *(arrays[name] for name in DENSITY_DATA))
-
-        return logp
-
-    def make_expand_fn(seed1, seed2, chain):
-        return partial(expanded_draw, layout=layout)
-
-    names, shapes = zip(*_expanded_shapes(layout), strict=True)
-    return from_pyfunc(
-        layout.size,
-        make_logp_fn,
-        make_expand_fn,
-        [np.dtype("float64")] * len(names),
-        list(shapes),
-        list(names),
-        coords={"term": [f"term_{j}" for j in range(layout.n_terms)], "interval": np.arange(layout.n_intervals)},
-        dims={name: dims for name, dims in EXPANDED_DIMS.items() if name in names},
-        shared_data=density_arrays(data),
-        make_initial_point_fn=partial(initial_point, layout=layout, settings=settings, data=data),
+    support = {
+        "baseline_start": data.pwe.crude_log_rate,
+        "baseline_levels": data.pwe.crude_log_rate,
+        "random_walk_sd_log__": np.log(settings.priors.random_walk_sd),
+        "cure_intercept_centred": settings.priors.cure_intercept_mean,
+    }
+    form = BASELINE_FORMS.index(layout.latency.baseline_form)
+    density = HandCodedDensity(
+        layout=layout,
+        log_density=cure_log_posterior_and_gradient,
+        constants=(form, cure_prior_scales(settings.priors)),
+        data=density_arrays(data),
+        data_arguments=DENSITY_DATA,
+        expand=expanded_draw,
+        derived_shapes=_derived_shapes(layout),
+        scalars=SCALARS,
+        dims=EXPANDED_DIMS,
+        support=support,
     )
+    return nutpie_pyfunc_model(density)
 
 
-def _expanded_shapes(layout: CureLayout) -> list[tuple[str, tuple[int, ...]]]:
-    """Names and shapes of one draw's values, in :func:`expanded_draw`'s order."""
-    shapes = []
-    for name, length in layout.parameters:
-        expanded = name.removesuffix("_log__")
-        shapes.append((expanded, () if expanded in SCALARS else (length,)))
-    shapes += [("coef_std", (layout.n_terms,)), ("log_baseline_centred", (layout.n_intervals,))]
+def _derived_shapes(layout: CureLayout) -> list[tuple[str, tuple[int, ...]]]:
+    """Names and shapes of the deterministics in a draw, in :func:`expanded_draw`'s order."""
+    shapes = [("coef_std", (layout.n_terms,)), ("log_baseline_centred", (layout.n_intervals,))]
     shapes += [("coef", (layout.n_terms,)), ("log_baseline", (layout.n_intervals,))]
     shapes += [("cure_coef_std", (layout.n_terms,)), ("cure_coef", (layout.n_terms,)), ("cure_intercept", ())]
     return shapes
@@ -216,14 +208,7 @@ def _expanded_shapes(layout: CureLayout) -> list[tuple[str, tuple[int, ...]]]:
 
 def expanded_draw(point: np.ndarray, layout: CureLayout, **arrays: np.ndarray) -> dict[str, np.ndarray]:
     """One draw's parameters (the step sd exponentiated) and the PyMC model's deterministics, as in ``cure_model``."""
-    values, position = {}, 0
-    for name, length in layout.parameters:
-        value = point[position : position + length]
-        values[name.removesuffix("_log__")] = np.exp(value[0]) if name.endswith("_log__") else value.copy()
-        position += length
-    for name in SCALARS:
-        if name in values:
-            values[name] = np.asarray(values[name]).reshape(())
+    values = parameter_values(point, layout, SCALARS)
     centre, scale = arrays["centre"], arrays["scale"]
     coef_std = arrays["rotation"] @ values["coef_rotated"]
     log_hazard = np.empty(layout.n_intervals)
@@ -239,15 +224,3 @@ def expanded_draw(point: np.ndarray, layout: CureLayout, **arrays: np.ndarray) -
         "cure_coef": cure_coef,
         "cure_intercept": np.asarray(values["cure_intercept_centred"] - centre @ cure_coef).reshape(()),
     }
-
-
-def initial_point(seed: int, layout: CureLayout, settings: PweSettings, data: CureData) -> np.ndarray:
-    """PyMC's starting point for nutpie: each parameter's support point, jittered by Uniform(-1, 1)."""
-    support = {
-        "baseline_start": data.pwe.crude_log_rate,
-        "baseline_levels": data.pwe.crude_log_rate,
-        "random_walk_sd_log__": np.log(settings.priors.random_walk_sd),
-        "cure_intercept_centred": settings.priors.cure_intercept_mean,
-    }
-    centre = np.concatenate([np.full(length, support.get(name, 0.0)) for name, length in layout.parameters])
-    return centre + np.random.default_rng(seed).uniform(-1.0, 1.0, layout.size)

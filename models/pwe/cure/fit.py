@@ -1,24 +1,21 @@
 """Sampling the mixture-cure PWE model, and its per-patient log-likelihood for LOO and re-scoring.
 
 nutpie samples :mod:`.density`'s hand-coded density (nothing to compile); ``sampler: pymc`` samples the PyMC
-specification (:mod:`.model`). The fit keeps the same ``constant_data`` as a proportional-hazards fit, so survival,
-LOO and storage read it the same way.
+specification (:mod:`.model`). Sampling, the inputs a fit keeps (the same ``constant_data`` as a proportional-hazards
+fit, so survival, LOO and storage read it the same way) and the plumbing of the per-patient log-likelihood are
+:mod:`tmesurv.models.pwe.sampling`'s, shared with the proportional-hazards model.
 """
 
 from __future__ import annotations
 
-import warnings
-
 import arviz as az
 import numpy as np
-import nutpie
 import pandas as pd
-import xarray as xr
 
 from tmesurv.models.pwe.cure.density import nutpie_cure_model
-from tmesurv.models.pwe.cure.likelihood import CureData, cure_data, cure_log_likelihood
+from tmesurv.models.pwe.cure.likelihood import cure_data, cure_log_likelihood
 from tmesurv.models.pwe.cure.model import cure_model
-from tmesurv.models.pwe.fit import PARALLEL_CHAINS_MIN_WORK, _constant_data, _sample_pymc
+from tmesurv.models.pwe.sampling import FittedPatients, keep_inputs, nutpie_cores, per_patient, sample_posterior
 from tmesurv.models.pwe.settings import PweSettings, SamplerSettings
 
 
@@ -55,39 +52,12 @@ def fit_cure(
         as a proportional-hazards fit (``time``, ``event``, ``design``, ``design_mean``, ``design_sd``, ``cuts``).
     """
     data = cure_data(time, event, design, settings.intervals)
-    with warnings.catch_warnings():
-        # Early in tuning trajectories can overflow exp(eta); NUTS rejects them, the diagnostics report what matters.
-        warnings.filterwarnings("ignore", message="(overflow|invalid value) encountered", category=RuntimeWarning)
-        if sampler.sampler == "nutpie":
-            idata = _sample_nutpie(data, settings, sampler)
-        else:
-            idata = _sample_pymc(cure_model(data, list(design.columns), settings), sampler)
-    idata = idata.assign_coords(term=list(design.columns), groups="posterior")
-    if "constant_data" in idata.groups():  # PyMC's containers; the fit keeps the original inputs
-        del idata.constant_data
-    idata.add_groups(constant_data=_constant_data(time, event, design, data.pwe))
-    if log_likelihood:
-        values = pointwise_log_likelihood(idata).astype(np.float32)
-        coords = {"chain": idata.posterior["chain"], "draw": idata.posterior["draw"]}
-        coords["patient"] = idata.constant_data["patient"]
-        idata.add_groups(log_likelihood=xr.Dataset({"event": (("chain", "draw", "patient"), values)}, coords=coords))
-    return idata
-
-
-def _sample_nutpie(data: CureData, settings: PweSettings, sampler: SamplerSettings) -> az.InferenceData:
-    """Sample with nutpie on the hand-coded density; two threads only when the work per evaluation outweighs the GIL."""
-    cores = min(sampler.chains, 2) if data.pwe.z.size >= PARALLEL_CHAINS_MIN_WORK else 1
-    return nutpie.sample(
-        nutpie_cure_model(data, settings),
-        draws=sampler.draws,
-        tune=sampler.tune,
-        chains=sampler.chains,
-        cores=cores,
-        seed=sampler.seed,
-        target_accept=sampler.target_accept,
-        progress_bar=False,
-        save_warmup=False,
+    idata = sample_posterior(
+        sampler,
+        lambda: (nutpie_cure_model(data, settings), nutpie_cores(sampler, data.pwe.z.size)),
+        lambda: cure_model(data, list(design.columns), settings),
     )
+    return keep_inputs(idata, time, event, design, data.pwe, pointwise_log_likelihood if log_likelihood else None)
 
 
 def pointwise_log_likelihood(idata: az.InferenceData, rows: slice = slice(None)) -> np.ndarray:
@@ -106,23 +76,19 @@ def pointwise_log_likelihood(idata: az.InferenceData, rows: slice = slice(None))
         Float64, shape ``(chain, draw, patients in rows)``
         (:func:`~tmesurv.models.pwe.cure.likelihood.cure_log_likelihood`).
     """
-    posterior, constant = idata.posterior, idata.constant_data
-    shape = (posterior.sizes["chain"], posterior.sizes["draw"])
-    design = constant["design"].to_numpy()[rows]
-    coef, cure_coef = _draws(posterior["coef"], "term"), _draws(posterior["cure_coef"], "term")
-    intercept = posterior["cure_intercept"].to_numpy().reshape(-1, 1)
-    values = cure_log_likelihood(
-        constant["time"].to_numpy()[rows],
-        constant["event"].to_numpy()[rows],
+    return per_patient(idata, rows, _log_likelihood)
+
+
+def _log_likelihood(patients: FittedPatients) -> np.ndarray:
+    """The mixture-cure log-likelihood of ``patients`` at every draw (draws x patients)."""
+    design = patients.design
+    coef, cure_coef = patients.draws("coef", "term"), patients.draws("cure_coef", "term")
+    intercept = patients.posterior["cure_intercept"].to_numpy().reshape(-1, 1)
+    return cure_log_likelihood(
+        patients.time,
+        patients.event,
         coef @ design.T,
-        _draws(posterior["log_baseline"], "interval"),
-        constant["cuts"].to_numpy(),
+        patients.draws("log_baseline", "interval"),
+        patients.cuts,
         intercept + cure_coef @ design.T,
     )
-    return values.reshape(*shape, -1)
-
-
-def _draws(variable: xr.DataArray, dim: str) -> np.ndarray:
-    """A posterior variable over ``dim`` as a (chain x draw, dim) array."""
-    values = variable.transpose("chain", "draw", dim).to_numpy()
-    return values.reshape(-1, values.shape[-1])

@@ -14,18 +14,22 @@ The rows have the columns of ``bayes_prior_predictive.csv``
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-import pymc as pm
 
 from tmesurv.models.pwe.cure.likelihood import cure_data
 from tmesurv.models.pwe.cure.model import cure_model
 from tmesurv.models.pwe.cure.plateau import follow_up_facts
 from tmesurv.models.pwe.data import hazard_at_times, interval_layout
-from tmesurv.models.pwe.prior_predictive import PRIOR_PREDICTIVE_COLUMNS, _groups, _observed_survival, _row
+from tmesurv.models.pwe.prior_predictive import (
+    PRIOR_PREDICTIVE_COLUMNS,
+    arm_groups,
+    observed_survival,
+    predictive_row,
+    prior_draws,
+)
 from tmesurv.models.pwe.settings import PweSettings
 
 NAMES = ("coef", "log_baseline", "cure_coef", "cure_intercept")
@@ -63,22 +67,19 @@ def cure_prior_predictive(
     """
     data = cure_data(time, event, design, settings.intervals)
     model = cure_model(data, list(design.columns), settings)
-    with warnings.catch_warnings():  # the likelihood is a Potential, left out on purpose
-        warnings.filterwarnings("ignore", message="The effect of Potentials", category=UserWarning)
-        prior = pm.sample_prior_predictive(draws=draws, model=model, var_names=list(NAMES), random_seed=seed).prior
-    sample = {name: prior[name].to_numpy().reshape(draws, -1) for name in NAMES}
+    sample = prior_draws(model, NAMES, draws, seed)
     x = design.to_numpy(dtype=float)
     cured = 1.0 / (1.0 + np.exp(-(sample["cure_intercept"] + sample["cure_coef"] @ x.T)))  # (draws, patients)
     time, event = np.asarray(time, dtype=float), np.asarray(event, dtype=float)
-    groups = _groups(design)
-    observed = _observed_survival(time, event, groups, landmarks)
+    groups = arm_groups(design)
+    observed = observed_survival(time, event, groups, landmarks)
     rows = []
     for position, (arm, members) in enumerate(groups.items()):
         plateau = follow_up_facts(time[members], event[members])["km_at_last_event"]
-        rows.append(_row("cure_fraction", arm, np.nan, cured[:, members].mean(axis=1), plateau))
+        rows.append(predictive_row("cure_fraction", arm, np.nan, cured[:, members].mean(axis=1), plateau))
         for column, landmark in enumerate(landmarks):
             survival = _survival(sample, x[members], cured[:, members], float(landmark), data.pwe.cuts)
-            rows.append(_row("survival", arm, float(landmark), survival, observed[position, column]))
+            rows.append(predictive_row("survival", arm, float(landmark), survival, observed[position, column]))
     return pd.DataFrame(rows, columns=PRIOR_PREDICTIVE_COLUMNS)
 
 

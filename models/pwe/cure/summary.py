@@ -10,7 +10,7 @@ supported.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import arviz as az
 import numpy as np
@@ -21,19 +21,20 @@ from tmesurv.cohort import CONTROL, TREATED
 from tmesurv.models.designs import ARM, interaction_term
 from tmesurv.models.pwe.cure.plateau import FOLLOW_UP_COLUMNS, follow_up_facts
 from tmesurv.models.pwe.diagnostics import (
-    BFMI_MIN,
     CI_PROB,
-    ESS_MIN,
-    RHAT_MAX,
     SUMMARY_COLUMNS,
+    chain_mixing,
     count_divergences,
     diagnostics,
     log_hr_summary,
+    mixes_well,
+    sampler_passes,
 )
 from tmesurv.models.pwe.survival import DIFFERENCE
 
 CURE = "cure"
 LATENCY = "latency"
+PARTS = ((CURE, "cure_coef"), (LATENCY, "coef"))  # each part of the model and its coefficients' posterior variable
 _ARMS = {CONTROL: 0.0, TREATED: 1.0}  # the arm's design value
 CURE_FRACTION_COLUMNS = [
     "arm",
@@ -64,7 +65,7 @@ def summarize_cure(idata: az.InferenceData) -> pd.DataFrame:
     :func:`~tmesurv.models.pwe.diagnostics.summarize_pwe`. ``attrs["divergences"]`` holds the fit's divergences.
     """
     frames = []
-    for part, variable in ((CURE, "cure_coef"), (LATENCY, "coef")):
+    for part, variable in PARTS:
         draws = idata.posterior[variable]
         terms = [cure_term(part, term) for term in draws["term"].to_numpy().astype(str)]
         frames.append(pd.DataFrame({"term": terms} | log_hr_summary(draws, "term") | diagnostics(idata, variable)))
@@ -116,7 +117,7 @@ def cure_fraction_table(idata: az.InferenceData, at: Mapping[str, tuple[str, flo
         patients of the arm at that level). The difference row has the facts of the arm with the shorter follow-up,
         both arms' patients and events, and is supported only when both arms are.
     """
-    sampler_ok = _sampler_passes(idata)
+    sampler_ok = sampler_passes(idata)
     rows = []
     for label, biomarker_value in at.items():
         biomarker, value = biomarker_value if biomarker_value is not None else (None, None)
@@ -145,18 +146,6 @@ def _follow_up(idata: az.InferenceData, biomarker: str | None, value: float | No
     }
 
 
-def quartile_labels(biomarker: str, values: np.ndarray, chosen: Sequence[float]) -> dict[str, tuple[str, float]]:
-    """Labels ``<biomarker>=<value>`` of the biomarker's quartiles and of ``chosen`` values.
-
-    The quartiles are the low, middle and high values (0 and 1 of a two-level biomarker), labelled as the
-    ``treatment_at`` rows of ``bayes.csv`` (4 significant digits; chosen values 6).
-    """
-    labelled = {f"{biomarker}={value:.4g}": value for value in np.unique(np.quantile(values, [0.25, 0.5, 0.75]))}
-    for value in chosen:
-        labelled.setdefault(f"{biomarker}={value:.6g}", float(value))
-    return {label: (biomarker, float(value)) for label, value in labelled.items()}
-
-
 def _difference_facts(follow_up: Mapping[str, Mapping]) -> dict:
     """Follow-up facts of a difference: the arm with the shorter follow-up's, supported only if both arms are."""
     shorter = min(follow_up.values(), key=lambda facts: facts["max_follow_up"])
@@ -168,22 +157,12 @@ def _difference_facts(follow_up: Mapping[str, Mapping]) -> dict:
     }
 
 
-def _sampler_passes(idata: az.InferenceData) -> bool:
-    """The fit-wide part of the convergence rule: no divergences, no chain's BFMI below ``BFMI_MIN``."""
-    bfmi = diagnostics(idata, "cure_intercept")["bfmi_min"][0]
-    return count_divergences(idata) == 0 and not bfmi < BFMI_MIN
-
-
 def _draw_summary(values: xr.DataArray, arm: str, sampler_ok: bool) -> dict:
     """Mean, sd, 95% interval, P(> 0) for a difference, and convergence of (chain, draw) draws."""
     flat = values.to_numpy().ravel()
     tail = (1 - CI_PROB) / 2
-    dataset = xr.Dataset({"value": values})
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r_hat = float(az.rhat(dataset, method="rank")["value"])
-        ess_bulk = float(az.ess(dataset, method="bulk")["value"])
-        ess_tail = float(az.ess(dataset, method="tail")["value"])
-    converged = r_hat < RHAT_MAX and min(ess_bulk, ess_tail) >= ESS_MIN and sampler_ok
+    r_hat, ess_bulk, ess_tail = (float(value[0]) for value in chain_mixing(xr.Dataset({"value": values}), "value"))
+    converged = bool(mixes_well(r_hat, ess_bulk, ess_tail)) and sampler_ok
     return {
         "mean": flat.mean(),
         "sd": flat.std(ddof=1),

@@ -23,7 +23,7 @@ from tmesurv.models.pwe.analyses import (
     screen_columns,
 )
 from tmesurv.models.pwe.notes import beyond_follow_up_notes
-from tmesurv.models.pwe.rows import treatment_at
+from tmesurv.models.pwe.rows import treatment_at_rows
 from tmesurv.models.pwe.storage import PweFit
 from tmesurv.reports.html import write_report
 
@@ -45,7 +45,7 @@ def interaction_summary(biomarker: str = "b") -> pd.DataFrame:
 
 def test_treatment_at_quartiles_and_chosen_values_from_a_point_mass():
     values = np.array([0.0, 1.0, 2.0, 3.0, 4.0])  # quartiles 1, 2, 3 (type 7)
-    rows = treatment_at(point_mass_fit(-0.5, 0.1), values, [2.0, 10.0], interaction_summary())
+    rows = treatment_at_rows(point_mass_fit(-0.5, 0.1), values, [2.0, 10.0], interaction_summary())
     assert rows["subgroup"].tolist() == ["b=1", "b=2", "b=3", "b=10"]  # 2.0 is a quartile: given once
     np.testing.assert_allclose(rows["mean"], [-0.4, -0.3, -0.2, 0.5])  # -0.5 + 0.1 x
     np.testing.assert_allclose(rows["hr_mean"], np.exp([-0.4, -0.3, -0.2, 0.5]))
@@ -56,7 +56,7 @@ def test_treatment_at_quartiles_and_chosen_values_from_a_point_mass():
 
 
 def test_chosen_values_keep_six_significant_digits():
-    rows = treatment_at(point_mass_fit(0.0, 1e-6), np.arange(10.0), [3721.5, 1234567.0], interaction_summary())
+    rows = treatment_at_rows(point_mass_fit(0.0, 1e-6), np.arange(10.0), [3721.5, 1234567.0], interaction_summary())
     assert rows["subgroup"].tolist()[-2:] == ["b=3721.5", "b=1.23457e+06"]
     np.testing.assert_allclose(rows["mean"].iloc[-2:], [3.7215e-3, 1.234567])
 

@@ -5,7 +5,8 @@ import pytest
 
 from tests.models.pwe.cure.conftest import TERMS, constructed_fit
 from tmesurv.models.pwe.cure.plateau import follow_up_facts
-from tmesurv.models.pwe.cure.summary import cure_fraction_table, quartile_labels, summarize_cure
+from tmesurv.models.pwe.cure.summary import cure_fraction_table, summarize_cure
+from tmesurv.models.pwe.rows import quartile_labels
 
 
 def expit(x):

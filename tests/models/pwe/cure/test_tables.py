@@ -4,26 +4,27 @@ import numpy as np
 import pytest
 
 from tests.models.pwe.cure.conftest import constructed_fit
-from tmesurv.models.pwe.cure.tables import (
-    CURE_COLUMNS,
-    cure_summary_rows,
-    cure_table_rows,
-    cure_treatment_at,
-    plateau_notes,
-)
+from tmesurv.models.pwe.cure.tables import CURE_COLUMNS, cure_table_rows, plateau_notes
+from tmesurv.models.pwe.registry import CURE
+from tmesurv.models.pwe.remedy import Remedied
+from tmesurv.models.pwe.rows import summary_rows, treatment_at_rows
 from tmesurv.models.pwe.storage import PweFit
 from tmesurv.outputs.files import REGISTRY
 
 
 def interaction_fit():
     idata = constructed_fit(-0.5, [0.7, 0.1, 0.4], [-0.3, 0.2, -0.1], jitter=0.1)
-    return PweFit("efs", "interaction", "b_cell_ges", idata)
+    return PweFit("efs", "interaction", "b_cell_ges", idata, model=CURE)
 
 
 def test_treatment_at_gives_the_odds_ratio_of_cure_and_the_uncured_hazard_ratio_at_each_value():
     fit = interaction_fit()
-    summary = cure_summary_rows(fit, target_accept=0.95, reruns=1, note="re-run")
-    rows = cure_treatment_at(fit, np.array([0.0, 1.0, 2.0, 3.0, 4.0]), [10.0], summary).set_index(["subgroup", "term"])
+    summary = summary_rows(fit, Remedied(fit.idata, target_accept=0.95, reruns=1, first_divergences=3), notes=[])
+    rows = treatment_at_rows(fit, np.array([0.0, 1.0, 2.0, 3.0, 4.0]), [10.0], summary)
+    assert rows[["subgroup", "term"]].to_numpy().tolist() == [
+        [f"b_cell_ges={value}", term] for value in (1, 2, 3, 10) for term in ("cure:arm", "latency:arm")
+    ]
+    rows = rows.set_index(["subgroup", "term"])
     posterior = fit.idata.posterior
     for value, label in ((1.0, "b_cell_ges=1"), (3.0, "b_cell_ges=3"), (10.0, "b_cell_ges=10")):
         cure = posterior["cure_coef"].sel(term="arm") + value * posterior["cure_coef"].sel(term="arm:b_cell_ges")
@@ -35,13 +36,13 @@ def test_treatment_at_gives_the_odds_ratio_of_cure_and_the_uncured_hazard_ratio_
     assert rows.loc[("b_cell_ges=1", "cure:arm"), "r_hat"] == interaction_row["r_hat"]
     assert (rows["target_accept"] == 0.95).all()
     assert (rows["reruns"] == 1).all()
-    assert (rows["note"] == "re-run").all()
+    assert (rows["note"] == "re-run: 3 divergences at the first run, 0 at target_accept 0.95").all()
 
 
 def test_bayes_csv_rows_fit_the_registry():
     fit = interaction_fit()
-    summary = cure_summary_rows(fit, target_accept=0.9)
-    at = cure_treatment_at(fit, np.array([0.0, 1.0, 2.0]), [], summary)
+    summary = summary_rows(fit, Remedied(fit.idata, target_accept=0.9, reruns=0, first_divergences=0), notes=[])
+    at = treatment_at_rows(fit, np.array([0.0, 1.0, 2.0]), [], summary)
     for table in (summary, at):
         REGISTRY["bayes"].ordered(table)  # raises on a missing or unknown column
 
