@@ -25,6 +25,9 @@ import pandas as pd
 
 from tmesurv.models.pwe.data import PweData, hazard_at_times, interval_layout, pwe_data
 
+TINY = 1e-280
+"""Below this a censored patient's likelihood ``pi + (1 - pi) S_u`` is summed in logs (both terms underflowing)."""
+
 
 @dataclass(frozen=True)
 class CureData:
@@ -58,12 +61,6 @@ def cure_data(time: np.ndarray, event: np.ndarray, design: pd.DataFrame, interva
     event_sorted = np.ascontiguousarray(np.asarray(event, dtype=float)[order])
     _, axes = np.linalg.eigh(data.z.T @ data.z)
     return CureData(data, event_sorted, np.ascontiguousarray(axes))
-
-
-@numba.njit(cache=True, nogil=True, error_model="numpy")
-def _softplus(x: float) -> float:
-    """``log(1 + exp(x))`` without overflow."""
-    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -105,19 +102,30 @@ def cure_value_and_gradient(
                 eta += z[i, j] * coef[j]
             weight = math.exp(eta)
             loss = weight * (cumulative_before + hazard * offset[i])  # w_i H_i
-            log_cured, log_uncured = -_softplus(-logit), -_softplus(logit)
+            # pi and 1 - pi from one exp, each to full precision; logs only where needed
+            small = math.exp(-abs(logit))
+            cured, not_cured = (1.0, small) if logit >= 0.0 else (small, 1.0)
+            cured, not_cured = cured / (1.0 + small), not_cured / (1.0 + small)
             if event[i] == 1.0:
-                value += log_uncured + log_hazard[k] + eta - loss
+                log_not_cured = -(max(logit, 0.0) + math.log1p(small))
+                value += log_not_cured + log_hazard[k] + eta - loss
                 gradient_log_hazard[k] += 1.0
                 uncured = 1.0
             else:
-                survivor = log_uncured - loss
-                top = max(log_cured, survivor)
-                total = top + math.log(math.exp(log_cured - top) + math.exp(survivor - top))
-                value += total
-                uncured = math.exp(survivor - total)
+                uncured_survivor = not_cured * math.exp(-loss)  # (1 - pi) S_u
+                mixture = cured + uncured_survivor
+                if mixture > TINY:
+                    value += math.log(mixture)
+                    uncured = uncured_survivor / mixture
+                else:  # both terms underflow: in logs
+                    log_cured = -(max(-logit, 0.0) + math.log1p(small))
+                    survivor = log_cured - logit - loss  # log((1 - pi) S_u)
+                    top = max(log_cured, survivor)
+                    total = top + math.log(math.exp(log_cured - top) + math.exp(survivor - top))
+                    value += total
+                    uncured = math.exp(survivor - total)
             weighted_loss = uncured * loss if uncured > 0.0 else 0.0  # r_i w_i H_i; 0 when r_i underflows
-            d_logit = (1.0 - uncured) - math.exp(log_cured)
+            d_logit = (1.0 - uncured) - cured
             d_eta = event[i] - weighted_loss
             gradient_intercept += d_logit
             for j in range(n_terms):

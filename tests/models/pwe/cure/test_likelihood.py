@@ -119,3 +119,35 @@ def test_kernel_gradient_equals_finite_differences():
     units = np.eye(flat.size)
     numeric = [(kernel(flat + step * unit)[0] - kernel(flat - step * unit)[0]) / (2 * step) for unit in units]
     np.testing.assert_allclose(gradient, numeric, rtol=1e-7, atol=1e-7)
+
+
+@pytest.mark.parametrize(
+    ("intercept_shift", "hazard_shift"),
+    [(40.0, 0.0), (-40.0, 0.0), (-700.0, 6.5), (-40.0, 6.5)],
+    ids=["almost-all-cured", "almost-none-cured", "both-terms-underflow", "survival-underflows"],
+)
+def test_kernel_at_extreme_cure_fractions_equals_the_per_patient_logs(intercept_shift, hazard_shift):
+    """Far in the tails -- pi within 1e-17 of 1 or 0, and pi + (1 - pi) S_u below 1e-280, where the kernel sums in
+    logs -- its value equals the per-patient values computed with logaddexp, and its gradient the differences."""
+    data = cure_data(SMALL_TIME, SMALL_EVENT, SMALL_DESIGN, intervals=4)
+    pwe, point = data.pwe, standardised()
+    intercept, log_hazard = point["intercept"] + intercept_shift, point["log_hazard"] + hazard_shift
+    x = SMALL_DESIGN.to_numpy()
+    centre = x.mean(axis=0)
+    reference = cure_log_likelihood(
+        SMALL_TIME, SMALL_EVENT, (x - centre) @ COEF, log_hazard, np.array(CUTS),
+        intercept + (x - centre) @ CURE_COEF,
+    ).sum()  # fmt: skip
+
+    def kernel(vector):
+        return cure_value_and_gradient(vector[0], vector[1:4], vector[4:7], vector[7:], pwe.z, data.event,
+                                       pwe.offset, pwe.boundaries, pwe.width)  # fmt: skip
+
+    flat = np.concatenate([[intercept], point["cure_std"], point["coef_std"], log_hazard])
+    value, *gradients = kernel(flat)
+    assert value == pytest.approx(reference, rel=1e-12)
+    gradient = np.concatenate([[gradients[0]], *gradients[1:]])
+    step = 1e-6
+    units = np.eye(flat.size)
+    numeric = [(kernel(flat + step * unit)[0] - kernel(flat - step * unit)[0]) / (2 * step) for unit in units]
+    np.testing.assert_allclose(gradient, numeric, rtol=1e-6, atol=1e-6)
