@@ -108,6 +108,26 @@ def tables_model(results: Results) -> str:
     return CURE if terms.str.startswith(f"{CURE}:").any() else PH
 
 
+def tables_fit_check(results: Results) -> pd.DataFrame | None:
+    """``bayes_fit_check.csv`` of the tables' model: its rows of ``bayes.model`` when it has a ``model`` column."""
+    checks = results.bayes_fit_check
+    if checks is not None and "model" in checks:
+        checks = checks[checks["model"] == tables_model(results)]
+    return checks
+
+
+def misfit_pointer(results: Results) -> str:
+    """What a misfit of the tables' model points to: the models without proportional hazards, for a ph fit."""
+    if tables_model(results) != PH:
+        return "See the summary for the model the data prefer by PSIS-LOO."
+    return (
+        f"These are fits of the proportional-hazards model (bayes.model: {PH}): where it misses Kaplan-Meier, its "
+        "hazard ratio averages an effect that changes over time or a cured fraction; see the time-varying "
+        f"(bayes.model: {TIME_VARYING}) and cure (bayes.model: {CURE}) models, and the summary for the model the data "
+        "prefer by PSIS-LOO."
+    )
+
+
 def ranked_models(rows: pd.DataFrame) -> tuple[str, bool]:
     """The best model of one analysis's ``bayes_loo.csv`` rows, and whether the data clearly prefer it."""
     ranked = rows.sort_values("rank")

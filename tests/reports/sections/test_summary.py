@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -13,6 +14,8 @@ from tests.reports.conftest import section
 from tests.reports.sections.test_cure import fit_rows
 from tmesurv.models.pwe.cure.tables import CURE_COLUMNS
 from tmesurv.reports import html
+from tmesurv.reports.results import read_results
+from tmesurv.reports.sections.summary import tables_fit_check
 
 MINUS, DASH = "\u2212", "\u2013"
 
@@ -161,3 +164,43 @@ def test_a_single_model_shows_bayes_model_alone_and_no_bayesian_results_no_summa
     for writer in (writers.cohort, writers.km, writers.cox, writers.run):
         writer(cox_only)
     assert '<section id="summary"' not in html.write_report(cox_only).read_text(encoding="utf-8")
+
+
+def test_hazard_and_interaction_sections_carry_the_misfit_banner_of_their_fits(tmp_path, writers):
+    folder = tmp_path / "misfit"
+    folder.mkdir()
+    for writer in (writers.cohort, writers.km, writers.cox, writers.cox_tests, writers.bayes, writers.biomarkers):
+        writer(folder)
+    writers.bayes_options(folder)  # bayes_fit_check.csv: efs subgroup b_cell_ges=high misfits (treated arm)
+    checks = pd.read_csv(folder / "bayes_fit_check.csv")
+    interaction = checks[checks["subgroup"] == "all"].assign(analysis="interaction", subgroup="b_cell_ges")
+    pd.concat([checks, interaction.assign(misfit=[True, False])]).to_csv(folder / "bayes_fit_check.csv", index=False)
+    writers.run(folder)
+    page = " ".join(html.write_report(folder).read_text(encoding="utf-8").split())
+    hazards, interactions = section(page, "hazard-ratios"), section(page, "interactions")
+    banner = "The posterior survival does not fit Kaplan&ndash;Meier for 2 fits:</strong> "
+    assert banner + "efs subgroup b_cell_ges=high; efs interaction b_cell_ges." in hazards
+    assert "for 1 fit:</strong> efs interaction b_cell_ges." in interactions
+    pointer = "see the time-varying (bayes.model: time_varying) and cure (bayes.model: cure) models"
+    assert pointer in hazards
+    assert pointer in interactions
+    without = tmp_path / "fits"
+    without.mkdir()
+    for writer in (writers.cohort, writers.cox, writers.bayes, writers.biomarkers, writers.run):
+        writer(without)
+    page = html.write_report(without).read_text(encoding="utf-8")
+    assert "does not fit Kaplan" not in page
+    assert pointer not in page
+
+
+def test_the_banner_reads_the_fit_check_of_bayes_model_alone(result_folder):
+    results = read_results(result_folder)
+    checks = results.bayes_fit_check
+    both = pd.concat([checks.assign(model="ph"), checks.assign(model="cure", misfit=0.0)], ignore_index=True)
+    assert tables_fit_check(replace(results, bayes_fit_check=both)).equals(both[both["model"] == "ph"])
+    run = results.run.model_copy(deep=True)
+    run.runs["bayes"].config["bayes"]["model"] = "cure"
+    cure = tables_fit_check(replace(results, bayes_fit_check=both, run=run))
+    assert (cure["model"] == "cure").all()
+    assert len(cure) == len(checks)
+    assert tables_fit_check(results) is checks  # no model column: every row is bayes.model's
