@@ -28,6 +28,7 @@ from tmesurv.models.pwe.compare import CLEAR_ELPD_DIFFERENCE, CLEAR_SE_MULTIPLE,
 from tmesurv.models.pwe.registry import CURE, PH, TIME_VARYING
 from tmesurv.models.pwe.survival import DIFFERENCE
 from tmesurv.reports.format import (
+    NOT_ESTIMABLE,
     NOT_REACHED,
     PER_UNIT,
     Column,
@@ -40,6 +41,7 @@ from tmesurv.reports.format import (
     format_p,
     format_posterior_hr,
     format_probability,
+    format_text,
     scaled_interval,
     term_scales,
 )
@@ -141,7 +143,7 @@ def verdict_text(rows: pd.DataFrame, tables: str) -> str:
     """In words, what PSIS-LOO says of one analysis (see :func:`~tmesurv.models.pwe.compare.preference`)."""
     said = preference(rows)
     if said is None:
-        return f"one model fitted (bayes.model: {tables}), no comparison by PSIS-LOO"
+        return f"no comparison by PSIS-LOO (bayes.model: {tables} alone)"
     best, clear = ranked_models(rows)
     if clear:
         return f"the data prefer {best} by PSIS-LOO ({said})"
@@ -172,7 +174,7 @@ def cure_effect(key: Key, inputs: Inputs) -> Effect:
     }
     for term in terms:
         row = _term_row(bayes, key, term)
-        if row is not None:
+        if row is not None and not pd.isna(row["mean"]):
             parts.append(f"{labels[term]} {_ratio(row, inputs, key)}")
     unsupported = [arm_label(arm, inputs.names, role=False) for arm in ARMS if _unsupported(rows, arm)]
     text = "; ".join(parts)
@@ -196,6 +198,8 @@ def ph_effect(key: Key, inputs: Inputs) -> Effect:
     scale = _scale(key, inputs)
     label = "treatment HR" if key[1] != INTERACTION else f"interaction HR (arm x {key[2]}, {scale.label})"
     row = _term_row(inputs.results.bayes, key, term) if inputs.tables_model == PH else None
+    if row is not None and pd.isna(row["mean"]):
+        return Effect(PH, f"{label}: {format_text(row['note']) or NOT_ESTIMABLE}", True)  # the note says why
     if row is not None:
         text = f"{label} {_ratio(row, inputs, key)}, P(HR<1) {format_probability(row['prob_hr_below_1'])}{test}"
         failed = failed_diagnostics(row["converged"])
@@ -289,7 +293,7 @@ def lead(endpoint: str, inputs: Inputs) -> Lead:
     rows = None if loo is None else _fit_rows(loo, key)
     roles: dict[str, list[str]] = {}
     if rows is None or len(rows) < 2:
-        verdict = f"one model fitted (bayes.model: {inputs.tables_model}), no comparison by PSIS-LOO"
+        verdict = f"no comparison by PSIS-LOO (bayes.model: {inputs.tables_model} alone)"
     else:
         verdict = verdict_text(rows, inputs.tables_model)
         best, clear = ranked_models(rows)

@@ -15,7 +15,7 @@ from tests.reports.sections.test_cure import fit_rows
 from tmesurv.models.pwe.cure.tables import CURE_COLUMNS
 from tmesurv.reports import html
 from tmesurv.reports.results import read_results
-from tmesurv.reports.sections.summary import tables_fit_check
+from tmesurv.reports.sections.summary import Inputs, ph_effect, tables_fit_check
 
 MINUS, DASH = "\u2212", "\u2013"
 
@@ -155,7 +155,7 @@ def test_a_single_model_shows_bayes_model_alone_and_no_bayesian_results_no_summa
     for writer in (writers.cohort, writers.km, writers.cox, writers.cox_tests, writers.bayes, writers.run):
         writer(single)
     summary = render(single)
-    assert "efs: one model fitted (bayes.model: ph), no comparison by PSIS-LOO." in summary
+    assert "efs: no comparison by PSIS-LOO (bayes.model: ph alone)." in summary
     assert f"ph (bayes.model: the model of the tables):</strong> treatment HR 0.68 (0.48{DASH}0.96)" in summary
     assert "<details>" not in summary
     assert "rerun with" not in summary
@@ -204,3 +204,14 @@ def test_the_banner_reads_the_fit_check_of_bayes_model_alone(result_folder):
     assert (cure["model"] == "cure").all()
     assert len(cure) == len(checks)
     assert tables_fit_check(results) is checks  # no model column: every row is bayes.model's
+
+
+def test_a_fit_that_was_not_estimable_says_so_instead_of_an_empty_estimate(result_folder):
+    results = read_results(result_folder)
+    bayes = results.bayes.astype({"note": object})
+    overall = (bayes["analysis"] == "treatment") & (bayes["subgroup"] == "all")
+    bayes.loc[overall, ["mean", "hr_lower", "hr_upper", "prob_hr_below_1", "converged"]] = np.nan
+    bayes.loc[overall, "note"] = "not estimable: 0 events in the control arm"
+    shown = ph_effect(("efs", "treatment", "all"), Inputs(replace(results, bayes=bayes), {}, "ph"))
+    assert shown.text == "treatment HR: not estimable: 0 events in the control arm"
+    assert shown.flagged
