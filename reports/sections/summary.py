@@ -143,11 +143,11 @@ def verdict_text(rows: pd.DataFrame, tables: str) -> str:
     """In words, what PSIS-LOO says of one analysis (see :func:`~tmesurv.models.pwe.compare.preference`)."""
     said = preference(rows)
     if said is None:
-        return f"no comparison by PSIS-LOO (bayes.model: {tables} alone)"
+        return f"no comparison (bayes.model: {tables} alone)"
     best, clear = ranked_models(rows)
     if clear:
-        return f"the data prefer {best} by PSIS-LOO ({said})"
-    return f"no clear preference by PSIS-LOO (best: {said.removeprefix('no clear preference: ')})"
+        return f"the data prefer {best} ({said})"
+    return f"no clear preference (best: {said.removeprefix('no clear preference: ')})"
 
 
 def effect(model: str, key: Key, inputs: Inputs) -> Effect:
@@ -293,7 +293,7 @@ def lead(endpoint: str, inputs: Inputs) -> Lead:
     rows = None if loo is None else _fit_rows(loo, key)
     roles: dict[str, list[str]] = {}
     if rows is None or len(rows) < 2:
-        verdict = f"no comparison by PSIS-LOO (bayes.model: {inputs.tables_model} alone)"
+        verdict = f"no comparison (bayes.model: {inputs.tables_model} alone)"
     else:
         verdict = verdict_text(rows, inputs.tables_model)
         best, clear = ranked_models(rows)

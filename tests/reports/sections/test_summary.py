@@ -79,7 +79,8 @@ def cure_folder(folder: Path, writers: SimpleNamespace, bayes_model_rows: bool =
 
 def test_the_summary_leads_with_the_preferred_cure_model_and_its_cure_difference(tmp_path, writers):
     summary = render(cure_folder(tmp_path, writers), model="ph")
-    assert "efs: the data prefer cure by PSIS-LOO (cure over ph by 12.0 (SE 4.0))." in summary
+    verdict = "All patients, by PSIS-LOO: the data prefer cure (cure over ph by 12.0 (SE 4.0))."
+    assert f"<h3>efs</h3> <p><strong>{verdict}</strong>" in summary
     lead = summary.split("<li>")[1]
     assert "cure (preferred by PSIS-LOO)" in lead
     # bayes_cure.csv, all patients: control 0.15 (0.10-0.21), treated 0.40 (0.33-0.47), difference 0.25
@@ -100,12 +101,12 @@ def test_interaction_and_subgroup_rows_state_the_preference_and_a_plateau_the_fo
 ):
     summary = render(cure_folder(tmp_path, writers), model="ph")
     interaction = next(row for row in summary.split("<tr") if ">b_cell_ges</td>" in row)
-    assert "the data prefer cure by PSIS-LOO (cure over ph by 9.0 (SE 3.0))" in interaction
+    assert ">the data prefer cure (cure over ph by 9.0 (SE 3.0))<" in interaction
     assert f"at b_cell_ges=-0.6: 0.11 (0.10{DASH}0.13)" in interaction  # 0.25 - 0.14
     assert f"at b_cell_ges=1.4: 0.39 (0.36{DASH}0.41)" in interaction  # 0.55 - 0.16
     subgroup = next(row for row in summary.split("<tr") if ">b_cell_ges=high</td>" in row)
     assert 'class="flagged"' in subgroup
-    assert "no clear preference by PSIS-LOO (best: cure over ph by 3.0 (SE 2.0))" in subgroup
+    assert ">no clear preference (best: cure over ph by 3.0 (SE 2.0))<" in subgroup
     assert "an extrapolation for axi-cel: the follow-up does not support a cure plateau" in subgroup
 
 
@@ -124,7 +125,7 @@ def test_with_the_cure_model_as_bayes_model_the_odds_ratios_of_cure_and_the_uncu
 
 def test_time_varying_preferred_gives_the_hr_per_period(result_folder):
     summary = render(result_folder)  # bayes_loo.csv: time_varying over ph by 9.5 (SE 3.1); bayes.model: ph
-    assert "efs: the data prefer time_varying by PSIS-LOO (time_varying over ph by 9.5 (SE 3.1))." in summary
+    assert "All patients, by PSIS-LOO: the data prefer time_varying (time_varying over ph by 9.5 (SE 3.1))." in summary
     lead = summary.split("<li>")[1]
     assert lead.startswith("<strong>time_varying (preferred by PSIS-LOO):</strong> treatment HR by period")
     # bayes_time_varying.csv, all patients: HR 0.3, 0.5, 0.8 with CrI (0.6 HR, 1.5 HR)
@@ -155,7 +156,7 @@ def test_a_single_model_shows_bayes_model_alone_and_no_bayesian_results_no_summa
     for writer in (writers.cohort, writers.km, writers.cox, writers.cox_tests, writers.bayes, writers.run):
         writer(single)
     summary = render(single)
-    assert "efs: no comparison by PSIS-LOO (bayes.model: ph alone)." in summary
+    assert "All patients, by PSIS-LOO: no comparison (bayes.model: ph alone)." in summary
     assert f"ph (bayes.model: the model of the tables):</strong> treatment HR 0.68 (0.48{DASH}0.96)" in summary
     assert "<details>" not in summary
     assert "rerun with" not in summary
