@@ -26,6 +26,7 @@ from tmesurv.reports.sections.power import power_section
 from tmesurv.reports.sections.prior_predictive import prior_predictive_section
 from tmesurv.reports.sections.product import product_section
 from tmesurv.reports.sections.screens import screen_section
+from tmesurv.reports.sections.summary import summary_section
 from tmesurv.reports.sections.time_varying import time_varying_section
 from tmesurv.reports.sections.validation import validation_section
 from tmesurv.reports.sections.validation_size import validation_size_section
@@ -45,6 +46,7 @@ Builder = Callable[[Results, dict[str, str]], object | None]
 SECTIONS: tuple[tuple[str, str, str, Builder], ...] = (
     # (template, anchor, navigation title, builder): in report order; a builder returns None without its files
     ("cohort", "cohort", "Cohort", cohort_section),
+    ("summary", "summary", "Summary: the model the data prefer", summary_section),
     ("km", "kaplan-meier", "Survival by arm and subgroup", km_section),
     ("hazards", "hazard-ratios", "Hazard ratios: Cox and Bayesian", hazard_section),
     ("ph", "proportional-hazards", "Proportional hazards", ph_section),

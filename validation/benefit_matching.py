@@ -274,8 +274,17 @@ def _by_row(
     return float(value[0]) if weights is None else value
 
 
+RANK_NOTE, RANDOM_NOTE = "rank matching on predicted benefit", "random matching (van Klaveren)"
+
+
 def matching_note(matching: BenefitMatching) -> str:
     """What the c- and E-for-benefit rows say about their matching."""
     if matching.method == "rank":
-        return "rank matching on predicted benefit"
-    return f"random matching (van Klaveren), mean of {matching.repeats} matchings, seed {matching.seed}"
+        return RANK_NOTE
+    return f"{RANDOM_NOTE}, mean of {matching.repeats} matchings, seed {matching.seed}"
+
+
+def matching_in_note(note: object) -> str | None:
+    """The matching a c- or E-for-benefit row's note names (the part :func:`matching_note` wrote), or None."""
+    parts = str(note).split("; ") if isinstance(note, str) else []
+    return next((part for part in parts if part == RANK_NOTE or part.startswith(RANDOM_NOTE)), None)

@@ -34,7 +34,9 @@ from tmesurv.reports.results import Results
 from tmesurv.reports.sections.forest import Forest, _forest_alt, forest_table
 from tmesurv.reports.sections.forest_plot import forest_figure, treatment_rows
 from tmesurv.reports.sections.interactions import TREATMENT_AT
+from tmesurv.reports.sections.model_check import MisfitBanner, misfit_banner
 from tmesurv.reports.sections.ph import PH_MARK, PH_POINTER, ph_p_values, ph_rejected
+from tmesurv.reports.sections.summary import misfit_pointer, tables_fit_check
 
 ALL_PATIENTS_LABEL = "All"  # how a row of every patient (an empty subgroup) is shown
 
@@ -186,14 +188,20 @@ def _comparison_heading(cox: pd.DataFrame | None, bayes: pd.DataFrame | None) ->
 
 @dataclass(frozen=True)
 class HazardSection:
-    """Forest plots with their tables, and every model term side by side."""
+    """Forest plots with their tables, every model term side by side, and the fits that misfit Kaplan-Meier."""
 
     forests: tuple[Forest, ...]
     comparison: Comparison | None
+    misfit: MisfitBanner | None = None
+    misfit_pointer: str = ""
 
 
 def hazard_section(results: Results, names: dict[str, str]) -> HazardSection | None:
-    """Per endpoint the forest plot (Cox and Bayesian on one axis) and its table; every term side by side."""
+    """Per endpoint the forest plot (Cox and Bayesian on one axis) and its table; every term side by side.
+
+    The misfit banner names the fits of ``bayes.model`` whose posterior survival misses Kaplan-Meier
+    (``bayes_fit_check.csv``), with a pointer to the models that do not assume what the misfit questions.
+    """
     cox, bayes = results.cox, results.bayes
     if cox is None and bayes is None:
         return None
@@ -207,4 +215,6 @@ def hazard_section(results: Results, names: dict[str, str]) -> HazardSection | N
         alt = _forest_alt(endpoint, cox is not None, bayes is not None)
         table = forest_table(cox, bayes, endpoint, results.interactions, names, **extra)
         forests.append(Forest(str(endpoint), FigureImage(png_data_uri(figure), alt), table))
-    return HazardSection(tuple(forests), comparison(cox, terms, results.biomarkers, results.ph_test))
+    misfit = misfit_banner(tables_fit_check(results))
+    table = comparison(cox, terms, results.biomarkers, results.ph_test)
+    return HazardSection(tuple(forests), table, misfit, misfit_pointer(results) if misfit else "")

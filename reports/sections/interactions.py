@@ -46,6 +46,8 @@ from tmesurv.reports.graphics import (
     png_data_uri,
 )
 from tmesurv.reports.results import Results
+from tmesurv.reports.sections.model_check import MisfitBanner, misfit_banner
+from tmesurv.reports.sections.summary import misfit_pointer, tables_fit_check
 
 FIT_KEYS = ("endpoint", "analysis", "subgroup")
 
@@ -375,6 +377,8 @@ class InteractionSection:
     table: Table | None
     images: tuple[FigureImage, ...]
     along: Table | None
+    misfit: MisfitBanner | None = None
+    misfit_pointer: str = ""
 
 
 def interaction_section(results: Results, names: dict[str, str]) -> InteractionSection | None:
@@ -396,7 +400,10 @@ def interaction_section(results: Results, names: dict[str, str]) -> InteractionS
         )
         for endpoint in endpoints
     )
+    misfit = misfit_banner(tables_fit_check(results), (INTERACTION,))
     return InteractionSection(
+        misfit=misfit,
+        misfit_pointer=misfit_pointer(results) if misfit else "",
         table=None
         if interactions.empty
         else interaction_table(bayes, results.cox, results.interactions, results.biomarkers),

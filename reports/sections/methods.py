@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import metadata
 
+from scipy.special import expit
+from scipy.stats import norm
+
 from tmesurv.config import combined_subgroup_name
 from tmesurv.models.pwe.compare import CLEAR_ELPD_DIFFERENCE, CLEAR_SE_MULTIPLE
+from tmesurv.models.pwe.cure.plateau import plateau_rule_text
 from tmesurv.models.pwe.diagnostics import convergence_rule_text
 from tmesurv.models.pwe.fit_check import misfit_rule_text
-from tmesurv.models.pwe.registry import MODELS, PH, TIME_VARYING, bayes_model
+from tmesurv.models.pwe.registry import CURE, MODELS, PH, TIME_VARYING, bayes_model
 from tmesurv.models.pwe.settings import PweAnalysisSettings
 from tmesurv.models.pwe.survival import not_reached_rule_text
 from tmesurv.models.pwe.time_varying import treatment_effect_text
 from tmesurv.reports.results import Results
 
 CONVERGENCE_RULE = convergence_rule_text()  # the rule of tmesurv.models.pwe.diagnostics.summarize_pwe, in words
+
+
+Z_95 = float(norm.ppf(0.975))  # the half-width of a central 95% normal interval, in standard deviations
 
 
 SOFTWARE = ("tmesurv", "lifelines", "pymc", "nutpie", "arviz", "numpy", "pandas", "scipy", "matplotlib")
@@ -60,6 +68,8 @@ def methods(config: Mapping, bayesian: bool, cox: bool = True, product: bool = F
         paragraphs.append(("CAR T product and expansion", product_text(_section(config, "product"), data)))
     if bayesian:
         paragraphs.append(("Bayesian models", bayes_text(bayes)))
+    if bayesian and CURE in {bayes.get("model"), *(bayes.get("compare") or [])}:
+        paragraphs.append(("Mixture-cure model", cure_text(bayes)))
     return MethodsText(tuple((title, text) for title, text in paragraphs if text), software_versions())
 
 
@@ -145,19 +155,7 @@ def product_text(product: Mapping, data: Mapping) -> str:
 def bayes_text(bayes: Mapping) -> str:
     """Bayesian piecewise-exponential models: baseline, priors, sampler, draws and convergence rule."""
     priors = _section(bayes, "priors")
-    intervals = bayes.get("intervals")
-    baseline = (
-        f"constant within {intervals} intervals cut at quantiles of the event times"
-        if intervals is not None
-        else "piecewise constant between quantiles of the event times"
-    )
-    walk = priors.get("random_walk_sd")
-    if walk is None:
-        walk_text = "a Gaussian random walk"
-    elif priors.get("random_walk_sd_fixed"):
-        walk_text = f"a Gaussian random walk with step sd fixed at {walk:g}"
-    else:
-        walk_text = f"a Gaussian random walk whose step sd has a gamma prior with mean {walk:g}"
+    baseline, walk_text = _baseline_text(bayes)
     sentences = [
         f"Bayesian piecewise-exponential models (PyMC): the baseline hazard is {baseline}, its logarithm {walk_text}.",
         _treatment_effect_text(bayes),
@@ -178,6 +176,60 @@ def bayes_text(bayes: Mapping) -> str:
     if biomarkers:
         sentences.append(f"Interaction models and biomarker subgroups were fitted for {_listing(biomarkers)}.")
     return " ".join(sentence for sentence in sentences if sentence)
+
+
+def _baseline_text(bayes: Mapping) -> tuple[str, str]:
+    """The baseline hazard's intervals and the prior of its log's random walk, in words, as configured."""
+    priors = _section(bayes, "priors")
+    intervals = bayes.get("intervals")
+    baseline = (
+        f"constant within {intervals} intervals cut at quantiles of the event times"
+        if intervals is not None
+        else "piecewise constant between quantiles of the event times"
+    )
+    walk = priors.get("random_walk_sd")
+    if walk is None:
+        return baseline, "a Gaussian random walk"
+    if priors.get("random_walk_sd_fixed"):
+        return baseline, f"a Gaussian random walk with step sd fixed at {walk:g}"
+    return baseline, f"a Gaussian random walk whose step sd has a gamma prior with mean {walk:g}"
+
+
+def cure_text(bayes: Mapping) -> str:
+    """The mixture-cure model as fitted: mixture, incidence, latency, their priors (from the config), identifiability.
+
+    Prior values absent from ``bayes.priors`` are the defaults of
+    :class:`~tmesurv.models.pwe.settings.PwePriors`; the 95% prior intervals follow from them.
+    """
+    defaults = PweAnalysisSettings().priors
+    priors = _section(bayes, "priors")
+    mean, sd, coef, latency = (
+        float(priors.get(name, getattr(defaults, name)))
+        for name in ("cure_intercept_mean", "cure_intercept_sd", "cure_coef_sd", "coef_sd")
+    )
+    fraction = [float(expit(mean + side * Z_95 * sd)) for side in (-1, 1)]
+    odds = math.exp(Z_95 * coef)
+    baseline, walk_text = _baseline_text(bayes)
+    role = "the model of the tables (bayes.model)" if bayes.get("model") == CURE else "compared by PSIS-LOO"
+    return " ".join(
+        [
+            f"The mixture-cure model ({role}): S(t | x) = \u03c0(x) + (1 \u2212 \u03c0(x)) S_u(t | x), a cured "
+            "fraction \u03c0(x) that never has the event and the survival S_u of the uncured.",
+            "Incidence: logit \u03c0(x) = \u03b1 + x \u00b7 \u03b3, x the model's standardised columns (arm in the "
+            "treatment and subgroup models; arm, biomarker and arm \u00d7 biomarker in an interaction model), with "
+            f"Normal({mean:g}, {sd:g}) on the logit of the cure fraction at the design's mean (a 95% prior interval "
+            f"of {fraction[0]:.2f} to {fraction[1]:.2f} for the cure fraction) and Normal(0, {coef:g}) on each log "
+            f"odds ratio of cure per standard deviation of its column (odds ratios between 1/{odds:.3g} and "
+            f"{odds:.3g} with 95% prior probability).",
+            "Latency: a piecewise-exponential proportional-hazards model of the uncured on the same columns, its "
+            f"baseline hazard {baseline}, its logarithm {walk_text}, with Normal(0, {latency:g}) on each log hazard "
+            "ratio among the uncured per standard deviation of its column.",
+            "The cure fraction is identified only by follow-up beyond the last events, where the Kaplan-Meier curve "
+            f"levels off: {plateau_rule_text()}. Reported: the cure fraction of each arm with its 95% CrI and their "
+            "difference (bayes_cure.csv); with bayes.model cure also the odds ratios of cure (cure:<term>) and the "
+            "hazard ratios among the uncured (latency:<term>) in bayes.csv.",
+        ]
+    )
 
 
 def _treatment_effect_text(bayes: Mapping) -> str:

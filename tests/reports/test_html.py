@@ -44,7 +44,8 @@ def test_report_is_one_self_contained_file(full_report: Path) -> None:
 
 def test_sections_in_order(full_report: Path) -> None:
     page = full_report.read_text(encoding="utf-8")
-    names = ["cohort", "kaplan-meier", "hazard-ratios", "proportional-hazards", "interactions", "interaction-screen"]
+    names = ["cohort", "summary", "kaplan-meier", "hazard-ratios", "proportional-hazards", "interactions"]
+    names += ["interaction-screen"]
     names += ["time-varying"]
     names += ["screens", "prior-predictive", "diagnostics", "validation"]
     positions = [page.index(f'<section id="{name}"') for name in [*names, "power", "methods"]]

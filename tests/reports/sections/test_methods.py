@@ -1,0 +1,55 @@
+"""The methods section describes the mixture-cure model, with its priors from the run's config, when it was fitted."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from types import SimpleNamespace
+
+from markupsafe import escape
+
+from tests.reports.conftest import section
+from tests.reports.sections.test_summary import cure_folder
+from tmesurv.models.pwe.cure.plateau import plateau_rule_text
+from tmesurv.reports import html
+from tmesurv.reports.sections import methods
+
+Z_95 = 1.959963984540054  # standard normal 97.5% quantile
+
+
+def methods_of(folder: Path, bayes: dict) -> str:
+    """The rendered methods section, whitespace collapsed, with ``bayes`` merged into run.json's bayes config."""
+    record = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    record["runs"]["bayes"]["config"]["bayes"] |= bayes
+    (folder / "run.json").write_text(json.dumps(record), encoding="utf-8")
+    return " ".join(section(html.write_report(folder).read_text(encoding="utf-8"), "methods").split())
+
+
+def test_a_compared_cure_model_is_described_with_the_priors_of_the_config(tmp_path: Path, writers: SimpleNamespace):
+    priors = {"random_walk_sd": 0.5, "coef_sd": 4.0, "cure_intercept_mean": -1.0, "cure_intercept_sd": 1.0}
+    priors |= {"cure_coef_sd": 0.8}
+    page = methods_of(cure_folder(tmp_path, writers), {"model": "ph", "compare": ["ph", "cure"], "priors": priors})
+    cure = page.split("<strong>Mixture-cure model.</strong>")[1].split("</p>")[0]
+    mixture = "S(t | x) = \u03c0(x) + (1 \u2212 \u03c0(x)) S_u(t | x)"
+    assert f"The mixture-cure model (compared by PSIS-LOO): {mixture}" in cure
+    low, high = (1 / (1 + math.exp(-(-1.0 + side * Z_95 * 1.0))) for side in (-1, 1))  # expit(mean -/+ 1.96 sd)
+    prior = "Normal(-1, 1) on the logit of the cure fraction at the design&#39;s mean (a 95% prior interval of"
+    assert f"{prior} {low:.2f} to {high:.2f} for the cure fraction)" in cure  # 0.05 to 0.72
+    odds = math.exp(Z_95 * 0.8)  # 4.80
+    odds_prior = "Normal(0, 0.8) on each log odds ratio of cure per standard deviation of its column"
+    assert f"{odds_prior} (odds ratios between 1/{odds:.3g} and {odds:.3g} with 95% prior probability)" in cure
+    assert "arm, biomarker and arm \u00d7 biomarker in an interaction model" in cure
+    assert "constant within 8 intervals cut at quantiles of the event times" in cure
+    assert "a Gaussian random walk whose step sd has a gamma prior with mean 0.5" in cure
+    assert "Normal(0, 4) on each log hazard ratio among the uncured" in cure
+    assert str(escape(plateau_rule_text())) in cure  # as the template escapes it
+
+
+def test_the_cure_model_is_described_only_when_fitted():
+    as_model = dict(methods.methods({"bayes": {"model": "cure"}}, bayesian=True).paragraphs)
+    assert as_model["Mixture-cure model"].startswith("The mixture-cure model (the model of the tables (bayes.model))")
+    assert "Normal(0, 1.5) on the logit of the cure fraction" in as_model["Mixture-cure model"]  # PwePriors defaults
+    for bayes in ({"model": "ph", "compare": ["ph", "time_varying"]}, {}):
+        assert "Mixture-cure model" not in dict(methods.methods({"bayes": bayes}, bayesian=True).paragraphs)
+    assert "Mixture-cure model" not in dict(methods.methods({"bayes": {"model": "cure"}}, bayesian=False).paragraphs)
