@@ -104,7 +104,7 @@ def bayes_model_name(results: Results) -> str | None:
     """``bayes.model`` of the run: run.json's bayes config, else the model of the first row of the files below.
 
     ``bayes_curves.csv``, ``bayes_survival.csv`` and ``bayes_fit_check.csv`` hold rows of every compared model, those
-    of ``bayes.model`` first. None without a Bayesian run.
+    of ``bayes.model`` first; bayes.csv alone holds a cure fit's terms or the others'. None without a Bayesian run.
     """
     config = (results.run.config_of("bayes") if results.run is not None else None) or {}
     model = (config.get("bayes") or {}).get("model")
@@ -113,6 +113,8 @@ def bayes_model_name(results: Results) -> str | None:
     for table in (results.bayes_fit_check, results.bayes_curves, results.bayes_survival):
         if table is not None and len(table):
             return str(table["model"].iloc[0])
+    if results.bayes is not None:  # bayes.csv alone: a cure fit names its parts' terms cure:... and latency:...
+        return "cure" if results.bayes["term"].astype(str).str.startswith("cure:").any() else "ph"
     return None
 
 

@@ -30,13 +30,13 @@ from tmesurv.reports.format import (
 )
 from tmesurv.reports.gallery import endpoints_of
 from tmesurv.reports.graphics import FigureImage, png_data_uri
-from tmesurv.reports.results import Results
+from tmesurv.reports.results import Results, of_bayes_model
 from tmesurv.reports.sections.forest import Forest, _forest_alt, forest_table
 from tmesurv.reports.sections.forest_plot import forest_figure, treatment_rows
 from tmesurv.reports.sections.interactions import TREATMENT_AT
 from tmesurv.reports.sections.model_check import MisfitBanner, misfit_banner
 from tmesurv.reports.sections.ph import PH_MARK, PH_POINTER, ph_p_values, ph_rejected
-from tmesurv.reports.sections.summary import misfit_pointer, tables_fit_check
+from tmesurv.reports.sections.summary import misfit_pointer
 
 ALL_PATIENTS_LABEL = "All"  # how a row of every patient (an empty subgroup) is shown
 
@@ -215,6 +215,6 @@ def hazard_section(results: Results, names: dict[str, str]) -> HazardSection | N
         alt = _forest_alt(endpoint, cox is not None, bayes is not None)
         table = forest_table(cox, bayes, endpoint, results.interactions, names, **extra)
         forests.append(Forest(str(endpoint), FigureImage(png_data_uri(figure), alt), table))
-    misfit = misfit_banner(tables_fit_check(results))
+    misfit = misfit_banner(of_bayes_model(results.bayes_fit_check, results))
     table = comparison(cox, terms, results.biomarkers, results.ph_test)
     return HazardSection(tuple(forests), table, misfit, misfit_pointer(results) if misfit else "")

@@ -45,9 +45,9 @@ from tmesurv.reports.graphics import (
     log_hr_axis,
     png_data_uri,
 )
-from tmesurv.reports.results import Results
+from tmesurv.reports.results import Results, of_bayes_model
 from tmesurv.reports.sections.model_check import MisfitBanner, misfit_banner
-from tmesurv.reports.sections.summary import misfit_pointer, tables_fit_check
+from tmesurv.reports.sections.summary import misfit_pointer
 
 FIT_KEYS = ("endpoint", "analysis", "subgroup")
 
@@ -400,7 +400,7 @@ def interaction_section(results: Results, names: dict[str, str]) -> InteractionS
         )
         for endpoint in endpoints
     )
-    misfit = misfit_banner(tables_fit_check(results), (INTERACTION,))
+    misfit = misfit_banner(of_bayes_model(results.bayes_fit_check, results), (INTERACTION,))
     return InteractionSection(
         misfit=misfit,
         misfit_pointer=misfit_pointer(results) if misfit else "",

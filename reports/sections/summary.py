@@ -45,7 +45,7 @@ from tmesurv.reports.format import (
     scaled_interval,
     term_scales,
 )
-from tmesurv.reports.results import Results
+from tmesurv.reports.results import Results, bayes_model_name
 from tmesurv.reports.sections.km import BEYOND_FOLLOW_UP
 from tmesurv.reports.sections.ph import PH_MARK, ph_p_values, ph_rejected
 
@@ -102,20 +102,8 @@ class Inputs:
 
 
 def tables_model(results: Results) -> str:
-    """``bayes.model`` of run.json (the model of ``bayes.csv``); else cure if bayes.csv has cure terms, else ph."""
-    bayes = (results.run.config.get("bayes") or {}) if results.run is not None else {}
-    if isinstance(bayes, Mapping) and bayes.get("model"):
-        return str(bayes["model"])
-    terms = pd.Series(dtype=str) if results.bayes is None else results.bayes["term"].astype(str)
-    return CURE if terms.str.startswith(f"{CURE}:").any() else PH
-
-
-def tables_fit_check(results: Results) -> pd.DataFrame | None:
-    """``bayes_fit_check.csv`` of the tables' model: its rows of ``bayes.model`` when it has a ``model`` column."""
-    checks = results.bayes_fit_check
-    if checks is not None and "model" in checks:
-        checks = checks[checks["model"] == tables_model(results)]
-    return checks
+    """``bayes.model``: the model of bayes.csv and of the other Bayesian tables (ph without a Bayesian run)."""
+    return bayes_model_name(results) or PH
 
 
 def misfit_pointer(results: Results) -> str:

@@ -25,7 +25,7 @@ from tmesurv.reports.format import (
 )
 from tmesurv.reports.gallery import FigureSection, Gallery, endpoints_of
 from tmesurv.reports.graphics import BAND_COLOUR, BAYES_COLOUR, FigureImage, png_data_uri
-from tmesurv.reports.results import Results, of_bayes_model
+from tmesurv.reports.results import Results, bayes_model_name, of_bayes_model
 from tmesurv.reports.sections.bayes_screen import _converged, _hr_axis_around_one, _status_text
 from tmesurv.reports.sections.model_check import MisfitBanner, misfit_banner
 
@@ -178,11 +178,5 @@ def time_varying_section(results: Results, names: dict[str, str]) -> TimeVarying
     )
     galleries = (Gallery("All patients", images),) if images else ()
     checks = of_bayes_model(results.bayes_fit_check, results)
-    misfit = misfit_banner(checks, ("treatment", "subgroup")) if _tables_model(results) else None
+    misfit = misfit_banner(checks, ("treatment", "subgroup")) if bayes_model_name(results) == TIME_VARYING else None
     return TimeVaryingSection(time_varying_table(rows), galleries, misfit)
-
-
-def _tables_model(results: Results) -> bool:
-    """Whether run.json's config makes the time-varying model the one of the tables and the fit check."""
-    bayes = (results.run.config.get("bayes") or {}) if results.run is not None else {}
-    return isinstance(bayes, Mapping) and bayes.get("model") == TIME_VARYING

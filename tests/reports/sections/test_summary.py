@@ -14,8 +14,8 @@ from tests.reports.conftest import section
 from tests.reports.sections.test_cure import fit_rows
 from tmesurv.models.pwe.cure.tables import CURE_COLUMNS
 from tmesurv.reports import html
-from tmesurv.reports.results import read_results
-from tmesurv.reports.sections.summary import Inputs, ph_effect, tables_fit_check
+from tmesurv.reports.results import of_bayes_model, read_results
+from tmesurv.reports.sections.summary import Inputs, ph_effect, tables_model
 
 MINUS, DASH = "\u2212", "\u2013"
 
@@ -196,15 +196,18 @@ def test_hazard_and_interaction_sections_carry_the_misfit_banner_of_their_fits(t
 
 def test_the_banner_reads_the_fit_check_of_bayes_model_alone(result_folder):
     results = read_results(result_folder)
-    checks = results.bayes_fit_check
+    checks = results.bayes_fit_check.drop(columns="model")
     both = pd.concat([checks.assign(model="ph"), checks.assign(model="cure", misfit=0.0)], ignore_index=True)
-    assert tables_fit_check(replace(results, bayes_fit_check=both)).equals(both[both["model"] == "ph"])
+    ph = replace(results, bayes_fit_check=both)
+    assert tables_model(ph) == "ph"
+    assert of_bayes_model(both, ph).equals(both[both["model"] == "ph"].reset_index(drop=True))
     run = results.run.model_copy(deep=True)
     run.runs["bayes"].config["bayes"]["model"] = "cure"
-    cure = tables_fit_check(replace(results, bayes_fit_check=both, run=run))
-    assert (cure["model"] == "cure").all()
-    assert len(cure) == len(checks)
-    assert tables_fit_check(results) is checks  # no model column: every row is bayes.model's
+    cure = replace(results, bayes_fit_check=both, run=run)
+    assert tables_model(cure) == "cure"
+    chosen = of_bayes_model(both, cure)
+    assert (chosen["model"] == "cure").all()
+    assert len(chosen) == len(checks)
 
 
 def test_a_fit_that_was_not_estimable_says_so_instead_of_an_empty_estimate(result_folder):
