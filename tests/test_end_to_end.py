@@ -1,4 +1,8 @@
-"""The first end-to-end slice through the CLI: check, cox, bayes and report on one simulated cohort."""
+"""The first end-to-end slice through the CLI: check, cox, bayes and report on one simulated cohort.
+
+A study-size check (the ZUMA-7-like trial of 359 patients with its screens and 2 x 1,000 draws per Bayesian fit, about
+a minute and a half): marked slow, run by ``.ci/run``'s second pytest call.
+"""
 
 import json
 from pathlib import Path
@@ -20,6 +24,7 @@ from tmesurv.simulations.trial import analysis_config, simulate_trial
 FAST_BAYES = {"intervals": 16, "draws": 1000, "tune": 500, "chains": 2, "seed": 11}  # fine cuts: PWE ~ Cox
 BIOMARKERS = ["b_cell_ges", "ldh_elevated"]  # Bayesian fits: scales on which a per-unit log HR is well conditioned
 LEVELS = ("low", "high")
+pytestmark = pytest.mark.slow
 
 
 def _export():
