@@ -26,6 +26,7 @@ from tmesurv.models.pwe.compare import LogLikelihood, full_log_likelihood
 from tmesurv.models.pwe.data import PweData
 from tmesurv.models.pwe.diagnostics import require_complete_draws
 from tmesurv.models.pwe.settings import SamplerSettings
+from tmesurv.models.pwe.storage import netcdf_attrs
 
 # Patients x terms from which chains of a hand-coded density run on two threads: below, the threads' contention for
 # Python's GIL costs more than the second core gives (measured: 4 chains at n = 3,000 x 3 terms take 4.5 s on one
@@ -74,6 +75,10 @@ def sample_posterior(
             idata = _sample_pymc(pymc_model(), sampler)
     raise_if_interrupted()  # the sampler catches Ctrl-C and returns what it has: never summarise that
     require_complete_draws(idata)
+    idata.attrs = netcdf_attrs(idata.attrs or {})  # savable by az.to_netcdf as returned: nutpie >= 0.16.11 records
+    for group in idata.groups():  # its settings as dictionaries
+        dataset = getattr(idata, group)
+        dataset.attrs = netcdf_attrs(dataset.attrs)
     return idata
 
 
