@@ -11,8 +11,8 @@ any real change fails) or a SHA-256 of the values (text).
 The Bayesian files (``bayes*.csv``) are Monte Carlo results: numba compiles the sampler's density for the machine's
 instruction set, so on another CPU the chains part after a few iterations. They repeat to the last bit on one machine,
 and agree within Monte Carlo error across machines: their sums are compared to a relative ``MONTE_CARLO_RTOL``, and
-the columns that record the sampler's path (a rerun, a note about it, the count of high Pareto k, the time of the
-largest gap to Kaplan-Meier) only by name and missing count.
+the columns that record the sampler's path (a rerun, a note about it, divergences and the convergence flag they
+decide, the count of high Pareto k, the time of the largest gap to Kaplan-Meier) only by name and missing count.
 """
 
 from __future__ import annotations
@@ -26,7 +26,9 @@ import pandas as pd
 
 GOLDEN = Path(__file__).with_name("demo_golden.json")
 MONTE_CARLO_RTOL = 0.02  # sums of posterior summaries moved by at most 0.5% between two CPUs
-SAMPLER_PATH_COLUMNS = frozenset({"reruns", "target_accept", "note", "n_pareto_k_high", "largest_at"})
+SAMPLER_PATH_COLUMNS = frozenset(
+    {"reruns", "target_accept", "note", "n_pareto_k_high", "largest_at", "converged", "divergences"}
+)
 
 
 def is_monte_carlo(file_name: str) -> bool:
