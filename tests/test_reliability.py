@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -228,3 +230,50 @@ def test_ctrl_c_during_the_summaries_of_a_bayes_run_writes_nothing(study: Path, 
     assert "interrupted" in stderr
     assert "Traceback" not in stderr
     assert contents(out) == {}
+
+
+def test_a_bayes_run_that_nothing_interrupted_repeats_byte_for_byte(study: Path, tmp_path: Path):
+    """The interrupt handling (signals turned into exceptions, the sampler's swallowed Ctrl-C re-raised) leaves an
+    uninterrupted run as it was: two runs write the same bytes in every result table (posterior.nc aside: its
+    creation timestamps)."""
+    config = yaml.safe_load(study.read_text())
+    config["bayes"] = {"draws": 100, "tune": 100, "chains": 2, "seed": 5}
+    study.write_text(yaml.safe_dump(config))
+    first, second = tmp_path / "first", tmp_path / "second"
+    processes = [start_cli("bayes", str(study), "--out", str(out)) for out in (first, second)]  # side by side
+    for process in processes:
+        _, stderr = process.communicate(timeout=300)
+        assert process.returncode == 0, stderr
+    tables = sorted(path.name for path in first.glob("*.csv"))
+    assert "bayes.csv" in tables
+    assert {name: (first / name).read_bytes() for name in tables} == {
+        name: (second / name).read_bytes() for name in tables
+    }
+
+
+def test_degenerate_subgroups_are_not_estimable_and_the_run_stands(tmp_path: Path):
+    """Through the command line (issue #22 items 2 and 6): a subgroup with no event in one arm, and one with no event
+    at all, are 'not estimable' rows with their reason and a note naming them; the other analyses are estimated."""
+    folder = tmp_path / "study"
+    folder.mkdir()
+    export = small_export(n_per_arm=20, seed=3)
+    site = np.array(["main"] * 30 + ["tiny"] * 5 + ["none"] * 5)
+    export = export.assign(site=site)
+    export.loc[site == "tiny", ["arm", "efs_event"]] = [["axi-cel", 1], ["axi-cel", 0], ["SOC", 0], ["SOC", 0],
+                                                         ["SOC", 0]]  # fmt: skip
+    export.loc[site == "none", "efs_event"] = 0
+    export.to_csv(folder / "cohort.csv", index=False)
+    config = small_config("cohort.csv")
+    config["data"]["covariates"] = ["site"]
+    config["analysis"]["subgroup_covariates"] = ["site"]
+    config["bayes"] = {"draws": 100, "tune": 100, "chains": 2, "seed": 4, "biomarkers": []}
+    (folder / "analysis.yaml").write_text(yaml.safe_dump(config))
+    out = tmp_path / "out"
+    result = run_cli("bayes", str(folder / "analysis.yaml"), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    bayes = pd.read_csv(out / "bayes.csv").set_index("subgroup")
+    for subgroup, reason in [("site=tiny", "0 events in the control arm"), ("site=none", "no events")]:
+        assert bayes.loc[subgroup, "note"].startswith(f"not estimable: {reason}")
+        assert bayes.loc[[subgroup], ["hr_mean", "prob_hr_below_1"]].isna().all().all()
+        assert f"efs subgroup {subgroup}: not estimable, {reason}" in " ".join(result.output.split())
+    assert (bayes.loc[["all", "site=main"], "hr_mean"] > 0).all()
