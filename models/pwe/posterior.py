@@ -319,7 +319,7 @@ def nutpie_model(data: PweData, settings: PweSettings, centred: bool) -> PyFuncM
         data=shared,
         data_arguments=DENSITY_DATA,
         expand=expanded_draw,
-        derived_shapes=_derived_shapes(layout),
+        derived_shapes=derived_shapes(layout),
         scalars=SCALARS,
         dims=EXPANDED_DIMS,
         support=support,
@@ -327,7 +327,7 @@ def nutpie_model(data: PweData, settings: PweSettings, centred: bool) -> PyFuncM
     return nutpie_pyfunc_model(density)
 
 
-def _derived_shapes(layout: PosteriorLayout) -> list[tuple[str, tuple[int, ...]]]:
+def derived_shapes(layout: PosteriorLayout) -> list[tuple[str, tuple[int, ...]]]:
     """Names and shapes of the deterministics in a draw, in :func:`expanded_draw`'s order."""
     shapes = [("coef_std", (layout.n_terms,)), ("log_baseline_centred", (layout.n_intervals,))]
     shapes += [("coef", (layout.n_terms,)), ("log_baseline", (layout.n_intervals,))]

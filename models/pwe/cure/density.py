@@ -30,6 +30,7 @@ from tmesurv.models.pwe.posterior import (
     _baseline,
     _baseline_prior,
     _normal,
+    derived_shapes,
     posterior_layout,
 )
 from tmesurv.models.pwe.settings import PwePriors, PweSettings
@@ -199,11 +200,9 @@ def nutpie_cure_model(data: CureData, settings: PweSettings) -> PyFuncModel:
 
 
 def _derived_shapes(layout: CureLayout) -> list[tuple[str, tuple[int, ...]]]:
-    """Names and shapes of the deterministics in a draw, in :func:`expanded_draw`'s order."""
-    shapes = [("coef_std", (layout.n_terms,)), ("log_baseline_centred", (layout.n_intervals,))]
-    shapes += [("coef", (layout.n_terms,)), ("log_baseline", (layout.n_intervals,))]
-    shapes += [("cure_coef_std", (layout.n_terms,)), ("cure_coef", (layout.n_terms,)), ("cure_intercept", ())]
-    return shapes
+    """Names and shapes of a draw's deterministics in :func:`expanded_draw`'s order: latency's, then incidence's."""
+    incidence = [("cure_coef_std", (layout.n_terms,)), ("cure_coef", (layout.n_terms,)), ("cure_intercept", ())]
+    return derived_shapes(layout.latency) + incidence
 
 
 def expanded_draw(point: np.ndarray, layout: CureLayout, **arrays: np.ndarray) -> dict[str, np.ndarray]:
