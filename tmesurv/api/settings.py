@@ -90,11 +90,12 @@ def run_plan(
         sources += [data.expression.path, data.expression.rcc]
     plain = config_data(config)
     folder = config_path.parent if config_path is not None else None
-    study = study_fingerprint(_relative_inputs(plain, sources, folder), cohort.patients)
+    inputs = {str(source) for source in sources if source is not None}
+    study = study_fingerprint(_relative_inputs(plain, inputs, folder), cohort.patients)
     return RunPlan(command, plain, config_path, study, input_files(sources), fresh)
 
 
-def _relative_inputs(plain: object, sources: list, folder: Path | None) -> object:
+def _relative_inputs(plain: object, inputs: set[str], folder: Path | None) -> object:
     """``plain`` with each input file's path relative to ``folder`` (the config's), for the study fingerprint.
 
     A study folder that is moved, or mounted elsewhere by a colleague, holds the same study: the patients' values
@@ -103,9 +104,9 @@ def _relative_inputs(plain: object, sources: list, folder: Path | None) -> objec
     if folder is None:
         return plain
     if isinstance(plain, dict):
-        return {key: _relative_inputs(value, sources, folder) for key, value in plain.items()}
+        return {key: _relative_inputs(value, inputs, folder) for key, value in plain.items()}
     if isinstance(plain, list):
-        return [_relative_inputs(value, sources, folder) for value in plain]
-    if isinstance(plain, str) and plain in {str(source) for source in sources if source is not None}:
+        return [_relative_inputs(value, inputs, folder) for value in plain]
+    if isinstance(plain, str) and plain in inputs:
         return os.path.relpath(plain, folder)
     return plain
