@@ -11,11 +11,12 @@ Measured 2026-12-04 (shared machine, load about 20 on 2 cores, so the wall times
 fits: treatment, 5 interactions, 18 subgroups), 19 fits with divergences at 0.9 (1 to 21 each), none with the remedy
 (8 cleared at 0.95, 11 at 0.99), wall time 1.5x (675 s to 1,020 s). pbc: not measured yet (the run was stopped
 unfinished on the loaded machine). Run:
-``.venv/bin/python benchmarks/bench_divergence_remedy.py``
+``.venv/bin/python benchmarks/bench_divergence_remedy.py [veteran|pbc ...]`` (default: both).
 """
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
@@ -40,8 +41,8 @@ def fit_divergences(cohort: Cohort, reruns: list[float] | None) -> tuple[pd.Data
     return table, seconds
 
 
-def main() -> None:
-    for name in DATA_SETS:
+def main(names: list[str]) -> None:
+    for name in names or DATA_SETS:
         cohort = Cohort.from_config(REFERENCE / f"{name}.yaml")
         before, before_seconds = fit_divergences(cohort, [])
         after, after_seconds = fit_divergences(cohort, None)
@@ -56,4 +57,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
