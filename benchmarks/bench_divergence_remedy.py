@@ -9,8 +9,9 @@ after, and the wall time of each run.
 
 Measured 2026-12-04 (shared machine, load about 20 on 2 cores, so the wall times are only relative): veteran (24
 fits: treatment, 5 interactions, 18 subgroups), 19 fits with divergences at 0.9 (1 to 21 each), none with the remedy
-(8 cleared at 0.95, 11 at 0.99), wall time 1.5x (675 s to 1,020 s). pbc: not measured yet (the run was stopped
-unfinished on the loaded machine). Run:
+(8 cleared at 0.95, 11 at 0.99), wall time 1.5x (675 s to 1,020 s). pbc (7 fits: treatment, 2 interactions, 4
+subgroups; measured 2026-12-04 at load about 1): 4 fits with divergences at 0.9 (1 to 7 each), none with the remedy
+(2 cleared at 0.95, 2 at 0.99), wall time 1.5x (30 s to 46 s). Run:
 ``.venv/bin/python benchmarks/bench_divergence_remedy.py [veteran|pbc ...]`` (default: both).
 """
 
