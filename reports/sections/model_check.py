@@ -17,7 +17,7 @@ import pandas as pd
 
 from tmesurv.models.cox.km import ALL_PATIENTS
 from tmesurv.models.pwe.compare import CLEAR_ELPD_DIFFERENCE, CLEAR_SE_MULTIPLE, preference
-from tmesurv.models.pwe.fit_check import misfit_rule_text
+from tmesurv.models.pwe.fit_check import misfit_power_text, misfit_rule_text
 from tmesurv.reports.format import Column, Row, Table, arm_label, format_count, format_number
 from tmesurv.reports.gallery import endpoints_of
 from tmesurv.reports.graphics import FigureImage, png_data_uri
@@ -113,6 +113,7 @@ def fit_check_table(
         "Posterior mean survival S of each arm (averaged over its patients) against its Kaplan-Meier curve KM over "
         "the arm's follow-up, for every compared model: the largest and the time-averaged absolute difference, and the "
         f"share of the arm's event times at which KM lies inside the 95% posterior band. Rule: {misfit_rule_text()}. "
+        f"{misfit_power_text()}. "
         "The report's estimates come from bayes.model; a compared model's misfit does not concern them."
     )
     return Table(columns, tuple(rows), caption=caption)

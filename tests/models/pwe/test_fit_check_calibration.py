@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from tests.reference.fit_check_calibration import CORRECT, SEED, calibration_fit, correct_cohort, zuma7_cohort
-from tmesurv.models.pwe.fit_check import fit_check, is_misfit
+from tmesurv.models.pwe.fit_check import CALIBRATED_DETECTION, fit_check, is_misfit
 
 CALIBRATION = Path(__file__).parents[2] / "reference" / "fit_check_calibration.csv"
 DATA_STATISTICS = ["n", "events", "follow_up", "largest_at"]
@@ -39,6 +39,9 @@ def test_rule_flags_no_correct_fit_and_most_ph_fits_of_the_cure_shaped_trial():
     assert len(correct) == 6
     assert (correct == 0).all()  # no correct fit flagged, as the fit_check docstring states
     assert rates[("zuma7", 359)] >= 0.75  # the PH model on the ZUMA-7-like trial: 13 of 16 flagged
+    detected = flags.groupby(level=["scenario", "cohort_n"]).sum()
+    assert (detected[("zuma7", 359)], replicates[("zuma7", 359)]) == CALIBRATED_DETECTION["trial"]
+    assert (detected[("zuma7_half", 179)], replicates[("zuma7_half", 179)]) == CALIBRATED_DETECTION["half"]
 
 
 @pytest.mark.parametrize(

@@ -100,6 +100,7 @@ def test_fit_check_table_flags_misfits_and_states_the_rule():
     assert table.rows[0].cells[3] == "ph (bayes.model)"
     assert table.rows[0].cells[8:11] == ("0.040 (at 3.0)", "0.020", "90%")
     assert misfit_rule_text() in table.caption
+    assert "2 of 16 random halves" in table.caption  # an unflagged subgroup is not read as a fit
 
 
 def test_fit_check_table_puts_the_models_of_a_fit_together():
