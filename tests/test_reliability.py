@@ -91,6 +91,26 @@ def test_a_folder_of_another_study_is_refused_and_fresh_replaces_only_tmesurv_fi
     assert {name for name in contents(out)} == {*record["runs"]["cox"]["files"], "run.json", "my_notes.txt"}
 
 
+def test_a_moved_study_folder_is_the_same_study_and_changed_data_another(study: Path, tmp_path: Path):
+    """The study's identity is its plan and its patients' values, not where its files lie (paths relative to the
+    config); a colleague's copy elsewhere adds to the same results, a changed value does not."""
+    out = tmp_path / "out"
+    assert run_cli("cox", str(study), "--out", str(out)).exit_code == 0
+    moved = tmp_path / "elsewhere" / "deeper"
+    shutil.copytree(study.parent, moved)
+    shutil.rmtree(study.parent)
+    again = run_cli("cox", str(moved / "analysis.yaml"), "--out", str(out))
+    assert again.exit_code == 0, again.output
+    data = pd.read_csv(moved / "cohort.csv")
+    data.loc[0, "b_cell_ges"] += 1.0
+    data.to_csv(moved / "cohort.csv", index=False)
+    before = contents(out)
+    refused = run_cli("cox", str(moved / "analysis.yaml"), "--out", str(out))
+    assert refused.exit_code == 2
+    assert "holds results of another study" in refused.output
+    assert contents(out) == before
+
+
 def test_negative_seeds_are_refused_before_any_work(study: Path, tmp_path: Path):
     result = run_cli("validate", str(tmp_path), str(study), "--out", str(tmp_path / "v"), "--seed", "-1")
     assert result.exit_code == 2
