@@ -202,7 +202,7 @@ def hazard_section(results: Results, names: dict[str, str]) -> HazardSection | N
     The misfit banner names the fits of ``bayes.model`` whose posterior survival misses Kaplan-Meier
     (``bayes_fit_check.csv``), with a pointer to the models that do not assume what the misfit questions.
     """
-    cox, bayes = results.cox, results.bayes
+    cox, bayes = results.cox, of_bayes_model(results.bayes, results)  # bayes.csv: the terms of bayes.model
     if cox is None and bayes is None:
         return None
     terms = None if bayes is None else bayes[bayes["analysis"] != TREATMENT_AT]
