@@ -103,26 +103,35 @@ class Results:
 def bayes_model_name(results: Results) -> str | None:
     """``bayes.model`` of the run: run.json's bayes config, else the model of the first row of the files below.
 
-    ``bayes_curves.csv``, ``bayes_survival.csv`` and ``bayes_fit_check.csv`` hold rows of every compared model, those
-    of ``bayes.model`` first; bayes.csv alone holds a cure fit's terms or the others'. None without a Bayesian run.
+    ``bayes.csv``, ``bayes_curves.csv``, ``bayes_survival.csv`` and ``bayes_fit_check.csv`` hold rows of every
+    compared model (column ``model``), those of ``bayes.model`` first. None without a Bayesian run.
     """
     config = (results.run.config_of("bayes") if results.run is not None else None) or {}
     model = (config.get("bayes") or {}).get("model")
     if model is not None:
         return str(model)
-    for table in (results.bayes_fit_check, results.bayes_curves, results.bayes_survival):
+    for table in (results.bayes, results.bayes_fit_check, results.bayes_curves, results.bayes_survival):
         if table is not None and len(table):
             return str(table["model"].iloc[0])
-    if results.bayes is not None:  # bayes.csv alone: a cure fit names its parts' terms cure:... and latency:...
-        return "cure" if results.bayes["term"].astype(str).str.startswith("cure:").any() else "ph"
     return None
+
+
+def of_model(table: pd.DataFrame | None, model: str) -> pd.DataFrame | None:
+    """The rows of ``model`` of a table that holds every compared model's (``bayes.csv``, ``bayes_curves.csv``, ...).
+
+    None when the table is absent or has no row of ``model`` (the model was not fitted).
+    """
+    if table is None:
+        return None
+    rows = table[table["model"] == model].reset_index(drop=True)
+    return None if rows.empty else rows
 
 
 def of_bayes_model(table: pd.DataFrame | None, results: Results) -> pd.DataFrame | None:
     """The rows of ``bayes.model`` (:func:`bayes_model_name`) of a table that holds every compared model's.
 
-    For the sections that show bayes.model's results from ``bayes_curves``, ``bayes_survival`` or
-    ``bayes_fit_check``.
+    For the sections that show bayes.model's results from ``bayes.csv``, ``bayes_curves``, ``bayes_survival`` or
+    ``bayes_fit_check``; an empty table stays an empty table.
     """
     if table is None:
         return None

@@ -54,6 +54,8 @@ PRIOR_PREDICTIVE_DRAWS = 1000
 class PweResults:
     """The rows of ``bayes.csv`` and the ``bayes_*.csv`` tables (``loo``: ``bayes_loo.csv``), the fits, and notes.
 
+    ``table`` (``bayes.csv``) holds the terms of every compared model (column ``model``).
+
     The notes name fits that were not estimable, re-run, not converged or misfit (naming the model when it is not
     ``bayes.model``), statistics beyond follow-up, and which model LOO prefers.
 
@@ -116,9 +118,10 @@ def pwe_analyses(
     Returns
     -------
     PweResults
-        ``table`` has columns ``BAYES_COLUMNS`` -- the terms of the ``bayes.model`` fits (of a cure model
-        ``cure:<term>`` and ``latency:<term>``, see :mod:`~tmesurv.models.pwe.rows`), and per biomarker the treatment
-        effect at its quartiles and at the values of ``bayes.treatment_at`` from the interaction model (analysis
+        ``table`` has columns ``BAYES_COLUMNS`` -- the terms of every compared model's fits (column ``model``;
+        those of ``bayes.model`` first, then the others in ``bayes.compare`` order; of a cure model ``cure:<term>``
+        and ``latency:<term>``, see :mod:`~tmesurv.models.pwe.rows`), and per biomarker the treatment effect at its
+        quartiles and at the values of ``bayes.treatment_at`` from each model's interaction fit (analysis
         ``treatment_at``). ``curves`` and ``survival`` hold the posterior survival per arm (overall and per
         subgroup; of a cure model the mixture, of a time-varying model with the effect of each interval) with 95%
         bands, and its medians, landmark survival and RMST difference; ``fit_check`` sets it against Kaplan-Meier:
@@ -162,11 +165,11 @@ def pwe_analyses(
         problem = too_few_events(patients.event(endpoint), design, settings.min_events)
         if problem is not None:
             results.notes.append(f"{label}: not estimable, {problem}; not fitted")
-            tables.append(not_estimable_rows(endpoint, analysis, subgroup, design, problem, settings.model))
+            tables += [not_estimable_rows(endpoint, analysis, subgroup, design, problem, name) for name in compared]
             continue
         values = patients.patients[subgroup].to_numpy(dtype=float) if analysis == "interaction" else None
         chosen = settings.treatment_at.get(subgroup, [])
-        fits, summary = [], None
+        fits = []
         for name in compared:
             main = name == settings.model
             remedied = _sample(
@@ -177,10 +180,9 @@ def pwe_analyses(
             reruns += [f"{label} {name} ({rerun_text(remedied)})"] if remedied.reruns else []
             cure += [cure_table_rows(fit, values, chosen)] if name == CURE else []  # main or compared
             fits.append(fit)
-            summary = rows if main else summary
-        tables.append(summary)  # of bayes.model (fits[0]): bayes.csv comes from it
-        if analysis == "interaction":
-            tables.append(treatment_at_rows(fits[0], values, chosen, summary))
+            tables.append(rows)  # bayes.csv: every model's terms (column model)
+            if analysis == "interaction":
+                tables.append(treatment_at_rows(fit, values, chosen, rows))
         by_model = {}
         for fit in fits:  # every compared model against Kaplan-Meier, not only bayes.model
             check, arm_curves, statistics = _against_kaplan_meier(fit, grid, landmarks)
@@ -191,7 +193,7 @@ def pwe_analyses(
                 by_model[fit.model] = statistics
         results.notes += beyond_follow_up_notes(by_model, label, settings.model)
         results.fits += fits
-    results.table = pd.concat(tables, ignore_index=True)[BAYES_COLUMNS]
+    results.table = _by_model(tables, BAYES_COLUMNS, compared)
     results.curves = _by_model(curves, CURVE_COLUMNS, compared)
     results.survival = _by_model(survival, SURVIVAL_COLUMNS, compared)
     results.fit_check = _by_model(checks, BAYES_FIT_CHECK_COLUMNS, compared)

@@ -4,7 +4,8 @@ A proportional-hazards or time-varying fit gives one row per design term (log ha
 (:mod:`tmesurv.models.pwe.cure`) one row per part and term, ``cure:<term>`` (log odds ratio of cure) and
 ``latency:<term>`` (log HR among the uncured). An interaction model adds ``treatment_at`` rows: the treatment effect at
 the biomarker's quartiles and chosen values (for a cure fit in both parts). A fit that was not made (too few events)
-has one empty row per term of the model it would have been.
+has one empty row per term of the model it would have been. Every row names its model (column ``model``: ``ph``,
+``time_varying``, ``cure``), so the rows of all compared models share one table.
 """
 
 from __future__ import annotations
@@ -30,9 +31,12 @@ from tmesurv.models.pwe.registry import CURE
 from tmesurv.models.pwe.remedy import Remedied, remedy_advice
 from tmesurv.models.pwe.storage import PweFit
 
-TEXT_COLUMNS = ("endpoint", "analysis", "subgroup", "term", "note")
+TEXT_COLUMNS = ("endpoint", "analysis", "subgroup", "term", "model", "note")
 SAMPLER_COLUMNS = ["target_accept", "reruns"]  # how the reported run was sampled (see models.pwe.remedy)
-BAYES_COLUMNS = ["endpoint", "analysis", "subgroup", *SUMMARY_COLUMNS, "divergences", *SAMPLER_COLUMNS, "note"]
+BAYES_COLUMNS = [  # as the registry's bayes.csv: the key (endpoint, analysis, subgroup, term, model), then estimates
+    "endpoint", "analysis", "subgroup", SUMMARY_COLUMNS[0], "model", *SUMMARY_COLUMNS[1:], "divergences",
+    *SAMPLER_COLUMNS, "note",
+]  # fmt: skip
 FIT_DIAGNOSTICS = [*CONVERGENCE_COLUMNS, "divergences", *SAMPLER_COLUMNS, "note"]  # a treatment_at row repeats them
 
 
@@ -46,7 +50,7 @@ def summary_rows(fit: PweFit, remedied: Remedied, notes: list[str]) -> pd.DataFr
     """
     note = f"re-run: {rerun_text(remedied)}" if remedied.reruns else ""
     summary = summarize_cure(fit.idata) if fit.model == CURE else summarize_pwe(fit.idata)
-    keys = {"endpoint": fit.endpoint, "analysis": fit.analysis, "subgroup": fit.subgroup}
+    keys = {"endpoint": fit.endpoint, "analysis": fit.analysis, "subgroup": fit.subgroup, "model": fit.model}
     sampled = {"target_accept": remedied.target_accept, "reruns": remedied.reruns, "note": note}
     rows = summary.assign(**keys, divergences=summary.attrs["divergences"], **sampled)
     if not rows["converged"].all():
@@ -75,7 +79,7 @@ def not_estimable_rows(
     if model == CURE:
         terms = [cure_term(part, term) for part, _ in CURE_PARTS for term in terms]
     numbers = {column: np.full(len(terms), np.nan) for column in BAYES_COLUMNS if column not in TEXT_COLUMNS}
-    labels = {"endpoint": endpoint, "analysis": analysis, "subgroup": subgroup, "term": terms}
+    labels = {"endpoint": endpoint, "analysis": analysis, "subgroup": subgroup, "term": terms, "model": model}
     rows = pd.DataFrame(labels | numbers | {"note": f"not estimable: {problem}"})
     rows["converged"] = pd.Series([None] * len(terms), dtype=object)
     return rows[BAYES_COLUMNS]
@@ -104,7 +108,8 @@ def treatment_at_rows(fit: PweFit, values: np.ndarray, chosen: Sequence[float], 
         estimates = {"subgroup": list(labels), "term": _part_term(part, ARM)} | log_hr_summary(effect, "at")
         frames.append(pd.DataFrame(estimates).assign(**fitted))
     rows = pd.concat(frames).sort_index(kind="stable")  # per value, the model's terms in order
-    return rows.assign(endpoint=fit.endpoint, analysis="treatment_at").reset_index(drop=True)[BAYES_COLUMNS]
+    rows = rows.assign(endpoint=fit.endpoint, analysis="treatment_at", model=fit.model)
+    return rows.reset_index(drop=True)[BAYES_COLUMNS]
 
 
 def _part_term(part: str | None, term: str) -> str:

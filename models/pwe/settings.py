@@ -119,15 +119,15 @@ class PweAnalysisSettings(PweBaseSettings, SamplerSettings):
 
     model: str = Field(
         PH,
-        description="the model of every treatment, interaction and subgroup fit and of the table bayes.csv (its "
-        "rows come first in bayes_curves.csv, bayes_survival.csv and bayes_fit_check.csv): "
+        description="the model of every treatment, interaction and subgroup fit and of the report's tables (its "
+        "rows come first in bayes.csv, bayes_curves.csv, bayes_survival.csv and bayes_fit_check.csv): "
         + ", ".join(MODELS)
         + " (see the README)",
     )
     compare: list[str] = Field(
         default_factory=list,
         description="models fitted besides bayes.model for every treatment, interaction and subgroup analysis, "
-        "compared with it by PSIS-LOO (bayes_loo.csv) and checked against Kaplan-Meier (their rows in "
+        "compared with it by PSIS-LOO (bayes_loo.csv) and checked against Kaplan-Meier (their rows in bayes.csv, "
         "bayes_curves.csv, bayes_survival.csv and bayes_fit_check.csv, column model), e.g. [ph, time_varying]; empty: "
         "bayes.model alone",
     )

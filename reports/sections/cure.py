@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 from tmesurv.cohort import CONTROL, TREATED
 from tmesurv.models.pwe.compare import clearly_better
 from tmesurv.models.pwe.cure.plateau import plateau_rule_text
+from tmesurv.models.pwe.registry import CURE
 from tmesurv.models.pwe.survival import DIFFERENCE
 from tmesurv.reports.format import (
     OVERALL,
@@ -40,7 +41,7 @@ from tmesurv.reports.format import (
 )
 from tmesurv.reports.gallery import Gallery, endpoints_of
 from tmesurv.reports.graphics import ARM_COLOURS, FigureImage, png_data_uri
-from tmesurv.reports.results import Results
+from tmesurv.reports.results import Results, of_model
 
 INTERACTION = "interaction"
 ARMS = (CONTROL, TREATED)
@@ -191,8 +192,9 @@ def cure_interaction_table(
     cure
         ``bayes_cure.csv``: rows of analysis ``interaction`` (subgroup ``<biomarker>=<value>``).
     bayes
-        ``bayes.csv``, optional: with ``bayes.model: cure`` its ``cure:arm:<biomarker>`` row (the log odds ratio
-        of cure of the interaction), stated on the scale of :func:`~tmesurv.reports.format.term_scales`.
+        ``bayes.csv``'s rows of the cure model (main or compared), optional: its ``cure:arm:<biomarker>`` row (the
+        log odds ratio of cure of the interaction), stated on the scale of
+        :func:`~tmesurv.reports.format.term_scales`.
     cox
         ``cox.csv``, optional: the Cox interaction ``arm:<biomarker>`` (HR and Wald P) on the same scale.
     biomarkers
@@ -246,7 +248,7 @@ def cure_interaction_table(
         "The treatment-by-biomarker interaction on the cure scale: the treated minus control cure fraction at the "
         "biomarker's 25th (low) and 75th (high) percentile (0 and 1 for a two-level biomarker), from the mixture-cure "
         "interaction model; the interaction's odds ratio of cure (exp of the posterior mean log odds ratio, 95% "
-        "CrI; above 1: the treatment cures more patients as the biomarker rises), given when bayes.model is cure; "
+        "CrI; above 1: the treatment cures more patients as the biomarker rises; bayes.csv, model cure); "
         "and the Cox interaction hazard ratio (below 1: the treatment's hazard reduction grows with the biomarker), "
         "both on the stated scale (per interquartile range for a continuous biomarker)."
     )
@@ -352,7 +354,8 @@ def plateau_warnings(cure: pd.DataFrame, arm_names: Mapping[str, str] | None = N
 def cure_section(results: Results, names: dict[str, str]) -> CureSection | None:
     """The cure section from ``bayes_cure.csv``, with ``bayes.csv``, ``cox.csv``, ``biomarkers.csv``, ``bayes_loo.csv``.
 
-    None without ``bayes_cure.csv``.
+    The odds ratios of cure are the cure model's rows of ``bayes.csv``, whether it is ``bayes.model`` or compared
+    with it. None without ``bayes_cure.csv``.
     """
     cure = results.bayes_cure
     if cure is None or cure.empty:
@@ -368,7 +371,7 @@ def cure_section(results: Results, names: dict[str, str]) -> CureSection | None:
     return CureSection(
         galleries=(Gallery("Cure fractions by arm", images, wide=True),),
         fractions=cure_fraction_table(cure, names),
-        interactions=cure_interaction_table(cure, results.bayes, results.cox, results.biomarkers),
+        interactions=cure_interaction_table(cure, of_model(results.bayes, CURE), results.cox, results.biomarkers),
         loo=None if results.bayes_loo is None else loo_table(results.bayes_loo),
         warnings=plateau_warnings(cure, names),
         rule=plateau_rule_text(),

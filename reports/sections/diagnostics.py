@@ -1,4 +1,4 @@
-"""Convergence section: every Bayesian fit with its R-hat, ESS, BFMI and divergences (``bayes.csv``)."""
+"""Convergence section: every Bayesian fit of every compared model: R-hat, ESS, BFMI, divergences (``bayes.csv``)."""
 
 from __future__ import annotations
 
@@ -29,8 +29,8 @@ def diagnostics_table(bayes: pd.DataFrame) -> Diagnostics:
     Parameters
     ----------
     bayes
-        ``bayes.csv``; the derived ``treatment_at`` rows repeat their interaction model's diagnostics and are left
-        out.
+        ``bayes.csv``, the rows of every compared model (column ``model``; bayes.model's first); the derived
+        ``treatment_at`` rows repeat their interaction model's diagnostics and are left out.
 
     Returns
     -------
@@ -38,11 +38,12 @@ def diagnostics_table(bayes: pd.DataFrame) -> Diagnostics:
         The table (unconverged fits flagged) and the counts.
     """
     fits = bayes[bayes["analysis"] != TREATMENT_AT].fillna({key: "" for key in FIT_KEYS})
-    rows = [_fit_row(keys, group) for keys, group in fits.groupby(list(FIT_KEYS), sort=False)]
+    rows = [_fit_row(keys, group) for keys, group in fits.groupby([*FIT_KEYS, "model"], sort=False)]
     columns = (
         Column("Endpoint"),
         Column("Analysis"),
         Column("Subgroup"),
+        Column("Model"),
         Column("Terms", numeric=True),
         Column("Max R-hat", numeric=True),
         Column("Min ESS (bulk)", numeric=True),
@@ -53,7 +54,8 @@ def diagnostics_table(bayes: pd.DataFrame) -> Diagnostics:
         Column("Status", badge=True),
     )
     caption = (
-        "Per fit, the worst value over its terms. A blank is a statistic that was not recorded. Converged means "
+        "Per fit (of bayes.model and of each model compared with it by PSIS-LOO), the worst value over its terms. "
+        "A blank is a statistic that was not recorded. Converged means "
         "R-hat below 1.01, bulk and tail ESS of at least 400, BFMI of at least 0.3 in every chain and no divergent "
         "transitions (the rule of tmesurv bayes). A fit with divergent transitions is re-run at a higher target "
         "acceptance (bayes.divergence_reruns, default 0.95 then 0.99) until a run has none; the table shows the "

@@ -65,8 +65,9 @@ def comparison(
         ``cox.csv``, or None if absent: ``endpoint, analysis, subgroup, term, n, events, coef, se, hr,
         hr_lower, hr_upper, p``.
     bayes
-        ``bayes.csv``, or None if absent: ``endpoint, analysis, subgroup, term, mean, sd, hr_mean, hr_lower,
-        hr_upper, prob_hr_below_1, r_hat, ess_bulk, converged`` (``converged`` as 1.0/0.0, NaN if unknown).
+        ``bayes.csv``'s rows of one model (the section gives bayes.model's), or None if absent: ``endpoint,
+        analysis, subgroup, term, mean, sd, hr_mean, hr_lower, hr_upper, prob_hr_below_1, r_hat, ess_bulk,
+        converged`` (``converged`` as 1.0/0.0, NaN if unknown).
     biomarkers
         ``biomarkers.csv``, optional: the biomarker terms of interaction models are stated per interquartile range
         (see :func:`term_scales`) instead of per unit.
@@ -202,7 +203,7 @@ def hazard_section(results: Results, names: dict[str, str]) -> HazardSection | N
     The misfit banner names the fits of ``bayes.model`` whose posterior survival misses Kaplan-Meier
     (``bayes_fit_check.csv``), with a pointer to the models that do not assume what the misfit questions.
     """
-    cox, bayes = results.cox, results.bayes
+    cox, bayes = results.cox, of_bayes_model(results.bayes, results)  # bayes.csv: the terms of bayes.model
     if cox is None and bayes is None:
         return None
     terms = None if bayes is None else bayes[bayes["analysis"] != TREATMENT_AT]

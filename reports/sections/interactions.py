@@ -383,7 +383,7 @@ class InteractionSection:
 
 def interaction_section(results: Results, names: dict[str, str]) -> InteractionSection | None:
     """Interaction posteriors and the treatment effect along each biomarker; None without Bayesian results."""
-    bayes = results.bayes
+    bayes = of_bayes_model(results.bayes, results)  # bayes.csv: the terms of bayes.model
     if bayes is None:
         return None
     interactions = bayes[

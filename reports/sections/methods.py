@@ -226,8 +226,8 @@ def cure_text(bayes: Mapping) -> str:
             "ratio among the uncured per standard deviation of its column.",
             "The cure fraction is identified only by follow-up beyond the last events, where the Kaplan-Meier curve "
             f"levels off: {plateau_rule_text()}. Reported: the cure fraction of each arm with its 95% CrI and their "
-            "difference (bayes_cure.csv); with bayes.model cure also the odds ratios of cure (cure:<term>) and the "
-            "hazard ratios among the uncured (latency:<term>) in bayes.csv.",
+            "difference (bayes_cure.csv), and the odds ratios of cure (cure:<term>) and the hazard ratios among the "
+            "uncured (latency:<term>): the rows of model cure in bayes.csv.",
         ]
     )
 
@@ -265,7 +265,8 @@ def _comparison_text(bayes: Mapping) -> str:
         f"Every analysis was fitted with each of the models {_listing(compared)}, compared by PSIS-LOO (ArviZ): the "
         f"data are said to prefer a model when its expected log predictive density is ahead by at least "
         f"{CLEAR_ELPD_DIFFERENCE:g} and by at least {CLEAR_SE_MULTIPLE:g} standard errors of the difference, else "
-        f"there is no clear preference; the tables come from bayes.model ({bayes.get('model', PH)})."
+        f"there is no clear preference; the tables come from bayes.model ({bayes.get('model', PH)}), and bayes.csv "
+        "holds the terms of every compared model (column model)."
     )
 
 

@@ -3,9 +3,10 @@
 It leads the report (after the cohort). Per endpoint, for all patients: which model the data prefer
 (:func:`~tmesurv.models.pwe.compare.preference` on ``bayes_loo.csv``), the headline treatment effect of that model
 first and of ``bayes.model`` (the model of the tables) after it, and the Kaplan-Meier numbers that need no model
-(``km.csv``). A cure model's effect is the cure fraction per arm and their difference (``bayes_cure.csv``) and, when
-the tables come from it, the odds ratios of cure and the hazard ratio among the uncured (``bayes.csv``); a
-proportional-hazards model's is its hazard ratio with the PH test beside it (``bayes.csv``, ``ph_test.csv``); a
+(``km.csv``). A cure model's effect is the cure fraction per arm and their difference (``bayes_cure.csv``) and the
+odds ratios of cure and the hazard ratio among the uncured (its rows of ``bayes.csv``, which holds the terms of every
+fitted model); a proportional-hazards model's is its hazard ratio with the PH test beside it (``bayes.csv``,
+``ph_test.csv``); a
 time-varying model's the hazard ratio per period (``bayes_time_varying.csv``). The interaction and subgroup analyses
 follow in one table, and one sentence says when the tables come from a model the data do not prefer. Without a
 comparison (a single model) it shows ``bayes.model``'s effect alone. Nothing is extrapolated: a Kaplan-Meier median
@@ -45,7 +46,7 @@ from tmesurv.reports.format import (
     scaled_interval,
     term_scales,
 )
-from tmesurv.reports.results import Results, bayes_model_name
+from tmesurv.reports.results import Results, bayes_model_name, of_model
 from tmesurv.reports.sections.km import BEYOND_FOLLOW_UP
 from tmesurv.reports.sections.ph import PH_MARK, ph_p_values, ph_rejected
 
@@ -147,13 +148,13 @@ def effect(model: str, key: Key, inputs: Inputs) -> Effect:
 
 
 def cure_effect(key: Key, inputs: Inputs) -> Effect:
-    """Cure fraction per arm and their difference (``bayes_cure.csv``); odds ratios when the tables are the cure's."""
+    """Cure fraction per arm and their difference (``bayes_cure.csv``); odds ratios of the cure rows of bayes.csv."""
     cure = inputs.results.bayes_cure
     rows = None if cure is None else _cure_rows(cure, key)
     if rows is None or rows.empty:
         return Effect(CURE, "no cure fractions in these results (bayes_cure.csv)")
     parts = _cure_fraction_parts(rows, key, inputs)
-    bayes = inputs.results.bayes if inputs.tables_model == CURE else None
+    bayes = of_model(inputs.results.bayes, CURE)  # the cure model's terms, whether bayes.model or compared
     terms = [f"{CURE}:arm", "latency:arm"] if key[1] != INTERACTION else [f"{CURE}:arm:{key[2]}"]
     labels = {
         f"{CURE}:arm": "odds ratio of cure (treated vs control)",
@@ -176,7 +177,7 @@ def cure_effect(key: Key, inputs: Inputs) -> Effect:
 
 
 def ph_effect(key: Key, inputs: Inputs) -> Effect:
-    """The hazard ratio, P(HR<1) and the PH test (``bayes.csv``); the Cox HR when the tables are another model's."""
+    """The hazard ratio, P(HR<1) and the PH test (``bayes.csv``, model ph); the Cox HR when ph was not fitted."""
     term = "arm" if key[1] != INTERACTION else f"arm:{key[2]}"
     tests = ph_p_values(inputs.results.ph_test)
     test = ""
@@ -185,7 +186,7 @@ def ph_effect(key: Key, inputs: Inputs) -> Effect:
         test = f"; PH test P {format_p(tests[(*key, term)])}{mark}"
     scale = _scale(key, inputs)
     label = "treatment HR" if key[1] != INTERACTION else f"interaction HR (arm x {key[2]}, {scale.label})"
-    row = _term_row(inputs.results.bayes, key, term) if inputs.tables_model == PH else None
+    row = _term_row(of_model(inputs.results.bayes, PH), key, term)
     if row is not None and pd.isna(row["mean"]):
         return Effect(PH, f"{label}: {format_text(row['note']) or NOT_ESTIMABLE}", True)  # the note says why
     if row is not None:
@@ -194,12 +195,12 @@ def ph_effect(key: Key, inputs: Inputs) -> Effect:
         return Effect(PH, _converged(text, failed), failed)
     cox = _term_row(inputs.results.cox, key, term)
     if cox is None:
-        return Effect(PH, f"its hazard ratio is in bayes.csv when bayes.model is {PH}")
+        return Effect(PH, f"its hazard ratio is in bayes.csv when {PH} is bayes.model or in bayes.compare")
     interval = scaled_interval(cox["hr"], cox["hr_lower"], cox["hr_upper"], scale.factor)
     return Effect(
         PH,
         f"Cox {label} {interval}, Wald P {format_p(cox['p'])}{test} (bayes.csv has the Bayesian HR "
-        f"when bayes.model is {PH})",
+        f"when {PH} is bayes.model or in bayes.compare)",
     )
 
 

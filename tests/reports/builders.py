@@ -183,7 +183,8 @@ def bayes_frame() -> pd.DataFrame:
     ]
     return pd.DataFrame(
         [
-            {"endpoint": "efs", "analysis": analysis, "subgroup": subgroup, "term": term} | lognormal_row(mean)
+            {"endpoint": "efs", "analysis": analysis, "subgroup": subgroup, "term": term, "model": "ph"}
+            | lognormal_row(mean)
             for analysis, subgroup, term, mean in keys
         ]
     )

@@ -187,7 +187,7 @@ def write_subgroups_and_tests(folder: Path) -> None:
 
 
 def bayes_row(analysis: str, subgroup: str, term: str, hr: float, converged: bool = True) -> dict:
-    return {"endpoint": "efs", "analysis": analysis, "subgroup": subgroup, "term": term} | {
+    return {"endpoint": "efs", "analysis": analysis, "subgroup": subgroup, "term": term, "model": "ph"} | {
         "mean": np.log(hr),
         "sd": 0.17,
         "hr_mean": hr,

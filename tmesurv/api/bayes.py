@@ -35,9 +35,9 @@ class PweResult:
     tables
         Result-file stem -> table (``bayes``, ``bayes_curves``, ``bayes_survival``, ``bayes_fit_check``,
         ``bayes_loo``, ``biomarkers``, and the optional ``bayes_*`` tables); columns as in
-        :mod:`tmesurv.outputs.files`. ``bayes`` comes from the fits of ``bayes.model``; ``bayes_curves``,
-        ``bayes_survival``, ``bayes_fit_check`` and ``bayes_loo`` have rows of every compared model (column ``model``;
-        those of ``bayes.model`` first in the first three).
+        :mod:`tmesurv.outputs.files`. ``bayes``, ``bayes_curves``, ``bayes_survival``, ``bayes_fit_check`` and
+        ``bayes_loo`` have rows of every compared model (column ``model``; those of ``bayes.model`` first but in
+        ``bayes_loo``); :meth:`model_table` gives one model's rows of ``bayes``.
     fits
         The fitted models (endpoint, analysis, subgroup, ``idata``, model, main) in fitting order; with
         ``bayes.compare`` also the fits of the other models (``main`` False), each with its PSIS-LOO (group ``loo``).
@@ -59,8 +59,29 @@ class PweResult:
 
     @property
     def table(self) -> pd.DataFrame:
-        """``bayes.csv``: posterior summaries of every model's log hazard ratios, with convergence diagnostics."""
+        """``bayes.csv``: posterior summaries of the terms of every fitted model, with convergence diagnostics.
+
+        One row per (endpoint, analysis, subgroup, term, model): the log hazard ratios of ``ph`` and ``time_varying``
+        fits, the log odds ratios of cure (``cure:<term>``) and log HRs among the uncured (``latency:<term>``) of
+        ``cure`` fits; ``bayes.model``'s rows first, then those of the other ``bayes.compare`` models in order.
+        :meth:`model_table` selects one model.
+        """
         return self.tables["bayes"]
+
+    def model_table(self, model: str | None = None) -> pd.DataFrame:
+        """The rows of ``bayes.csv`` of one model, e.g. ``model_table("cure")``; default ``bayes.model``.
+
+        Raises
+        ------
+        KeyError
+            If ``model`` was not fitted, naming the models that were.
+        """
+        model = self.config.bayes.model if model is None else model
+        rows = self.table[self.table["model"] == model]
+        if rows.empty:
+            fitted = ", ".join(pd.unique(self.table["model"]))
+            raise KeyError(f"no rows of model '{model}' in bayes.csv; the fitted models are: {fitted}")
+        return rows.reset_index(drop=True)
 
     @property
     def survival(self) -> pd.DataFrame:
@@ -132,13 +153,14 @@ class PweResult:
     def _repr_html_(self) -> str:
         head = "<br>".join(self._summary_lines()[:2])
         columns = ["analysis", "subgroup", "term", "hr_mean", "hr_lower", "hr_upper", "prob_hr_below_1", "converged"]
-        rows = self.table[self.table["analysis"].isin(["treatment", "interaction"])]
+        table = self.model_table()
+        rows = table[table["analysis"].isin(["treatment", "interaction"])]
         return f"<p><b>{head}</b></p>" + html_table(rows, columns)
 
     def _summary_lines(self) -> list[str]:
         from tmesurv.models.pwe.compare import preference
 
-        endpoint, table, bayes = self.config.analysis.endpoint, self.table, self.config.bayes
+        endpoint, table, bayes = self.config.analysis.endpoint, self.model_table(), self.config.bayes
         compared = f"; compared with {', '.join(bayes.compared_models[1:])} by LOO" if bayes.compare else ""
         lines = [
             f"PweResult: {endpoint}, {self.cohort.n} patients from {self.cohort.source}, {len(self.fits)} fits "
@@ -201,8 +223,9 @@ def fit_pwe(
     Returns
     -------
     PweResult
-        The tables (``.table`` is ``bayes.csv``), the posteriors (``.idata``, ``.posterior(...)``), and
-        ``.write(folder)``. Each posterior's ``attrs["tmesurv_settings"]`` records how it was made.
+        The tables (``.table`` is ``bayes.csv``, ``.model_table(model)`` one model's rows of it), the posteriors
+        (``.idata``, ``.posterior(...)``), and ``.write(folder)``. Each posterior's ``attrs["tmesurv_settings"]``
+        records how it was made.
 
     Raises
     ------

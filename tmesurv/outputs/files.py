@@ -172,12 +172,12 @@ PRODUCT_SUBGROUPS = _file(
 
 # tmesurv bayes
 SAMPLER = "target_accept reruns"  # how the reported run was sampled (divergence re-runs)
+# bayes, bayes_curves, bayes_survival, bayes_fit_check: rows of every compared model (model: bayes.model's first)
 BAYES = _file(
-    "bayes.csv", f"{TERM_KEYS} {HR_SUMMARY} {DIAGNOSTICS} converged divergences {SAMPLER} note", TERM_KEYS,
-    f"{HR_SUMMARY} {DIAGNOSTICS} divergences {SAMPLER}", "converged",
+    "bayes.csv", f"{TERM_KEYS} model {HR_SUMMARY} {DIAGNOSTICS} converged divergences {SAMPLER} note",
+    f"{TERM_KEYS} model", f"{HR_SUMMARY} {DIAGNOSTICS} divergences {SAMPLER}", "converged",
     optional=f"ess_tail bfmi_min divergences {SAMPLER} note",
 )  # fmt: skip
-# bayes_curves, bayes_survival, bayes_fit_check: rows of every compared model (model: bayes.model's first)
 BAYES_CURVES = _file(
     "bayes_curves.csv", "endpoint arm subgroup model time survival lower upper", "endpoint arm subgroup model time",
     "time survival lower upper",

@@ -135,11 +135,13 @@ def test_compare_fits_every_model_and_the_tables_come_from_bayes_model(write_stu
     compared = fit_pwe(alone, compare=[TIME_VARYING, PH])
     single = fit_pwe(alone)
     # bayes.model (ph) makes the tables, whatever else is fitted; the time-varying fits add their own table
-    pd.testing.assert_frame_equal(compared.table, single.table)
-    for name in ("bayes_curves", "bayes_survival", "bayes_fit_check"):  # their ph rows: first, as without a comparison
+    pd.testing.assert_frame_equal(compared.model_table(), single.table)
+    for name in ("bayes", "bayes_curves", "bayes_survival", "bayes_fit_check"):  # ph rows: first, as when alone
         rows = compared.tables[name]
         assert rows["model"].tolist() == [PH] * len(single.tables[name]) + [TIME_VARYING] * len(single.tables[name])
         pd.testing.assert_frame_equal(rows[rows["model"] == PH], single.tables[name])
+    time_varying = compared.model_table(TIME_VARYING)  # its terms as its fit summarises them (the weighted arm HR)
+    assert time_varying[["endpoint", "analysis", "subgroup", "term"]].equals(single.table.iloc[:, :4])
     assert "bayes_time_varying" in compared.tables
     assert "bayes_time_varying" not in single.tables
     analyses = [("treatment", "all"), ("interaction", "b_cell_ges"), ("subgroup", "b_cell_ges=low"),

@@ -10,11 +10,12 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
-from tests.reports.conftest import section
+from tests.reports.conftest import section, table_rows
 from tests.reports.sections.test_cure import fit_rows
 from tmesurv.models.pwe.cure.tables import CURE_COLUMNS
 from tmesurv.reports import html
 from tmesurv.reports.results import of_bayes_model, read_results
+from tmesurv.reports.sections.cure import cure_section
 from tmesurv.reports.sections.summary import Inputs, ph_effect, tables_model
 
 MINUS, DASH = "\u2212", "\u2013"
@@ -51,8 +52,26 @@ def cure_table() -> pd.DataFrame:
     return pd.DataFrame(rows)[CURE_COLUMNS]
 
 
-def cure_folder(folder: Path, writers: SimpleNamespace, bayes_model_rows: bool = False) -> Path:
-    """cox, bayes and KM results with cure compared: cure clearly preferred for all patients and the interaction."""
+def cure_terms() -> list[dict]:
+    """``bayes.csv`` rows of the cure model (compared or bayes.model): odds ratios of cure, HR among the uncured."""
+    keys = {"endpoint": "efs", "model": "cure", "sd": 0.2, "hr_mean": 1.0, "prob_hr_below_1": 0.1, "r_hat": 1.0}
+    keys |= {"ess_bulk": 900, "ess_tail": 800, "bfmi_min": 0.9, "converged": True, "divergences": 0}
+    terms = [
+        ("treatment", "all", "cure:arm", np.log(3.2), 2.1, 4.9),
+        ("treatment", "all", "latency:arm", np.log(0.8), 0.6, 1.1),
+        ("interaction", "b_cell_ges", "cure:arm:b_cell_ges", np.log(1.5), 1.1, 2.0),
+    ]
+    return [
+        keys | {"analysis": a, "subgroup": s, "term": t, "mean": m, "hr_lower": lo, "hr_upper": hi}
+        for a, s, t, m, lo, hi in terms
+    ]
+
+
+def cure_folder(folder: Path, writers: SimpleNamespace) -> Path:
+    """cox, bayes and KM results with cure compared: cure clearly preferred for all patients and the interaction.
+
+    bayes.csv holds the ph model's rows (bayes.model in run.json unless a test sets it) and the cure model's terms.
+    """
     for writer in (writers.cohort, writers.km, writers.cox, writers.cox_tests, writers.bayes, writers.biomarkers):
         writer(folder)
     cure_table().to_csv(folder / "bayes_cure.csv", index=False)
@@ -60,19 +79,8 @@ def cure_folder(folder: Path, writers: SimpleNamespace, bayes_model_rows: bool =
     loo += loo_rows("interaction", "b_cell_ges", [("cure", 0.0, 0.0), ("ph", 9.0, 3.0)])
     loo += loo_rows("subgroup", "b_cell_ges=high", [("cure", 0.0, 0.0), ("ph", 3.0, 2.0)])  # not clear: 3 < 4
     writers.csv(folder, "bayes_loo.csv", loo)
-    if bayes_model_rows:  # bayes.model: cure -- bayes.csv has the cure model's terms
-        keys = {"endpoint": "efs", "sd": 0.2, "hr_mean": 1.0, "prob_hr_below_1": 0.1, "r_hat": 1.0}
-        keys |= {"ess_bulk": 900, "ess_tail": 800, "bfmi_min": 0.9, "converged": True, "divergences": 0}
-        terms = [
-            ("treatment", "all", "cure:arm", np.log(3.2), 2.1, 4.9),
-            ("treatment", "all", "latency:arm", np.log(0.8), 0.6, 1.1),
-            ("interaction", "b_cell_ges", "cure:arm:b_cell_ges", np.log(1.5), 1.1, 2.0),
-        ]
-        rows = [
-            keys | {"analysis": a, "subgroup": s, "term": t, "mean": m, "hr_lower": lo, "hr_upper": hi}
-            for a, s, t, m, lo, hi in terms
-        ]
-        writers.csv(folder, "bayes.csv", rows)
+    ph = pd.read_csv(folder / "bayes.csv").to_dict("records")
+    writers.csv(folder, "bayes.csv", ph + cure_terms())
     writers.run(folder)
     return folder
 
@@ -87,6 +95,9 @@ def test_the_summary_leads_with_the_preferred_cure_model_and_its_cure_difference
     assert f"cure fraction SOC 0.15 (0.10{DASH}0.21), axi-cel 0.40 (0.33{DASH}0.47)" in lead
     assert f"difference axi-cel {MINUS} SOC 0.25 (0.23{DASH}0.26), P(&gt; 0) 0.97" in lead
     assert "extrapolation" not in lead  # both plateaus supported
+    # cure is only compared (bayes.model: ph): its odds ratios of cure come from its rows of bayes.csv
+    assert f"odds ratio of cure (treated vs control) 3.20 (2.10{DASH}4.90)" in lead
+    assert f"secondary: HR among the uncured 0.80 (0.60{DASH}1.10)" in lead
     # the tables' model (ph) follows, with the PH test beside its HR (ph_test.csv: P 0.004 for arm, all patients)
     assert "ph (bayes.model: the model of the tables):" in summary
     assert f"treatment HR 0.68 (0.48{DASH}0.96), P(HR&lt;1) &gt;0.99; PH test P 0.004 \u2021" in summary
@@ -111,7 +122,7 @@ def test_interaction_and_subgroup_rows_state_the_preference_and_a_plateau_the_fo
 
 
 def test_with_the_cure_model_as_bayes_model_the_odds_ratios_of_cure_and_the_uncured_hr_are_given(tmp_path, writers):
-    summary = render(cure_folder(tmp_path, writers, bayes_model_rows=True), model="cure")
+    summary = render(cure_folder(tmp_path, writers), model="cure")
     lead = summary.split("<li>")[1]
     assert "cure (preferred by PSIS-LOO; bayes.model: the model of the tables)" in lead
     assert f"odds ratio of cure (treated vs control) 3.20 (2.10{DASH}4.90)" in lead
@@ -219,3 +230,17 @@ def test_a_fit_that_was_not_estimable_says_so_instead_of_an_empty_estimate(resul
     shown = ph_effect(("efs", "treatment", "all"), Inputs(replace(results, bayes=bayes), {}, "ph"))
     assert shown.text == "treatment HR: not estimable: 0 events in the control arm"
     assert shown.flagged
+
+
+def test_a_cure_model_only_compared_shows_its_odds_ratio_of_cure_next_to_the_cox_interaction(tmp_path, writers):
+    folder = cure_folder(tmp_path, writers)  # bayes.model: ph; bayes.csv also holds the compared cure model's terms
+    cure = section(" ".join(html.write_report(folder).read_text(encoding="utf-8").split()), "cure")
+    interaction = next(row for row in table_rows(cure) if ">b_cell_ges</td>" in row)
+    iqr = 2.0  # biomarkers.csv: b_cell_ges quartiles -0.6 and 1.4; bayes.csv cure:arm:b_cell_ges OR 1.5 (1.1-2.0)
+    assert f">{1.5**iqr:.2f} ({1.1**iqr:.2f}{DASH}{2.0**iqr:.2f})<" in interaction
+    cox = pd.read_csv(folder / "cox.csv").query("analysis == 'interaction' and term == 'arm:b_cell_ges'").iloc[0]
+    hazard = f">{cox['hr'] ** iqr:.2f} ({cox['hr_lower'] ** iqr:.2f}{DASH}{cox['hr_upper'] ** iqr:.2f})<"
+    assert hazard in interaction  # the Cox interaction on the same per-IQR scale, in the same row
+    results = read_results(folder)
+    without = replace(results, bayes=of_bayes_model(results.bayes, results))  # the ph rows alone
+    assert cure_section(without, {}).interactions.rows[0].cells[4] == ""  # no cure rows in bayes.csv: no odds ratio

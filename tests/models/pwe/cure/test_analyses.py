@@ -19,6 +19,8 @@ from tmesurv.models.pwe.cure.tables import CURE_COLUMNS
 from tmesurv.models.pwe.fit_check import arm_survival_draws
 from tmesurv.models.pwe.rows import BAYES_COLUMNS
 from tmesurv.reports.html import write_report
+from tmesurv.reports.results import read_results
+from tmesurv.reports.sections.cure import cure_section
 
 SAMPLER = {"draws": 200, "tune": 200, "chains": 2, "intervals": 3, "seed": 11}
 LANDMARK = 12.0
@@ -60,6 +62,8 @@ def test_every_analysis_is_a_cure_fit_with_both_parts_terms(cure_main, tmp_path)
     cure_main.write(tmp_path)  # the registry checks every file's columns
     bayes = pd.read_csv(tmp_path / "bayes.csv")
     assert bayes.columns.tolist() == BAYES_COLUMNS
+    assert list(dict.fromkeys(bayes["model"])) == ["cure", "ph"]  # bayes.model's rows first, then the compared ph's
+    bayes = bayes[bayes["model"] == "cure"]
     fitted = bayes[bayes["analysis"] != "treatment_at"]
     assert set(fitted["analysis"]) == {"treatment", "interaction", "subgroup"}
     treatment = fitted.query("analysis == 'treatment'")["term"].tolist()
@@ -131,14 +135,29 @@ def test_the_fit_check_and_curves_are_those_of_the_mixture(cure_main):
     np.testing.assert_allclose(curves["survival"], np.median(by_hand, axis=0), rtol=1e-12)
 
 
+@pytest.fixture(scope="module")
+def cure_compared():
+    """bayes.model ph, cure compared: otherwise the data and settings of ``cure_main`` (same seed)."""
+    settings = SAMPLER | {"model": "ph", "compare": ["cure"], "treatment_at": {"b_cell_ges": [0.0]}}
+    return fit_pwe(cure_cohort(), landmarks=[LANDMARK], **settings)
+
+
 @pytest.mark.sampling
-def test_with_ph_as_the_model_bayes_csv_is_ph_and_bayes_cure_csv_comes_from_the_compared_cure_fits():
-    settings = SAMPLER | {"model": "ph", "compare": ["cure"], "biomarkers": []}
-    result = fit_pwe(cure_cohort(), landmarks=[LANDMARK], **settings)
-    assert not result.tables["bayes"]["term"].str.contains(":").any()  # arm only: no cure or latency terms
-    cure = result.tables["bayes_cure"]
-    assert set(cure["analysis"]) == {"treatment"}
-    posterior = node(result, "treatment", "all", "cure").idata.posterior
-    control = expit(posterior["cure_intercept"].to_numpy().ravel())
-    assert cure.set_index("arm").loc["control", "mean"] == pytest.approx(control.mean(), rel=1e-12)
-    assert sorted(result.tables["bayes_loo"]["model"]) == ["cure", "ph"]
+def test_a_compared_cure_model_has_in_bayes_csv_the_rows_it_has_as_bayes_model(cure_main, cure_compared, tmp_path):
+    table = cure_compared.table
+    assert list(dict.fromkeys(table["model"])) == ["ph", "cure"]  # bayes.model's rows first, then the compared
+    assert not cure_compared.model_table()["term"].str.startswith(("cure:", "latency:")).any()  # ph: log HRs
+    compared, main = cure_compared.model_table("cure"), cure_main.model_table("cure")
+    assert set(compared["term"]) >= {"cure:arm", "latency:arm", "cure:arm:b_cell_ges", "latency:arm:b_cell_ges"}
+    # the same cure fits (same data, settings and seed): the same rows, estimates, diagnostics and sampling record
+    pd.testing.assert_frame_equal(compared, main, check_exact=True)  # bit for bit: one seed, one code path
+    pd.testing.assert_frame_equal(cure_compared.tables["bayes_cure"], cure_main.tables["bayes_cure"], check_exact=True)
+    with pytest.raises(KeyError, match="the fitted models are: ph, cure"):
+        cure_compared.model_table("time_varying")
+    cure_compared.write(tmp_path)
+    written = read_results(tmp_path)  # the report's cure section: the odds ratio of cure of the compared model
+    [row] = cure_section(written, {}).interactions.rows
+    [odds] = compared.query("analysis == 'interaction' and term == 'cure:arm:b_cell_ges'").to_dict("records")
+    iqr = written.biomarkers.set_index("biomarker").loc["b_cell_ges", "iqr"]
+    expected = f"{np.exp(odds['mean'] * iqr):.2f} ({odds['hr_lower'] ** iqr:.2f}\u2013{odds['hr_upper'] ** iqr:.2f})"
+    assert row.cells[4] == expected
