@@ -142,11 +142,14 @@ def run_power_study(
             from tmesurv.simulations.validation_size.chunks import prepared  # lifelines: not for power studies
 
             prepared(study)
+        computed = {}
         if missing:
-            compute_chunks(study, missing, out_dir, workers, scheduler, lambda done: report(saved + done, len(tasks)))
+            computed = compute_chunks(
+                study, missing, out_dir, workers, scheduler, lambda done: report(saved + done, len(tasks))
+            )
         else:
             report(len(tasks), len(tasks))
-        results = load_results(study, out_dir)
+        results = load_results(study, out_dir, computed)
         with no_dask_arrays():  # else xarray imports dask.array (0.4 s) to find that none of these arrays is one
             if isinstance(study, ValidationSizeStudy):
                 dataset = summarize_validation_size(study, results)
