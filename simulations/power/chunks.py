@@ -136,18 +136,24 @@ def save_chunk(path: Path, arrays: dict[str, np.ndarray]) -> None:
     write_atomically(path, write)
 
 
-def load_results(study: PowerStudy, out_dir: Path) -> dict[int, dict[str, np.ndarray]]:
+def load_results(
+    study: PowerStudy, out_dir: Path, computed: dict[tuple[int, int], dict[str, np.ndarray]] | None = None
+) -> dict[int, dict[str, np.ndarray]]:
     """Every setting's arrays over all replicates, chunks concatenated in order.
 
-    A chunk saved before tmesurv kept error messages has no ``<method>.error``: its replicates raised nothing (an
-    exception then stopped the study), so the messages are empty.
+    The chunks in ``computed`` (keyed by (setting, chunk), the arrays this run saved) are taken from there, the others
+    read from their files. A chunk saved before tmesurv kept error messages has no ``<method>.error``: its replicates
+    raised nothing (an exception then stopped the study), so the messages are empty.
     """
+    computed = computed or {}
     results = {}
     for setting in study.settings():
         chunks = []
         for chunk in range(len(study.chunks())):
-            with np.load(chunk_path(out_dir, study, setting.index, chunk)) as saved:
-                arrays = {name: saved[name] for name in saved.files}
+            arrays = computed.get((setting.index, chunk))
+            if arrays is None:
+                with np.load(chunk_path(out_dir, study, setting.index, chunk)) as saved:
+                    arrays = {name: saved[name] for name in saved.files}
             for name in [name.removesuffix(".reject") for name in arrays if name.endswith(".reject")]:
                 arrays.setdefault(f"{name}.error", np.full(arrays[f"{name}.reject"].size, ""))
             chunks.append(arrays)

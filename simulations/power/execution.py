@@ -34,6 +34,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
+
 from tmesurv.errors import InputError
 from tmesurv.simulations.power.chunks import chunk_path, run_chunk, save_chunk
 from tmesurv.simulations.power.methods import build_methods
@@ -87,17 +89,26 @@ def compute_chunks(
     workers: int | None,
     scheduler: str | None,
     done: Callable[[int], None],
-) -> None:
-    """Compute and save every task, in process or on Dask (:func:`runs_in_process`); ``done(count)`` after each."""
+) -> dict[Task, dict[str, np.ndarray]]:
+    """Compute and save every task, in process or on Dask (:func:`runs_in_process`); ``done(count)`` after each.
+
+    Returns
+    -------
+    dict[Task, dict[str, numpy.ndarray]]
+        Each task's arrays, as saved (so the study need not read back what it has just written).
+    """
+    results = {}
     if runs_in_process(study, tasks, workers, scheduler):
         done(0)
         for count, task in enumerate(tasks, start=1):
-            save_chunk(chunk_path(out_dir, study, *task), chunk_runner(study)(study, *task))
+            results[task] = chunk_runner(study)(study, *task)
+            save_chunk(chunk_path(out_dir, study, *task), results[task])
             done(count)
-        return
+        return results
     with dask_client(workers, scheduler) as client:
         done(0)
-        _compute_on_dask(client, study, tasks, out_dir, done)
+        _compute_on_dask(client, study, tasks, out_dir, results, done)
+    return results
 
 
 def default_workers() -> int:
@@ -138,14 +149,20 @@ def local_cluster(workers: int) -> object:
     SIGINT (see the module docstring) and start without Dask's default ``MALLOC_TRIM_THRESHOLD_=65536``:
     setting it fixes glibc's mmap threshold, so every large numpy temporary is mapped and page-faulted afresh, which
     made the batched Cox fits about 60% slower; a chunk's working set is a few MB, so the memory it saves does not
-    matter here. (A cluster behind ``scheduler`` keeps its own settings: for the same speed, set
-    ``distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_: null`` in its workers' Dask config.)
+    matter here. Nor do the workers run Dask's statistical profiler (a look at the task thread's stack every 10 ms,
+    for the dashboard's profile page): it made every chunk about 10% slower. (A cluster behind ``scheduler`` keeps
+    its own settings: for the same speed, set ``distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_: null``
+    and ``distributed.worker.profile.enabled: false`` in its workers' Dask config.)
     """
     import dask
     from dask.distributed import LocalCluster
 
     def start() -> object:
-        with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+        tuned = {
+            "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+            "distributed.worker.profile.enabled": False,
+        }
+        with dask.config.set(tuned):
             return LocalCluster(
                 n_workers=workers,
                 threads_per_worker=1,
@@ -185,9 +202,14 @@ def _close_started(starting: Future) -> None:
 
 
 def _compute_on_dask(
-    client: object, study: PowerStudy, tasks: list[Task], out_dir: Path, done: Callable[[int], None]
+    client: object,
+    study: PowerStudy,
+    tasks: list[Task],
+    out_dir: Path,
+    results: dict[Task, dict[str, np.ndarray]],
+    done: Callable[[int], None],
 ) -> None:
-    """Submit the tasks, and save each chunk as soon as it finishes; cancel the rest on any error or interrupt."""
+    """Submit the tasks; keep (in ``results``) and save each chunk as it ends; cancel the rest on error or Ctrl-C."""
     from dask.distributed import as_completed
 
     run = uuid.uuid4().hex[:8]  # keys of this run only: never attach to a task an earlier (killed) client left
@@ -198,7 +220,9 @@ def _compute_on_dask(
     }
     try:
         for count, future in enumerate(as_completed(futures), start=1):
-            save_chunk(chunk_path(out_dir, study, *futures[future]), future.result())
+            task = futures[future]
+            results[task] = future.result()
+            save_chunk(chunk_path(out_dir, study, *task), results[task])
             future.release()
             done(count)
     finally:

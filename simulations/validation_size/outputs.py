@@ -14,6 +14,7 @@ import xarray as xr
 
 from tmesurv.outputs.atomic import write_atomically, write_text
 from tmesurv.outputs.files import VALIDATION_SIZE, VALIDATION_SIZE_N, write_result
+from tmesurv.outputs.netcdf import write_netcdf
 from tmesurv.outputs.run_folder import RunPlan, staged
 from tmesurv.simulations.validation_size.study import ValidationSizeStudy
 from tmesurv.simulations.validation_size.summary import choice_table, size_table, width_figure
@@ -34,7 +35,7 @@ def write_validation_size(
 
     table, choices = size_table(dataset), choice_table(dataset)
     with staged(out_dir, plan, seed=study.spec.seed) as run:
-        write_atomically(run.path / NETCDF, lambda temporary: dataset.to_netcdf(temporary, engine="h5netcdf"))
+        write_atomically(run.path / NETCDF, lambda temporary: write_netcdf(dataset, temporary))
         write_result(run.path, VALIDATION_SIZE, table)
         write_result(run.path, VALIDATION_SIZE_N, choices)
         write_text(run.path / STUDY_RECORD, json.dumps(record, indent=2))

@@ -163,6 +163,18 @@ def test_a_panic_on_a_dask_worker_is_counted_and_never_hangs(tmp_path, cluster):
     assert_failure_counted(tmp_path / "out", 100)
 
 
+def worker_settings() -> tuple[object, object]:
+    import dask
+
+    return dask.config.get("distributed.worker.profile.enabled"), os.environ.get("MALLOC_TRIM_THRESHOLD_")
+
+
+def test_local_workers_run_without_the_profiler_and_the_malloc_trim_threshold(cluster):
+    with Client(cluster) as client:
+        settings = client.run(worker_settings)
+    assert list(settings.values()) == [(False, None), (False, None)]
+
+
 @pytest.mark.parametrize("stop", [KeyboardInterrupt, SystemExit])
 def test_an_interrupt_in_a_replicate_still_stops_the_study(tmp_path, monkeypatch, stop):
     def interrupted(self, batch, alpha):
