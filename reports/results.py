@@ -135,7 +135,8 @@ def of_bayes_model(table: pd.DataFrame | None, results: Results) -> pd.DataFrame
     """
     if table is None:
         return None
-    return table[table["model"] == bayes_model_name(results)].reset_index(drop=True)
+    rows = of_model(table, str(bayes_model_name(results)))
+    return table.iloc[:0].reset_index(drop=True) if rows is None else rows
 
 
 def read_results(result_dir: Path) -> Results:

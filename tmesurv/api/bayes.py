@@ -76,12 +76,14 @@ class PweResult:
         KeyError
             If ``model`` was not fitted, naming the models that were.
         """
+        from tmesurv.reports.results import of_model
+
         model = self.config.bayes.model if model is None else model
-        rows = self.table[self.table["model"] == model]
-        if rows.empty:
+        rows = of_model(self.table, model)
+        if rows is None:
             fitted = ", ".join(pd.unique(self.table["model"]))
             raise KeyError(f"no rows of model '{model}' in bayes.csv; the fitted models are: {fitted}")
-        return rows.reset_index(drop=True)
+        return rows
 
     @property
     def survival(self) -> pd.DataFrame:
