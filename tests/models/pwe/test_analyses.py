@@ -93,25 +93,21 @@ def test_a_horseshoe_expecting_as_many_interactions_as_screened_biomarkers_fails
     assert fits == []
 
 
+def bayes_config(**bayes) -> dict:
+    """The small study's config with a time-varying Bayes section of 200 draws and the given keys."""
+    config = small_config()
+    config["analysis"]["landmarks"] = [6, 12]
+    config["bayes"] = {"draws": 200, "tune": 200, "chains": 2, "intervals": 3, "seed": 4, "model": "time_varying"}
+    config["bayes"] |= bayes
+    return config
+
+
 @pytest.mark.sampling
 def test_bayes_writes_every_requested_output_and_the_report_shows_it(write_study, tmp_path: Path):
     export = small_export(n_per_arm=60, seed=9)
-    config = small_config()
-    config["analysis"]["landmarks"] = [6, 12]
-    config["bayes"] = {
-        "draws": 200,
-        "tune": 200,
-        "chains": 2,
-        "intervals": 3,
-        "seed": 4,
-        "biomarkers": ["b_cell_ges"],
-        "hr_curves": ["b_cell_ges"],
-        "model": "time_varying",
-        "prior_predictive": True,
-        "treatment_at": {"b_cell_ges": [0.0]},
-        "screen": ["b_cell_ges", "cd19_hscore"],
-        "priors": {"expected_interactions": 1.0},
-    }
+    config = bayes_config(
+        biomarkers=["b_cell_ges"], hr_curves=["b_cell_ges"], prior_predictive=True, treatment_at={"b_cell_ges": [0.0]}
+    )
     study = Cohort.from_config(write_study(export, config))
     out = tmp_path / "out"
     fit_pwe(study).write(out)
@@ -136,14 +132,24 @@ def test_bayes_writes_every_requested_output_and_the_report_shows_it(write_study
     np.testing.assert_allclose(
         biomarkers.loc["b_cell_ges", "iqr"], export["b_cell_ges"].quantile([0.25, 0.75]).diff().iloc[1]
     )
+    page = write_report(out).read_text(encoding="utf-8")
+    for section in ("time-varying", "prior-predictive", "interactions"):
+        assert f'id="{section}"' in page
+    assert "the spline treatment-HR curve" in page
+
+
+@pytest.mark.slow  # the horseshoe model compiles through PyMC and numba (about 15 s); the section: tests/reports
+@pytest.mark.sampling
+def test_bayes_writes_the_interaction_screen_and_the_report_shows_it(write_study, tmp_path: Path):
+    config = bayes_config(model="ph", screen=["b_cell_ges", "cd19_hscore"], priors={"expected_interactions": 1.0})
+    study = Cohort.from_config(write_study(small_export(n_per_arm=60, seed=9), config))
+    out = tmp_path / "out"
+    fit_pwe(study).write(out)
     screen = pd.read_csv(out / "bayes_screen.csv")
     assert screen.columns.tolist() == BAYES_SCREEN_COLUMNS
     assert screen["biomarker"].tolist() == ["b_cell_ges", "cd19_hscore"]
     assert ((screen["hr_lower"] <= screen["hr_mean"]) & (screen["hr_mean"] <= screen["hr_upper"])).all()
-    page = write_report(out).read_text(encoding="utf-8")
-    for section in ("time-varying", "prior-predictive", "interactions", "interaction-screen"):
-        assert f'id="{section}"' in page
-    assert "the spline treatment-HR curve" in page
+    assert 'id="interaction-screen"' in write_report(out).read_text(encoding="utf-8")
 
 
 def test_landmarks_beyond_an_arms_follow_up_get_a_note_naming_them():
