@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
 from markupsafe import escape
 
 from tests.reports.conftest import section
@@ -16,6 +17,8 @@ from tmesurv.reports import html
 from tmesurv.reports.sections import methods
 
 Z_95 = 1.959963984540054  # standard normal 97.5% quantile
+
+pytestmark = pytest.mark.usefixtures("undrawn_figures")  # the section is text
 
 
 def methods_of(folder: Path, bayes: dict) -> str:

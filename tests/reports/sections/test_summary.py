@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from tests.reports.conftest import section, table_rows
 from tests.reports.sections.test_cure import fit_rows
@@ -19,6 +20,8 @@ from tmesurv.reports.sections.cure import cure_section
 from tmesurv.reports.sections.summary import Inputs, ph_effect, tables_model
 
 MINUS, DASH = "\u2212", "\u2013"
+
+pytestmark = pytest.mark.usefixtures("undrawn_figures")  # the summary is text
 
 
 def render(folder: Path, model: str | None = None) -> str:

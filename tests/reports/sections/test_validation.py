@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from tests.reports.conftest import row_with, section
 from tmesurv.reports import html
@@ -14,6 +15,8 @@ from tmesurv.validation.benefit_matching import BenefitMatching, matching_in_not
 from tmesurv.validation.score import ExternalPredictions, validation_table
 
 HORIZONS = (6.0, 12.0)
+
+pytestmark = pytest.mark.usefixtures("undrawn_figures")  # the section is text
 
 
 def scored(matching: BenefitMatching, seed: int = 4) -> pd.DataFrame:
