@@ -119,18 +119,14 @@ def test_negative_seeds_are_refused_before_any_work(study: Path, tmp_path: Path)
     assert not (tmp_path / "v").exists()
 
 
-@pytest.fixture
-def slow_study(tmp_path: Path) -> Path:
-    """The ZUMA-7-like trial with its screens: a cox run long enough (a few seconds) to be interrupted."""
-    return write_slow_study(tmp_path)
-
-
 def write_slow_study(parent: Path) -> Path:
-    """The slow study's ``zuma7/trial.csv`` and ``zuma7/analysis.yaml`` in ``parent``; the config's path."""
+    """The ZUMA-7-like trial (five biomarkers, no screens: a cox run of a few seconds, long enough to be interrupted):
+    ``zuma7/trial.csv`` and ``zuma7/analysis.yaml`` in ``parent``; the config's path."""
     folder = parent / "zuma7"
     folder.mkdir()
     simulate_trial(load_scenario("zuma7"), seed=3).to_frame().to_csv(folder / "trial.csv", index=False)
     config = analysis_config(load_scenario("zuma7"), "trial.csv", seed=3)
+    config.pop("screens")
     (folder / "analysis.yaml").write_text(yaml.safe_dump(config))
     return folder / "analysis.yaml"
 
@@ -257,7 +253,7 @@ def test_a_bayes_run_that_nothing_interrupted_repeats_byte_for_byte(study: Path,
     uninterrupted run as it was: two runs write the same bytes in every result table (posterior.nc aside: its
     creation timestamps)."""
     config = yaml.safe_load(study.read_text())
-    config["bayes"] = {"draws": 100, "tune": 100, "chains": 2, "seed": 5}
+    config["bayes"] = {"draws": 100, "tune": 100, "chains": 2, "seed": 5, "biomarkers": ["b_cell_ges"]}  # 4 fits
     study.write_text(yaml.safe_dump(config))
     first, second = tmp_path / "first", tmp_path / "second"
     processes = [start_cli("bayes", str(study), "--out", str(out)) for out in (first, second)]  # side by side

@@ -272,6 +272,7 @@ def test_validation_without_needed_columns_is_left_out_with_a_note(tmp_path: Pat
     assert "power.csv is left out" in page
 
 
+@pytest.mark.usefixtures("undrawn_figures")  # about the file, not the figures
 def test_failure_while_rendering_leaves_no_report(result_folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(*_args: object, **_kwargs: object) -> graphics.FigureImage:
         raise RuntimeError("figure failed")
@@ -283,6 +284,7 @@ def test_failure_while_rendering_leaves_no_report(result_folder: Path, monkeypat
     assert not [path.name for path in result_folder.iterdir() if path.name.startswith(".")]  # no temporary file
 
 
+@pytest.mark.usefixtures("undrawn_figures")  # about the file, not the figures
 def test_failure_while_writing_keeps_old_report_and_removes_temp(
     result_folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
