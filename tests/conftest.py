@@ -9,6 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from matplotlib.figure import Figure
+
+from tmesurv.reports.graphics import PNG_SIGNATURE
 
 
 def small_export(n_per_arm: int = 20, seed: int = 3) -> pd.DataFrame:
@@ -135,3 +138,18 @@ def synthetic() -> SimpleNamespace:
     return SimpleNamespace(
         trial=synthetic_trial, config=synthetic_config, write=write_synthetic, interaction_model=INTERACTION_MODEL
     )
+
+
+@pytest.fixture
+def undrawn_figures(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Figures are built but not drawn: each file or image is the PNG signature alone. For tests of result tables and
+    report text, where drawing is most of the time; figures are checked where they are drawn (the figure tests, the
+    full report, the demo)."""
+
+    def save_undrawn(figure: Figure, target, **_) -> None:
+        if isinstance(target, str | Path):
+            Path(target).write_bytes(PNG_SIGNATURE)
+        else:
+            target.write(PNG_SIGNATURE)
+
+    monkeypatch.setattr(Figure, "savefig", save_undrawn)

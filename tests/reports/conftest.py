@@ -12,7 +12,6 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from tmesurv.reports.graphics import PNG_SIGNATURE
 from tmesurv.reports.results import read_results
 
 XSS = "<script>alert(1)</script>"
@@ -403,20 +402,6 @@ def full_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tmesurv.reports.html import write_report
 
     return write_report(write_all(tmp_path_factory.mktemp("results")))
-
-
-@pytest.fixture
-def undrawn_figures(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Figures are built but not drawn: each saves as the PNG signature alone. For tests of a report's text, where
-    drawing is most of the time; the figures are checked where they are drawn (the figure tests, the full report)."""
-
-    def save_undrawn(figure: Figure, target, **_) -> None:
-        if isinstance(target, str | Path):
-            Path(target).write_bytes(PNG_SIGNATURE)
-        else:
-            target.write(PNG_SIGNATURE)
-
-    monkeypatch.setattr(Figure, "savefig", save_undrawn)
 
 
 @pytest.fixture

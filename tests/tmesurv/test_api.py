@@ -16,7 +16,7 @@ from tmesurv.cli import app
 
 README = Path(__file__).parents[2] / "README.md"
 REFERENCE = Path(__file__).parents[1] / "reference"
-SMALL_BAYES = {"draws": 200, "tune": 200, "chains": 2, "seed": 3, "intervals": 4}
+SMALL_BAYES = {"draws": 200, "tune": 200, "chains": 2, "seed": 3, "intervals": 4, "biomarkers": ["b_cell_ges"]}  # 4 fits
 
 
 def readme_python_blocks() -> list[str]:
@@ -63,6 +63,7 @@ def veteran(tmp_path_factory) -> Path:
     return folder / "veteran.yaml"
 
 
+@pytest.mark.usefixtures("undrawn_figures")  # the tables, not the figures
 def test_fit_cox_tables_equal_the_files_of_tmesurv_cox(veteran, tmp_path):
     result = CliRunner().invoke(app, ["cox", str(veteran), "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
@@ -91,6 +92,7 @@ def test_from_frame_gives_the_results_of_the_config(veteran):
         pd.testing.assert_frame_equal(from_frame.tables[stem], from_config.tables[stem])
 
 
+@pytest.mark.usefixtures("undrawn_figures")  # the tables, not the figures
 def test_fit_pwe_tables_equal_the_files_of_tmesurv_bayes(write_study, tmp_path):
     config_path = write_study(small_export(), small_config() | {"bayes": SMALL_BAYES})
     result = CliRunner().invoke(app, ["bayes", str(config_path), "--out", str(tmp_path / "out")])

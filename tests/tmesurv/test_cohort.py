@@ -236,6 +236,7 @@ def test_single_arm_cohort_reads_for_validation_but_not_for_cox(write_study, exp
     assert "control" not in checked.output
 
 
+@pytest.mark.usefixtures("undrawn_figures")  # the tables, not the figures
 @pytest.mark.parametrize(
     ("treated", "control", "written"),
     [(1, 0, {"axi-cel": "1", "SOC": "0"}), (True, False, {"axi-cel": "TRUE", "SOC": "FALSE"}), (2, 1, None)],
