@@ -257,15 +257,16 @@ def _remedy_text(bayes: Mapping) -> str:
 
 
 def _comparison_text(bayes: Mapping) -> str:
-    """The models compared by PSIS-LOO (``bayes.compare``) and when one is preferred."""
-    compared = list(bayes.get("compare") or [])
+    """The models compared by PSIS-LOO (``bayes.model`` and ``bayes.compare``) and when one is preferred."""
+    model = bayes.get("model", PH)
+    compared = [model, *(name for name in bayes.get("compare") or [] if name != model)]
     if len(compared) < 2:
         return ""
     return (
         f"Every analysis was fitted with each of the models {_listing(compared)}, compared by PSIS-LOO (ArviZ): the "
         f"data are said to prefer a model when its expected log predictive density is ahead by at least "
         f"{CLEAR_ELPD_DIFFERENCE:g} and by at least {CLEAR_SE_MULTIPLE:g} standard errors of the difference, else "
-        f"there is no clear preference; the tables come from bayes.model ({bayes.get('model', PH)}), and bayes.csv "
+        f"there is no clear preference; the tables come from bayes.model ({model}), and bayes.csv "
         "holds the terms of every compared model (column model)."
     )
 

@@ -16,7 +16,7 @@ from tmesurv.cli import app
 
 README = Path(__file__).parents[2] / "README.md"
 REFERENCE = Path(__file__).parents[1] / "reference"
-SMALL_BAYES = {"draws": 200, "tune": 200, "chains": 2, "seed": 3, "intervals": 4, "biomarkers": ["b_cell_ges"]}  # 4 fits
+SMALL_BAYES = {"draws": 200, "tune": 200, "chains": 2, "seed": 3, "intervals": 4, "biomarkers": ["b_cell_ges"]}
 
 
 def readme_python_blocks() -> list[str]:

@@ -56,3 +56,14 @@ def test_the_cure_model_is_described_only_when_fitted():
     for bayes in ({"model": "ph", "compare": ["ph", "time_varying"]}, {}):
         assert "Mixture-cure model" not in dict(methods.methods({"bayes": bayes}, bayesian=True).paragraphs)
     assert "Mixture-cure model" not in dict(methods.methods({"bayes": {"model": "cure"}}, bayesian=False).paragraphs)
+
+
+def test_the_comparison_names_bayes_model_and_every_compared_model():
+    """bayes.model is fitted for every analysis, so ``compare: [cure]`` with model ph is a comparison of ph and cure."""
+    sentence = "Every analysis was fitted with each of the models ph, cure, compared by PSIS-LOO (ArviZ)"
+    for compare in (["cure"], ["ph", "cure"], ["cure", "ph"]):
+        paragraphs = dict(methods.methods({"bayes": {"model": "ph", "compare": compare}}, bayesian=True).paragraphs)
+        assert sentence in paragraphs["Bayesian models"], compare
+    for bayes in ({"model": "ph", "compare": ["ph"]}, {"model": "cure", "compare": []}, {}):
+        paragraphs = dict(methods.methods({"bayes": bayes}, bayesian=True).paragraphs)
+        assert "PSIS-LOO (ArviZ)" not in " ".join(paragraphs.values()), bayes
