@@ -1,7 +1,7 @@
 """Cox proportional-hazards analyses of a treatment-by-biomarker question, in the published style.
 
-Fits use lifelines' ``CoxPHFitter`` (Efron ties, Wald tests), converged tightly enough to agree with R's
-``coxph`` to 1e-6 (:mod:`tmesurv.models.cox.fitting`). The analyses per endpoint: the treatment effect (and, when the
+Fits follow R's ``coxph`` (Efron ties, its Newton-Raphson iteration, Wald tests) and equal it to 1e-6
+(:mod:`tmesurv.models.cox.fitting`). The analyses per endpoint: the treatment effect (and, when the
 cohort has strata, the treatment effect stratified by them, as the primary analysis of a stratified trial is); per
 biomarker the interaction model (arm, biomarker, arm x biomarker) on the biomarker's own scale; and per grouping (a
 biomarker's cut-point, a combined biomarker subgroup, a covariate's levels; see :mod:`tmesurv.models.cox.subgroups`)
@@ -203,10 +203,10 @@ def _interaction_row(
     if problem is not None:
         notes.append(f"{endpoint} interaction {grouping.name} ({scale}): not tested, {problem}")
         return row | dict.fromkeys(["wald_chisq", "wald_p", "lrt_chisq", "lrt_p"], np.nan)
-    coef = full_fit.params_[products.columns].to_numpy()
-    covariance = full_fit.variance_matrix_.loc[products.columns, products.columns].to_numpy()
+    coef = full_fit.coef[products.columns].to_numpy()
+    covariance = full_fit.covariance.loc[products.columns, products.columns].to_numpy()
     wald = float(coef @ np.linalg.solve(covariance, coef))
-    lrt = 2 * (full_fit.log_likelihood_ - reduced_fit.log_likelihood_)
+    lrt = 2 * (full_fit.loglik - reduced_fit.loglik)
     df = products.shape[1]
     return row | {
         "wald_chisq": wald,
@@ -228,9 +228,9 @@ def _fit_rows(
     """Fit one model and label its rows; a model that cannot be estimated gives NaN rows and a note."""
     time, event = cohort.time(endpoint), cohort.event(endpoint)
     label = {"endpoint": endpoint, "analysis": analysis, "subgroup": subgroup, **_counts(cohort, endpoint)}
-    fitter, problem = try_fit_cox(time, event, design, strata)
+    fit, problem = try_fit_cox(time, event, design, strata)
     if problem is None:
-        fitted = wald_table(fitter)
+        fitted = wald_table(fit)
     else:
         results.notes.append(f"{endpoint} {analysis} {subgroup}: not estimated, {problem}")
         fitted = pd.DataFrame(np.nan, index=pd.Index(design.columns, name="term"), columns=COX_COLUMNS[10:])

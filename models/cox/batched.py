@@ -50,6 +50,8 @@ class BatchCoxFit:
         ``(R, p)`` log hazard ratios (NaN when not estimable or monotone).
     se
         ``(R, p)`` standard errors, the square roots of the diagonal of the inverse information at ``coef``.
+    covariance
+        ``(R, p, p)`` the inverse information at ``coef`` (NaN where ``coef`` is).
     loglik
         ``(R,)`` partial log-likelihood at ``coef``.
     iterations
@@ -62,6 +64,7 @@ class BatchCoxFit:
 
     coef: np.ndarray
     se: np.ndarray
+    covariance: np.ndarray
     loglik: np.ndarray
     iterations: np.ndarray
     converged: np.ndarray
@@ -78,6 +81,8 @@ class _Sorted:
     start: np.ndarray  # (R, n) index of the first patient of the tie group
     events_stop: np.ndarray  # (R, n) one past the last event of the tie group
     efron: np.ndarray  # (R, n) k / m for the k-th (from 0) of m events in a tie group; 0 for Breslow
+    stratum_start: np.ndarray  # (R, n) index of the first patient of the stratum (0 without strata)
+    stratum_stop: np.ndarray  # (R, n) one past the last patient of the stratum (n without strata)
 
     def take(self, rows: np.ndarray) -> _Sorted:
         """The layout of a subset of replicates (itself when that is all of them)."""
@@ -93,6 +98,7 @@ def fit_cox_batch(
     ties: Literal["efron", "breslow"] = "efron",
     max_iter: int = 30,
     tol: float = 1e-10,
+    strata: np.ndarray | None = None,
 ) -> BatchCoxFit:
     """Fit the same Cox model to R replicate cohorts at once.
 
@@ -110,6 +116,8 @@ def fit_cox_batch(
         Most Newton iterations per replicate.
     tol
         Convergence: relative change in partial log-likelihood at most ``tol`` (R's ``eps``).
+    strata
+        ``(R, n)`` integer stratum codes: each stratum has its own baseline hazard (R's ``strata()``); None for one.
 
     Returns
     -------
@@ -125,7 +133,10 @@ def fit_cox_batch(
     time, event, covariates = _validated(time, event, covariates, ties)
     if max_iter < 1 or not tol > 0:
         raise ValueError(f"max_iter must be at least 1 and tol positive; got {max_iter} and {tol}")
-    layout = _layout(time, event, covariates, ties)
+    strata = np.zeros(time.shape, dtype=np.int64) if strata is None else np.asarray(strata, dtype=np.int64)
+    if strata.shape != time.shape:
+        raise ValueError(f"expected strata of shape {time.shape}; got {strata.shape}")
+    layout = _layout(time, event, covariates, ties, strata)
     n_rep, _, p = layout.x.shape
     beta = np.zeros((n_rep, p))
     loglik, score, info = _derivatives(layout, beta)
@@ -173,7 +184,8 @@ def cox_information(time: np.ndarray, event: np.ndarray, covariates: np.ndarray,
     numpy.ndarray
         ``(p, p)``; the same whatever the order of the rows.
     """
-    layout = _layout(time[None].astype(float), event[None].astype(float), covariates[None].astype(float), "breslow")
+    time, event = time[None].astype(float), event[None].astype(float)
+    layout = _layout(time, event, covariates[None].astype(float), "breslow", np.zeros(time.shape, dtype=np.int64))
     return _derivatives(layout, beta[None].astype(float))[2][0]
 
 
@@ -198,30 +210,42 @@ def _validated(
     return time, event, covariates
 
 
-def _layout(time: np.ndarray, event: np.ndarray, covariates: np.ndarray, ties: str) -> _Sorted:
-    """Sort each replicate by time (events before censorings at a tied time) and find its tie groups."""
-    order = np.lexsort((1.0 - event, time), axis=1)
+def _layout(time: np.ndarray, event: np.ndarray, covariates: np.ndarray, ties: str, strata: np.ndarray) -> _Sorted:
+    """Sort each replicate by stratum, then time (events before censorings at a tied time); find its tie groups."""
+    order = np.lexsort((1.0 - event, time, strata), axis=1)
     t = np.take_along_axis(time, order, axis=1)
     d = np.take_along_axis(event, order, axis=1)
+    s = np.take_along_axis(strata, order, axis=1)
     x = np.take_along_axis(covariates, order[..., None], axis=1)
     x = x - x.mean(axis=1, keepdims=True)
+    new_stratum = np.ones(t.shape, dtype=bool)
+    new_stratum[:, 1:] = s[:, 1:] != s[:, :-1]
+    new_time = new_stratum.copy()
+    new_time[:, 1:] |= t[:, 1:] != t[:, :-1]
+    start, stop = _block_bounds(new_time)
+    stratum_start, stratum_stop = _block_bounds(new_stratum)
     n_rep, n = t.shape
-    positions = np.broadcast_to(np.arange(n), (n_rep, n))
-    first = np.ones((n_rep, n), dtype=bool)
-    first[:, 1:] = t[:, 1:] != t[:, :-1]
-    start = np.maximum.accumulate(np.where(first, positions, 0), axis=1)
-    last = np.ones((n_rep, n), dtype=bool)
-    last[:, :-1] = first[:, 1:]
-    stop = np.minimum.accumulate(np.where(last, positions + 1, n)[:, ::-1], axis=1)[:, ::-1]
     counts = np.zeros((n_rep, n + 1))
     np.cumsum(d, axis=1, out=counts[:, 1:])
     rows = np.arange(n_rep)[:, None]
     in_group = counts[rows, stop] - counts[rows, start]  # events in the tie group
     efron = np.zeros((n_rep, n))
     if ties == "efron":
+        positions = np.broadcast_to(np.arange(n), (n_rep, n))
         efron = np.divide(positions - start, in_group, out=efron, where=d > 0)  # events come first in a group
     one_x = np.concatenate([np.ones((n_rep, n, 1)), x], axis=-1)
-    return _Sorted(x, one_x, d, start, start + in_group.astype(int), efron)
+    return _Sorted(x, one_x, d, start, start + in_group.astype(int), efron, stratum_start, stratum_stop)
+
+
+def _block_bounds(first: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per position, the index of its block's first position and one past its last; ``first`` marks block starts."""
+    n_rep, n = first.shape
+    positions = np.broadcast_to(np.arange(n), (n_rep, n))
+    start = np.maximum.accumulate(np.where(first, positions, 0), axis=1)
+    last = np.ones((n_rep, n), dtype=bool)
+    last[:, :-1] = first[:, 1:]
+    stop = np.minimum.accumulate(np.where(last, positions + 1, n)[:, ::-1], axis=1)[:, ::-1]
+    return start, stop
 
 
 def _reverse_cumsum(values: np.ndarray) -> np.ndarray:
@@ -242,6 +266,7 @@ def _derivatives(layout: _Sorted, beta: np.ndarray) -> tuple[np.ndarray, np.ndar
     cross-product per replicate instead of p x p risk-set sums per patient.
     """
     x, d, f, start, events_stop = layout.x, layout.event, layout.efron, layout.start, layout.events_stop
+    stratum_start, stratum_stop = layout.stratum_start, layout.stratum_stop
     rows = np.arange(x.shape[0])[:, None]
     eta = np.einsum("rnp,rp->rn", x, beta)
     eta -= eta.max(axis=1, keepdims=True)
@@ -249,27 +274,33 @@ def _derivatives(layout: _Sorted, beta: np.ndarray) -> tuple[np.ndarray, np.ndar
     with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
         w = np.exp(eta)
         risk = _reverse_cumsum(w[..., None] * layout.one_x)
-        sums = risk[rows, start]
+        sums = risk[rows, start] - risk[rows, stratum_stop]  # the risk set: the stratum from the tie group on
         if efron:
-            sums -= f[..., None] * (sums - risk[rows, events_stop])
+            sums -= f[..., None] * (risk[rows, start] - risk[rows, events_stop])
         denom = np.where(d > 0, sums[..., 0], 1.0)
         mean = sums[..., 1:] / denom[..., None]
         loglik = np.sum(d * (eta - np.log(denom)), axis=1)
         score = np.einsum("rn,rnp->rp", d, x - mean)
         c = d / denom
-        weight = w * _risk_weights(c, d, f if efron else None, rows, start, events_stop)
+        weight = w * _risk_weights(c, d, f if efron else None, rows, start, events_stop, stratum_start)
         info = np.matmul(np.swapaxes(x, 1, 2), weight[..., None] * x)
         info -= np.matmul(np.swapaxes(mean, 1, 2), d[..., None] * mean)
     return loglik, score, info
 
 
 def _risk_weights(
-    c: np.ndarray, d: np.ndarray, f: np.ndarray | None, rows: np.ndarray, start: np.ndarray, events_stop: np.ndarray
+    c: np.ndarray,
+    d: np.ndarray,
+    f: np.ndarray | None,
+    rows: np.ndarray,
+    start: np.ndarray,
+    events_stop: np.ndarray,
+    stratum_start: np.ndarray,
 ) -> np.ndarray:
-    """``h_j``: sum of ``c_i`` over events up to ``j``'s tie group, less ``d_j`` times its group's ``c_i f_i``."""
+    """``h_j``: the ``c_i`` of its stratum's events up to its tie group, less ``d_j`` times its group's ``c_i f_i``."""
     cumulative = np.zeros((c.shape[0], c.shape[1] + 1))
     np.cumsum(c, axis=1, out=cumulative[:, 1:])
-    h = cumulative[rows, events_stop]
+    h = cumulative[rows, events_stop] - cumulative[rows, stratum_start]
     if f is not None:
         np.cumsum(c * f, axis=1, out=cumulative[:, 1:])
         h -= d * (cumulative[rows, events_stop] - cumulative[rows, start])
@@ -374,6 +405,8 @@ class _State:
         monotone = ~self.inestimable & (self.singular | diverging)
         unusable = monotone | self.inestimable
         coef = np.where(unusable[:, None], np.nan, self.beta)
-        se = np.sqrt(np.diagonal(self.inverse, axis1=1, axis2=2))
-        se = np.where(unusable[:, None], np.nan, se)
-        return BatchCoxFit(coef, se, self.loglik.copy(), self.iterations.copy(), self.converged.copy(), monotone)
+        covariance = np.where(unusable[:, None, None], np.nan, self.inverse)
+        se = np.sqrt(np.diagonal(covariance, axis1=1, axis2=2))
+        return BatchCoxFit(
+            coef, se, covariance, self.loglik.copy(), self.iterations.copy(), self.converged.copy(), monotone
+        )

@@ -5,9 +5,9 @@ It is the config's ``validation_model``: its ``terms`` (columns, or log/clip/rcs
 interaction term (an effect-modelling treatment-benefit model), or with ``arm_effect`` the arm alone (risk modelling),
 fitted on the patients of its ``arm`` (all, treated or control). Two fits of it can be scored:
 
-* **Cox** (:func:`.cox.fit_validation_model`): lifelines' Efron fit (:func:`tmesurv.models.cox.fitting.fitted_cox`)
-  and the Breslow baseline cumulative hazard at the design means (lifelines' ``baseline_cumulative_hazard_``, R's
-  ``basehaz(fit, centered = TRUE)`` with ``ctype = 1``). A patient's risk by t is ``1 - S0(t)^exp(lp)``, ``lp`` the
+* **Cox** (:func:`.cox.fit_validation_model`): the Efron fit (:func:`tmesurv.models.cox.fitting.fitted_cox`, as R's
+  ``coxph``) and the Breslow baseline cumulative hazard at the design means (R's ``basehaz(fit, centered = TRUE)``
+  with ``ctype = 1``). A patient's risk by t is ``1 - S0(t)^exp(lp)``, ``lp`` the
   linear predictor centred at the design means; after the last development event time ``S0`` stays flat (an
   extrapolation, flagged by the validation). Saved as ``validation_model.json``
   (:func:`.storage.write_validation_model`).

@@ -113,15 +113,15 @@ def fit_validation_model(cohort: Cohort, plan: ValidationModelPlan) -> tuple[Cox
     time, event = patients.time(endpoint), patients.event(endpoint)
     values = patients.patients[terms.inputs]
     design = validation_design(values, patients.treated, spec, terms)
-    fitter, problem = try_fit_cox(time, event, design)
+    fit, problem = try_fit_cox(time, event, design)
     if problem is not None:
         return None, exclusions, f"validation model not fitted ({problem}); nothing saved for tmesurv validate"
-    coef = fitter.params_[design.columns].to_numpy()
+    coef = fit.coef[design.columns].to_numpy()
     centre = design.mean().to_numpy()
     estimator = efron_baseline if spec.baseline == "efron" else breslow_baseline
     baseline_time, baseline_hazard = estimator(time, event, centred_linear_predictor(design.to_numpy(), centre, coef))
     info = ModelInfo.of(plan, Development.of(time, event, values), cohort.expression, terms)
-    covariance = fitter.variance_matrix_.loc[design.columns, design.columns].to_numpy()
+    covariance = fit.covariance.loc[design.columns, design.columns].to_numpy()
     return CoxModel(info, coef, covariance, centre, baseline_time, baseline_hazard), exclusions, ""
 
 
