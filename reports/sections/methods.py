@@ -118,7 +118,8 @@ def cox_text(data: Mapping) -> str:
     strata = list(data.get("strata") or [])
     stratified = f", and stratified by {_listing(strata)}" if strata else ""
     return (
-        "Hazard ratios from Cox proportional-hazards models (lifelines CoxPHFitter, Efron method for ties) with 95% "
+        "Hazard ratios from Cox proportional-hazards models (Efron method for ties; fitted by tmesurv with the "
+        "Newton-Raphson iteration of R's survival::coxph, whose estimates it equals) with 95% "
         f"Wald confidence intervals and Wald P values: the treatment effect overall{stratified}; per biomarker the "
         "model arm + biomarker + arm x biomarker on the biomarker's own scale; and the treatment effect within every "
         "subgroup. Treatment-by-biomarker interactions were tested by Wald and by likelihood-ratio (LRT) tests, for "
