@@ -46,6 +46,18 @@ FILE_FORMATS = ("png", "svg")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
+DENSE_POINTS = 2_000  # a layer of more points (one per patient at scale) is an image inside the SVG files
+
+
+def dense(points: int) -> bool:
+    """Whether a layer of ``points`` markers is drawn as an image (rasterized) inside SVG files.
+
+    Thousands of vector markers make SVG files of megabytes that are slow to write and to open; as an image at the
+    files' resolution they look the same. Lines, text and axes stay vector; PNG files are unchanged.
+    """
+    return points > DENSE_POINTS
+
+
 STYLE_COLOUR = "#555555"
 
 

@@ -19,7 +19,15 @@ from matplotlib.patches import Patch
 
 from tmesurv.models.cox.km import ALL_PATIENTS
 from tmesurv.reports.format import NOT_IN_SUBGROUP, arm_label, in_order, subgroup_level
-from tmesurv.reports.graphics import LEVEL_LINESTYLES, STYLE_COLOUR, FigureImage, arm_colour, ordered_arms, png_data_uri
+from tmesurv.reports.graphics import (
+    LEVEL_LINESTYLES,
+    STYLE_COLOUR,
+    FigureImage,
+    arm_colour,
+    dense,
+    ordered_arms,
+    png_data_uri,
+)
 from tmesurv.reports.km_marks import (
     AT_RISK_STEPS,
     CENSOR_MARKER,
@@ -368,10 +376,12 @@ def _draw_curves(ax: Axes, curves: list[_Curve], times: np.ndarray, bands: bool)
         steps.set_gid(GID_STEPS)
         censored = np.isin(time, censoring_times(curve.rows))
         (marks,) = ax.plot(time[censored], survival[censored], CENSOR_MARKER, color=curve.colour, markersize=6)
+        marks.set_rasterized(dense(int(censored.sum())))
         marks.set_gid(GID_CENSOR)
         if bands:
             lower, upper = curve.rows["lower"].to_numpy(dtype=float), curve.rows["upper"].to_numpy(dtype=float)
             band = ax.fill_between(time, lower, upper, step="post", color=curve.colour, alpha=0.15, linewidth=0)
+            band.set_rasterized(dense(time.size))  # a band of thousands of steps: most of an SVG's size
             band.set_gid(GID_BAND)
         if curve.posterior is not None:
             _draw_posterior(ax, curve)

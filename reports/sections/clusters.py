@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from scipy.cluster import hierarchy
 
 from tmesurv.reports.format import in_order
+from tmesurv.reports.graphics import dense
 from tmesurv.reports.sections.screens import GROUP_COLOURS, NO_GROUP, _level_colour
 
 LOADING_COLOURS = ("#555555", "#bbbbbb")  # greys: distinct from the group colours of the score panel
@@ -216,7 +217,9 @@ def _draw_scores(ax: Axes, xy: pd.DataFrame, groups: pd.Series, order: Sequence[
     handles, labels = [], []
     for index, level in enumerate(levels):
         members = (groups == level).to_numpy()
-        handles.append(ax.scatter(*xy.to_numpy()[members].T, s=22, color=_level_colour(level, index), alpha=0.8))
+        points = xy.to_numpy()[members].T
+        colour = _level_colour(level, index)
+        handles.append(ax.scatter(*points, s=22, color=colour, alpha=0.8, rasterized=dense(int(members.sum()))))
         labels.append(f"{level} (n={members.sum()})")
     ax.axhline(0.0, color="#bbbbbb", linewidth=0.8, zorder=0)
     ax.axvline(0.0, color="#bbbbbb", linewidth=0.8, zorder=0)

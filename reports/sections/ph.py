@@ -26,7 +26,7 @@ from matplotlib.figure import Figure
 
 from tmesurv.reports.format import Column, Row, Table, format_count, format_number, format_p
 from tmesurv.reports.gallery import endpoints_of
-from tmesurv.reports.graphics import BAND_COLOUR, COX_COLOUR, STYLE_COLOUR, FigureImage, png_data_uri
+from tmesurv.reports.graphics import BAND_COLOUR, COX_COLOUR, STYLE_COLOUR, FigureImage, dense, png_data_uri
 from tmesurv.reports.results import Results
 
 PH_ALPHA = 0.05
@@ -278,6 +278,7 @@ def _residual_panel(ax: Axes, key: Key, rows: pd.DataFrame, cox: pd.Series | Non
     x, y = rows["transformed_time"].to_numpy(dtype=float), rows["residual"].to_numpy(dtype=float)
     (points,) = ax.plot(x, y, "o", color=STYLE_COLOUR, markersize=2.5, alpha=0.45, linestyle="")
     points.set_gid(GID_POINTS)
+    points.set_rasterized(dense(x.size))
     variance = None if cox is None else float(cox["se"]) ** 2 * len(rows)
     smooth = zph_smooth(x, y, variance)
     if smooth is not None:

@@ -19,7 +19,7 @@ from matplotlib.transforms import Bbox
 
 from tmesurv.reports.format import in_order
 from tmesurv.reports.gallery import FigureSection, Gallery, file_images
-from tmesurv.reports.graphics import ARM_COLOURS
+from tmesurv.reports.graphics import ARM_COLOURS, dense
 from tmesurv.reports.results import Results
 
 GROUP_COLOURS = ("#009E73", "#E69F00", "#56B4E9", "#CC79A7", "#0072B2", "#D55E00", "#000000")  # Okabe-Ito, no yellow
@@ -309,7 +309,8 @@ def _draw_boxes(ax: Axes, values: pd.Series, groups: pd.Series, levels: list[str
             patch.set(facecolor=_level_colour(levels[i], i), alpha=0.25, edgecolor="#333333")
     for i in filled:
         jitter = rng.uniform(-0.18, 0.18, data[i].size)
-        ax.scatter(i + jitter, data[i], s=12, color=_level_colour(levels[i], i), linewidths=0, alpha=0.85, zorder=3)
+        colour, rasterized = _level_colour(levels[i], i), dense(data[i].size)
+        ax.scatter(i + jitter, data[i], s=12, color=colour, linewidths=0, alpha=0.85, zorder=3, rasterized=rasterized)
     labels = [f"{level}\n(n={d.size})" for level, d in zip(levels, data, strict=True)]
     ax.set_xticks(range(len(levels)), labels=labels, parse_math=False, fontsize=8)
     ax.set_xlim(-0.6, len(levels) - 0.4)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.artist import Artist
@@ -7,8 +8,10 @@ from matplotlib.axes import Axes
 
 from tests.reports.builders import MATH, texts
 from tests.reports.conftest import ARM_NAMES, XSS
+from tmesurv.models.cox.km import fit_km
 from tmesurv.reports import km_plot
-from tmesurv.reports.km_marks import GID_BAND, GID_STEPS
+from tmesurv.reports.graphics import DENSE_POINTS, save_figure
+from tmesurv.reports.km_marks import GID_BAND, GID_CENSOR, GID_STEPS
 
 
 def drawn(ax: Axes, gid: str) -> list[Artist]:
@@ -88,3 +91,25 @@ def test_km_levels_figure_quartiles_and_odd_names(km_curves: pd.DataFrame) -> No
     assert f"{MATH}={XSS}" in texts(odd)
     with pytest.raises(ValueError, match="grouping 'sii'"):
         km_plot.km_levels_figure(km_curves, "efs", "sii")
+
+
+def test_censor_marks_of_thousands_of_patients_are_an_image_in_the_svg(km_curves: pd.DataFrame, tmp_path) -> None:
+    """Per-patient marks and bands of thousands of steps are rasterized in SVG files (kilobytes, not megabytes);
+    the steps stay vector, and so do the marks of a small cohort."""
+    rng = np.random.default_rng(3)
+    parts = []
+    for arm in ("treated", "control"):
+        event_time, censor = rng.exponential(20.0, 6000), rng.uniform(1.0, 40.0, 6000)
+        curve = fit_km(np.minimum(event_time, censor), (event_time <= censor).astype(float))
+        parts.append(curve.assign(endpoint="efs", arm=arm, subgroup="all"))
+    large = km_plot.km_arms_figure(pd.concat(parts, ignore_index=True), "efs", ARM_NAMES)
+    marks = drawn(large.get_axes()[0], GID_CENSOR)
+    assert [len(mark.get_xdata()) > DENSE_POINTS for mark in marks] == [True, True]
+    assert all(mark.get_rasterized() for mark in marks)
+    assert all(band.get_rasterized() for band in drawn(large.get_axes()[0], GID_BAND))
+    assert not any(steps.get_rasterized() for steps in drawn(large.get_axes()[0], GID_STEPS))
+    svg = save_figure(large, tmp_path / "km")[1].read_text(encoding="utf-8")
+    assert "<image" in svg
+    assert len(svg) < 300_000  # 1.4 MB with every mark and band vertex a vector
+    small = km_plot.km_arms_figure(km_curves, "efs", ARM_NAMES)
+    assert not any(mark.get_rasterized() for mark in drawn(small.get_axes()[0], GID_CENSOR))
