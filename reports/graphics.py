@@ -46,7 +46,7 @@ FILE_FORMATS = ("png", "svg")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-DENSE_POINTS = 2_000  # a layer of more points (one per patient at scale) is an image inside the SVG files
+DENSE_POINTS = 1_000  # a layer of more points (one per patient at scale) is an image inside the SVG files
 
 
 def dense(points: int) -> bool:
