@@ -201,7 +201,7 @@ def read_results(result_dir: Path) -> Results:
 
 def _require_listed(result_dir: Path, run: RunRecord) -> None:
     """Refuse a result file or figure that ``run.json`` does not list: it is not a result of the runs it records."""
-    listed = {name for names in run.files.values() for name in names}
+    listed = run.listed
     shown = [entry.name for entry in REGISTRY.values() if (result_dir / entry.name).is_file()]
     shown += [str(path.relative_to(result_dir)) for path in find_figures(result_dir).values()]
     strays = sorted(name for name in shown if name not in listed)

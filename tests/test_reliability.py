@@ -88,7 +88,8 @@ def test_a_folder_of_another_study_is_refused_and_fresh_replaces_only_tmesurv_fi
     assert run_cli("cox", str(study), "--out", str(out), "--fresh").exit_code == 0
     assert (out / "my_notes.txt").read_text() == "mine"
     record = json.loads((out / "run.json").read_text())
-    assert {name for name in contents(out)} == {*record["runs"]["cox"]["files"], "run.json", "my_notes.txt"}
+    listed = {*record["study_files"], *record["runs"]["cox"]["files"]}
+    assert {name for name in contents(out)} == {*listed, "run.json", "my_notes.txt"}
 
 
 def test_a_moved_study_folder_is_the_same_study_and_changed_data_another(study: Path, tmp_path: Path):

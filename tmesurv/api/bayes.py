@@ -34,8 +34,9 @@ class PweResult:
     ----------
     tables
         Result-file stem -> table (``bayes``, ``bayes_curves``, ``bayes_survival``, ``bayes_fit_check``,
-        ``bayes_loo``, ``biomarkers``, and the optional ``bayes_*`` tables); columns as in
-        :mod:`tmesurv.outputs.files`. ``bayes``, ``bayes_curves``, ``bayes_survival``, ``bayes_fit_check`` and
+        ``bayes_loo``, the optional ``bayes_*`` tables, and the cohort's description ``cohort`` and ``biomarkers``,
+        which :meth:`write` leaves as they are in a folder where an earlier command of the study wrote them); columns
+        as in :mod:`tmesurv.outputs.files`. ``bayes``, ``bayes_curves``, ``bayes_survival``, ``bayes_fit_check`` and
         ``bayes_loo`` have rows of every compared model (column ``model``; those of ``bayes.model`` first but in
         ``bayes_loo``); :meth:`model_table` gives one model's rows of ``bayes``.
     fits
@@ -131,7 +132,8 @@ class PweResult:
     def write(self, folder: Path | str, *, fresh: bool = False) -> Path:
         """Write ``posterior.nc``, the ``bayes*.csv`` tables, the validation posterior and ``run.json`` into ``folder``.
 
-        Staged and committed together, as :meth:`tmesurv.api.cox.CoxResult.write`.
+        Staged and committed together, as :meth:`tmesurv.api.cox.CoxResult.write`; ``cohort.csv`` and
+        ``biomarkers.csv`` only if the folder does not hold them for this study yet.
 
         Returns
         -------
@@ -234,6 +236,7 @@ def fit_pwe(
     InputError
         For an unknown or invalid setting (naming it), or data the model cannot be fitted to.
     """
+    from tmesurv.models.cox.km import cohort_table
     from tmesurv.models.cox.subgroups import biomarker_table
     from tmesurv.models.prediction.posterior import fit_validation_posterior
     from tmesurv.models.pwe.analyses import pwe_analyses
@@ -254,6 +257,7 @@ def fit_pwe(
         "bayes_fit_check": results.fit_check,
         "bayes_loo": results.loo,
         **results.optional_tables(),
+        "cohort": cohort_table(cohort, spec.endpoint),
         "biomarkers": biomarker_table(cohort),
     }
     posterior = None

@@ -30,8 +30,9 @@ class CoxResult:
     Attributes
     ----------
     tables
-        Result-file stem -> table (``cox``, ``interactions``, ``km``, ``km_curves``, ``logrank``, ``cohort``,
-        ``biomarkers``, ``exclusions``, and the screen and product tables when asked for); columns as in
+        Result-file stem -> table (``cox``, ``interactions``, ``km``, ``km_curves``, ``logrank``, ``exclusions``, the
+        screen and product tables when asked for, and the cohort's description ``cohort`` and ``biomarkers``, which
+        :meth:`write` leaves as they are in a folder where an earlier command of the study wrote them); columns as in
         :mod:`tmesurv.outputs.files`.
     cohort, config
         The cohort analysed and the validated config the analysis followed.
@@ -73,6 +74,7 @@ class CoxResult:
 
         The files are staged and moved into place together (see :mod:`tmesurv.outputs.run_folder`): a folder
         holding results of another config is refused unless ``fresh``, which replaces only tmesurv's own files.
+        ``cohort.csv`` and ``biomarkers.csv`` describe the study: written only if the folder does not hold them yet.
 
         Returns
         -------

@@ -5,7 +5,9 @@ writes them in the registered order; readers (the report) check a file against t
 the entry lists it among ``numbers`` or ``flags`` (true/false). ``keys`` identify a row: no two rows share them.
 ``optional`` columns may be absent from a file a reader is given (a file of an older run, or one the report reads
 leniently); a writer always writes every column. ``open_ended`` tables have data-dependent columns after the
-registered ones (one per response level, one per feature).
+registered ones (one per response level, one per feature). ``study`` files describe the study's cohort, not one
+command's results: the first command of a folder writes them and ``run.json`` lists them as the study's
+(:mod:`tmesurv.outputs.run_folder`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class ResultFile:
     flags: tuple[str, ...] = ()
     optional: tuple[str, ...] = ()
     open_ended: bool = False
+    study: bool = False
 
     def __post_init__(self) -> None:
         unknown = [c for c in (*self.keys, *self.numbers, *self.flags, *self.optional) if c not in self.columns]
@@ -87,13 +90,17 @@ TERM_KEYS = "endpoint analysis subgroup term"
 HR_SUMMARY = "mean sd hr_mean hr_lower hr_upper prob_hr_below_1"
 DIAGNOSTICS = "r_hat ess_bulk ess_tail bfmi_min"
 
-# tmesurv cox
-COHORT = _file("cohort.csv", "arm patients events median_follow_up", "arm", "patients events median_follow_up")
-EXCLUSIONS = _file("exclusions.csv", "analysis reason count unit ids", numbers="count", optional="unit")
+# the study's cohort description (study=True): tmesurv cox or tmesurv bayes, whichever runs first in a folder
+COHORT = _file(
+    "cohort.csv", "arm patients events median_follow_up", "arm", "patients events median_follow_up", study=True
+)
 BIOMARKERS = _file(
     "biomarkers.csv", "biomarker n two_level q1 median q3 iqr", "biomarker", "n q1 median q3 iqr", "two_level",
-    optional="n median",
+    optional="n median", study=True,
 )  # fmt: skip
+
+# tmesurv cox
+EXCLUSIONS = _file("exclusions.csv", "analysis reason count unit ids", numbers="count", optional="unit")
 KM = _file(
     "km.csv", "endpoint arm subgroup statistic time estimate lower upper n events ci_method",
     numbers="time estimate lower upper n events",
@@ -320,6 +327,9 @@ REGISTRY: dict[str, ResultFile] = {
     entry.stem: entry for entry in list(globals().values()) if isinstance(entry, ResultFile)
 }
 """Every result file by stem (``cox``, ``bayes``, ...)."""
+
+STUDY_FILES = frozenset(entry.name for entry in REGISTRY.values() if entry.study)
+"""The names of the files that describe the study (its cohort): written once per folder, owned by the study."""
 
 
 def write_results(folder: Path, tables: dict[str, pd.DataFrame]) -> list[Path]:

@@ -8,11 +8,17 @@ another config (unless ``fresh``: then, when the new run commits, the files tmes
 ``run.json``, are removed, and nothing else), that no output would replace an input file, and takes a lock file so a
 second run into the same folder is refused while the first one runs. The lock is re-entrant within one process, so
 a command can reserve the folder before it computes and write into it afterwards.
+
+The files that describe the study's cohort (the registry's ``study`` files: ``cohort.csv``, ``biomarkers.csv``) are
+staged by every command that computes them but committed once: the first command of a folder moves them into place
+and ``run.json`` lists them as the study's; a later command of the same study keeps the folder's copies (and refuses
+to commit if its own differ, which one study's data and plan cannot give).
 """
 
 from __future__ import annotations
 
 import contextlib
+import filecmp
 import os
 import shutil
 import tempfile
@@ -20,6 +26,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from tmesurv import __version__
 from tmesurv.errors import InputError
 from tmesurv.outputs.run_record import RUN_RECORD, RunRecord, read_run_record, record_run
 
@@ -182,23 +189,70 @@ def _require_no_input_overwritten(folder: Path, plan: RunPlan, written: Iterable
 
 
 def _commit(folder: Path, staging: Path, plan: RunPlan, seed: int | None) -> None:
-    """Move the staged files into place, remove this command's stale files, then rewrite ``run.json``."""
-    staged_files = sorted(path for path in staging.rglob("*") if path.is_file())
+    """Move the staged files into place, remove this command's stale files, then rewrite ``run.json``.
+
+    A study file the folder already holds for this study is kept, not rewritten (see :func:`_study_files_kept`).
+    """
+    from tmesurv.outputs.files import STUDY_FILES
+
+    earlier = read_run_record(folder / RUN_RECORD)
+    kept = _study_files_kept(folder, staging, earlier, plan)
+    staged_files = sorted(
+        path for path in staging.rglob("*") if path.is_file() and str(path.relative_to(staging)) not in kept
+    )
     destinations = [folder / path.relative_to(staging) for path in staged_files]
     _require_no_input_overwritten(folder, plan, destinations)
-    earlier = read_run_record(folder / RUN_RECORD)
     if earlier is not None:
-        kept = {str(path.relative_to(folder)) for path in destinations}
-        for name in set(_replaced_files(earlier, plan)) - kept:
+        written = {str(path.relative_to(folder)) for path in destinations}
+        for name in set(_replaced_files(earlier, plan)) - written:
             (folder / name).unlink(missing_ok=True)
     for source, destination in zip(staged_files, destinations, strict=True):
         destination.parent.mkdir(parents=True, exist_ok=True)
         os.replace(source, destination)
-    record_run(folder, plan.command, plan.config, plan.config_path, plan.study_hash, seed=seed, files=destinations)
+    study = [path for path in destinations if str(path.relative_to(folder)) in STUDY_FILES]
+    study += [folder / name for name in sorted(kept)]
+    own = [path for path in destinations if str(path.relative_to(folder)) not in STUDY_FILES]
+    record_run(
+        folder, plan.command, plan.config, plan.config_path, plan.study_hash, seed=seed, files=own, study_files=study
+    )
+
+
+def _study_files_kept(folder: Path, staging: Path, earlier: RunRecord | None, plan: RunPlan) -> set[str]:
+    """The staged study files (``cohort.csv``, ``biomarkers.csv``) that an earlier command of this study wrote.
+
+    The folder's copy stays and the staged one is dropped: the cohort of one study has one description, written once.
+    With ``fresh`` the staged copies replace the folder's.
+
+    Raises
+    ------
+    InputError
+        If a staged study file differs from the folder's: one study's data and plan describe one cohort, so the folder's
+        copy was edited or written by another tmesurv version.
+    """
+    if earlier is None or earlier.study_hash != plan.study_hash or plan.fresh:
+        return set()
+    kept = set()
+    for name in earlier.study_files:
+        ours, theirs = staging / name, folder / name
+        if not (ours.is_file() and theirs.is_file()):
+            continue
+        if not filecmp.cmp(ours, theirs, shallow=False):
+            raise InputError(
+                f"--out '{folder}' holds '{name}', which describes the cohort of this study (written by an earlier "
+                f"command: {', '.join(earlier.commands)}), and this {plan.command} run's differs from it. One study "
+                f"has one cohort description, so the file was edited, or written by another tmesurv version (run.json "
+                f"says {earlier.tmesurv_version}, this is {__version__}): write into a new folder, or add --fresh to "
+                "replace it"
+            )
+        kept.add(name)
+    return kept
 
 
 def _replaced_files(earlier: RunRecord, plan: RunPlan) -> list[str]:
-    """The files of the earlier run that the new one replaces: this command's, or all of them for another config."""
+    """The files of the earlier run that the new one replaces: this command's, or all of them for another config.
+
+    A study file is replaced only by another study's run (with fresh): it is no command's.
+    """
     if earlier.study_hash != plan.study_hash:  # only with fresh (see _require_same_config)
-        return [name for names in earlier.files.values() for name in names]
+        return sorted(earlier.listed)
     return list(earlier.files.get(plan.command, ()))

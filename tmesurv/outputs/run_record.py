@@ -5,8 +5,11 @@ A folder holds the results of one *study*: one cohort analysed with one plan (th
 fingerprint is its content hash). Each command that wrote into it (``cox``, ``bayes``,
 ``validate``, ``power``) has its own entry: its whole config, the config's hash, its seed and the files it wrote.
 So ``tmesurv bayes`` rerun with other priors replaces only the Bayesian files, and a report describes each command's
-results with that command's own settings. It is a typed model (:class:`RunRecord`), written by :func:`record_run` and
-read back by :func:`read_run_record`: every reader sees the same fields, no ``.get`` defaults.
+results with that command's own settings. The files that describe the study's cohort (``cohort.csv``,
+``biomarkers.csv``: the registry's ``study`` files) belong to the study, not to a command: the first command writes
+them, ``study_files`` lists them once, and a later command of the same study keeps them. It is a typed model
+(:class:`RunRecord`), written by :func:`record_run` and read back by :func:`read_run_record`: every reader sees the
+same fields, no ``.get`` defaults.
 """
 
 from __future__ import annotations
@@ -47,6 +50,11 @@ class RunRecord(BaseModel):
     tmesurv_version: str = Field(description="the tmesurv version of the last command")
     study_hash: str = Field(description="fingerprint of the study the folder holds (see the module docstring)")
     runs: dict[str, CommandRun] = Field(description="command -> how it made its files, in the order they ran")
+    study_files: tuple[str, ...] = Field(
+        (),
+        description="the files that describe the study's cohort, written by the first command (records of earlier "
+        "versions list them under each command that wrote them)",
+    )
 
     @property
     def commands(self) -> tuple[str, ...]:
@@ -74,8 +82,13 @@ class RunRecord(BaseModel):
 
     @property
     def files(self) -> dict[str, tuple[str, ...]]:
-        """Command -> the files it wrote."""
+        """Command -> the files it wrote (the study files are in :attr:`study_files`)."""
         return {command: run.files for command, run in self.runs.items()}
+
+    @property
+    def listed(self) -> frozenset[str]:
+        """Every file the record lists: the study's and every command's."""
+        return frozenset(self.study_files).union(*self.files.values())
 
     def config_of(self, command: str) -> dict[str, Any] | None:
         """The config a command ran with, or None if it did not write into this folder."""
@@ -103,11 +116,13 @@ def record_run(
     study: str,
     seed: int | None = None,
     files: list[Path] | tuple[Path, ...] = (),
+    study_files: list[Path] | tuple[Path, ...] = (),
 ) -> Path:
     """Record this command in ``out_dir/run.json``: its config, the config's hash, its seed and the files it wrote.
 
     An earlier record of another study is replaced (its files are not this study's); one of the same study keeps its
-    other commands.
+    other commands and its study files. A study file is listed once, as the study's: never under a command (an earlier
+    version's record that lists it under commands loses those entries).
 
     Parameters
     ----------
@@ -126,6 +141,8 @@ def record_run(
         The seed of a random result, if any.
     files
         The files the command wrote (inside ``out_dir``).
+    study_files
+        The files that describe the study (inside ``out_dir``), written by this command or by an earlier one.
 
     Returns
     -------
@@ -135,16 +152,25 @@ def record_run(
     out_dir = Path(out_dir)
     path = out_dir / RUN_RECORD
     earlier = read_run_record(path)
-    runs = {} if earlier is None or earlier.study_hash != study else dict(earlier.runs)
-    runs.pop(command, None)
+    same_study = earlier is not None and earlier.study_hash == study
+    owned = set(_relative(study_files, out_dir)) | set(earlier.study_files if same_study else ())
+    runs = {
+        other: run.model_copy(update={"files": tuple(name for name in run.files if name not in owned)})
+        for other, run in (earlier.runs.items() if same_study else ())
+        if other != command
+    }
     runs[command] = CommandRun(
         config=config,
         config_hash=config_fingerprint(config, config_path),
         seed=seed,
-        files=tuple(sorted(str(Path(f).resolve().relative_to(out_dir.resolve())) for f in files)),
+        files=tuple(sorted(set(_relative(files, out_dir)) - owned)),
     )
-    record = RunRecord(tmesurv_version=__version__, study_hash=study, runs=runs)
+    record = RunRecord(tmesurv_version=__version__, study_hash=study, runs=runs, study_files=tuple(sorted(owned)))
     return write_text(path, record.model_dump_json(indent=2))
+
+
+def _relative(files: list[Path] | tuple[Path, ...], out_dir: Path) -> list[str]:
+    return [str(Path(f).resolve().relative_to(out_dir.resolve())) for f in files]
 
 
 def config_fingerprint(config: dict, config_path: Path | None) -> str:

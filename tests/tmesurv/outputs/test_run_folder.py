@@ -1,5 +1,6 @@
 """A result folder holds one complete run of one study: staging, study check, input protection, lock."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -112,3 +113,72 @@ def test_the_lock_is_reentrant_within_a_process(tmp_path: Path):
         assert (tmp_path / LOCK_FILE).is_file()
     assert not (tmp_path / LOCK_FILE).exists()
     assert pd.read_json(tmp_path / "run.json", typ="series")["study_hash"] == "s1"
+
+
+def write_command(folder: Path, command: str, names: tuple[str, ...], study: str = "s1", fresh: bool = False) -> None:
+    """A command of ``study`` writing ``names``; a file's content is its study and name (a study's cohort files are
+    the same whichever command computes them)."""
+    with staged(folder, plan(study, command, fresh)) as run:
+        for name in names:
+            write_text(run.path / name, f"{study} {name}")
+
+
+STUDY = ("biomarkers.csv", "cohort.csv")  # the registry's study files
+
+
+@pytest.mark.parametrize("order", [("cox", "bayes"), ("bayes", "cox")])
+def test_the_study_files_are_written_once_by_the_first_command_and_listed_once(tmp_path: Path, order):
+    first, second = order
+    write_command(tmp_path, first, (f"{first}.csv", *STUDY))
+    written = {name: (tmp_path / name).stat().st_ino for name in STUDY}
+    write_command(tmp_path, second, (f"{second}.csv", *STUDY))
+    assert {name: (tmp_path / name).stat().st_ino for name in STUDY} == written  # kept, not replaced
+    record = read_run_record(tmp_path / "run.json")
+    assert record.study_files == STUDY
+    assert record.files == {first: (f"{first}.csv",), second: (f"{second}.csv",)}
+    write_command(tmp_path, first, (f"{first}.csv", *STUDY))  # a rerun neither removes nor rewrites them
+    assert {name: (tmp_path / name).stat().st_ino for name in STUDY} == written
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["bayes.csv", "cox.csv", "run.json", *STUDY])
+
+
+def write_bayes_describing(folder: Path, description: str, fresh: bool = False) -> None:
+    with staged(folder, plan(command="bayes", fresh=fresh)) as run:
+        write_text(run.path / "bayes.csv", "b")
+        write_text(run.path / "biomarkers.csv", description)
+
+
+def test_a_study_file_that_differs_from_the_folders_is_refused_and_fresh_replaces_it(tmp_path: Path):
+    write_command(tmp_path, "cox", ("cox.csv", *STUDY))
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    refusal = r"holds 'biomarkers\.csv', .* the cohort of this study .* this bayes run's differs .* --fresh"
+    with pytest.raises(InputError, match=refusal):
+        write_bayes_describing(tmp_path, "another description")
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    write_bayes_describing(tmp_path, "another description", fresh=True)
+    assert (tmp_path / "biomarkers.csv").read_text() == "another description"
+    assert read_run_record(tmp_path / "run.json").study_files == STUDY
+
+
+def test_fresh_for_another_study_replaces_the_study_files_too(tmp_path: Path):
+    write_command(tmp_path, "bayes", ("bayes.csv", *STUDY))
+    write_command(tmp_path, "cox", ("cox.csv", "biomarkers.csv"), study="s2", fresh=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["biomarkers.csv", "cox.csv", "run.json"]
+    assert (tmp_path / "biomarkers.csv").read_text() == "s2 biomarkers.csv"
+    record = read_run_record(tmp_path / "run.json")
+    assert (record.study_files, record.files) == (("biomarkers.csv",), {"cox": ("cox.csv",)})
+
+
+def test_a_folder_of_an_earlier_version_listing_the_study_files_per_command_is_taken_over(tmp_path: Path):
+    """Before the study owned them, cox and bayes each listed (and rewrote) biomarkers.csv: the next command writes it
+    once more and run.json lists it as the study's only."""
+    for command in ("cox", "bayes"):
+        write_text(tmp_path / f"{command}.csv", command)
+    write_text(tmp_path / "biomarkers.csv", "old description")
+    runs = {command: {"config": {}, "config_hash": "ab", "files": [f"{command}.csv", "biomarkers.csv"]}
+            for command in ("cox", "bayes")}  # fmt: skip
+    write_text(tmp_path / "run.json", json.dumps({"tmesurv_version": "0.1.0", "study_hash": "s1", "runs": runs}))
+    assert read_run_record(tmp_path / "run.json").listed == {"cox.csv", "bayes.csv", "biomarkers.csv"}
+    write_command(tmp_path, "bayes", ("bayes.csv", "biomarkers.csv"))
+    assert (tmp_path / "biomarkers.csv").read_text() == "s1 biomarkers.csv"
+    record = read_run_record(tmp_path / "run.json")
+    assert (record.study_files, record.files) == (("biomarkers.csv",), {"cox": ("cox.csv",), "bayes": ("bayes.csv",)})
