@@ -34,6 +34,7 @@ def inodes(folder: Path) -> dict[str, int]:
     return {name: (folder / name).stat().st_ino for name in STUDY_FILES}
 
 
+@pytest.mark.usefixtures("undrawn_figures")  # files and tables, not the figures
 @pytest.mark.parametrize("order", [("cox", "bayes"), ("bayes", "cox")])
 def test_cox_and_bayes_in_one_folder_write_the_cohort_description_once_and_report_from_it(fits, tmp_path: Path, order):
     cox, pwe = fits
