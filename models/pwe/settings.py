@@ -66,11 +66,11 @@ class PwePriors(StrictModel):
     )
     slab_df: float = Field(4.0, gt=0, description="interaction screen, horseshoe: degrees of freedom of the slab")
     local_df: float = Field(
-        1.0,
+        3.0,
         gt=0,
         description="interaction screen, horseshoe: degrees of freedom of the half-Student-t prior of the local "
-        "scales (brms's df); 1 is the horseshoe (half-Cauchy); 3 samples more easily but shrinks the null interactions "
-        "less and the large ones more",
+        "scales (brms's df); 1 is the horseshoe proper (half-Cauchy), which shrinks the null interactions more but "
+        "diverges now and then on a realistic screen; 3 (brms's advice against divergences) samples cleanly",
     )
     r2d2_mean: float = Field(
         0.5,
@@ -154,11 +154,11 @@ class PweAnalysisSettings(PweBaseSettings, SamplerSettings):
         "R2D2, or independent normal(0, priors.coef_sd) (no multiplicity adjustment)",
     )
     screen_target_accept: float = Field(
-        0.995,
+        0.99,
         gt=0.5,
         lt=1,
         description="NUTS target acceptance of the interaction screen's first run (instead of target_accept): a "
-        "horseshoe's funnel needs smaller steps than the other fits; divergence_reruns above it still apply",
+        "shrinkage prior's funnel needs smaller steps than the other fits; divergence_reruns above it still apply",
     )
     spline_knots: int = Field(
         4, ge=2, description="knots (at quantiles) of the cubic B-spline basis of a continuous biomarker's HR curve"

@@ -5,24 +5,29 @@ positions ``shrunk`` share the shrinkage prior and the others keep ``Normal(0, p
 the standardised coefficients (log hazard ratio per sd of the design column).
 
 Regularised horseshoe (Piironen & Vehtari 2017, Electron. J. Stat. 11:5018): ``beta_j = z_j tau lambda~_j`` with
-``z_j ~ Normal(0, 1)``, ``lambda_j ~ Half-Student-t(nu_local, 0, 1)`` (``priors.local_df``, default 1: a half-Cauchy,
-the horseshoe proper), ``tau ~ HalfCauchy(tau0)``, ``c^2 ~ InvGamma(nu/2, nu s^2/2)`` (slab scale ``s``, df ``nu``)
-and ``lambda~_j^2 = c^2 lambda_j^2 / (c^2 + tau^2 lambda_j^2)``: brms's ``horseshoe(df = local_df, scale_global =
-tau0, df_global = 1, scale_slab = s, df_slab = nu)``, whose default slab scale is 2 where ours is 1. The half-t
-scales are written as a half-normal times the square root of an ``InvGamma(df/2, df/2)`` (the auxiliary-variable
-form brms used before 2.13). The global scale ``tau0 = p0 / (D - p0) sigma / sqrt(n)`` uses the expected number of
+``z_j ~ Normal(0, 1)``, local scales ``lambda_j ~ Half-Student-t(priors.local_df, 0, 1)``, ``tau ~ HalfCauchy(tau0)``,
+``c^2 ~ InvGamma(nu/2, nu s^2/2)`` (slab scale ``s``, df ``nu``) and ``lambda~_j^2 = c^2 lambda_j^2 / (c^2 + tau^2
+lambda_j^2)``: brms's ``horseshoe(df = local_df, scale_global = tau0, df_global = 1, scale_slab = s, df_slab = nu)``
+(brms's default slab scale is 2, ours 1). ``local_df`` 1 (half-Cauchy local scales) is the horseshoe proper; the
+default 3 is what brms's documentation suggests against divergences, a hierarchical-shrinkage prior (see below). The
+half-t scales are written as a half-normal times the square root of an ``InvGamma(df/2, df/2)`` (the
+auxiliary-variable form). The global scale ``tau0 = p0 / (D - p0) sigma / sqrt(n)`` uses the expected number of
 non-zero terms ``p0`` among ``D``; for the PWE (a Poisson likelihood in disguise) the information on a standardised
 log hazard ratio is about one unit per event, so ``sigma / sqrt(n)`` becomes ``1 / sqrt(events)``.
 
-Where it diverges: the divergent transitions of a horseshoe screen (46 interactions, 244 events) do not sit at small
-``tau`` (they spread over its whole posterior) but where one null interaction's local scale has wandered into the
-half-Cauchy's tail, so that its conditional prior sd ``tau lambda~_j`` (1.2 to 2.4, capped by the slab ``c``) is far
-above what the data allow (about 0.13): the likelihood then pins ``z_j`` to a sliver of width ~0.1, and a leapfrog step
-sized for the bulk overshoots (the non-centred form's inverse funnel). Smaller steps cure it: on the test fixture
-(``benchmarks/bench_horseshoe_screen.py``, 5 seeds) 5 divergences in all at target_accept 0.99 after 500 tuning steps,
-2 after 1,000, none at 0.995, so the screen samples at ``bayes.screen_target_accept`` 0.995. brms's direct half-Cauchy
-form with its slab scale 2 (a looser cap) diverged more (6 to 17 per fit at 0.99); ``local_df = 3`` (brms's advice) has
-no divergences at 0.99 but shrinks the nulls half as much and the true effects more, so it is not the default.
+Where the horseshoe diverges: on a screen of 46 interactions with 244 events, the divergent transitions do not sit at
+small ``tau`` (they spread over its whole posterior) but where one null interaction's local scale has wandered into
+the half-Cauchy's tail, so that its conditional prior sd ``tau lambda~_j`` (1.2 to 2.4, capped by the slab ``c``) is
+far above what the data allow (posterior sd 0.17 without shrinkage): the likelihood pins ``z_j`` to a sliver of width
+~0.1 and a leapfrog step sized for the bulk overshoots (the non-centred form's inverse funnel). Smaller steps make it
+rarer, not impossible: on the test fixture (``benchmarks/bench_horseshoe_screen.py``, 4 x 1,000 draws, seeds 1-5) the
+horseshoe had 5 divergences in all at target_accept 0.99 after 500 tuning steps, 2 after 1,000, none at 0.995 (but 1
+under ``NUMBA_CPU_NAME=generic``), and 1 still at 0.999 (R-hat up to 1.0098); brms's direct half-Cauchy form with its
+slab scale 2 (a looser cap) had 6 to 17 per fit at 0.99. Half-Student-t(3) local scales have tails light enough to
+keep the nulls out of that region: no divergence at 0.99 in any seed, on this machine's CPU or the generic one (hence
+``bayes.screen_target_accept`` 0.99; at ``bayes.target_accept`` 0.9, 1 to 5 per fit). The price: the nulls are shrunk
+less (mean |posterior mean| 0.044 instead of 0.020, unshrunk 0.18; median ``kappa`` 0.60 instead of 0.83) and the two
+true interactions (-0.8, 0.7) a little more (-0.79 and 0.72 instead of -0.82 and 0.79).
 
 R2D2 (Zhang et al. 2022, JASA 117:862): ``beta_j = z_j sqrt(phi_j W)`` with ``W = R2 / (1 - R2)`` the total prior
 variance, ``R2 ~ Beta(mean precision, (1 - mean) precision)`` and ``phi ~ Dirichlet(concentration)``; the PWE has no

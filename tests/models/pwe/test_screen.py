@@ -139,10 +139,8 @@ BIOMARKERS, TRUE = 46, {"sig_00": -0.8, "sig_01": 0.7}  # interaction log HR per
 MISSING = 15
 SCREEN = PweSettings(intervals=4)
 SCREEN_SAMPLER = SamplerSettings(draws=300, tune=300, chains=2, seed=3, target_accept=0.95)
-# The horseshoe screen as tmesurv runs it by default: 4 chains of 1,000 draws after 1,000 tuning steps at
-# bayes.screen_target_accept (0.995). benchmarks/bench_horseshoe_screen.py, seeds 1-5 on this fixture: no divergence
-# in any fit, R-hat <= 1.008, ESS >= 860; at 0.99 two of the five fits had divergences (2 in all; 5 after 500 tuning
-# steps).
+# The horseshoe screen as tmesurv runs it by default (priors.local_df 3): 4 chains of 1,000 draws after 1,000 tuning
+# steps at bayes.screen_target_accept. benchmarks/bench_horseshoe_screen.py has the seeds and forms measured.
 HORSESHOE_SAMPLER = SamplerSettings(seed=3, target_accept=PweAnalysisSettings().screen_target_accept)
 
 
@@ -212,13 +210,11 @@ def test_zuma7_size_screen_converges_and_reports_its_diagnostics(horseshoe):
 @pytest.mark.sampling
 def test_horseshoe_screen_finds_the_true_interactions_and_shrinks_the_nulls(horseshoe):
     """Against the simulated truth, on the converged fit: each true interaction (-0.8, 0.7 per sd) inside its 95%
-    interval, within 3 posterior sds, its interval on the right side of 1, and shrunk less than every null (smaller
-    kappa); every null within 3 posterior sds of 0, none excluding 1, and shrunk: the mean |estimate| of the 44 nulls
-    below 0.05 and the largest below 0.15, where unshrunk estimates would scatter with an sd of about
-    2 / sqrt(244 events) = 0.13 (mean |estimate| 0.10); shrinkage factors below 0.1 for the true interactions and
-    mostly above one half for the nulls. Five sampler seeds (the benchmark) gave true means -0.823 to -0.827 and 0.789
-    to 0.800 (posterior sd 0.16), null mean |estimate| 0.019-0.021, largest 0.075-0.083, kappa 0.024-0.028 (true) and
-    median 0.82-0.84 (nulls): every bound holds with a margin many Monte Carlo standard errors wide."""
+    interval, within 3 posterior sds, its interval on the right side of 1, and shrunk less than every null (a smaller
+    shrinkage factor kappa, below 0.1); every null within 3 posterior sds of 0, none excluding 1, and shrunk more than
+    halfway to 0 for most (median kappa above one half). Five sampler seeds (the benchmark) gave true means -0.78 to
+    -0.80 and 0.72 to 0.73 (posterior sd 0.17), kappa 0.050-0.058 (true) and a median of 0.59-0.60 (nulls): the
+    bounds hold with margins many Monte Carlo standard errors wide."""
     shrunk = horseshoe.table.set_index("biomarker")
     nulls = [name for name in shrunk.index if name not in TRUE]
     truth = pd.Series(TRUE).reindex(shrunk.index, fill_value=0.0)
@@ -228,8 +224,6 @@ def test_horseshoe_screen_finds_the_true_interactions_and_shrinks_the_nulls(hors
     assert shrunk.loc["sig_00", "hr_upper"] < 1
     assert shrunk.loc["sig_01", "hr_lower"] > 1
     assert not ((shrunk["hr_upper"] < 1) | (shrunk["hr_lower"] > 1))[nulls].any()
-    assert shrunk.loc[nulls, "mean"].abs().mean() < 0.05
-    assert shrunk.loc[nulls, "mean"].abs().max() < 0.15
     assert (shrunk.loc[list(TRUE), "kappa"] < 0.1).all()
     assert shrunk.loc[list(TRUE), "kappa"].max() < shrunk.loc[nulls, "kappa"].min()
     assert shrunk.loc[nulls, "kappa"].median() > 0.5
@@ -238,9 +232,12 @@ def test_horseshoe_screen_finds_the_true_interactions_and_shrinks_the_nulls(hors
 @pytest.mark.slow
 @pytest.mark.sampling
 def test_horseshoe_shrinks_the_nulls_more_than_independent_normals(horseshoe, independent):
+    """The nulls' mean |estimate| below 0.3 of the unshrunk one (0.044 against 0.18, five seeds 0.043-0.045) and the
+    largest below half the unshrunk largest (0.14-0.15 against 0.47)."""
     shrunk, free = (fit.table.set_index("biomarker") for fit in (horseshoe, independent))
     nulls = [name for name in shrunk.index if name not in TRUE]
     assert shrunk["mean"][nulls].abs().mean() < 0.3 * free["mean"][nulls].abs().mean()
+    assert shrunk["mean"][nulls].abs().max() < 0.5 * free["mean"][nulls].abs().max()
     assert free["kappa"].isna().all()
 
 
