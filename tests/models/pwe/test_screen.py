@@ -212,9 +212,9 @@ def test_horseshoe_screen_finds_the_true_interactions_and_shrinks_the_nulls(hors
     """Against the simulated truth, on the converged fit: each true interaction (-0.8, 0.7 per sd) inside its 95%
     interval, within 3 posterior sds, its interval on the right side of 1, and shrunk less than every null (a smaller
     shrinkage factor kappa, below 0.1); every null within 3 posterior sds of 0, none excluding 1, and shrunk more than
-    halfway to 0 for most (median kappa above one half). Five sampler seeds (the benchmark) gave true means -0.78 to
-    -0.80 and 0.72 to 0.73 (posterior sd 0.17), kappa 0.050-0.058 (true) and a median of 0.59-0.60 (nulls): the
-    bounds hold with margins many Monte Carlo standard errors wide."""
+    halfway to 0 for most (median kappa above one half). The benchmark's local_df 3 fits (seeds 1-5) gave true
+    means -0.78 to -0.80 and 0.72 to 0.73 (posterior sd 0.17), kappa 0.050-0.058 (true) and a median of 0.59-0.60
+    (nulls): the bounds hold with margins many Monte Carlo standard errors wide."""
     shrunk = horseshoe.table.set_index("biomarker")
     nulls = [name for name in shrunk.index if name not in TRUE]
     truth = pd.Series(TRUE).reindex(shrunk.index, fill_value=0.0)
