@@ -308,7 +308,8 @@ def _add_screen(
     def run(sampler: SamplerSettings):
         return fit_interaction_screen(time, event, cohort.treated, biomarkers, model, sampler, settings.shrinkage)
 
-    remedied = _sample(label, run, settings)
+    first = settings.sampler_settings().model_copy(update={"target_accept": settings.screen_target_accept})
+    remedied = _sample(label, run, settings, first)
     screen = remedied.result
     results.notes += [f"{label}: {note}" for note in screen.notes]
     if remedied.reruns:
@@ -360,10 +361,11 @@ def _model_run(
     return run
 
 
-def _sample(label: str, run: Callable, settings: PweAnalysisSettings) -> Remedied:
-    """Sample with the divergence remedy; unusable draws are refused naming the fit."""
+def _sample(label: str, run: Callable, settings: PweAnalysisSettings, first: SamplerSettings | None = None) -> Remedied:
+    """Sample with the divergence remedy, first with ``first`` (default: the settings' sampler); refuse bad draws."""
     try:
-        return sample_with_remedy(run, _divergences, settings.sampler_settings(), settings.divergence_reruns)
+        sampler = first or settings.sampler_settings()
+        return sample_with_remedy(run, _divergences, sampler, settings.divergence_reruns)
     except SamplingError as error:
         raise SamplingError(f"{label}: {error}") from None
 

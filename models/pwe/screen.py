@@ -69,11 +69,12 @@ def fit_interaction_screen(
     biomarkers
         One numeric column per biomarker; missing values allowed (those patients are left out and counted).
     settings
-        Intervals and priors (``expected_interactions``, ``slab_scale``, ``slab_df`` for the horseshoe; ``r2d2_*`` for
-        R2D2; ``coef_sd`` for the arm and main effects).
+        Intervals and priors (``expected_interactions``, ``slab_scale``, ``slab_df``, ``local_df`` for the horseshoe;
+        ``r2d2_*`` for R2D2; ``coef_sd`` for the arm and main effects).
     sampler
-        Sampler settings. A horseshoe usually needs ``target_accept`` 0.95-0.99; divergences are counted and reported,
-        never hidden.
+        Sampler settings. A horseshoe needs ``target_accept`` 0.99 (``bayes.screen_target_accept``; see
+        :mod:`tmesurv.models.pwe.shrinkage` for where it diverges); divergences are counted and reported, never
+        hidden.
     shrinkage
         The prior of the interactions: ``horseshoe``, ``r2d2``, or ``normal`` (independent ``Normal(0, coef_sd)``).
 
@@ -205,7 +206,8 @@ def _notes(found: dict[str, float | int | bool]) -> list[str]:
         notes.append(
             f"interaction screen NOT CONVERGED: {found['divergences']} divergences, {found['max_treedepth']} "
             f"transitions at the maximum tree depth, R-hat max {found['r_hat_max']:.3f}, ESS min "
-            f"{found['ess_min']:.0f}, BFMI min {found['bfmi_min']:.2f}; raise bayes.target_accept (0.95-0.99), "
-            "draws and tune before reading these numbers"
+            f"{found['ess_min']:.0f}, BFMI min {found['bfmi_min']:.2f}; before reading these numbers raise "
+            "bayes.screen_target_accept (e.g. 0.995) against divergences, draws and tune against low ESS or high "
+            "R-hat; a horseshoe with local_df 1 (half-Cauchy) that still diverges needs local_df 3"
         )
     return notes

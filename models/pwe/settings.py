@@ -65,6 +65,13 @@ class PwePriors(StrictModel):
         1.0, gt=0, description="interaction screen, horseshoe: scale of the slab (largest plausible log HR per sd)"
     )
     slab_df: float = Field(4.0, gt=0, description="interaction screen, horseshoe: degrees of freedom of the slab")
+    local_df: float = Field(
+        3.0,
+        gt=0,
+        description="interaction screen, horseshoe: degrees of freedom of the half-Student-t prior of the local "
+        "scales (brms's df); 1 is the horseshoe proper (half-Cauchy), which shrinks the null interactions more but "
+        "diverges now and then on a realistic screen; 3 (brms's advice against divergences) samples cleanly",
+    )
     r2d2_mean: float = Field(
         0.5,
         gt=0,
@@ -104,7 +111,7 @@ class SamplerSettings(StrictModel):
     chains: int = Field(4, ge=1)
     seed: int = 20180125
     target_accept: float = Field(
-        0.9, gt=0.5, lt=1, description="NUTS target acceptance; raise (0.95-0.99) when a shrinkage prior diverges"
+        0.9, gt=0.5, lt=1, description="NUTS target acceptance of every fit's first run but the interaction screen's"
     )
 
 
@@ -145,6 +152,13 @@ class PweAnalysisSettings(PweBaseSettings, SamplerSettings):
         "horseshoe",
         description="prior of the arm x biomarker interactions in a many-biomarker screen: regularised horseshoe, "
         "R2D2, or independent normal(0, priors.coef_sd) (no multiplicity adjustment)",
+    )
+    screen_target_accept: float = Field(
+        0.99,
+        gt=0.5,
+        lt=1,
+        description="NUTS target acceptance of the interaction screen's first run (instead of target_accept): a "
+        "shrinkage prior's funnel needs smaller steps than the other fits; divergence_reruns above it still apply",
     )
     spline_knots: int = Field(
         4, ge=2, description="knots (at quantiles) of the cubic B-spline basis of a continuous biomarker's HR curve"

@@ -16,7 +16,8 @@ from tmesurv.models.pwe.cure.plateau import plateau_rule_text
 from tmesurv.models.pwe.diagnostics import convergence_rule_text
 from tmesurv.models.pwe.fit_check import misfit_rule_text
 from tmesurv.models.pwe.registry import CURE, MODELS, PH, TIME_VARYING, bayes_model
-from tmesurv.models.pwe.settings import PweAnalysisSettings
+from tmesurv.models.pwe.settings import PweAnalysisSettings, PwePriors
+from tmesurv.models.pwe.shrinkage import shrinkage_prior_text
 from tmesurv.models.pwe.survival import not_reached_rule_text
 from tmesurv.models.pwe.time_varying import treatment_effect_text
 from tmesurv.reports.results import Results
@@ -70,6 +71,8 @@ def methods(config: Mapping, bayesian: bool, cox: bool = True, product: bool = F
         paragraphs.append(("Bayesian models", bayes_text(bayes)))
     if bayesian and CURE in {bayes.get("model"), *(bayes.get("compare") or [])}:
         paragraphs.append(("Mixture-cure model", cure_text(bayes)))
+    if bayesian and bayes.get("screen"):
+        paragraphs.append(("Interaction screen", screen_text(bayes)))
     return MethodsText(tuple((title, text) for title, text in paragraphs if text), software_versions())
 
 
@@ -230,6 +233,27 @@ def cure_text(bayes: Mapping) -> str:
             "difference (bayes_cure.csv), and the odds ratios of cure (cure:<term>) and the hazard ratios among the "
             "uncured (latency:<term>): the rows of model cure in bayes.csv.",
         ]
+    )
+
+
+def screen_text(bayes: Mapping) -> str:
+    """The interaction screen as fitted: one model, its prior on the interactions (from the config), its sampler.
+
+    Values absent from the config are the defaults of :class:`~tmesurv.models.pwe.settings.PweAnalysisSettings`.
+    """
+    defaults = PweAnalysisSettings()
+    given = {key: value for key, value in _section(bayes, "priors").items() if key in PwePriors.model_fields}
+    priors = defaults.priors.model_copy(update=given)
+    shrinkage = str(bayes.get("shrinkage", defaults.shrinkage))
+    target = float(bayes.get("screen_target_accept", defaults.screen_target_accept))
+    return (
+        f"Interaction screen of {_listing(bayes['screen'])}: one proportional-hazards piecewise-exponential model "
+        "holds the arm, every screened biomarker (standardised over the patients with all of them; the others are "
+        f"left out and counted) and every arm x biomarker interaction, with Normal(0, {priors.coef_sd:g}) on the arm "
+        "and the biomarkers' log hazard ratios and, on the interactions (the log ratio of treatment hazard ratios per "
+        f"standard deviation of the biomarker), {shrinkage_prior_text(shrinkage, priors)}. The screen's first run "
+        f"samples at a target acceptance of {target:g} (bayes.screen_target_accept), since a shrinkage prior's "
+        "funnel needs smaller steps than the other fits."
     )
 
 

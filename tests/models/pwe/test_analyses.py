@@ -24,6 +24,7 @@ from tmesurv.models.pwe.analyses import (
 )
 from tmesurv.models.pwe.notes import beyond_follow_up_notes
 from tmesurv.models.pwe.rows import treatment_at_rows
+from tmesurv.models.pwe.settings import PweAnalysisSettings
 from tmesurv.models.pwe.storage import PweFit
 from tmesurv.reports.html import write_report
 
@@ -149,6 +150,7 @@ def test_bayes_writes_the_interaction_screen_and_the_report_shows_it(write_study
     assert screen.columns.tolist() == BAYES_SCREEN_COLUMNS
     assert screen["biomarker"].tolist() == ["b_cell_ges", "cd19_hscore"]
     assert ((screen["hr_lower"] <= screen["hr_mean"]) & (screen["hr_mean"] <= screen["hr_upper"])).all()
+    assert (screen["target_accept"] == PweAnalysisSettings().screen_target_accept).all()  # not bayes.target_accept
     assert 'id="interaction-screen"' in write_report(out).read_text(encoding="utf-8")
 
 

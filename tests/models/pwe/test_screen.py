@@ -3,12 +3,13 @@
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import integrate, stats
 
 from tmesurv.errors import InputError
 from tmesurv.models.pwe.diagnostics import BFMI_MIN, ESS_MIN, RHAT_MAX
 from tmesurv.models.pwe.model import build_pwe_model
 from tmesurv.models.pwe.screen import SCREEN_COLUMNS, fit_interaction_screen
-from tmesurv.models.pwe.settings import PwePriors, PweSettings, SamplerSettings
+from tmesurv.models.pwe.settings import PweAnalysisSettings, PwePriors, PweSettings, SamplerSettings
 from tmesurv.models.pwe.shrinkage import ShrinkagePrior, global_scale
 
 # 1. the priors at fixed values, against the formulas of the module docstring
@@ -68,6 +69,25 @@ def test_horseshoe_coefficients_at_a_point(shrunk):
     np.testing.assert_allclose(kappa, 1 / (1 + 9 * sd**2), rtol=1e-12)
 
 
+@pytest.mark.parametrize("local_df", [1.0, 3.0])
+def test_horseshoe_local_scales_are_half_student_t_with_local_df(local_df):
+    """The local scale is ``HalfNormal(1) * sqrt(InvGamma(df/2, df/2))``: the model's log density of the inverse gamma
+    at two points against scipy's (their difference: PyTensor rounds the constant log Gamma(df/2) to float32), and the
+    scale mixture against the half-Student-t density by quadrature."""
+    priors = PRIORS.model_copy(update={"local_df": local_df})
+    prior = ShrinkagePrior("horseshoe", (3, 4), 5)
+    model = build_pwe_model(TIME, EVENT, DESIGN, PweSettings(intervals=4, priors=priors), coefficient_prior=prior)
+    logp = model.compile_logp(vars=[model["horseshoe_local_inverse_gamma"]], jacobian=False)
+    mixing = stats.invgamma(local_df / 2, scale=local_df / 2)
+    values = [np.array([1.7, 0.4]), np.array([0.05, 9.0])]
+    points = [model.initial_point() | {"horseshoe_local_inverse_gamma_log__": np.log(value)} for value in values]
+    expected = mixing.logpdf(values[0]).sum() - mixing.logpdf(values[1]).sum()
+    assert logp(points[0]) - logp(points[1]) == pytest.approx(expected, rel=1e-12)
+    for scale in (0.3, 2.0):
+        density = integrate.quad(lambda v, x=scale: stats.halfnorm.pdf(x / v**0.5) / v**0.5 * mixing.pdf(v), 0, np.inf)
+        assert density[0] == pytest.approx(2 * stats.t(local_df).pdf(scale), rel=1e-7)
+
+
 def test_r2d2_coefficients_at_a_point():
     model = build_pwe_model(TIME, EVENT, DESIGN, SETTINGS, coefficient_prior=ShrinkagePrior("r2d2", (3, 4), 5))
     gamma, r2 = np.array([0.2, 1.4]), 0.3
@@ -119,10 +139,9 @@ BIOMARKERS, TRUE = 46, {"sig_00": -0.8, "sig_01": 0.7}  # interaction log HR per
 MISSING = 15
 SCREEN = PweSettings(intervals=4)
 SCREEN_SAMPLER = SamplerSettings(draws=300, tune=300, chains=2, seed=3, target_accept=0.95)
-# The horseshoe screen's estimates are asserted, so its fit must converge by the project's rule (R-hat < 1.01, ESS >=
-# 400, no divergences, for all 93 coefficients): 2 chains of 300 at 0.95 gave 2 divergences and R-hat 1.033, 4 chains
-# of 600 at 0.99 none and R-hat 1.011; 4 chains of 1,000 at 0.99 give R-hat 1.0045 and ESS 1,295 at the worst.
-HORSESHOE_SAMPLER = SamplerSettings(draws=1000, tune=500, chains=4, seed=3, target_accept=0.99)
+# The horseshoe screen as tmesurv runs it by default (priors.local_df 3): 4 chains of 1,000 draws after 1,000 tuning
+# steps at bayes.screen_target_accept. benchmarks/bench_horseshoe_screen.py has the seeds and forms measured.
+HORSESHOE_SAMPLER = SamplerSettings(seed=3, target_accept=PweAnalysisSettings().screen_target_accept)
 
 
 def simulate_screen(seed: int, n: int = 359) -> tuple[np.ndarray, np.ndarray, np.ndarray, pd.DataFrame]:
@@ -175,50 +194,50 @@ def test_zuma7_size_screen_converges_and_reports_its_diagnostics(horseshoe):
     assert table.attrs["divergences"] == found["divergences"]
     assert found["global_scale"] == pytest.approx(2 / 44 / np.sqrt(found["events"]))
     assert horseshoe.notes[0] == "15 patients with a missing biomarker were left out (complete cases)"
-    # The project's convergence rule, applied here independently: the screen may only call itself converged when it
-    # is, and a fit that fails the rule must say so in a note (never a silent unconverged estimate). On main this
-    # fit shows 1 divergence at target_accept 0.99 (R-hat 1.003, ESS 1117): flagged, an open item of issue #17.
-    converged = (
-        found["divergences"] == 0
-        and found["max_treedepth"] == 0
-        and found["r_hat_max"] < RHAT_MAX
-        and found["ess_min"] >= ESS_MIN
-        and found["bfmi_min"] >= BFMI_MIN
-    )
-    flagged = [note for note in horseshoe.notes if "NOT CONVERGED" in note]
-    assert found["converged"] == converged, found
-    assert len(flagged) == (0 if converged else 1), horseshoe.notes
-    assert found["r_hat_max"] < RHAT_MAX, found  # the estimates below are read from mixed chains
+    # The project's convergence rule, applied here independently: the default screen converges on this fixture, and
+    # says so (no NOT CONVERGED note).
+    assert found["divergences"] == 0, found
+    assert found["max_treedepth"] == 0, found
+    assert found["r_hat_max"] < RHAT_MAX, found
     assert found["ess_min"] >= ESS_MIN, found
+    assert found["bfmi_min"] >= BFMI_MIN, found
+    assert found["converged"], found
+    assert table["converged"].all()
+    assert not [note for note in horseshoe.notes if "NOT CONVERGED" in note], horseshoe.notes
 
 
 @pytest.mark.slow
 @pytest.mark.sampling
 def test_horseshoe_screen_finds_the_true_interactions_and_shrinks_the_nulls(horseshoe):
-    """Against the simulated truth: the two interactions (-0.8, 0.7 per sd) within 3 posterior sds, their 95%
-    intervals on the right side of 1; every null within 3 posterior sds of 0, none excluding 1, and shrunk: the mean
-    |estimate| of the 44 nulls below 0.05 and the largest below 0.15, where unshrunk estimates would scatter with an sd
-    of about 2 / sqrt(244 events) = 0.13 (mean |estimate| 0.10); shrinkage factors near 0 for the true interactions and
-    mostly above one half for the nulls."""
+    """Against the simulated truth, on the converged fit: each true interaction (-0.8, 0.7 per sd) inside its 95%
+    interval, within 3 posterior sds, its interval on the right side of 1, and shrunk less than every null (a smaller
+    shrinkage factor kappa, below 0.1); every null within 3 posterior sds of 0, none excluding 1, and shrunk more than
+    halfway to 0 for most (median kappa above one half). The benchmark's local_df 3 fits (seeds 1-5) gave true
+    means -0.78 to -0.80 and 0.72 to 0.73 (posterior sd 0.17), kappa 0.050-0.058 (true) and a median of 0.59-0.60
+    (nulls): the bounds hold with margins many Monte Carlo standard errors wide."""
     shrunk = horseshoe.table.set_index("biomarker")
     nulls = [name for name in shrunk.index if name not in TRUE]
     truth = pd.Series(TRUE).reindex(shrunk.index, fill_value=0.0)
     assert ((shrunk["mean"] - truth).abs() < 3 * shrunk["sd"]).all(), shrunk[["mean", "sd"]]
+    true_hr = np.exp(pd.Series(TRUE))
+    assert ((shrunk.loc[list(TRUE), "hr_lower"] < true_hr) & (true_hr < shrunk.loc[list(TRUE), "hr_upper"])).all()
     assert shrunk.loc["sig_00", "hr_upper"] < 1
     assert shrunk.loc["sig_01", "hr_lower"] > 1
     assert not ((shrunk["hr_upper"] < 1) | (shrunk["hr_lower"] > 1))[nulls].any()
-    assert shrunk.loc[nulls, "mean"].abs().mean() < 0.05
-    assert shrunk.loc[nulls, "mean"].abs().max() < 0.15
     assert (shrunk.loc[list(TRUE), "kappa"] < 0.1).all()
+    assert shrunk.loc[list(TRUE), "kappa"].max() < shrunk.loc[nulls, "kappa"].min()
     assert shrunk.loc[nulls, "kappa"].median() > 0.5
 
 
 @pytest.mark.slow
 @pytest.mark.sampling
 def test_horseshoe_shrinks_the_nulls_more_than_independent_normals(horseshoe, independent):
+    """The nulls' mean |estimate| below 0.3 of the unshrunk one (0.044 against 0.18, five seeds 0.043-0.045) and the
+    largest below half the unshrunk largest (0.14-0.15 against 0.47)."""
     shrunk, free = (fit.table.set_index("biomarker") for fit in (horseshoe, independent))
     nulls = [name for name in shrunk.index if name not in TRUE]
     assert shrunk["mean"][nulls].abs().mean() < 0.3 * free["mean"][nulls].abs().mean()
+    assert shrunk["mean"][nulls].abs().max() < 0.5 * free["mean"][nulls].abs().max()
     assert free["kappa"].isna().all()
 
 

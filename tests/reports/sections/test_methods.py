@@ -67,3 +67,27 @@ def test_the_comparison_names_bayes_model_and_every_compared_model():
     for bayes in ({"model": "ph", "compare": ["ph"]}, {"model": "cure", "compare": []}, {}):
         paragraphs = dict(methods.methods({"bayes": bayes}, bayesian=True).paragraphs)
         assert "PSIS-LOO (ArviZ)" not in " ".join(paragraphs.values()), bayes
+
+
+def test_the_interaction_screen_is_described_with_its_prior_and_target_acceptance():
+    bayes = {"screen": ["sig_*", "b_cell_ges"], "priors": {"expected_interactions": 3, "slab_scale": 1.5}}
+    text = dict(methods.methods({"bayes": bayes}, bayesian=True).paragraphs)["Interaction screen"]
+    assert text.startswith("Interaction screen of sig_*, b_cell_ges: one proportional-hazards")
+    assert "a regularised horseshoe (Piironen & Vehtari 2017) in non-centred form" in text
+    assert "local scales lambda_j ~ half-Student-t(3, 0, 1), global scale tau ~ half-Cauchy(0, tau0)" in text
+    assert "tau0 = p0 / (D - p0) / sqrt(events) for p0 = 3 expected non-zero interactions" in text
+    # c^2 ~ InvGamma(slab_df / 2, slab_df * slab_scale^2 / 2) = InvGamma(2, 4 * 2.25 / 2)
+    assert "the slab c^2 ~ InvGamma(2, 4.5) (slab scale 1.5, 4 df)" in text
+    assert "brms's horseshoe(df = 3, scale_global = tau0, df_global = 1, scale_slab = 1.5, df_slab = 4)" in text
+    assert "samples at a target acceptance of 0.99 (bayes.screen_target_accept)" in text
+    bayes |= {"priors": {"local_df": 1}, "screen_target_accept": 0.999}
+    text = dict(methods.methods({"bayes": bayes}, bayesian=True).paragraphs)["Interaction screen"]
+    assert "local scales lambda_j ~ half-Cauchy(0, 1)" in text
+    assert "a target acceptance of 0.999" in text
+    r2d2 = {"screen": ["sig_*"], "shrinkage": "r2d2", "priors": {"r2d2_mean": 0.4, "r2d2_precision": 3}}
+    text = dict(methods.methods({"bayes": r2d2}, bayesian=True).paragraphs)["Interaction screen"]
+    assert "R2 ~ Beta(1.2, 1.8), and phi ~ Dirichlet(0.5)" in text
+    normal = {"screen": ["sig_*"], "shrinkage": "normal", "priors": {"coef_sd": 2}}
+    text = dict(methods.methods({"bayes": normal}, bayesian=True).paragraphs)["Interaction screen"]
+    assert "independent Normal(0, 2) priors (no multiplicity adjustment)" in text
+    assert "Interaction screen" not in dict(methods.methods({"bayes": {}}, bayesian=True).paragraphs)
