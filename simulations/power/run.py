@@ -33,6 +33,7 @@ Outputs: ``DIR/power.nc`` (the Dataset, h5netcdf), ``DIR/power.csv`` (flat: a ro
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -54,9 +55,16 @@ from tmesurv.simulations.power.chunks import (
     remove_chunk_files,
     remove_partial_chunks,
 )
-from tmesurv.simulations.power.execution import compute_chunks
+from tmesurv.simulations.power.execution import compute_chunks, default_workers
+from tmesurv.simulations.power.figure import (
+    FIGURE_STEM,
+    FigureProcess,
+    in_helper_process,
+    power_curve,
+    power_curve_figure,
+)
 from tmesurv.simulations.power.study import PowerStudy, canonical_json, load_power_study
-from tmesurv.simulations.power.summary import error_table, power_curve_figure, power_table, summarize_power
+from tmesurv.simulations.power.summary import error_table, power_table, summarize_power
 from tmesurv.simulations.validation_size.outputs import VALIDATION_SIZE_OUTPUTS, write_validation_size
 from tmesurv.simulations.validation_size.study import ValidationSizeStudy
 from tmesurv.simulations.validation_size.summary import summarize_validation_size
@@ -132,7 +140,7 @@ def run_power_study(
     out_dir = Path(out_dir)
     _refuse_changed_study(study, out_dir, fresh)
     plan = _run_plan(study, fresh)
-    with reserve(out_dir, plan):
+    with reserve(out_dir, plan), _figure_process(study, figure) as drawer:
         _prepare_folder(study, out_dir, fresh)
         tasks = [(setting.index, chunk) for setting in study.settings() for chunk in range(len(study.chunks()))]
         missing = [task for task in tasks if not chunk_path(out_dir, study, *task).is_file()]
@@ -156,8 +164,18 @@ def run_power_study(
                 paths = write_validation_size(study, dataset, out_dir, plan, figure, _study_record(study))
             else:
                 dataset = summarize_power(study, results)
-                paths = _write_outputs(study, dataset, error_table(study, results), out_dir, plan, figure)
+                errors = error_table(study, results)
+                paths = _write_outputs(study, dataset, errors, out_dir, plan, figure, drawer)
     return PowerRun(dataset, paths, len(missing), saved)
+
+
+def _figure_process(
+    study: PowerStudy | ValidationSizeStudy, figure: bool
+) -> FigureProcess | contextlib.nullcontext[None]:
+    """A process that draws the power curve while this one computes, when that saves time (see the figure module)."""
+    if figure and isinstance(study, PowerStudy) and in_helper_process(default_workers()):
+        return FigureProcess()
+    return contextlib.nullcontext()
 
 
 def _run_plan(study: PowerStudy | ValidationSizeStudy, fresh: bool) -> RunPlan:
@@ -234,17 +252,27 @@ def _flatten(content: object, prefix: str = "") -> dict[str, object]:
 
 
 def _write_outputs(
-    study: PowerStudy, dataset: xr.Dataset, errors: pd.DataFrame, out_dir: Path, plan: RunPlan, figure: bool
+    study: PowerStudy,
+    dataset: xr.Dataset,
+    errors: pd.DataFrame,
+    out_dir: Path,
+    plan: RunPlan,
+    figure: bool,
+    drawer: FigureProcess | None,
 ) -> list[Path]:
-    """Stage every output and commit them together (``run.json`` lists them)."""
-    from tmesurv.reports.graphics import save_figure
-
+    """Stage every output and commit them together (``run.json`` lists them); ``drawer`` draws the figure meanwhile."""
     with staged(out_dir, plan, seed=study.spec.seed) as run:
+        if drawer is not None:
+            drawer.submit(power_curve(dataset), run.path)
         write_atomically(run.path / "power.nc", lambda temporary: write_netcdf(dataset, temporary))
         write_result(run.path, POWER, power_table(dataset))
         write_result(run.path, POWER_ERRORS, errors)
         write_text(run.path / STUDY_RECORD, json.dumps(_study_record(study), indent=2))
-        if figure:
-            save_figure(power_curve_figure(dataset), run.path / "power_curve")
+        if drawer is not None:
+            drawer.wait()
+        elif figure:
+            from tmesurv.reports.graphics import save_figure  # matplotlib: only when drawn
+
+            save_figure(power_curve_figure(dataset), run.path / FIGURE_STEM)
         staged_files = sorted(path.relative_to(run.path) for path in run.path.rglob("*") if path.is_file())
     return [out_dir / name for name in staged_files] + [out_dir / "run.json"]
