@@ -141,6 +141,20 @@ def test_a_sampler_or_a_validation_size_study_computes_its_chunks_one_at_a_time(
     assert execution.in_process_threads(validation_size, tasks, workers=2) == 1
 
 
+def test_dask_tasks_batch_consecutive_chunks_few_seconds_at_most(tmp_path):
+    study = load_power_study(write_study(tmp_path, replicates=1000, chunk_size=100, grid={"n": [359]}))
+    tasks = [(0, chunk) for chunk in range(10)] * 8  # as many as 8 settings x 10 chunks
+    batches = execution.dask_batches(study, tasks, workers=2)
+    assert [len(batch) for batch in batches] == [5] * 16  # 80 // (8 tasks per worker x 2 workers)
+    assert [task for batch in batches for task in batch] == tasks
+    assert [len(batch) for batch in execution.dask_batches(study, tasks[:20], workers=2)] == [1] * 20
+    chunk_seconds = estimated_seconds(study, tasks[:1])  # 100 x 0.359 x (0.0004 + 0.004) s
+    assert chunk_seconds == pytest.approx(100 * 0.359 * 0.0044)
+    assert len(execution.dask_batches(study, tasks * 10, workers=2)[0]) == int(execution.BATCH_SECONDS / chunk_seconds)
+    sampler = load_power_study(write_study(tmp_path, "bayes.yaml", replicates=1000, methods=["bayes_interaction"]))
+    assert [len(batch) for batch in execution.dask_batches(sampler, tasks, workers=2)] == [1] * 80
+
+
 def test_in_process_and_on_a_two_worker_cluster_give_the_same_bytes(tmp_path, cluster):
     grid = {"n": [120], "interaction_hr": [1.0, 0.5], "design": ["randomized", "single_arm"]}
     study = write_study(tmp_path, grid=grid)
