@@ -136,44 +136,46 @@ def run_power_study(
         run, results of another study without ``fresh``), or the scheduler cannot be reached; always before any
         computation.
     """
-    study = study if isinstance(study, PowerStudy | ValidationSizeStudy) else load_power_study(study)
-    out_dir = Path(out_dir)
-    _refuse_changed_study(study, out_dir, fresh)
-    plan = _run_plan(study, fresh)
-    with reserve(out_dir, plan), _figure_process(study, figure) as drawer:
-        _prepare_folder(study, out_dir, fresh)
-        tasks = [(setting.index, chunk) for setting in study.settings() for chunk in range(len(study.chunks()))]
-        missing = [task for task in tasks if not chunk_path(out_dir, study, *task).is_file()]
-        report = progress or (lambda done, total: None)
-        saved = len(tasks) - len(missing)
-        if isinstance(study, ValidationSizeStudy):  # its model and population: input errors before any computation
-            from tmesurv.simulations.validation_size.chunks import prepared  # lifelines: not for power studies
+    with _figure_process(figure) as drawer:  # first: its process imports matplotlib while this one works
+        study = study if isinstance(study, PowerStudy | ValidationSizeStudy) else load_power_study(study)
+        out_dir = Path(out_dir)
+        _refuse_changed_study(study, out_dir, fresh)
+        plan = _run_plan(study, fresh)
+        with reserve(out_dir, plan):
+            _prepare_folder(study, out_dir, fresh)
+            tasks = [(setting.index, chunk) for setting in study.settings() for chunk in range(len(study.chunks()))]
+            missing = [task for task in tasks if not chunk_path(out_dir, study, *task).is_file()]
+            report = progress or (lambda done, total: None)
+            saved = len(tasks) - len(missing)
+            if isinstance(study, ValidationSizeStudy):  # its model and population: input errors before any computation
+                from tmesurv.simulations.validation_size.chunks import prepared  # lifelines: not for power studies
 
-            prepared(study)
-        computed = {}
-        if missing:
-            computed = compute_chunks(
-                study, missing, out_dir, workers, scheduler, lambda done: report(saved + done, len(tasks))
-            )
-        else:
-            report(len(tasks), len(tasks))
-        results = load_results(study, out_dir, computed)
-        with no_dask_arrays():  # else xarray imports dask.array (0.4 s) to find that none of these arrays is one
-            if isinstance(study, ValidationSizeStudy):
-                dataset = summarize_validation_size(study, results)
-                paths = write_validation_size(study, dataset, out_dir, plan, figure, _study_record(study))
+                prepared(study)
+            computed = {}
+            if missing:
+                computed = compute_chunks(
+                    study, missing, out_dir, workers, scheduler, lambda done: report(saved + done, len(tasks))
+                )
             else:
-                dataset = summarize_power(study, results)
-                errors = error_table(study, results)
-                paths = _write_outputs(study, dataset, errors, out_dir, plan, figure, drawer)
+                report(len(tasks), len(tasks))
+            results = load_results(study, out_dir, computed)
+            with no_dask_arrays():  # else xarray imports dask.array (0.4 s) to find that none of these arrays is one
+                if isinstance(study, ValidationSizeStudy):
+                    dataset = summarize_validation_size(study, results)
+                    paths = write_validation_size(study, dataset, out_dir, plan, figure, _study_record(study))
+                else:
+                    dataset = summarize_power(study, results)
+                    errors = error_table(study, results)
+                    paths = _write_outputs(study, dataset, errors, out_dir, plan, figure, drawer)
     return PowerRun(dataset, paths, len(missing), saved)
 
 
-def _figure_process(
-    study: PowerStudy | ValidationSizeStudy, figure: bool
-) -> FigureProcess | contextlib.nullcontext[None]:
-    """A process that draws the power curve while this one computes, when that saves time (see the figure module)."""
-    if figure and isinstance(study, PowerStudy) and in_helper_process(default_workers()):
+def _figure_process(figure: bool) -> FigureProcess | contextlib.nullcontext[None]:
+    """A process that draws the power curve while this one computes, when that saves time (see the figure module).
+
+    It is started before the study is read (a validation-size study does not use it: it is stopped at the end).
+    """
+    if figure and in_helper_process(default_workers()):
         return FigureProcess()
     return contextlib.nullcontext()
 
