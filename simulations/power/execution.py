@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import os
 import signal
 import threading
 import time
@@ -48,6 +47,7 @@ import numpy as np
 
 from tmesurv.errors import InputError
 from tmesurv.simulations.power.chunks import chunk_path, run_chunk, save_chunk
+from tmesurv.simulations.power.cores import default_workers
 from tmesurv.simulations.power.methods import build_methods
 from tmesurv.simulations.power.study import PowerStudy
 from tmesurv.simulations.validation_size.study import ValidationSizeStudy
@@ -154,11 +154,6 @@ def _compute_in_process(
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)  # on an error or Ctrl-C: the chunks not started are dropped
-
-
-def default_workers() -> int:
-    """The cores this process may use."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 @contextmanager

@@ -55,7 +55,8 @@ from tmesurv.simulations.power.chunks import (
     remove_chunk_files,
     remove_partial_chunks,
 )
-from tmesurv.simulations.power.execution import compute_chunks, default_workers
+from tmesurv.simulations.power.cores import default_workers
+from tmesurv.simulations.power.execution import compute_chunks
 from tmesurv.simulations.power.figure import (
     FIGURE_STEM,
     FigureProcess,

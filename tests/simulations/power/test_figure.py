@@ -8,6 +8,7 @@ import pytest
 from matplotlib.container import ErrorbarContainer
 
 from tests.simulations.power.conftest import write_study
+from tmesurv.simulations.power import figure as power_figure
 from tmesurv.simulations.power import run as power_run
 from tmesurv.simulations.power.figure import FigureProcess, PowerCurve, draw_power_curve, power_curve
 from tmesurv.simulations.power.methods import analytic_power
@@ -80,3 +81,15 @@ def test_a_study_that_fails_while_its_helper_waits_leaves_no_figure(tmp_path, mo
     with pytest.raises(ValueError, match="no summary"):
         run_power_study(write_study(tmp_path), tmp_path / "out")
     assert not list((tmp_path / "out").glob("power_curve*"))
+
+
+def test_a_helper_started_ahead_draws_the_next_study_s_figure(tmp_path, monkeypatch):
+    for module in (power_figure, power_run):
+        monkeypatch.setattr(module, "in_helper_process", lambda cores: True)
+    power_figure.start_ahead()
+    power_figure.start_ahead()  # one at a time
+    (ahead,) = power_figure._ahead
+    run_power_study(write_study(tmp_path), tmp_path / "out")
+    assert not power_figure._ahead
+    assert ahead.returncode == 0  # it drew the figure and ended
+    assert (tmp_path / "out" / "power_curve.svg").read_bytes().startswith(b"<?xml")
