@@ -8,19 +8,20 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import matplotlib as mpl
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullLocator
 
-from tmesurv.cohort import CONTROL, TREATED
+from tmesurv.arms import CONTROL, TREATED
 from tmesurv.outputs.atomic import write_atomically
-from tmesurv.reports.format import in_order
+
+if TYPE_CHECKING:  # pandas and the report's formats: not needed to save a figure (a power study's helper process)
+    import pandas as pd
 
 ARM_ORDER = (TREATED, CONTROL)
 
@@ -71,6 +72,10 @@ class FigureImage:
 
 def ordered_arms(arms: pd.Series) -> list[str]:
     """Arms in display order: ``treated``, ``control``, then any others in order of appearance."""
+    import pandas as pd
+
+    from tmesurv.reports.format import in_order
+
     return in_order(list(pd.unique(arms)), ARM_ORDER)
 
 

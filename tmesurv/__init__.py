@@ -15,7 +15,6 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 
 from typing import TYPE_CHECKING, Any
 
-from tmesurv.cohort import Cohort, Exclusion
 from tmesurv.errors import InputError
 
 if TYPE_CHECKING:
@@ -25,11 +24,14 @@ if TYPE_CHECKING:
     from tmesurv.api.report import report
     from tmesurv.api.simulate import calibrate, demo, simulate
     from tmesurv.api.validate import ValidationResult, validate
+    from tmesurv.cohort import Cohort, Exclusion
     from tmesurv.simulations.power.study import PowerStudy
 
-# The API's names are imported when first used: the CLI and `import tmesurv` then start without loading PyMC, ArviZ,
-# lifelines and the simulation harness that a command does not need.
+# The API's names are imported when first used: the CLI and `import tmesurv` then start without loading pandas, PyMC,
+# ArviZ, lifelines, the config schema and the simulation harness that a command does not need.
 _LAZY = {
+    "Cohort": "tmesurv.cohort",
+    "Exclusion": "tmesurv.cohort",
     "PweResult": "tmesurv.api.bayes",
     "fit_pwe": "tmesurv.api.bayes",
     "CoxResult": "tmesurv.api.cox",

@@ -10,8 +10,18 @@ the ~4 s a 2-worker ``LocalCluster`` takes to start and import tmesurv: below it
 start-up. A 1,000-replicate, one-setting Cox study (about 1 s) runs in process; the shipped ``zuma7_validation`` grid
 (about 100 s) on the cluster.
 
-Both paths run the same :func:`~tmesurv.simulations.power.chunks.run_chunk` on the same chunks and save each chunk as
-it finishes, so the results are the same bytes either way, and an interrupted study resumes either way.
+In process, the chunks are computed in ``workers`` threads (default: the usable cores; :func:`in_process_threads`)
+when every method of the study allows it (``threads``: the batched Cox fits are numpy operations, which release the
+GIL: two threads fit a 1,000-replicate study in about 60% of one's time), else one at a time; a validation-size
+study computes them one at a time.
+
+On Dask, consecutive chunks are batched into tasks of a few chunks each (:func:`dask_batches`): fewer tasks, less
+of Dask's per-task work in the study's process, which shares the cores with the workers; each chunk is still saved
+as its own file.
+
+Every path runs the same :func:`~tmesurv.simulations.power.chunks.run_chunk` on the same chunks and saves each chunk
+as it finishes (in process: in the tasks' order), so the results are the same bytes either way, and an interrupted
+study resumes either way.
 
 Ctrl-C. The terminal sends Ctrl-C to the whole process group, and local workers that died of it would print their
 tracebacks (dozens of lines). So the local workers ignore SIGINT: an ignored signal is the one disposition a new
@@ -24,7 +34,6 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import os
 import signal
 import threading
 import time
@@ -38,6 +47,7 @@ import numpy as np
 
 from tmesurv.errors import InputError
 from tmesurv.simulations.power.chunks import chunk_path, run_chunk, save_chunk
+from tmesurv.simulations.power.cores import default_workers
 from tmesurv.simulations.power.methods import build_methods
 from tmesurv.simulations.power.study import PowerStudy
 from tmesurv.simulations.validation_size.study import ValidationSizeStudy
@@ -46,6 +56,13 @@ IN_PROCESS_SECONDS = 8.0
 """Estimated single-core seconds below which a study runs without a Dask cluster (see the module docstring)."""
 SIMULATION_COST = 0.0004
 """Single-core seconds to simulate one replicate of 1,000 patients."""
+TASKS_PER_WORKER = 8
+"""On Dask, consecutive chunks are grouped into batches, one task each, so that there are at least this many tasks per
+worker (each task costs the study's process a few ms of Dask's work: 80 one-chunk tasks of a 1,000-replicate, 8-setting
+Cox grid cost it about 0.25 s of a core the workers need) ..."""
+BATCH_SECONDS = 2.0
+"""... and no task is estimated to take more than this many single-core seconds (progress and what Ctrl-C loses stay
+small)."""
 CONNECT_TIMEOUT = "10s"
 Task = tuple[int, int]
 """(setting index, chunk index)."""
@@ -100,10 +117,7 @@ def compute_chunks(
     results = {}
     if runs_in_process(study, tasks, workers, scheduler):
         done(0)
-        for count, task in enumerate(tasks, start=1):
-            results[task] = chunk_runner(study)(study, *task)
-            save_chunk(chunk_path(out_dir, study, *task), results[task])
-            done(count)
+        _compute_in_process(study, tasks, out_dir, in_process_threads(study, tasks, workers), results, done)
         return results
     with dask_client(workers, scheduler) as client:
         done(0)
@@ -111,9 +125,35 @@ def compute_chunks(
     return results
 
 
-def default_workers() -> int:
-    """The cores this process may use."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+def in_process_threads(study: PowerStudy | ValidationSizeStudy, tasks: list[Task], workers: int | None) -> int:
+    """Threads that compute the chunks of a study that runs in process (the module docstring's rule)."""
+    if isinstance(study, ValidationSizeStudy):
+        return 1
+    if not all(method.threads for method in build_methods(study.spec).values()):
+        return 1
+    return max(1, min(workers or default_workers(), len(tasks)))
+
+
+def _compute_in_process(
+    study: PowerStudy | ValidationSizeStudy,
+    tasks: list[Task],
+    out_dir: Path,
+    threads: int,
+    results: dict[Task, dict[str, np.ndarray]],
+    done: Callable[[int], None],
+) -> None:
+    """Compute the tasks in ``threads`` threads of this process; save each chunk, in the tasks' order."""
+    runner = chunk_runner(study)
+    pool = ThreadPoolExecutor(threads, thread_name_prefix="tmesurv-chunk") if threads > 1 else None
+    computed = pool.map(lambda task: runner(study, *task), tasks) if pool else (runner(study, *t) for t in tasks)
+    try:
+        for count, (task, arrays) in enumerate(zip(tasks, computed, strict=True), start=1):
+            results[task] = arrays
+            save_chunk(chunk_path(out_dir, study, *task), arrays)
+            done(count)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)  # on an error or Ctrl-C: the chunks not started are dropped
 
 
 @contextmanager
@@ -150,9 +190,12 @@ def local_cluster(workers: int) -> object:
     setting it fixes glibc's mmap threshold, so every large numpy temporary is mapped and page-faulted afresh, which
     made the batched Cox fits about 60% slower; a chunk's working set is a few MB, so the memory it saves does not
     matter here. Nor do the workers run Dask's statistical profiler (a look at the task thread's stack every 10 ms,
-    for the dashboard's profile page): it made every chunk about 10% slower. (A cluster behind ``scheduler`` keeps
-    its own settings: for the same speed, set ``distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_: null``
-    and ``distributed.worker.profile.enabled: false`` in its workers' Dask config.)
+    for the dashboard's profile page): it made every chunk about 10% slower. Dask's periodic housekeeping is slowed
+    down (event-loop tick 1 s instead of 20 ms, system monitor 2 s instead of 0.5 s, the workers' memory monitor 1 s
+    instead of 0.1 s): an idle 2-worker cluster then takes 0.03 instead of 0.07 s of CPU per second from the cores the
+    tasks need. (A cluster behind ``scheduler`` keeps its own settings: for the same speed, set
+    ``distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_: null`` and ``distributed.worker.profile.enabled:
+    false`` in its workers' Dask config.)
     """
     import dask
     from dask.distributed import LocalCluster
@@ -161,6 +204,9 @@ def local_cluster(workers: int) -> object:
         tuned = {
             "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
             "distributed.worker.profile.enabled": False,
+            "distributed.admin.tick.interval": "1s",
+            "distributed.admin.system-monitor.interval": "2s",
+            "distributed.worker.memory.monitor-interval": "1s",
         }
         with dask.config.set(tuned):
             return LocalCluster(
@@ -201,6 +247,21 @@ def _close_started(starting: Future) -> None:
         starting.result().close()
 
 
+def dask_batches(study: PowerStudy | ValidationSizeStudy, tasks: list[Task], workers: int) -> list[list[Task]]:
+    """The tasks grouped into consecutive batches, one Dask task each (see :data:`TASKS_PER_WORKER`)."""
+    per_task = estimated_seconds(study, tasks) / max(len(tasks), 1)
+    longest = int(BATCH_SECONDS / per_task) if per_task > 0 else 1
+    size = max(1, min(len(tasks) // (TASKS_PER_WORKER * max(workers, 1)), longest))
+    return [tasks[start : start + size] for start in range(0, len(tasks), size)]
+
+
+def run_batch(
+    runner: Callable[[object, int, int], dict], study: PowerStudy | ValidationSizeStudy, batch: list[Task]
+) -> list[dict[str, np.ndarray]]:
+    """A Dask task: the chunks of a batch, one after the other."""
+    return [runner(study, *task) for task in batch]
+
+
 def _compute_on_dask(
     client: object,
     study: PowerStudy,
@@ -209,21 +270,25 @@ def _compute_on_dask(
     results: dict[Task, dict[str, np.ndarray]],
     done: Callable[[int], None],
 ) -> None:
-    """Submit the tasks; keep (in ``results``) and save each chunk as it ends; cancel the rest on error or Ctrl-C."""
+    """Submit the batches; keep (in ``results``) and save each chunk as its batch ends; cancel the rest on an error."""
     from dask.distributed import as_completed
 
     run = uuid.uuid4().hex[:8]  # keys of this run only: never attach to a task an earlier (killed) client left
-    runner = chunk_runner(study)
+    runner, workers = chunk_runner(study), len(client.scheduler_info()["workers"])
     futures = {
-        client.submit(runner, study, *task, key=f"tmesurv-power-{study.digest}-{run}-{task[0]}-{task[1]}"): task
-        for task in tasks
+        client.submit(
+            run_batch, runner, study, batch, key=f"tmesurv-power-{study.digest}-{run}-{batch[0][0]}-{batch[0][1]}"
+        ): batch
+        for batch in dask_batches(study, tasks, workers)
     }
     try:
-        for count, future in enumerate(as_completed(futures), start=1):
-            task = futures[future]
-            results[task] = future.result()
-            save_chunk(chunk_path(out_dir, study, *task), results[task])
+        count = 0
+        for future in as_completed(futures):
+            for task, arrays in zip(futures[future], future.result(), strict=True):
+                results[task] = arrays
+                save_chunk(chunk_path(out_dir, study, *task), arrays)
             future.release()
+            count += len(futures[future])
             done(count)
     finally:
         client.cancel(list(futures))

@@ -8,11 +8,11 @@ and no rejection; a replicate with an estimate it does not vouch for (a Cox fit 
 that :func:`~tmesurv.models.pwe.diagnostics.summarize_pwe` does not call converged: R-hat, ESS, BFMI, divergences) is
 ``flagged``. Counts of both are reported, never dropped.
 
-A method is a plug-in: a class with the members of :class:`Method` (``name``, ``cost``, ``applies_to``, ``truth``,
-``analyse``), listed in :func:`build_methods` and named in ``study.MethodName`` (the study file's schema). It needs no
-error handling of its own: the harness (:mod:`~tmesurv.simulations.power.chunks`) keeps a replicate that raises as
-failed, with its message. In a single-arm design any method's power is power to detect a prognostic effect (the
-``estimand`` of :mod:`~tmesurv.simulations.power.summary`).
+A method is a plug-in: a class with the members of :class:`Method` (``name``, ``cost``, ``threads``, ``applies_to``,
+``truth``, ``analyse``), listed in :func:`build_methods` and named in ``study.MethodName`` (the study file's schema). It
+needs no error handling of its own: the harness (:mod:`~tmesurv.simulations.power.chunks`) keeps a replicate that
+raises as failed, with its message. In a single-arm design any method's power is power to detect a prognostic effect
+(the ``estimand`` of :mod:`~tmesurv.simulations.power.summary`).
 
 Methods and the designs they apply to (NaN for the others):
 
@@ -118,6 +118,9 @@ class Method(Protocol):
     cost: float
     """Approximate single-core seconds to analyse one replicate of 1,000 patients (decides whether a study is small
     enough to run without a Dask cluster; see :mod:`~tmesurv.simulations.power.execution`)."""
+    threads: bool
+    """Whether chunks may be analysed in parallel threads of one process: True for methods that are numpy array
+    operations only (thread-safe, and numpy releases the GIL while it computes), False for a sampler."""
 
     def applies_to(self, design: Design) -> bool:
         """Whether the method can analyse cohorts of this design."""
@@ -137,6 +140,7 @@ class CoxInteraction:
 
     name = "cox_interaction"
     cost = 0.002
+    threads = True
 
     def applies_to(self, design: Design) -> bool:
         """Randomized cohorts only."""
@@ -159,6 +163,7 @@ class CoxInteractionStratified:
 
     name = "cox_interaction_stratified"
     cost = 0.001
+    threads = True
 
     def applies_to(self, design: Design) -> bool:
         """Randomized cohorts only."""
@@ -181,6 +186,7 @@ class MedianSplit:
 
     name = "median_split"
     cost = 0.001
+    threads = True
 
     def applies_to(self, design: Design) -> bool:
         """Randomized and single-arm cohorts."""
@@ -212,6 +218,7 @@ class BayesInteraction:
 
     name = "bayes_interaction"
     cost = 3.0
+    threads = False
 
     def __init__(self, settings: BayesMethodSpec):
         self.settings = settings

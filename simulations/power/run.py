@@ -33,6 +33,7 @@ Outputs: ``DIR/power.nc`` (the Dataset, h5netcdf), ``DIR/power.csv`` (flat: a ro
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -54,9 +55,17 @@ from tmesurv.simulations.power.chunks import (
     remove_chunk_files,
     remove_partial_chunks,
 )
+from tmesurv.simulations.power.cores import default_workers
 from tmesurv.simulations.power.execution import compute_chunks
+from tmesurv.simulations.power.figure import (
+    FIGURE_STEM,
+    FigureProcess,
+    in_helper_process,
+    power_curve,
+    power_curve_figure,
+)
 from tmesurv.simulations.power.study import PowerStudy, canonical_json, load_power_study
-from tmesurv.simulations.power.summary import error_table, power_curve_figure, power_table, summarize_power
+from tmesurv.simulations.power.summary import error_table, power_table, summarize_power
 from tmesurv.simulations.validation_size.outputs import VALIDATION_SIZE_OUTPUTS, write_validation_size
 from tmesurv.simulations.validation_size.study import ValidationSizeStudy
 from tmesurv.simulations.validation_size.summary import summarize_validation_size
@@ -128,36 +137,48 @@ def run_power_study(
         run, results of another study without ``fresh``), or the scheduler cannot be reached; always before any
         computation.
     """
-    study = study if isinstance(study, PowerStudy | ValidationSizeStudy) else load_power_study(study)
-    out_dir = Path(out_dir)
-    _refuse_changed_study(study, out_dir, fresh)
-    plan = _run_plan(study, fresh)
-    with reserve(out_dir, plan):
-        _prepare_folder(study, out_dir, fresh)
-        tasks = [(setting.index, chunk) for setting in study.settings() for chunk in range(len(study.chunks()))]
-        missing = [task for task in tasks if not chunk_path(out_dir, study, *task).is_file()]
-        report = progress or (lambda done, total: None)
-        saved = len(tasks) - len(missing)
-        if isinstance(study, ValidationSizeStudy):  # its model and population: input errors before any computation
-            from tmesurv.simulations.validation_size.chunks import prepared  # lifelines: not for power studies
+    with _figure_process(figure) as drawer:  # first: its process imports matplotlib while this one works
+        study = study if isinstance(study, PowerStudy | ValidationSizeStudy) else load_power_study(study)
+        out_dir = Path(out_dir)
+        _refuse_changed_study(study, out_dir, fresh)
+        plan = _run_plan(study, fresh)
+        with reserve(out_dir, plan):
+            _prepare_folder(study, out_dir, fresh)
+            tasks = [(setting.index, chunk) for setting in study.settings() for chunk in range(len(study.chunks()))]
+            missing = [task for task in tasks if not chunk_path(out_dir, study, *task).is_file()]
+            report = progress or (lambda done, total: None)
+            saved = len(tasks) - len(missing)
+            if isinstance(study, ValidationSizeStudy):  # its model and population: input errors before any computation
+                from tmesurv.simulations.validation_size.chunks import prepared  # lifelines: not for power studies
 
-            prepared(study)
-        computed = {}
-        if missing:
-            computed = compute_chunks(
-                study, missing, out_dir, workers, scheduler, lambda done: report(saved + done, len(tasks))
-            )
-        else:
-            report(len(tasks), len(tasks))
-        results = load_results(study, out_dir, computed)
-        with no_dask_arrays():  # else xarray imports dask.array (0.4 s) to find that none of these arrays is one
-            if isinstance(study, ValidationSizeStudy):
-                dataset = summarize_validation_size(study, results)
-                paths = write_validation_size(study, dataset, out_dir, plan, figure, _study_record(study))
+                prepared(study)
+            computed = {}
+            if missing:
+                computed = compute_chunks(
+                    study, missing, out_dir, workers, scheduler, lambda done: report(saved + done, len(tasks))
+                )
             else:
-                dataset = summarize_power(study, results)
-                paths = _write_outputs(study, dataset, error_table(study, results), out_dir, plan, figure)
+                report(len(tasks), len(tasks))
+            results = load_results(study, out_dir, computed)
+            with no_dask_arrays():  # else xarray imports dask.array (0.4 s) to find that none of these arrays is one
+                if isinstance(study, ValidationSizeStudy):
+                    dataset = summarize_validation_size(study, results)
+                    paths = write_validation_size(study, dataset, out_dir, plan, figure, _study_record(study))
+                else:
+                    dataset = summarize_power(study, results)
+                    errors = error_table(study, results)
+                    paths = _write_outputs(study, dataset, errors, out_dir, plan, figure, drawer)
     return PowerRun(dataset, paths, len(missing), saved)
+
+
+def _figure_process(figure: bool) -> FigureProcess | contextlib.nullcontext[None]:
+    """A process that draws the power curve while this one computes, when that saves time (see the figure module).
+
+    It is started before the study is read (a validation-size study does not use it: it is stopped at the end).
+    """
+    if figure and in_helper_process(default_workers()):
+        return FigureProcess()
+    return contextlib.nullcontext()
 
 
 def _run_plan(study: PowerStudy | ValidationSizeStudy, fresh: bool) -> RunPlan:
@@ -234,17 +255,27 @@ def _flatten(content: object, prefix: str = "") -> dict[str, object]:
 
 
 def _write_outputs(
-    study: PowerStudy, dataset: xr.Dataset, errors: pd.DataFrame, out_dir: Path, plan: RunPlan, figure: bool
+    study: PowerStudy,
+    dataset: xr.Dataset,
+    errors: pd.DataFrame,
+    out_dir: Path,
+    plan: RunPlan,
+    figure: bool,
+    drawer: FigureProcess | None,
 ) -> list[Path]:
-    """Stage every output and commit them together (``run.json`` lists them)."""
-    from tmesurv.reports.graphics import save_figure
-
+    """Stage every output and commit them together (``run.json`` lists them); ``drawer`` draws the figure meanwhile."""
     with staged(out_dir, plan, seed=study.spec.seed) as run:
+        if drawer is not None:
+            drawer.submit(power_curve(dataset), run.path)
         write_atomically(run.path / "power.nc", lambda temporary: write_netcdf(dataset, temporary))
         write_result(run.path, POWER, power_table(dataset))
         write_result(run.path, POWER_ERRORS, errors)
         write_text(run.path / STUDY_RECORD, json.dumps(_study_record(study), indent=2))
-        if figure:
-            save_figure(power_curve_figure(dataset), run.path / "power_curve")
+        if drawer is not None:
+            drawer.wait()
+        elif figure:
+            from tmesurv.reports.graphics import save_figure  # matplotlib: only when drawn
+
+            save_figure(power_curve_figure(dataset), run.path / FIGURE_STEM)
         staged_files = sorted(path.relative_to(run.path) for path in run.path.rglob("*") if path.is_file())
     return [out_dir / name for name in staged_files] + [out_dir / "run.json"]

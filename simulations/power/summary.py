@@ -1,4 +1,4 @@
-"""Operating characteristics of a power study with Monte Carlo standard errors, as an xarray Dataset, and its figure.
+"""Operating characteristics of a power study with Monte Carlo standard errors, as an xarray Dataset.
 
 Per setting and method, over the ``R`` replicates (``R_ok`` of them with an estimate), following Morris, White &
 Crowther (2019, Stat Med 38:2074, table 6):
@@ -30,14 +30,11 @@ in ``dataset.sel(method=...)`` xarray takes ``method`` as its own argument (the 
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import numpy as np
 import pandas as pd
 import xarray as xr
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
 
 from tmesurv import __version__
 from tmesurv.simulations.power.methods import FIELDS, Method, analytic_power, build_methods
@@ -65,14 +62,6 @@ DESCRIPTIONS = {
     "mean_events": "mean events per cohort",
     "analytic_power": "power of the Cox interaction test from the analytic events formula at mean_events",
 }
-METHOD_COLOURS = {
-    "cox_interaction": "#0072B2",
-    "cox_interaction_stratified": "#56B4E9",
-    "median_split": "#D55E00",
-    "bayes_interaction": "#009E73",
-    "bayes_cure_interaction": "#CC79A7",
-}
-MARKERS = ("o", "s", "^", "D", "v", "P")
 ESTIMANDS = {"randomized": "interaction", "single_arm": "prognostic"}
 """What ``power`` detects in each design (see the module docstring)."""
 MAX_MESSAGES = 5
@@ -253,86 +242,3 @@ def power_table(dataset: xr.Dataset) -> pd.DataFrame:
     table = dataset.to_dataframe().reset_index()
     columns = ["method", "estimand", *METHOD_VARIABLES, "mean_events", "mean_events_mcse", "analytic_power"]
     return table[[*DIMS, *columns]]
-
-
-def power_curve_figure(dataset: xr.Dataset) -> Figure:
-    """Power against mean events: a row per (design, prognostic HR, prevalence), a column per interaction HR.
-
-    Points are the simulated power of each method at each cohort size (error bars: 2 Monte Carlo SE), one marker per
-    (follow-up, dropout) pair; the black dashed line is the analytic power of the Cox interaction test (randomized
-    rows only); dotted lines mark alpha and 0.8.
-
-    Parameters
-    ----------
-    dataset
-        A result of :func:`summarize_power`.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        The figure.
-    """
-    rows = list(itertools.product(*(dataset[dim].to_numpy() for dim in ("design", "prognostic_hr", "prevalence"))))
-    hrs = dataset["interaction_hr"].to_numpy()
-    figure = Figure(figsize=(3.4 * len(hrs) + 3.2, 2.7 * len(rows) + 0.5), layout="constrained")
-    axes = figure.subplots(len(rows), len(hrs), squeeze=False, sharey=True)
-    for (design, prognostic, prevalence), row in zip(rows, axes, strict=True):
-        for hr, ax in zip(hrs, row, strict=True):
-            panel = dataset.sel(design=design, prognostic_hr=prognostic, prevalence=prevalence, interaction_hr=hr)
-            _draw_panel(ax, panel, dataset.attrs)
-            ax.set_title(_panel_title(design, prevalence, hr, prognostic), fontsize=8)
-    for ax in axes[-1]:
-        ax.set_xlabel("Mean events per cohort")
-    for ax in axes[:, 0]:
-        ax.set_ylabel("Power (rejection rate)")
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    figure.legend(handles, labels, loc="outside right center", fontsize=7, frameon=False)
-    figure.suptitle(f"Power study {dataset.attrs['study']}: {dataset.attrs['replicates']} replicates per setting")
-    return figure
-
-
-def _panel_title(design: str, prevalence: float, hr: float, prognostic: float) -> str:
-    """Randomized: the interaction the power is for; single-arm: the treated arm's prognostic HR it really detects."""
-    if design == "single_arm":
-        return (
-            f"single-arm, prevalence {prevalence:g}: power for a PROGNOSTIC\n"
-            f"effect, treated-arm HR {prognostic * hr:g} (HR_int {hr:g} x prognostic {prognostic:g})"
-        )
-    return f"randomized, prevalence {prevalence:g}\nHR_int {hr:g}, prognostic HR {prognostic:g}"
-
-
-def _draw_panel(ax: Axes, panel: xr.Dataset, attrs: dict) -> None:
-    """Simulated points of every method and (follow-up, dropout) pair, and the analytic curve."""
-    combos = [(f, d) for f in panel["follow_up"].to_numpy() for d in panel["dropout_per_year"].to_numpy()]
-    for method in panel["method"].to_numpy():
-        for number, (follow_up, dropout) in enumerate(combos):
-            point = panel.sel({"method": method, "follow_up": follow_up, "dropout_per_year": dropout})
-            order = np.argsort(point["mean_events"].to_numpy())
-            label = (
-                str(method) if len(combos) == 1 else f"{method} (follow-up {follow_up:.3g} mo, dropout {dropout:.3g}/y)"
-            )
-            ax.errorbar(
-                point["mean_events"].to_numpy()[order],
-                point["power"].to_numpy()[order],
-                yerr=2 * point["power_mcse"].to_numpy()[order],
-                color=METHOD_COLOURS.get(str(method), "grey"),
-                marker=MARKERS[number % len(MARKERS)],
-                markersize=4,
-                linewidth=1,
-                capsize=2,
-                label=label,
-            )
-    if str(panel["design"].to_numpy()) == "randomized":
-        _analytic_curve(ax, panel, attrs)
-    for level in (attrs["alpha"], 0.8):
-        ax.axhline(level, color="grey", linestyle=":", linewidth=0.8)
-    ax.set_ylim(0, 1)
-
-
-def _analytic_curve(ax: Axes, panel: xr.Dataset, attrs: dict) -> None:
-    top = float(np.nanmax(panel["mean_events"].to_numpy())) * 1.1
-    events = np.linspace(1, max(top, 2.0), 200)
-    power = analytic_power(
-        events, float(panel["interaction_hr"]), float(panel["prevalence"]), attrs["allocation"], attrs["alpha"]
-    )
-    ax.plot(events, power, color="black", linestyle="--", linewidth=1, label="analytic (Cox interaction)")

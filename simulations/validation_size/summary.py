@@ -17,14 +17,17 @@ n of the grid at which every targeted metric has ``p_target >= target_probabilit
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import xarray as xr
-from matplotlib.figure import Figure
 
 from tmesurv import __version__
 from tmesurv.simulations.validation_size.study import DIMS, ValidationSizeStudy
+
+if TYPE_CHECKING:  # matplotlib is imported when the figure is drawn (it would slow every `tmesurv power` start-up)
+    from matplotlib.figure import Figure
 
 NULL_VALUES = {"calibration_slope": 1.0, "oe_ratio": 1.0, "harrell_c": 0.5, "uno_c": 0.5, "time_auc": 0.5}
 NULL_VALUES |= {"c_for_benefit": 0.5, "ipa": 0.0}
@@ -192,6 +195,8 @@ def width_figure(table: pd.DataFrame, choices: pd.DataFrame, title: str) -> Figu
         The figure.
     """
     metrics = [m for m in pd.unique(table["metric"]) if table.loc[table["metric"] == m, "mean_ci_width"].notna().any()]
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(3.3 * max(len(metrics), 1) + 0.6, 3.2), layout="constrained")
     axes = np.atleast_1d(figure.subplots(1, max(len(metrics), 1), squeeze=False)[0])
     combos = choices[["calibration_slope", "oe"]].drop_duplicates().itertuples(index=False)

@@ -3,7 +3,8 @@
 xarray asks dask whether any of its data is a dask array, importing ``dask.array`` to answer (about 0.4 s on 2
 cores), and ``Dataset.to_netcdf`` asks which dask scheduler is active, importing ``dask.distributed`` (about 0.3 s).
 For a power study that ran in process, that is a third of ``tmesurv power``'s wall time, to learn that nothing is a
-dask array. While ``dask.array`` has not been imported, no dask array can exist, so the answer is known:
+dask array (and building an index asks whether it is a dask collection, importing ``dask.base``, about 0.1 s). While
+``dask.array`` (``dask``) has not been imported, no dask array (collection) can exist, so the answer is known:
 :func:`no_dask_arrays` gives it to xarray without the import, and :func:`write_netcdf` writes through xarray's
 h5netcdf store directly (what ``to_netcdf(engine="h5netcdf")`` does for a Dataset without dask arrays, without its
 question about the dask scheduler): the same bytes.
@@ -32,9 +33,16 @@ def no_dask_arrays() -> Iterator[None]:
     """Within the block, xarray's checks for dask arrays answer "none" without importing ``dask.array``.
 
     Only while ``dask.array`` is not imported (then no dask array exists); otherwise, or if xarray no longer keeps
-    its cache of duck-array modules, the block runs with xarray's own checks. The cache entry is removed afterwards,
-    so a later dask array is recognised as usual.
+    its cache of duck-array modules, the block runs with xarray's own checks. Likewise its check for dask
+    collections (which imports ``dask.base`` for every index it builds) answers "none" while ``dask`` is not imported.
+    Both are undone afterwards, so a later dask array is recognised as usual.
     """
+    with _no_dask_array_module(), _no_dask_collections():
+        yield
+
+
+@contextmanager
+def _no_dask_array_module() -> Iterator[None]:
     try:
         from xarray.namedarray import pycompat
 
@@ -50,6 +58,27 @@ def no_dask_arrays() -> Iterator[None]:
     finally:
         if cache.get("dask") is entry:
             del cache["dask"]
+
+
+def _not_a_dask_collection(value: object) -> bool:
+    return False
+
+
+@contextmanager
+def _no_dask_collections() -> Iterator[None]:
+    try:
+        from xarray.namedarray import utils
+    except ImportError:  # another xarray: its own check
+        utils = None
+    if "dask" in sys.modules or not callable(getattr(utils, "is_dask_collection", None)):
+        yield
+        return
+    original, utils.is_dask_collection = utils.is_dask_collection, _not_a_dask_collection
+    try:
+        yield
+    finally:
+        if utils.is_dask_collection is _not_a_dask_collection:
+            utils.is_dask_collection = original
 
 
 def write_netcdf(dataset: xr.Dataset, path: Path) -> None:

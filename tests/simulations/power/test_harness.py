@@ -95,6 +95,66 @@ def test_a_small_study_starts_no_cluster(tmp_path, monkeypatch):
     assert (run.computed, run.reused) == (8, 0)
 
 
+def file_bytes(out: Path) -> dict[str, bytes]:
+    """Every result and chunk file of a run folder (not run.json: it names the folder's study file)."""
+    return {
+        str(path.relative_to(out)): path.read_bytes()
+        for path in sorted(out.rglob("*"))
+        if path.is_file() and path.name != "run.json"
+    }
+
+
+def test_two_threads_in_process_write_the_bytes_of_one(tmp_path, monkeypatch):
+    study = write_study(tmp_path)
+    threads, chunk_runner = [], execution.chunk_runner
+
+    def recording_runner(study):
+        runner = chunk_runner(study)
+
+        def run(*task):
+            threads.append(threading.current_thread().name)
+            return runner(*task)
+
+        return run
+
+    monkeypatch.setattr(execution, "chunk_runner", recording_runner)
+    run_power_study(study, tmp_path / "one", workers=1)
+    assert threads == ["MainThread"] * 8
+    threads.clear()
+    run_power_study(study, tmp_path / "two", workers=2)
+    assert len(threads) == 8
+    assert {name.rsplit("_", 1)[0] for name in threads} == {"tmesurv-chunk"}  # the pool's threads, not the main one
+    one, two = file_bytes(tmp_path / "one"), file_bytes(tmp_path / "two")
+    assert len(one) == 8 + 6  # the chunks, power.nc, .csv, _errors.csv, the PNG and the SVG, study.json
+    assert one == two
+
+
+def test_a_sampler_or_a_validation_size_study_computes_its_chunks_one_at_a_time(tmp_path):
+    numpy_only = load_power_study(write_study(tmp_path))
+    tasks = [(0, chunk) for chunk in range(4)]
+    assert execution.in_process_threads(numpy_only, tasks, workers=None) == min(execution.default_workers(), 4)
+    assert execution.in_process_threads(numpy_only, tasks, workers=3) == 3
+    assert execution.in_process_threads(numpy_only, tasks[:1], workers=3) == 1
+    sampler = write_study(tmp_path, "bayes.yaml", methods=["cox_interaction", "bayes_interaction"])
+    assert execution.in_process_threads(load_power_study(sampler), tasks, workers=2) == 1
+    validation_size = load_power_study("zuma7_validation_size")
+    assert execution.in_process_threads(validation_size, tasks, workers=2) == 1
+
+
+def test_dask_tasks_batch_consecutive_chunks_few_seconds_at_most(tmp_path):
+    study = load_power_study(write_study(tmp_path, replicates=1000, chunk_size=100, grid={"n": [359]}))
+    tasks = [(0, chunk) for chunk in range(10)] * 8  # as many as 8 settings x 10 chunks
+    batches = execution.dask_batches(study, tasks, workers=2)
+    assert [len(batch) for batch in batches] == [5] * 16  # 80 // (8 tasks per worker x 2 workers)
+    assert [task for batch in batches for task in batch] == tasks
+    assert [len(batch) for batch in execution.dask_batches(study, tasks[:20], workers=2)] == [1] * 20
+    chunk_seconds = estimated_seconds(study, tasks[:1])  # 100 x 0.359 x (0.0004 + 0.004) s
+    assert chunk_seconds == pytest.approx(100 * 0.359 * 0.0044)
+    assert len(execution.dask_batches(study, tasks * 10, workers=2)[0]) == int(execution.BATCH_SECONDS / chunk_seconds)
+    sampler = load_power_study(write_study(tmp_path, "bayes.yaml", replicates=1000, methods=["bayes_interaction"]))
+    assert [len(batch) for batch in execution.dask_batches(sampler, tasks, workers=2)] == [1] * 80
+
+
 def test_in_process_and_on_a_two_worker_cluster_give_the_same_bytes(tmp_path, cluster):
     grid = {"n": [120], "interaction_hr": [1.0, 0.5], "design": ["randomized", "single_arm"]}
     study = write_study(tmp_path, grid=grid)
