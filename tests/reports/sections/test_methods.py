@@ -29,6 +29,11 @@ def methods_of(folder: Path, bayes: dict) -> str:
     return " ".join(section(html.write_report(folder).read_text(encoding="utf-8"), "methods").split())
 
 
+def paragraphs(bayes: dict, bayesian: bool = True) -> dict[str, str]:
+    """The methods paragraphs, by title, of a run whose config has the ``bayes`` section."""
+    return dict(methods.methods({"bayes": bayes}, bayesian=bayesian).paragraphs)
+
+
 def test_a_compared_cure_model_is_described_with_the_priors_of_the_config(tmp_path: Path, writers: SimpleNamespace):
     priors = {"random_walk_sd": 0.5, "coef_sd": 4.0, "cure_intercept_mean": -1.0, "cure_intercept_sd": 1.0}
     priors |= {"cure_coef_sd": 0.8}
@@ -50,28 +55,28 @@ def test_a_compared_cure_model_is_described_with_the_priors_of_the_config(tmp_pa
 
 
 def test_the_cure_model_is_described_only_when_fitted():
-    as_model = dict(methods.methods({"bayes": {"model": "cure"}}, bayesian=True).paragraphs)
+    as_model = paragraphs({"model": "cure"})
     assert as_model["Mixture-cure model"].startswith("The mixture-cure model (the model of the tables (bayes.model))")
     assert "Normal(0, 1.5) on the logit of the cure fraction" in as_model["Mixture-cure model"]  # PwePriors defaults
     for bayes in ({"model": "ph", "compare": ["ph", "time_varying"]}, {}):
-        assert "Mixture-cure model" not in dict(methods.methods({"bayes": bayes}, bayesian=True).paragraphs)
-    assert "Mixture-cure model" not in dict(methods.methods({"bayes": {"model": "cure"}}, bayesian=False).paragraphs)
+        assert "Mixture-cure model" not in paragraphs(bayes)
+    assert "Mixture-cure model" not in paragraphs({"model": "cure"}, bayesian=False)
 
 
 def test_the_comparison_names_bayes_model_and_every_compared_model():
     """bayes.model is fitted for every analysis, so ``compare: [cure]`` with model ph is a comparison of ph and cure."""
     sentence = "Every analysis was fitted with each of the models ph, cure, compared by PSIS-LOO (ArviZ)"
     for compare in (["cure"], ["ph", "cure"], ["cure", "ph"]):
-        paragraphs = dict(methods.methods({"bayes": {"model": "ph", "compare": compare}}, bayesian=True).paragraphs)
-        assert sentence in paragraphs["Bayesian models"], compare
+        texts = paragraphs({"model": "ph", "compare": compare})
+        assert sentence in texts["Bayesian models"], compare
     for bayes in ({"model": "ph", "compare": ["ph"]}, {"model": "cure", "compare": []}, {}):
-        paragraphs = dict(methods.methods({"bayes": bayes}, bayesian=True).paragraphs)
-        assert "PSIS-LOO (ArviZ)" not in " ".join(paragraphs.values()), bayes
+        texts = paragraphs(bayes)
+        assert "PSIS-LOO (ArviZ)" not in " ".join(texts.values()), bayes
 
 
 def test_the_interaction_screen_is_described_with_its_prior_and_target_acceptance():
     bayes = {"screen": ["sig_*", "b_cell_ges"], "priors": {"expected_interactions": 3, "slab_scale": 1.5}}
-    text = dict(methods.methods({"bayes": bayes}, bayesian=True).paragraphs)["Interaction screen"]
+    text = paragraphs(bayes)["Interaction screen"]
     assert text.startswith("Interaction screen of sig_*, b_cell_ges: one proportional-hazards")
     assert "a regularised horseshoe (Piironen & Vehtari 2017) in non-centred form" in text
     assert "local scales lambda_j ~ half-Student-t(3, 0, 1), global scale tau ~ half-Cauchy(0, tau0)" in text
@@ -81,13 +86,13 @@ def test_the_interaction_screen_is_described_with_its_prior_and_target_acceptanc
     assert "brms's horseshoe(df = 3, scale_global = tau0, df_global = 1, scale_slab = 1.5, df_slab = 4)" in text
     assert "samples at a target acceptance of 0.99 (bayes.screen_target_accept)" in text
     bayes |= {"priors": {"local_df": 1}, "screen_target_accept": 0.999}
-    text = dict(methods.methods({"bayes": bayes}, bayesian=True).paragraphs)["Interaction screen"]
+    text = paragraphs(bayes)["Interaction screen"]
     assert "local scales lambda_j ~ half-Cauchy(0, 1)" in text
     assert "a target acceptance of 0.999" in text
     r2d2 = {"screen": ["sig_*"], "shrinkage": "r2d2", "priors": {"r2d2_mean": 0.4, "r2d2_precision": 3}}
-    text = dict(methods.methods({"bayes": r2d2}, bayesian=True).paragraphs)["Interaction screen"]
+    text = paragraphs(r2d2)["Interaction screen"]
     assert "R2 ~ Beta(1.2, 1.8), and phi ~ Dirichlet(0.5)" in text
     normal = {"screen": ["sig_*"], "shrinkage": "normal", "priors": {"coef_sd": 2}}
-    text = dict(methods.methods({"bayes": normal}, bayesian=True).paragraphs)["Interaction screen"]
+    text = paragraphs(normal)["Interaction screen"]
     assert "independent Normal(0, 2) priors (no multiplicity adjustment)" in text
-    assert "Interaction screen" not in dict(methods.methods({"bayes": {}}, bayesian=True).paragraphs)
+    assert "Interaction screen" not in paragraphs({})
