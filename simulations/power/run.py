@@ -57,13 +57,8 @@ from tmesurv.simulations.power.chunks import (
 )
 from tmesurv.simulations.power.cores import default_workers
 from tmesurv.simulations.power.execution import compute_chunks
-from tmesurv.simulations.power.figure import (
-    FIGURE_STEM,
-    FigureProcess,
-    in_helper_process,
-    power_curve,
-    power_curve_figure,
-)
+from tmesurv.simulations.power.figure import FIGURE_STEM, power_curve, power_curve_figure
+from tmesurv.simulations.power.figure_process import FigureProcess, in_helper_process
 from tmesurv.simulations.power.study import PowerStudy, canonical_json, load_power_study
 from tmesurv.simulations.power.summary import error_table, power_table, summarize_power
 from tmesurv.simulations.validation_size.outputs import VALIDATION_SIZE_OUTPUTS, write_validation_size

@@ -60,7 +60,7 @@ def power(
         For an invalid study, an ``out`` that cannot hold the results (a file, in use by another run, another study
         without ``fresh``), or an unreachable scheduler; always before any computation.
     """
-    from tmesurv.simulations.power.figure import start_ahead
+    from tmesurv.simulations.power.figure_process import start_ahead
 
     start_ahead()  # the figure's helper process imports matplotlib while the study's modules are imported
     from tmesurv.simulations.power.run import run_power_study

@@ -8,9 +8,10 @@ import pytest
 from matplotlib.container import ErrorbarContainer
 
 from tests.simulations.power.conftest import write_study
-from tmesurv.simulations.power import figure as power_figure
+from tmesurv.simulations.power import figure_process as power_figure
 from tmesurv.simulations.power import run as power_run
-from tmesurv.simulations.power.figure import FigureProcess, PowerCurve, draw_power_curve, power_curve
+from tmesurv.simulations.power.figure import PowerCurve, draw_power_curve, power_curve
+from tmesurv.simulations.power.figure_process import FigureProcess
 from tmesurv.simulations.power.methods import analytic_power
 from tmesurv.simulations.power.run import run_power_study
 
