@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import gc
 import logging
 import warnings
 from collections.abc import Callable
@@ -375,5 +376,13 @@ def simulate_calibrate(
 
 
 def main() -> None:
-    """Entry point of the ``tmesurv`` console script."""
-    app()
+    """Entry point of the ``tmesurv`` console script.
+
+    When the command is done, the objects it leaves are frozen (:func:`gc.freeze`): the interpreter's exit then skips
+    its final garbage collection over the hundreds of thousands of objects pandas, xarray and SciPy created, about
+    0.2 s of a small command's wall time. Exit handlers still run, and every file was closed and committed before.
+    """
+    try:
+        app()
+    finally:
+        gc.freeze()

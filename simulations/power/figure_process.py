@@ -12,6 +12,7 @@ import needs neither xarray nor pandas.
 
 from __future__ import annotations
 
+import os
 import pickle
 import subprocess
 import sys
@@ -99,10 +100,17 @@ class FigureProcess:
 
 
 def serve() -> None:
-    """The helper process: import matplotlib, read a pickled (curve, path stem) from stdin, write PNG and SVG."""
+    """The helper process: import matplotlib, read a pickled (curve, path stem) from stdin, write PNG and SVG.
+
+    Once the files are written (each closed and renamed into place), the process ends at once (:func:`os._exit`, as
+    multiprocessing's children do): the study waits for its end, and the interpreter's teardown of matplotlib would
+    add about 0.1 s. An error ends it as usual, with its traceback on stderr.
+    """
     from tmesurv.reports.graphics import save_figure  # matplotlib, while the study computes
 
     request = sys.stdin.buffer.read()
     if request:  # nothing: the study stopped before its figure
         curve, path_stem = pickle.loads(request)  # from the study's own process, through a pipe
         save_figure(draw_power_curve(curve), path_stem)
+    sys.stderr.flush()
+    os._exit(0)
