@@ -22,8 +22,8 @@ import pandas as pd
 
 from tmesurv.outputs.atomic import write_atomically
 from tmesurv.simulations.biomarkers import CLUSTERS, EXPRESSION_COLUMNS, SIGNATURE_NAMES, SIGNATURES
-from tmesurv.simulations.scenario import Scenario
-from tmesurv.simulations.trial import SimulatedTrial, analysis_config, simulate_trial
+from tmesurv.simulations.scenario import Scenario, analysis_config
+from tmesurv.simulations.trial import SimulatedTrial, simulate_trial
 
 SERIES_MATRIX, PLATFORM = "series_matrix.txt.gz", "platform.txt"
 SIGNATURE_TYPE, GENE_TYPE = "IO360 Signature", "mRNA"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from importlib import resources
 from pathlib import Path
@@ -14,6 +15,7 @@ from tmesurv.errors import InputError
 from tmesurv.schema import StrictModel, describe_validation_error
 from tmesurv.simulations.biomarkers import BiomarkerSpec
 from tmesurv.simulations.event_times import ArmHazard
+from tmesurv.simulations.pk_series import PK_SERIES_COLUMNS
 from tmesurv.simulations.product import ProductSpec
 from tmesurv.simulations.response import ResponseSpec
 
@@ -140,8 +142,6 @@ def load_scenario(path: Path | str) -> Scenario:
         raise InputError(f"scenario file '{path}' is not valid YAML: {error}") from None
     except ValidationError as error:
         raise InputError(describe_validation_error(error, f"scenario file '{path}'", Scenario)) from None
-    from tmesurv.simulations.trial import analysis_config  # the trial module needs this one
-
     try:
         AnalysisConfig.model_validate(analysis_config(scenario, "export.csv", seed=0))
     except ValidationError as error:
@@ -163,3 +163,31 @@ def shipped_scenario(name: str) -> Path:
 def shipped_names() -> str:
     """Names of the shipped scenarios, comma-separated."""
     return ", ".join(sorted(p.stem for p in scenario_folder().glob("*.yaml")))
+
+
+def analysis_config(scenario: Scenario, data_file: str, seed: int, pk_file: str | None = None) -> dict:
+    """The analysis config (YAML-ready data) that reads an export of ``scenario`` saved as ``data_file``.
+
+    What the export fixes (path, id, arm, endpoints: EFS for everyone, duration of response for responders;
+    strata) comes from here; the rest from the scenario's ``analysis`` section. The Bayesian sampler gets the
+    simulation's seed, so one seed reproduces the whole pipeline. ``pk_file``, when the export's CAR T level series
+    was written (:mod:`tmesurv.simulations.pk_series`), becomes ``data.pk``.
+    """
+    extra = copy.deepcopy(scenario.analysis)
+    data = {
+        "path": data_file,
+        "id": "subject_id",
+        "arm": {"column": "arm", "treated": scenario.arms.treated_label, "control": scenario.arms.control_label},
+        "time_unit": "months",
+        "endpoints": {
+            "efs": {"time": "efs_time", "event": "efs_event"},
+            "dor": {"time": "dor_time", "event": "dor_event", "required": False},
+        },
+        "strata": list(scenario.strata),
+        **extra.pop("data", {}),
+    }
+    if pk_file is not None:
+        data["pk"] = dict(zip(("path", "id", "day", "level"), [pk_file, *PK_SERIES_COLUMNS], strict=True))
+    analysis = {"endpoint": "efs", "cutpoint": "median", "landmarks": [12, 18, 24], **extra.pop("analysis", {})}
+    bayes = {"seed": seed, **extra.pop("bayes", {})}
+    return {"data": data, "analysis": analysis, **extra, "bayes": bayes}

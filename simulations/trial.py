@@ -10,7 +10,6 @@ element by element on ``(rows, replicates, n)`` arrays, in a fixed order and wit
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import itertools
 from collections.abc import Iterator, Sequence
@@ -25,7 +24,6 @@ from tmesurv.signatures import B_CELL_GENES
 from tmesurv.simulations import biomarkers, product, response
 from tmesurv.simulations.biomarkers import LATENT_KEYS, biomarkers_from_draws
 from tmesurv.simulations.event_times import draw_event_times
-from tmesurv.simulations.pk_series import PK_SERIES_COLUMNS
 from tmesurv.simulations.product import product_from_draws
 from tmesurv.simulations.response import BEST_RESPONSES, RESPONSE_GROUPS, response_from_draws
 from tmesurv.simulations.scenario import DAYS_PER_MONTH, Scenario
@@ -410,31 +408,3 @@ def _subject_ids(n: int) -> np.ndarray:
     ids = np.array([f"SIM-{i:04d}" for i in range(1, n + 1)], dtype=object)
     ids.setflags(write=False)
     return ids
-
-
-def analysis_config(scenario: Scenario, data_file: str, seed: int, pk_file: str | None = None) -> dict:
-    """The analysis config (YAML-ready data) that reads an export of ``scenario`` saved as ``data_file``.
-
-    What the export fixes (path, id, arm, endpoints: EFS for everyone, duration of response for responders;
-    strata) comes from here; the rest from the scenario's ``analysis`` section. The Bayesian sampler gets the
-    simulation's seed, so one seed reproduces the whole pipeline. ``pk_file``, when the export's CAR T level series
-    was written (:mod:`tmesurv.simulations.pk_series`), becomes ``data.pk``.
-    """
-    extra = copy.deepcopy(scenario.analysis)
-    data = {
-        "path": data_file,
-        "id": "subject_id",
-        "arm": {"column": "arm", "treated": scenario.arms.treated_label, "control": scenario.arms.control_label},
-        "time_unit": "months",
-        "endpoints": {
-            "efs": {"time": "efs_time", "event": "efs_event"},
-            "dor": {"time": "dor_time", "event": "dor_event", "required": False},
-        },
-        "strata": list(scenario.strata),
-        **extra.pop("data", {}),
-    }
-    if pk_file is not None:
-        data["pk"] = dict(zip(("path", "id", "day", "level"), [pk_file, *PK_SERIES_COLUMNS], strict=True))
-    analysis = {"endpoint": "efs", "cutpoint": "median", "landmarks": [12, 18, 24], **extra.pop("analysis", {})}
-    bayes = {"seed": seed, **extra.pop("bayes", {})}
-    return {"data": data, "analysis": analysis, **extra, "bayes": bayes}

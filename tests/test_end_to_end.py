@@ -18,8 +18,8 @@ from tmesurv.models.cox.analyses import COX_COLUMNS
 from tmesurv.models.pwe.analyses import BAYES_COLUMNS
 from tmesurv.models.pwe.diagnostics import summarize_pwe
 from tmesurv.models.pwe.storage import load_posteriors
-from tmesurv.simulations.scenario import load_scenario
-from tmesurv.simulations.trial import analysis_config, simulate_trial
+from tmesurv.simulations.scenario import analysis_config, load_scenario
+from tmesurv.simulations.trial import simulate_trial
 
 FAST_BAYES = {"intervals": 16, "draws": 1000, "tune": 500, "chains": 2, "seed": 11}  # fine cuts: PWE ~ Cox
 BIOMARKERS = ["b_cell_ges", "ldh_elevated"]  # Bayesian fits: scales on which a per-unit log HR is well conditioned

@@ -22,8 +22,8 @@ from typer.testing import CliRunner
 from tests.conftest import small_config, small_export
 from tmesurv.cli import app
 from tmesurv.outputs.run_folder import LOCK_FILE
-from tmesurv.simulations.scenario import load_scenario
-from tmesurv.simulations.trial import analysis_config, simulate_trial
+from tmesurv.simulations.scenario import analysis_config, load_scenario
+from tmesurv.simulations.trial import simulate_trial
 
 
 def run_cli(*arguments: str):

@@ -24,12 +24,8 @@ Modules: :mod:`.spec` (the scenario settings), :mod:`.latent` (the latent values
 names callers use are imported here.
 """
 
-from tmesurv.simulations.biomarkers.draw import (
-    BiomarkerBatch,
-    BiomarkerDraw,
-    biomarkers_from_draws,
-    generate_biomarkers,
-)
+from typing import TYPE_CHECKING, Any
+
 from tmesurv.simulations.biomarkers.latent import (
     CLUSTERS,
     COLUMNS,
@@ -41,8 +37,37 @@ from tmesurv.simulations.biomarkers.latent import (
     latent_correlation_from_spearman,
     latent_correlation_matrix,
 )
-from tmesurv.simulations.biomarkers.marginals import UNIFORM_ROWS
 from tmesurv.simulations.biomarkers.spec import BiomarkerSpec
+
+if TYPE_CHECKING:
+    from tmesurv.simulations.biomarkers.draw import (
+        BiomarkerBatch,
+        BiomarkerDraw,
+        biomarkers_from_draws,
+        generate_biomarkers,
+    )
+    from tmesurv.simulations.biomarkers.marginals import UNIFORM_ROWS
+
+# The draw's names load on first use: they import SciPy's special functions, which a power study reading its
+# scenario's settings (BiomarkerSpec) does not need.
+_LAZY = {
+    "BiomarkerBatch": "tmesurv.simulations.biomarkers.draw",
+    "BiomarkerDraw": "tmesurv.simulations.biomarkers.draw",
+    "biomarkers_from_draws": "tmesurv.simulations.biomarkers.draw",
+    "generate_biomarkers": "tmesurv.simulations.biomarkers.draw",
+    "UNIFORM_ROWS": "tmesurv.simulations.biomarkers.marginals",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'tmesurv.simulations.biomarkers' has no attribute '{name}'")
+    import importlib
+
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "CLUSTERS",

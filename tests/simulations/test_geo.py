@@ -14,8 +14,8 @@ from tmesurv.readers.geo import read_series_matrix
 from tmesurv.signatures import B_CELL_GENES
 from tmesurv.simulations.biomarkers import SIGNATURE_NAMES
 from tmesurv.simulations.geo import hscore_percentages, signature_title
-from tmesurv.simulations.scenario import load_scenario
-from tmesurv.simulations.trial import analysis_config, simulate_trial
+from tmesurv.simulations.scenario import analysis_config, load_scenario
+from tmesurv.simulations.trial import simulate_trial
 
 SEED = 5
 TINY_BAYES = {"intervals": 4, "draws": 20, "tune": 20, "chains": 1, "seed": 11, "biomarkers": ["b_cell_ges"]}

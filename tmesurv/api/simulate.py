@@ -46,8 +46,8 @@ def simulate(
         makes one (``<name>.genes.csv``), and the treated arm's CAR T levels over time (``<name>_pk.csv``).
     """
     from tmesurv.simulations.pk_series import trial_pk_series
-    from tmesurv.simulations.scenario import load_scenario
-    from tmesurv.simulations.trial import analysis_config, simulate_trial
+    from tmesurv.simulations.scenario import analysis_config, load_scenario
+    from tmesurv.simulations.trial import simulate_trial
 
     loaded, out = load_scenario(Path(scenario)), Path(out)
     if export_format == "geo":
