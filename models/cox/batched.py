@@ -35,7 +35,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from scipy import special
 
 _SINGULAR = 1e-12  # smallest eigenvalue of the information, relative to the largest, treated as zero
 
@@ -151,22 +150,6 @@ def fit_cox_batch(
     return state.result(_scale(layout.x), tol)
 
 
-def wald_p(fit: BatchCoxFit) -> np.ndarray:
-    """Two-sided Wald P-values, ``(R, p)`` (NaN where the coefficient is NaN).
-
-    Parameters
-    ----------
-    fit
-        A batch of fits.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``2 * (1 - Phi(|coef / se|))``.
-    """
-    return 2 * special.ndtr(-np.abs(fit.coef / fit.se))
-
-
 def cox_information(time: np.ndarray, event: np.ndarray, covariates: np.ndarray, beta: np.ndarray) -> np.ndarray:
     """The Cox partial-likelihood information (Breslow ties) of one data set at ``beta``.
 
@@ -213,10 +196,7 @@ def _validated(
 def _layout(time: np.ndarray, event: np.ndarray, covariates: np.ndarray, ties: str, strata: np.ndarray) -> _Sorted:
     """Sort each replicate by stratum, then time (events before censorings at a tied time); find its tie groups."""
     order = np.lexsort((1.0 - event, time, strata), axis=1)
-    t = np.take_along_axis(time, order, axis=1)
-    d = np.take_along_axis(event, order, axis=1)
-    s = np.take_along_axis(strata, order, axis=1)
-    x = np.take_along_axis(covariates, order[..., None], axis=1)
+    t, d, s, x = (_gather(values, order) for values in (time, event, strata, covariates))
     x = x - x.mean(axis=1, keepdims=True)
     new_stratum = np.ones(t.shape, dtype=bool)
     new_stratum[:, 1:] = s[:, 1:] != s[:, :-1]
@@ -227,14 +207,24 @@ def _layout(time: np.ndarray, event: np.ndarray, covariates: np.ndarray, ties: s
     n_rep, n = t.shape
     counts = np.zeros((n_rep, n + 1))
     np.cumsum(d, axis=1, out=counts[:, 1:])
-    rows = np.arange(n_rep)[:, None]
-    in_group = counts[rows, stop] - counts[rows, start]  # events in the tie group
+    in_group = _gather(counts, stop) - _gather(counts, start)  # events in the tie group
     efron = np.zeros((n_rep, n))
     if ties == "efron":
         positions = np.broadcast_to(np.arange(n), (n_rep, n))
         efron = np.divide(positions - start, in_group, out=efron, where=d > 0)  # events come first in a group
     one_x = np.concatenate([np.ones((n_rep, n, 1)), x], axis=-1)
     return _Sorted(x, one_x, d, start, start + in_group.astype(int), efron, stratum_start, stratum_stop)
+
+
+def _gather(values: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``values[r, index[r, i]]`` for every replicate ``r`` and position ``i`` (trailing axes of ``values`` kept).
+
+    ``np.take_along_axis`` or ``values[rows, index]``, through one flat ``take`` (several times faster).
+    """
+    n_rep, length = values.shape[:2]
+    flat = (np.arange(n_rep)[:, None] * length + index).ravel()
+    gathered = values.reshape(n_rep * length, *values.shape[2:]).take(flat, axis=0)
+    return gathered.reshape(*index.shape, *values.shape[2:])
 
 
 def _block_bounds(first: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -267,22 +257,23 @@ def _derivatives(layout: _Sorted, beta: np.ndarray) -> tuple[np.ndarray, np.ndar
     """
     x, d, f, start, events_stop = layout.x, layout.event, layout.efron, layout.start, layout.events_stop
     stratum_start, stratum_stop = layout.stratum_start, layout.stratum_stop
-    rows = np.arange(x.shape[0])[:, None]
     eta = np.einsum("rnp,rp->rn", x, beta)
     eta -= eta.max(axis=1, keepdims=True)
-    efron = bool(f.any())
+    efron, stratified = bool(f.any()), bool(stratum_start.any())
     with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
         w = np.exp(eta)
         risk = _reverse_cumsum(w[..., None] * layout.one_x)
-        sums = risk[rows, start] - risk[rows, stratum_stop]  # the risk set: the stratum from the tie group on
+        from_group = _gather(risk, start)
+        sums = from_group - _gather(risk, stratum_stop) if stratified else from_group  # from the tie group on
         if efron:
-            sums -= f[..., None] * (risk[rows, start] - risk[rows, events_stop])
+            sums -= f[..., None] * (from_group - _gather(risk, events_stop))
         denom = np.where(d > 0, sums[..., 0], 1.0)
         mean = sums[..., 1:] / denom[..., None]
         loglik = np.sum(d * (eta - np.log(denom)), axis=1)
         score = np.einsum("rn,rnp->rp", d, x - mean)
         c = d / denom
-        weight = w * _risk_weights(c, d, f if efron else None, rows, start, events_stop, stratum_start)
+        first_in_stratum = stratum_start if stratified else None
+        weight = w * _risk_weights(c, d, f if efron else None, start, events_stop, first_in_stratum)
         info = np.matmul(np.swapaxes(x, 1, 2), weight[..., None] * x)
         info -= np.matmul(np.swapaxes(mean, 1, 2), d[..., None] * mean)
     return loglik, score, info
@@ -292,18 +283,22 @@ def _risk_weights(
     c: np.ndarray,
     d: np.ndarray,
     f: np.ndarray | None,
-    rows: np.ndarray,
     start: np.ndarray,
     events_stop: np.ndarray,
-    stratum_start: np.ndarray,
+    stratum_start: np.ndarray | None,
 ) -> np.ndarray:
-    """``h_j``: the ``c_i`` of its stratum's events up to its tie group, less ``d_j`` times its group's ``c_i f_i``."""
+    """``h_j``: the ``c_i`` of its stratum's events up to its tie group, less ``d_j`` times its group's ``c_i f_i``.
+
+    ``f`` is None for Breslow ties, ``stratum_start`` None for one stratum.
+    """
     cumulative = np.zeros((c.shape[0], c.shape[1] + 1))
     np.cumsum(c, axis=1, out=cumulative[:, 1:])
-    h = cumulative[rows, events_stop] - cumulative[rows, stratum_start]
+    h = _gather(cumulative, events_stop)
+    if stratum_start is not None:
+        h -= _gather(cumulative, stratum_start)
     if f is not None:
         np.cumsum(c * f, axis=1, out=cumulative[:, 1:])
-        h -= d * (cumulative[rows, events_stop] - cumulative[rows, start])
+        h -= d * (_gather(cumulative, events_stop) - _gather(cumulative, start))
     return h
 
 

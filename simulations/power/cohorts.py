@@ -37,7 +37,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
 
 from tmesurv.simulations.event_times import ArmHazard, draw_event_times
 from tmesurv.simulations.scenario import DAYS_PER_MONTH
@@ -174,9 +173,16 @@ def simulate_validation_cohorts(
     uniforms, sampler_seeds = _draw(seed, setting, numbers.astype(np.int64), model.n)
     treated = _allocation(uniforms[_ARM], model)
     positive = uniforms[_MARKER] > 1 - model.prevalence
-    marker = special.ndtri(uniforms[_MARKER]) if model.continuous else positive.astype(float)
+    marker = _normal_scores(uniforms[_MARKER]) if model.continuous else positive.astype(float)
     time, event = _event_times(model, uniforms, treated, positive)
     return ValidationBatch(numbers, time, event, treated, positive, marker, sampler_seeds, model)
+
+
+def _normal_scores(uniforms: np.ndarray) -> np.ndarray:
+    """Standard normal quantiles of uniforms (SciPy, imported here: binary-biomarker studies need none)."""
+    from scipy.special import ndtri
+
+    return ndtri(uniforms)
 
 
 def _draw(seed: int, setting: int, replicates: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -66,12 +66,12 @@ from typing import Protocol
 
 import numpy as np
 import pandas as pd
-from scipy import special  # not scipy.stats: its import costs a small study's run time
 
 from tmesurv.errors import InputError
 from tmesurv.models.cox.batched import BatchCoxFit, fit_cox_batch
 from tmesurv.models.pwe.settings import PweSettings, SamplerSettings
 from tmesurv.simulations.power.cohorts import CohortModel, ValidationBatch
+from tmesurv.simulations.power.normal import normal_cdf, normal_quantile
 from tmesurv.simulations.power.study import BayesMethodSpec, Design, MethodName, StudySpec
 
 
@@ -352,7 +352,7 @@ def within_arm_fit(batch: ValidationBatch, covariate: np.ndarray, treated: bool)
 
 def two_sided_p(coef: np.ndarray, se: np.ndarray) -> np.ndarray:
     """Two-sided Wald P-values (NaN where the estimate is NaN)."""
-    return 2 * special.ndtr(-np.abs(coef / se))
+    return 2 * normal_cdf(-np.abs(coef / se))
 
 
 def _difference(treated: BatchCoxFit, control: BatchCoxFit) -> tuple[np.ndarray, np.ndarray]:
@@ -364,7 +364,7 @@ def _difference(treated: BatchCoxFit, control: BatchCoxFit) -> tuple[np.ndarray,
 def _wald_result(
     coef: np.ndarray, se: np.ndarray, alpha: float, reject: np.ndarray, flagged: np.ndarray
 ) -> MethodResult:
-    z = special.ndtri(1 - alpha / 2)
+    z = normal_quantile(1 - alpha / 2)
     failed = ~np.isfinite(coef)
     return MethodResult(
         estimate=coef,
@@ -401,7 +401,7 @@ def required_events(
     float
         ``(z_{1-alpha/2} + z_{power})^2 / (log(interaction_hr)^2 p_t (1-p_t) p_b (1-p_b))``; round it up.
     """
-    z = special.ndtri(1 - alpha / 2) + special.ndtri(power)
+    z = normal_quantile(1 - alpha / 2) + normal_quantile(power)
     return z**2 / (math.log(interaction_hr) ** 2 * interaction_information(prevalence, allocation))
 
 
@@ -422,8 +422,8 @@ def analytic_power(
     numpy.ndarray
         ``Phi(delta - z) + Phi(-delta - z)`` with ``delta = |log HR| sqrt(D p_t (1-p_t) p_b (1-p_b))``.
     """
-    z = special.ndtri(1 - alpha / 2)
+    z = normal_quantile(1 - alpha / 2)
     delta = abs(math.log(interaction_hr)) * np.sqrt(
         np.asarray(events, dtype=float) * interaction_information(prevalence, allocation)
     )
-    return special.ndtr(delta - z) + special.ndtr(-delta - z)
+    return normal_cdf(delta - z) + normal_cdf(-delta - z)
