@@ -70,8 +70,6 @@ def write_figure_set(out_dir: Path, cohort: Cohort, config: AnalysisConfig, resu
     return written
 
 
-
-
 def _volcano_figures(folder: Path, results: AnalysisTables, arm_names: Mapping[str, str]) -> list[Path]:
     written: list[Path] = []
     screen = results.get("screen_cox")

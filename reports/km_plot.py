@@ -458,4 +458,3 @@ def _draw_at_risk(ax: Axes, curves: list[_Curve], times: np.ndarray) -> None:
     ax.spines[["top", "right", "left"]].set_visible(False)
     ax.set_title("Number at risk", loc="left", fontsize=9)
     ax.set_xlabel(X_LABEL)
-

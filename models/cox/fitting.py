@@ -89,9 +89,7 @@ def wald_table(fit: CoxFit, alpha: float = 0.05) -> pd.DataFrame:
     )
 
 
-def fitted_cox(
-    time: np.ndarray, event: np.ndarray, design: pd.DataFrame, strata: pd.DataFrame | None = None
-) -> CoxFit:
+def fitted_cox(time: np.ndarray, event: np.ndarray, design: pd.DataFrame, strata: pd.DataFrame | None = None) -> CoxFit:
     """The fit behind :func:`fit_cox`: Efron ties, R's Newton-Raphson iteration, converged to :data:`TOLERANCE`.
 
     Raises

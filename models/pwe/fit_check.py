@@ -255,6 +255,7 @@ def patient_groups(rows: np.ndarray, counts: np.ndarray, coef: np.ndarray) -> tu
         groups *= 2
     return rows, counts, 0.0
 
+
 def _cure_logit(posterior, terms: list[str], kept: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """The kept draws of a cure fit's ``cure_intercept`` and ``cure_coef`` over ``terms``; None without a cure part."""
     if "cure_intercept" not in posterior:

@@ -386,9 +386,7 @@ def interaction_section(results: Results, names: dict[str, str]) -> InteractionS
     bayes = of_bayes_model(results.bayes, results)  # bayes.csv: the terms of bayes.model
     if bayes is None:
         return None
-    interactions = bayes[
-        (bayes["analysis"] == INTERACTION) & bayes["term"].astype(str).str.startswith("arm:")
-    ]
+    interactions = bayes[(bayes["analysis"] == INTERACTION) & bayes["term"].astype(str).str.startswith("arm:")]
     along, curves = treatment_at_rows(bayes), results.bayes_hr_curve
     if interactions.empty and along.empty and curves is None:
         return None

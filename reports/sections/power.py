@@ -23,7 +23,6 @@ POWER_PREFIXES = ("power",)  # figures of the result folder shown in the section
 POWER_GALLERY = "Power curves"
 
 
-
 MAX_POWER_ROWS = 200
 
 

@@ -174,4 +174,3 @@ def gene_values(centred_genes: np.ndarray, present: np.ndarray, spec: BiomarkerS
     """Gene-level log2 values (genes, cohorts, patients), NaN for patients without expression."""
     centres = np.array(list(spec.gene_centres.values()))[:, None, None]
     return np.where(present, centres + centred_genes, np.nan)
-

@@ -53,16 +53,12 @@ def step_curve(arm: str, subgroup: str, hazard: float, endpoint: str = "efs") ->
     )
 
 
-
-
 def cox_row(analysis: str, subgroup: str, hr: float, term: str = "arm") -> dict:
     counts = {"n": 100, "events": 60, "n_treated": 50, "events_treated": 25, "n_control": 50, "events_control": 35}
     coef = np.log(hr) if np.isfinite(hr) else np.nan
     bounds = (hr * 0.6, hr * 1.6) if np.isfinite(hr) else (np.nan, np.nan)
     label = {"endpoint": "efs", "analysis": analysis, "subgroup": subgroup, "term": term}
     return label | counts | {"coef": coef, "se": 0.2, "hr": hr, "hr_lower": bounds[0], "hr_upper": bounds[1], "p": 0.04}
-
-
 
 
 def interactions(groupings: dict[str, float]) -> pd.DataFrame:
@@ -234,5 +230,3 @@ BUILDERS = {
 
 
 INPUTS = {"time-varying": time_varying_frame, "screen": screen_frame}
-
-

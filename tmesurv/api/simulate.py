@@ -122,4 +122,3 @@ def demo(out: Path | str = "tmesurv-demo", *, seed: int = 7, progress: Callable[
         progress(f"note: {note}")
     progress("[4/4] report")
     return write_report(out)
-

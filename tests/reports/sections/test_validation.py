@@ -75,4 +75,4 @@ def test_results_of_an_earlier_version_without_e_for_benefit_say_the_matching_is
     c_row = old[(old["metric"] == "c_for_benefit") & (old["horizon"] == 6.0)].iloc[0]
     c_cell = f"{c_row['estimate']:.3f} ({c_row['lower']:.3f}\u2013{c_row['upper']:.3f})"
     row = row_with(table, "cox", "6", c_cell, "not recorded")
-    assert row.count("<td class=\"num\"></td>") == 3  # Eavg, E50, E90 blank
+    assert row.count('<td class="num"></td>') == 3  # Eavg, E50, E90 blank
