@@ -21,7 +21,7 @@ blind to sign (it tracks ``|factor|``, not the factor).
 
 Modules: :mod:`.spec` (the scenario settings), :mod:`.latent` (the latent values and their correlations),
 :mod:`.marginals` (latent values to columns, and missingness), :mod:`.draw` (a cohort's or a batch's biomarkers). The
-names callers use are imported here.
+names callers use are all importable from here; those of the draw and the marginals load on first use.
 """
 
 from typing import TYPE_CHECKING, Any
