@@ -14,7 +14,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from tmesurv.arms import CONTROL, TREATED  # noqa: F401  (CONTROL: kept importable from here)
+from tmesurv.arms import TREATED
 from tmesurv.config import IN_MEMORY, AnalysisConfig, DataSpec, load_config
 from tmesurv.errors import InputError, describe_rows
 from tmesurv.models.cox.settings import SubgroupPlan, combined_subgroup_name

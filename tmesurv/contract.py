@@ -11,7 +11,8 @@ import fnmatch
 import numpy as np
 import pandas as pd
 
-from tmesurv.cohort import CONTROL, TREATED, Cohort, RawExport
+from tmesurv.arms import CONTROL, TREATED
+from tmesurv.cohort import Cohort, RawExport
 from tmesurv.config import MONTHS_PER_UNIT, DataSpec
 from tmesurv.errors import InputError
 

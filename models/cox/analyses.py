@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from tmesurv.cohort import CONTROL, TREATED, Cohort
+from tmesurv.arms import CONTROL, TREATED
+from tmesurv.cohort import Cohort
 from tmesurv.models.cox.fitting import inestimable, try_fit_cox, wald_table
 from tmesurv.models.cox.ph_test import PH_RESIDUAL_COLUMNS, PH_TEST_COLUMNS, FittedCox, ph_tables
 from tmesurv.models.cox.settings import SubgroupPlan

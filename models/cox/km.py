@@ -17,7 +17,8 @@ from lifelines import KaplanMeierFitter
 from lifelines.statistics import multivariate_logrank_test
 from scipy import stats
 
-from tmesurv.cohort import CONTROL, TREATED, Cohort
+from tmesurv.arms import CONTROL, TREATED
+from tmesurv.cohort import Cohort
 from tmesurv.models.cox.settings import CiMethod
 from tmesurv.models.cox.subgroups import Grouping
 

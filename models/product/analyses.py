@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from tmesurv.cohort import TREATED, Cohort, Exclusion
+from tmesurv.arms import TREATED
+from tmesurv.cohort import Cohort, Exclusion
 from tmesurv.errors import InputError, describe_rows
 from tmesurv.models.cox.analyses import level_contrasts
 from tmesurv.models.cox.km import fit_km, km_summary, logrank

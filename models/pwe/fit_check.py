@@ -46,7 +46,7 @@ import arviz as az
 import numpy as np
 import pandas as pd
 
-from tmesurv.cohort import CONTROL, TREATED
+from tmesurv.arms import CONTROL, TREATED
 from tmesurv.models.cox.km import fit_km
 from tmesurv.models.designs import ARM
 from tmesurv.models.pwe.cure.survival import mixture_survival

@@ -23,7 +23,7 @@ import pandas as pd
 import pymc as pm
 import xarray as xr
 
-from tmesurv.cohort import CONTROL, TREATED
+from tmesurv.arms import CONTROL, TREATED
 from tmesurv.models.cox.km import curve_at, fit_km
 from tmesurv.models.designs import ARM
 from tmesurv.models.pwe.data import hazard_at_times, interval_layout, pwe_data

@@ -22,7 +22,7 @@ import arviz as az
 import numpy as np
 import pandas as pd
 
-from tmesurv.cohort import CONTROL, TREATED
+from tmesurv.arms import CONTROL, TREATED
 from tmesurv.models.designs import ARM
 from tmesurv.models.pwe.cure.survival import arm_cure_fractions, mixture_survival, uncured_median_target
 from tmesurv.models.pwe.data import interval_layout

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from tmesurv.cohort import CONTROL, TREATED, Cohort, Exclusion
+from tmesurv.arms import CONTROL, TREATED
+from tmesurv.cohort import Cohort, Exclusion
 from tmesurv.errors import InputError
 from tmesurv.models.screens.association import (
     cox_screen,

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from tmesurv.cohort import CONTROL, TREATED
+from tmesurv.arms import CONTROL, TREATED
 from tmesurv.models.pwe.compare import clearly_better
 from tmesurv.models.pwe.cure.plateau import plateau_rule_text
 from tmesurv.models.pwe.registry import CURE

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from tmesurv.cohort import CONTROL, TREATED
+from tmesurv.arms import CONTROL, TREATED
 from tmesurv.reports.format import (
     PER_UNIT,
     Column,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from tmesurv.cohort import CONTROL, TREATED
+from tmesurv.arms import CONTROL, TREATED
 from tmesurv.models.cox.km import ALL_PATIENTS
 from tmesurv.models.pwe.survival import not_reached_rule_text
 from tmesurv.outputs.run_record import RunRecord

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tmesurv.cohort import TREATED
+from tmesurv.arms import TREATED
 from tmesurv.models.product.analyses import LEVELS, REFERENCE
 from tmesurv.reports.format import (
     NOT_REACHED,

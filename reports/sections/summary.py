@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from tmesurv.cohort import CONTROL, TREATED
+from tmesurv.arms import CONTROL, TREATED
 from tmesurv.models.cox.km import ALL_PATIENTS
 from tmesurv.models.pwe.compare import CLEAR_ELPD_DIFFERENCE, CLEAR_SE_MULTIPLE, clearly_better, preference
 from tmesurv.models.pwe.registry import CURE, PH, TIME_VARYING

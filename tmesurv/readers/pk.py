@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tmesurv.cohort import TREATED, Cohort, Exclusion
+from tmesurv.arms import TREATED
+from tmesurv.cohort import Cohort, Exclusion
 from tmesurv.config import PkSpec
 from tmesurv.errors import InputError, describe_rows
 from tmesurv.models.product.pk import PK_COLUMNS, pk_parameters

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from tmesurv.cohort import CONTROL, TREATED
+from tmesurv.arms import CONTROL, TREATED
 from tmesurv.models.designs import ARM, interaction_term
 from tmesurv.models.pwe.cure.plateau import FOLLOW_UP_COLUMNS, follow_up_facts
 from tmesurv.models.pwe.diagnostics import (

@@ -13,7 +13,7 @@ from __future__ import annotations
 import arviz as az
 import numpy as np
 
-from tmesurv.cohort import CONTROL, TREATED
+from tmesurv.arms import CONTROL, TREATED
 from tmesurv.models.designs import ARM
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tests.models.pwe.cure.conftest import zuma7_cohort
-from tmesurv.cohort import CONTROL, TREATED
+from tmesurv.arms import CONTROL, TREATED
 from tmesurv.models.cox.km import curve_at, fit_km
 from tmesurv.models.pwe.cure.fit import fit_cure
 from tmesurv.models.pwe.cure.survival import arm_cure_fractions, mixture_survival
