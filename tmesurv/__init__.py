@@ -13,9 +13,10 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tmesurv.errors import InputError
+from tmesurv.lazy_names import lazy_names
 
 if TYPE_CHECKING:
     from tmesurv.api.bayes import PweResult, fit_pwe
@@ -47,14 +48,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module 'tmesurv' has no attribute '{name}'")
-    import importlib
-
-    value = getattr(importlib.import_module(_LAZY[name]), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _LAZY)
 
 
 def __dir__() -> list[str]:

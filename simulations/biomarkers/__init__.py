@@ -24,8 +24,9 @@ Modules: :mod:`.spec` (the scenario settings), :mod:`.latent` (the latent values
 names callers use are all importable from here; those of the draw and the marginals load on first use.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from tmesurv.lazy_names import lazy_names
 from tmesurv.simulations.biomarkers.latent import (
     CLUSTERS,
     COLUMNS,
@@ -59,14 +60,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module 'tmesurv.simulations.biomarkers' has no attribute '{name}'")
-    import importlib
-
-    value = getattr(importlib.import_module(_LAZY[name]), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _LAZY)
 
 
 __all__ = [
