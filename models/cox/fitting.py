@@ -112,7 +112,7 @@ def fitted_cox(time: np.ndarray, event: np.ndarray, design: pd.DataFrame, strata
     if not np.isfinite(batch.coef[0]).all():
         raise CoxFitError("the information matrix is singular (collinear terms?)")
     if not batch.converged[0]:
-        raise CoxFitError(f"no convergence in {MAX_ITERATIONS} Newton iterations")
+        raise CoxFitError(f"the log-likelihood still changed after {MAX_ITERATIONS} Newton iterations")
     terms = design.columns
     covariance = pd.DataFrame(batch.covariance[0], index=terms, columns=terms)
     return CoxFit(pd.Series(batch.coef[0], index=terms), covariance, float(batch.loglik[0]))
@@ -126,9 +126,8 @@ def try_fit_cox(
     Returns
     -------
     tuple[CoxFit | None, str | None]
-        The fit and None; or None and the reason (:func:`inestimable`'s, or ``the fit did not converge (monotone
-        likelihood?): <why>`` when the iteration finds a diverging coefficient, a singular information or does not
-        converge).
+        The fit and None; or None and the reason (:func:`inestimable`'s, or ``the fit did not converge: <why>`` when
+        the iteration finds a diverging coefficient, a singular information or runs out of iterations).
     """
     problem = inestimable(design, event)
     if problem is not None:
@@ -136,7 +135,7 @@ def try_fit_cox(
     try:
         return fitted_cox(time, event, design, strata), None
     except CoxFitError as error:
-        return None, f"the fit did not converge (monotone likelihood?): {error}"
+        return None, f"the fit did not converge: {error}"
 
 
 def inestimable(design: pd.DataFrame, event: np.ndarray) -> str | None:
