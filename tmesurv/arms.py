@@ -1,3 +1,3 @@
-"""The arm labels of tmesurv's data contract (their own module: the figure code imports them without pandas)."""
+"""The arm labels of tmesurv's data contract, defined once; every module imports them from here (no pandas needed)."""
 
 TREATED, CONTROL = "treated", "control"
